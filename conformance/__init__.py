@@ -1,0 +1,27 @@
+"""sagemaker-conformance: certify a SageMaker bring-your-own-container image, clause by clause.
+
+Checks live in :mod:`conformance.checks`, each registered under its SPEC.md clause ID with
+:func:`~conformance.registry.check`; every contract constant is in :mod:`conformance.contract`.
+"""
+
+from __future__ import annotations
+
+from conformance.failures import CheckSkipped, ConformanceFailure, HarnessError, Violation
+from conformance.registry import REGISTRY, Clause, Level, check, clauses
+
+__version__ = "0.1.0"
+REPORT_SCHEMA_VERSION = "1.0"
+
+__all__ = [
+    "REGISTRY",
+    "REPORT_SCHEMA_VERSION",
+    "CheckSkipped",
+    "Clause",
+    "ConformanceFailure",
+    "HarnessError",
+    "Level",
+    "Violation",
+    "__version__",
+    "check",
+    "clauses",
+]

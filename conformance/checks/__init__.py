@@ -1,0 +1,7 @@
+"""Importing this package registers every check (one module per part of the contract)."""
+
+from __future__ import annotations
+
+from conformance.checks import environment, image, serving, training
+
+__all__ = ["environment", "image", "serving", "training"]

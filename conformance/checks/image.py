@@ -1,0 +1,105 @@
+"""IMG: what the image's configuration and files say, before anything runs."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+
+from conformance import contract
+from conformance.context import CheckContext
+from conformance.failures import Violation
+from conformance.registry import Level, check
+
+_SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
+
+
+@check("IMG-1", Level.MUST, "train and serve resolve the way SageMaker calls them", source=contract.DG_TRAIN_IMG)
+def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
+    """`train` and `serve` resolve as SageMaker calls them: the first argument to an exec-form ENTRYPOINT, or
+    executables on PATH when there is no ENTRYPOINT; and no `tini` entrypoint.
+
+    SageMaker runs `docker run IMAGE train` and `docker run IMAGE serve`, replacing CMD.
+    """
+    image = ctx.image
+    files = ctx.certification.files()
+    entrypoint = image.entrypoint
+    if entrypoint:
+        program = posixpath.basename(entrypoint[0])
+        if program in _SHELLS and len(entrypoint) > 1 and entrypoint[1] == "-c":
+            yield Violation(
+                "A shell-form ENTRYPOINT drops the `train`/`serve` argument and keeps SIGTERM from the program",
+                expected='an exec-form ENTRYPOINT, e.g. ENTRYPOINT ["/opt/program/entrypoint"], or none',
+                actual=f"ENTRYPOINT {list(entrypoint)}",
+                evidence=(
+                    (
+                        "Why",
+                        f"`docker run IMAGE train` runs {list(entrypoint)} with `train` as $0 of the shell "
+                        "script, so the program never sees it.",
+                    ),
+                ),
+            )
+        if program in contract.FORBIDDEN_INIT_ENTRYPOINTS:
+            yield Violation(
+                "The ENTRYPOINT is the tini initializer, which SageMaker forbids",
+                expected='an ENTRYPOINT that is not tini ("it gets confused by the train and serve arguments")',
+                actual=f"ENTRYPOINT {list(entrypoint)}",
+            )
+        elif files.which(entrypoint[0], image.path) is None:
+            yield Violation(
+                "The ENTRYPOINT's program does not exist or is not executable in the image",
+                expected=f"an executable {entrypoint[0]!r} (absolute, or on PATH {':'.join(image.path)})",
+                actual="not found or not executable",
+            )
+        return
+    for argument in (contract.TRAIN_ARG, contract.SERVE_ARG):
+        if files.which(argument, image.path) is None:
+            yield Violation(
+                f"`docker run IMAGE {argument}` cannot start: `{argument}` is not an executable on PATH",
+                expected=f"an executable {argument!r} in one of {':'.join(image.path)} (there is no ENTRYPOINT)",
+                actual=f'exec: "{argument}": executable file not found in $PATH',
+                evidence=(
+                    ("Image config", f"Entrypoint: none\nCmd: {list(image.cmd or [])}\nPATH: {':'.join(image.path)}"),
+                ),
+            )
+
+
+@check("IMG-2", Level.MUST, "The image's platform is the one SageMaker runs", source=contract.DG_TRAIN_IMG)
+def platform_matches(ctx: CheckContext) -> Iterator[Violation]:
+    """The image's platform is linux/amd64 (or the platform asked for with --platform).
+
+    An arm64 image built on a laptop fails on SageMaker with "exec format error".
+    """
+    wanted = ctx.options.platform
+    actual = ctx.image.platform
+    wanted_os, _, wanted_arch = wanted.partition("/")
+    if (ctx.image.os, ctx.image.architecture) != (wanted_os, wanted_arch.split("/")[0]):
+        yield Violation(
+            "The image is built for another platform; SageMaker would fail with 'exec format error'",
+            expected=wanted,
+            actual=actual,
+            reproduce=(
+                f"docker image inspect --format '{{{{.Os}}}}/{{{{.Architecture}}}}' {ctx.image.reference}",
+                "docker buildx build --platform linux/amd64 -t IMAGE .  # rebuild for SageMaker",
+            ),
+        )
+
+
+@check("IMG-3", Level.MUST, "Nothing is baked into the directories SageMaker replaces", source=contract.DG_TRAIN_IMG)
+def nothing_baked_into_replaced_dirs(ctx: CheckContext) -> Iterator[Violation]:
+    """The image does not rely on files baked into /opt/ml/input, /opt/ml/model, /opt/ml/output or
+    /opt/ml/checkpoints: SageMaker mounts fresh directories there, so such files are never seen.
+
+    The harness always mounts fresh, empty directories there; code under /opt/ml/code stays visible.
+    """
+    files = ctx.certification.files()
+    for directory in contract.REPLACED_AT_RUN_TIME:
+        baked = files.files_under(directory)
+        if baked:
+            listing = "\n".join(baked[:30]) + (f"\n... ({len(baked) - 30} more)" if len(baked) > 30 else "")
+            yield Violation(
+                f"The image bakes files into {directory}, which SageMaker hides under a fresh mount at run time",
+                expected=f"no files under {directory} (an empty directory is fine)",
+                actual=f"{len(baked)} file(s)",
+                evidence=(("Baked files", listing),),
+                reproduce=(f"docker run --rm --entrypoint ls {ctx.image.reference} -laR {directory}",),
+            )

@@ -1,0 +1,617 @@
+"""SRV: `docker run IMAGE serve` with the model TRN-1 produced, mounted read-only."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+import requests
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import HypothesisException
+from hypothesis.strategies import SearchStrategy
+
+from conformance import contract, payloads
+from conformance.containers import ServingContainer
+from conformance.context import SERVE_DEFAULT, SERVE_EMPTY_MODEL, SERVE_ISOLATED, SERVE_SIGTERM, CheckContext
+from conformance.failures import CheckSkipped, DependencyFailed, Violation, shorten
+from conformance.http import Exchange
+from conformance.procs import listening_sockets
+from conformance.registry import Level, check
+
+PINGS = 20
+"""Sequential pings SRV-2 times after start-up."""
+CONCURRENCY = 8
+CONCURRENT_SECONDS = 3.0
+
+
+def _content_type(ctx: CheckContext) -> str:
+    return ctx.policy.content_type
+
+
+def _curl(exchange: Exchange, port: int = contract.PORT) -> tuple[str, ...]:
+    return (exchange.curl(port),)
+
+
+def invoke(
+    ctx: CheckContext,
+    server: ServingContainer,
+    body: bytes,
+    *,
+    content_type: str | None = None,
+    headers: dict[str, str] | None = None,
+    name: str = "payload",
+) -> Exchange:
+    """POST /invocations, keeping the body on disk so the failure can be replayed with curl."""
+    sent = {"Content-Type": content_type or _content_type(ctx), **(headers or {})}
+    return server.request(
+        "POST", contract.INVOCATIONS_PATH, body=body, headers=sent, payload_file=ctx.payload_file(f"{name}.body", body)
+    )
+
+
+def _records_in(ctx: CheckContext, body: bytes) -> int:
+    count = len(payloads.input_records(body))
+    return count - 1 if ctx.policy.csv_header else count
+
+
+def round_trip_violations(
+    ctx: CheckContext, exchange: Exchange, body: bytes, case: str, expected_records: Sequence[str] | None = None
+) -> list[Violation]:
+    """SRV-4's rule for one request: 200, a Content-Type, one record out per record in (in order)."""
+    found = []
+    if exchange.status != 200:
+        found.append(
+            Violation(
+                f"/invocations did not answer 200 ({case})",
+                expected="200",
+                actual=exchange.describe(),
+                evidence=exchange.evidence(),
+                reproduce=_curl(exchange),
+            )
+        )
+        return found
+    if not exchange.headers.get("content-type"):
+        found.append(
+            Violation(
+                f"The response has no Content-Type ({case}); InvokeEndpoint passes it to the client",
+                expected="a Content-Type header, e.g. text/csv",
+                actual="none",
+                evidence=exchange.evidence(),
+                reproduce=_curl(exchange),
+            )
+        )
+    records = payloads.output_records(exchange)
+    wanted = _records_in(ctx, body)
+    if records is None or len(records) != wanted:
+        actual = "a body that does not parse as its media type" if records is None else f"{len(records)} records"
+        found.append(
+            Violation(
+                f"The response does not have one record per input record ({case})",
+                expected=f"{wanted} records (counted as {exchange.media_type or 'lines'})",
+                actual=actual,
+                evidence=exchange.evidence(),
+                reproduce=_curl(exchange),
+            )
+        )
+    elif expected_records is not None and list(records) != list(expected_records):
+        first = next(i for i, (a, b) in enumerate(zip(records, expected_records, strict=True)) if a != b)
+        found.append(
+            Violation(
+                f"The response's records are not the expected ones, in order ({case})",
+                expected=f"record {first + 1}: {expected_records[first]!r}",
+                actual=f"record {first + 1}: {records[first]!r}",
+                evidence=exchange.evidence(),
+                reproduce=_curl(exchange),
+            )
+        )
+    return found
+
+
+def baseline(ctx: CheckContext, server: ServingContainer) -> tuple[Exchange, list[str] | None]:
+    """The answer to the test-dir's payload as it is, and its records when they line up with the input."""
+    exchange = invoke(ctx, server, ctx.test_dir.payload)
+    records = payloads.output_records(exchange) if exchange.status == 200 else None
+    if records is not None and len(records) != _records_in(ctx, ctx.test_dir.payload):
+        records = None
+    return exchange, records
+
+
+def generated(
+    ctx: CheckContext, strategy: SearchStrategy[payloads.Generated], test: Callable[[payloads.Generated], None]
+) -> None:
+    """Run ``test`` on up to --max-examples generated payloads; hypothesis shrinks a failure to its smallest."""
+    if ctx.options.max_examples <= 0:
+        return
+    runner = settings(
+        max_examples=ctx.options.max_examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+    )(given(strategy)(test))
+    runner()
+
+
+class _Found(AssertionError):
+    """A generated payload broke the rule; carries the violation hypothesis shrank to."""
+
+    def __init__(self, violation: Violation) -> None:
+        super().__init__(violation.summary)
+        self.violation = violation
+
+
+def _generated_violations(
+    ctx: CheckContext,
+    strategy: SearchStrategy[payloads.Generated],
+    judge: Callable[[payloads.Generated], list[Violation]],
+) -> Iterator[Violation]:
+    last: list[Violation] = []
+
+    def test(example: payloads.Generated) -> None:
+        found = judge(example)
+        if found:
+            last[:] = found
+            raise _Found(found[0])
+
+    try:
+        generated(ctx, strategy, test)
+    except _Found:
+        # Hypothesis re-raises the smallest failing example last, so `last` holds its violations.
+        yield from last
+    except HypothesisException as error:
+        ctx.note(f"payload generation stopped: {error}")
+
+
+@check("SRV-1", Level.MUST, "A server answers on 0.0.0.0:8080", source=contract.DG_INF)
+def answers_on_8080(ctx: CheckContext) -> Iterator[Violation]:
+    """A server answers on 0.0.0.0:8080: reachable through the published port, so not bound to 127.0.0.1 only."""
+    server = ctx.server(SERVE_DEFAULT, ready=False)
+    if server.readiness.answered:
+        return
+    sockets = "(the container is not running)"
+    if server.running():
+        code, output = server.execute(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+        sockets = "\n".join(listening_sockets(output)) or "(none)" if code == 0 else "(could not read /proc/net/tcp)"
+    yield Violation(
+        "Nothing answered HTTP on port 8080 from outside the container",
+        expected=f"an HTTP answer on 0.0.0.0:{contract.PORT} within {server.readiness.budget:g} s",
+        actual=server.readiness.describe(),
+        evidence=(("Listening sockets inside the container", sockets),),
+        reproduce=("curl -i http://localhost:8080/ping",),
+    )
+
+
+@check(
+    "SRV-2", Level.MUST, "GET /ping returns 200 within the start-up budget, each ping under 2 s", source=contract.DG_INF
+)
+def ping_healthy(ctx: CheckContext) -> Iterator[Violation]:
+    """`GET /ping` returns 200 within the start-up budget (default 60 s; SageMaker's limit is 240 s), and every
+    ping answers in under 2 s. The cold-start time is reported."""
+    server = ctx.server(SERVE_DEFAULT, ready=False)
+    readiness = server.readiness
+    if not readiness.ready:
+        last = readiness.last
+        yield Violation(
+            "The container did not pass the ping health check",
+            expected=f"200 on GET {contract.PING_PATH} within {readiness.budget:g} s",
+            actual=readiness.describe(),
+            evidence=last.evidence() if last else (),
+            reproduce=("curl -i http://localhost:8080/ping",),
+        )
+        return
+    assert readiness.seconds is not None
+    ctx.measure("cold_start_seconds", readiness.seconds)
+    slowest = 0.0
+    for number in range(1, PINGS + 1):
+        exchange = server.request("GET", contract.PING_PATH, timeout=10)
+        slowest = max(slowest, exchange.elapsed)
+        if exchange.status != 200 or exchange.elapsed >= contract.PING_TIMEOUT_S:
+            yield Violation(
+                f"Ping {number} of {PINGS} after start-up failed the health check",
+                expected=f"200 in under {contract.PING_TIMEOUT_S:g} s",
+                actual=f"{exchange.describe()} in {exchange.elapsed:.2f} s",
+                evidence=exchange.evidence(),
+                reproduce=_curl(exchange),
+            )
+            break
+    ctx.measure("ping_max_seconds", slowest)
+
+
+@check(
+    "SRV-3",
+    Level.MUST,
+    "The model is read from a read-only /opt/ml/model (train-to-serve round trip)",
+    source=contract.DG_INF,
+)
+def serves_trained_model_read_only(ctx: CheckContext) -> Iterator[Violation]:
+    """The model is read from a read-only /opt/ml/model holding the extracted model.tar.gz of TRN-1 (the
+    train-to-serve round trip)."""
+    server = ctx.server(SERVE_DEFAULT, ready=False)
+    if not server.readiness.ready:
+        logs = server.logs()
+        if "Read-only file system" in logs or "EROFS" in logs:
+            yield Violation(
+                "The server writes into /opt/ml/model, which SageMaker mounts read-only",
+                expected=f"only reads from {contract.MODEL_DIR}",
+                actual="'Read-only file system' in the logs",
+            )
+            return
+        raise DependencyFailed("SRV-2", server.readiness.describe())
+    exchange = invoke(ctx, server, ctx.test_dir.payload)
+    if exchange.status != 200:
+        yield Violation(
+            "The server is up but cannot predict with the model it was given",
+            expected=f"200 for the test-dir's payload, using the model from {contract.MODEL_DIR}",
+            actual=exchange.describe(),
+            evidence=exchange.evidence(),
+            reproduce=_curl(exchange),
+        )
+
+
+@check(
+    "SRV-4",
+    Level.MUST,
+    "POST /invocations round-trips the payload, one record out per record in",
+    source=contract.DG_INF,
+)
+def invocations_round_trip(ctx: CheckContext) -> Iterator[Violation]:
+    """`POST /invocations` with the test-dir's payload returns 200, a Content-Type, and exactly one output record
+    per input record, in order: with and without a trailing newline, with CRLF line ends, and for a single record.
+
+    Also for generated payloads built from the test-dir's rows (shuffled, repeated, renotated).
+    """
+    server = ctx.server()
+    payload = ctx.test_dir.payload
+    if ctx.policy.csv_header:
+        ctx.note("the image needs a CSV header row: batch transform would lose a row of every mini-batch it sends")
+    first, outputs = baseline(ctx, server)
+    expected = list(ctx.test_dir.expected_output) if ctx.test_dir.expected_output else outputs
+    yield from round_trip_violations(ctx, first, payload, "the test-dir's payload", ctx.test_dir.expected_output)
+    lines = payload.splitlines()
+    header, records = (lines[:1], lines[1:]) if ctx.policy.csv_header else ([], lines)
+    records = [r for r in records if r.strip()]
+    cases = {
+        "no trailing newline": b"\n".join(header + records),
+        "CRLF line ends": b"\r\n".join(header + records) + b"\r\n",
+        "a single record": b"\n".join([*header, records[0]]) + b"\n",
+    }
+    for case, body in cases.items():
+        exchange = invoke(ctx, server, body, name=case.replace(" ", "-"))
+        wanted = expected[:1] if case == "a single record" and expected else expected
+        yield from round_trip_violations(ctx, exchange, body, case, wanted)
+    if outputs is None or ctx.policy.csv_header:
+        return
+    table = payloads.rows(payload)
+
+    def judge(example: payloads.Generated) -> list[Violation]:
+        exchange = invoke(ctx, server, example.body, name="generated-valid")
+        return round_trip_violations(
+            ctx, exchange, example.body, f"generated: {example.description}", [outputs[i] for i in example.sources]
+        )
+
+    yield from _generated_violations(ctx, payloads.valid_payloads(table), judge)
+
+
+@check("SRV-5", Level.SHOULD, "Media-type parameters are understood (text/csv; charset=utf-8)", source=contract.DG_INF)
+def media_type_parameters(ctx: CheckContext) -> Iterator[Violation]:
+    """Media-type parameters are understood: `text/csv; charset=utf-8` is accepted like `text/csv`."""
+    server = ctx.server()
+    first, _ = baseline(ctx, server)
+    content_type = f"{_content_type(ctx)}; charset=utf-8"
+    exchange = invoke(ctx, server, ctx.test_dir.payload, content_type=content_type)
+    if exchange.status != 200 or exchange.body != first.body:
+        yield Violation(
+            f"Content-Type '{content_type}' is not treated like '{_content_type(ctx)}'",
+            expected=f"{first.describe()} and the same body as for '{_content_type(ctx)}'",
+            actual=exchange.describe() + ("" if exchange.status != 200 else ", a different body"),
+            evidence=exchange.evidence(),
+            reproduce=_curl(exchange),
+        )
+
+
+@check("SRV-6", Level.SHOULD, "An unsupported Content-Type gets a 4xx (415 preferred)", source=contract.DG_INF)
+def unsupported_media_type_rejected(ctx: CheckContext) -> Iterator[Violation]:
+    """An unsupported Content-Type gets a 4xx (415 preferred), never a 200 or a 5xx."""
+    server = ctx.server()
+    for content_type in contract.UNSUPPORTED_CONTENT_TYPES:
+        exchange = invoke(ctx, server, ctx.test_dir.payload, content_type=content_type, name="unsupported")
+        if exchange.status is None or not 400 <= exchange.status < 500:
+            yield Violation(
+                f"Content-Type '{content_type}' was not rejected as a client error",
+                expected="a 4xx, preferably 415 Unsupported Media Type",
+                actual=exchange.describe(),
+                evidence=exchange.evidence(),
+                reproduce=_curl(exchange),
+            )
+        elif exchange.status != 415:
+            ctx.note(f"{content_type}: {exchange.status} (415 is preferred)")
+
+
+def malformed_cases(ctx: CheckContext) -> dict[str, bytes]:
+    """The fixed malformed bodies: wrong widths, a non-number, an empty body."""
+    table = payloads.rows(ctx.test_dir.payload)
+    row = table[0]
+    cases = {
+        "an empty body": b"",
+        "one field too many": payloads.render([[*row, row[0]]]),
+        "a non-numeric field": payloads.render([["not-a-number", *row[1:]]]),
+    }
+    if len(row) > 1:
+        cases["one field too few"] = payloads.render([row[:-1]])
+    return cases
+
+
+def _rejects(exchange: Exchange, case: str) -> list[Violation]:
+    if exchange.status is not None and 400 <= exchange.status < 500:
+        return []
+    return [
+        Violation(
+            f"A malformed payload ({case}) was not rejected as a client error",
+            expected="a 4xx with a reason (400 Bad Request), never a 5xx or a 200",
+            actual=exchange.describe(),
+            evidence=exchange.evidence(),
+            reproduce=_curl(exchange),
+        )
+    ]
+
+
+@check("SRV-7", Level.SHOULD, "Malformed payloads get a 4xx, not a 5xx", source=contract.DG_INF)
+def malformed_payloads_rejected(ctx: CheckContext) -> Iterator[Violation]:
+    """Malformed payloads (wrong number of columns, non-numeric fields, empty body) get a 4xx, not a 5xx.
+
+    Also for generated ones: wrong widths, non-numeric cells, stray quotes, invalid UTF-8.
+    """
+    server = ctx.server()
+    for case, body in malformed_cases(ctx).items():
+        yield from _rejects(invoke(ctx, server, body, name=case.replace(" ", "-")), case)
+    table = payloads.rows(ctx.test_dir.payload)
+    if ctx.policy.csv_header:
+        return
+
+    def judge(example: payloads.Generated) -> list[Violation]:
+        return _rejects(
+            invoke(ctx, server, example.body, name="generated-malformed"), f"generated: {example.description}"
+        )
+
+    yield from _generated_violations(ctx, payloads.malformed_payloads(table), judge)
+
+
+def _healthy_after(ctx: CheckContext, server: ServingContainer, bad: Exchange, case: str) -> list[Violation]:
+    if not server.running():
+        return [
+            Violation(
+                f"The container died after a bad request ({case})",
+                expected="the container keeps running",
+                actual=f"exited with code {server.exit_code()}",
+                evidence=bad.evidence(),
+                reproduce=_curl(bad),
+            )
+        ]
+    ping = server.request("GET", contract.PING_PATH, timeout=contract.PING_TIMEOUT_S)
+    good = invoke(ctx, server, ctx.test_dir.payload)
+    found = []
+    if ping.status != 200:
+        found.append(
+            Violation(
+                f"/ping is not healthy right after a bad request ({case})",
+                expected="200 within 2 s",
+                actual=ping.describe(),
+                evidence=bad.evidence() + ping.evidence(),
+                reproduce=_curl(bad) + _curl(ping),
+            )
+        )
+    if good.status != 200:
+        found.append(
+            Violation(
+                f"A valid invocation failed right after a bad request ({case})",
+                expected="200",
+                actual=good.describe(),
+                evidence=bad.evidence() + good.evidence(),
+                reproduce=_curl(bad) + _curl(good),
+            )
+        )
+    return found
+
+
+@check("SRV-8", Level.MUST, "After any bad request the server is still healthy", source=contract.DG_INF)
+def healthy_after_bad_requests(ctx: CheckContext) -> Iterator[Violation]:
+    """After any bad request the server is still healthy: `/ping` 200 and a valid invocation still succeeds
+    (no dead worker, no wedged container)."""
+    server = ctx.server()
+    bad_requests = {f"Content-Type {ct}": (ctx.test_dir.payload, ct) for ct in contract.UNSUPPORTED_CONTENT_TYPES}
+    bad_requests |= {case: (body, _content_type(ctx)) for case, body in malformed_cases(ctx).items()}
+    for case, (body, content_type) in bad_requests.items():
+        bad = invoke(ctx, server, body, content_type=content_type, name=case.replace(" ", "-"))
+        found = _healthy_after(ctx, server, bad, case)
+        yield from found
+        if found and not server.running():
+            return
+    if ctx.policy.csv_header:
+        return
+
+    def judge(example: payloads.Generated) -> list[Violation]:
+        bad = invoke(ctx, server, example.body, name="generated-malformed")
+        return _healthy_after(ctx, server, bad, f"generated: {example.description}")
+
+    yield from _generated_violations(ctx, payloads.malformed_payloads(payloads.rows(ctx.test_dir.payload)), judge)
+
+
+@check("SRV-9", Level.SHOULD, "A valid payload of about 6,000,000 bytes is accepted", source=contract.API_RT)
+def large_payload_accepted(ctx: CheckContext) -> Iterator[Violation]:
+    """A valid payload of about 6,000,000 bytes is accepted (no 413 from a proxy in front of the model)."""
+    server = ctx.server()
+    body = payloads.repeat_to_size(ctx.test_dir.payload, contract.LARGE_PAYLOAD_BYTES)
+    exchange = invoke(ctx, server, body, name="large")
+    ctx.measure("large_payload_seconds", exchange.elapsed)
+    hint = ("Hint", "nginx's default client_max_body_size is 1m, and AWS's samples set 5m: raise it to 6m or more.")
+    for violation in round_trip_violations(ctx, exchange, body, f"{len(body):,} bytes"):
+        if exchange.status == 413:
+            violation = Violation(
+                "A valid payload InvokeEndpoint accepts was refused as too large (413)",
+                expected=f"200 for {len(body):,} bytes (InvokeEndpoint allows {contract.MAX_REQUEST_BYTES:,})",
+                actual=exchange.describe(),
+                evidence=(*exchange.evidence(), hint),
+                reproduce=violation.reproduce,
+            )
+        yield violation
+
+
+@check("SRV-10", Level.MUST, "Extra headers SageMaker adds do not change the response", source=contract.DG_INF)
+def extra_headers_ignored(ctx: CheckContext) -> Iterator[Violation]:
+    """Extra headers that SageMaker adds (X-Amzn-SageMaker-*, a 1024-character custom attribute, X-Amzn-Trace-Id)
+    do not change the response."""
+    server = ctx.server()
+    first, _ = baseline(ctx, server)
+    exchange = invoke(ctx, server, ctx.test_dir.payload, headers=dict(contract.SAGEMAKER_HEADERS), name="headers")
+    if exchange.status != first.status or exchange.body != first.body:
+        yield Violation(
+            "The headers SageMaker adds changed the response",
+            expected=f"{first.describe()} with the same body as without them",
+            actual=exchange.describe() + ("" if exchange.status != first.status else ", a different body"),
+            evidence=exchange.evidence(),
+            reproduce=_curl(exchange),
+        )
+
+
+@check("SRV-11", Level.MUST, "SIGTERM ends the server within 30 s without SIGKILL", source=contract.DG_INF)
+def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
+    """SIGTERM (docker stop -t 30) ends the container within 30 s without being killed; the time is reported."""
+    server = ctx.server(SERVE_SIGTERM)
+    stop = server.stop_gracefully(contract.SERVE_STOP_GRACE_S)
+    ctx.measure("serve_sigterm_seconds", stop.seconds)
+    ctx.discard(SERVE_SIGTERM)
+    if stop.already_exited:
+        yield Violation(
+            "The server exited on its own before SIGTERM",
+            expected="running until stopped",
+            actual=f"exit code {stop.exit_code}",
+        )
+    elif stop.killed:
+        yield Violation(
+            "The server ignored SIGTERM and was killed by SIGKILL after 30 s",
+            expected=f"exit within {contract.SERVE_STOP_GRACE_S} s of SIGTERM",
+            actual=f"exit code {stop.exit_code} (SIGKILL) after {stop.seconds:.1f} s",
+            evidence=(
+                (
+                    "Hint",
+                    "PID 1 ignores SIGTERM without a handler; use an exec-form ENTRYPOINT and forward the "
+                    "signal to nginx and the model server.",
+                ),
+            ),
+            reproduce=(f"time docker stop -t {contract.SERVE_STOP_GRACE_S} CONTAINER",),
+        )
+
+
+@check("SRV-12", Level.SHOULD, "With an empty /opt/ml/model, /ping never returns 200", source=contract.DG_INF)
+def no_model_not_healthy(ctx: CheckContext) -> Iterator[Violation]:
+    """With an empty /opt/ml/model, `/ping` never returns 200 (or the container exits non-zero).
+
+    A healthy ping without a model sends traffic to a container that can only fail.
+    """
+    server = ctx.server(SERVE_EMPTY_MODEL, ready=False)
+    readiness = server.readiness
+    if readiness.ready:
+        yield Violation(
+            "/ping answered 200 with an empty /opt/ml/model",
+            expected="never 200 (or a non-zero exit) without a model",
+            actual=f"200 after {readiness.seconds:.2f} s",
+            evidence=readiness.last.evidence() if readiness.last else (),
+            reproduce=("curl -i http://localhost:8080/ping",),
+        )
+    elif readiness.exited and readiness.exit_code == 0:
+        yield Violation(
+            "The container exited 0 with no model; SageMaker would not see it as a failure",
+            expected="a non-zero exit code",
+            actual="exit code 0",
+        )
+
+
+@check("SRV-13", Level.SHOULD, "/ping stays 200 and under 2 s while invocations are in flight", source=contract.DG_INF)
+def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
+    """`/ping` stays 200 and under 2 s while concurrent invocations are in flight."""
+    server = ctx.server()
+    body = payloads.repeat_to_size(ctx.test_dir.payload, 512 * 1024)
+    stop = threading.Event()
+    statuses: list[int | None] = []
+
+    def load() -> None:
+        session = requests.Session()
+        while not stop.is_set():
+            exchange = server.request(
+                "POST",
+                contract.INVOCATIONS_PATH,
+                body=body,
+                headers={"Content-Type": _content_type(ctx)},
+                session=session,
+            )
+            statuses.append(exchange.status)
+
+    slowest: Exchange | None = None
+    with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
+        workers = [pool.submit(load) for _ in range(CONCURRENCY)]
+        deadline = time.monotonic() + CONCURRENT_SECONDS
+        session = requests.Session()
+        while time.monotonic() < deadline:
+            ping = server.request("GET", contract.PING_PATH, timeout=10, session=session)
+            if slowest is None or ping.elapsed > slowest.elapsed or ping.status != 200:
+                slowest = ping
+            if ping.status != 200 or ping.elapsed >= contract.PING_TIMEOUT_S:
+                break
+            time.sleep(0.1)
+        stop.set()
+        for worker in workers:
+            worker.result()
+    assert slowest is not None
+    ctx.measure("ping_under_load_max_seconds", slowest.elapsed)
+    if slowest.status != 200 or slowest.elapsed >= contract.PING_TIMEOUT_S:
+        yield Violation(
+            f"/ping failed while {CONCURRENCY} invocations of {len(body):,} bytes were in flight",
+            expected=f"200 in under {contract.PING_TIMEOUT_S:g} s",
+            actual=f"{slowest.describe()} in {slowest.elapsed:.2f} s",
+            evidence=slowest.evidence(),
+            reproduce=_curl(slowest),
+        )
+    failed = [s for s in statuses if s != 200]
+    if failed:
+        yield Violation(
+            f"Invocations failed under concurrency ({len(failed)} of {len(statuses)})",
+            expected="200 for every invocation",
+            actual=f"statuses {sorted(set(map(str, failed)))}",
+        )
+
+
+@check("SRV-14", Level.MUST, "Serving works with no egress network and no AWS_* variables", source=contract.DG_NETISO)
+def serves_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
+    """Serving works with no egress network (an internal Docker network) and no AWS_* variables."""
+    if os.environ.get("DOCKER_HOST", "unix://").split("://")[0] not in ("unix", "npipe"):
+        raise CheckSkipped("the engine is remote: this host cannot reach a container on an internal network")
+    server = ctx.server(SERVE_ISOLATED, ready=False)
+    if not server.readiness.ready:
+        yield Violation(
+            "The server did not become healthy without network egress",
+            expected=f"200 on {contract.PING_PATH} within {server.readiness.budget:g} s on a network with no egress",
+            actual=server.readiness.describe(),
+            evidence=(("Hint", "Start-up downloads (pip install, model hubs, S3) fail under network isolation."),),
+        )
+        return
+    exchange = invoke(ctx, server, ctx.test_dir.payload)
+    yield from round_trip_violations(ctx, exchange, ctx.test_dir.payload, "network-isolated")
+
+
+@check("SRV-15", Level.SHOULD, "The same payload twice gives the same output", source=contract.DG_BATCH)
+def retry_safe(ctx: CheckContext) -> Iterator[Violation]:
+    """The same payload twice gives the same output (retry-safe: batch transform retries invocations)."""
+    server = ctx.server()
+    first = invoke(ctx, server, ctx.test_dir.payload)
+    second = invoke(ctx, server, ctx.test_dir.payload)
+    if (first.status, first.body) != (second.status, second.body):
+        yield Violation(
+            "Two identical invocations gave different answers",
+            expected=f"{first.describe()} with {shorten(first.body, 200)}",
+            actual=f"{second.describe()} with {shorten(second.body, 200)}",
+            reproduce=_curl(second),
+        )

@@ -1,0 +1,217 @@
+"""TRN: `docker run IMAGE train` against a fresh /opt/ml built from the test-dir."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from conformance import contract
+from conformance.containers import TrainResult
+from conformance.context import CheckContext
+from conformance.failures import CheckSkipped, DependencyFailed, Violation, head, shorten
+from conformance.opt_ml import (
+    TRAIN_DEFAULT,
+    TRAIN_EMPTY_CHANNEL,
+    TRAIN_EMPTY_HYPERPARAMETERS,
+    TRAIN_MINIMAL_CONFIG,
+    TRAIN_NO_NETWORK,
+    TRAIN_STRAY_FILES,
+    TRAIN_TUNING_KEYS,
+    TrainSpec,
+)
+from conformance.registry import Level, check
+
+SIGTERM_SETTLE_S = 0.5
+"""How long training runs before TRN-7 sends SIGTERM: past the interpreter's start, into the work."""
+
+
+def _outcome(result: TrainResult) -> str:
+    if result.timed_out:
+        return f"still running after {result.seconds:.0f} s (the harness's --train-timeout)"
+    return f"exit code {result.exit_code} after {result.seconds:.1f} s"
+
+
+def _evidence(result: TrainResult, ctx: CheckContext, spec: TrainSpec) -> tuple[tuple[str, str], ...]:
+    config = ctx.certification.stage / f"train-{spec.name}" / "input" / "config"
+    written = "\n".join(f"{p.name}: {p.read_text().strip()}" for p in sorted(config.glob("*.json")))
+    evidence = [("Config files the harness wrote", head(written, 40))]
+    if result.failure is not None:
+        evidence.append((contract.FAILURE_FILE, shorten(result.failure, 1500)))
+    return tuple(evidence)
+
+
+def _must_train(ctx: CheckContext, spec: TrainSpec, what: str) -> Iterator[Violation]:
+    """A run that must succeed: exit 0, a non-empty model, no failure file."""
+    result = ctx.train(spec)
+    if result.timed_out or result.exit_code != 0:
+        yield Violation(
+            f"Training {what} failed",
+            expected="exit code 0",
+            actual=_outcome(result),
+            evidence=_evidence(result, ctx, spec),
+        )
+        return
+    if not result.model_files:
+        yield Violation(
+            f"Training {what} exited 0 but wrote no model",
+            expected=f"at least one file in {contract.MODEL_DIR} (SageMaker uploads it as model.tar.gz)",
+            actual=f"{contract.MODEL_DIR} is empty",
+            evidence=_evidence(result, ctx, spec),
+        )
+    if result.failure is not None:
+        yield Violation(
+            f"Training {what} exited 0 but left a failure file",
+            expected=f"no {contract.FAILURE_FILE} after a successful run",
+            actual=f"{contract.FAILURE_FILE}: {shorten(result.failure, 200)}",
+        )
+
+
+@check("TRN-1", Level.MUST, "A valid /opt/ml tree trains", source=contract.DG_TRAIN_OUT)
+def valid_tree_trains(ctx: CheckContext) -> Iterator[Violation]:
+    """A valid /opt/ml tree trains: exit code 0, a non-empty /opt/ml/model, and no /opt/ml/output/failure."""
+    yield from _must_train(ctx, TRAIN_DEFAULT, "on the test-dir")
+    ctx.measure("train_seconds", ctx.train(TRAIN_DEFAULT).seconds)
+
+
+@check(
+    "TRN-2", Level.MUST, "Hyperparameters arrive as strings; {} and unknown keys train", source=contract.DG_TRAIN_INFO
+)
+def hyperparameters_as_sagemaker_sends_them(ctx: CheckContext) -> Iterator[Violation]:
+    """Hyperparameter values arrive as JSON strings, exactly as SageMaker writes them; `{}` trains with defaults;
+    unknown keys (`_tuning_objective_metric`, `sagemaker_*`) are tolerated."""
+    yield from _must_train(ctx, TRAIN_EMPTY_HYPERPARAMETERS, "with hyperparameters.json = {}")
+    keys = ", ".join(sorted(contract.TUNING_HYPERPARAMETERS))
+    yield from _must_train(ctx, TRAIN_TUNING_KEYS, f"with the keys tuning and framework estimators add ({keys})")
+
+
+@check("TRN-3", Level.MUST, "inputdataconfig.json and resourceconfig.json are tolerated", source=contract.DG_TRAIN_INFO)
+def config_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
+    """The documented inputdataconfig.json and resourceconfig.json (full form with extra keys, and the minimal
+    local-mode form) are tolerated; the container's hostname is current_host (algo-1)."""
+    default = ctx.train(TRAIN_DEFAULT)
+    if default.exit_code != 0:
+        raise DependencyFailed("TRN-1", "the run with the full config form failed; TRN-1 shows why")
+    yield from _must_train(ctx, TRAIN_MINIMAL_CONFIG, "with local mode's minimal config files")
+
+
+@check("TRN-4", Level.MUST, "A failing run exits non-zero", source=contract.DG_TRAIN_OUT)
+def failing_run_exits_non_zero(ctx: CheckContext) -> Iterator[Violation]:
+    """A failing run (an empty channel) exits non-zero, so SageMaker marks the job Failed."""
+    result = ctx.train(TRAIN_EMPTY_CHANNEL)
+    if result.timed_out:
+        yield Violation(
+            "Training on an empty channel hung instead of failing",
+            expected="a prompt non-zero exit",
+            actual=_outcome(result),
+            evidence=_evidence(result, ctx, TRAIN_EMPTY_CHANNEL),
+        )
+    elif result.exit_code == 0:
+        yield Violation(
+            "Training on an empty channel exited 0: SageMaker would mark the job Completed",
+            expected="a non-zero exit code",
+            actual=_outcome(result)
+            + (f", {len(result.model_files)} model file(s) written" if result.model_files else ""),
+            evidence=_evidence(result, ctx, TRAIN_EMPTY_CHANNEL),
+        )
+
+
+@check("TRN-5", Level.SHOULD, "A failing run writes its cause to /opt/ml/output/failure", source=contract.DG_TRAIN_OUT)
+def failure_file_states_cause(ctx: CheckContext) -> Iterator[Violation]:
+    """A failing run writes a non-empty /opt/ml/output/failure whose first 1024 characters state the cause.
+
+    SageMaker shows those 1024 characters as the job's FailureReason.
+    """
+    result = ctx.train(TRAIN_EMPTY_CHANNEL)
+    if result.exit_code == 0 or result.timed_out:
+        raise DependencyFailed("TRN-4", "training on an empty channel did not fail")
+    text = result.failure
+    if text is None or not text.strip():
+        yield Violation(
+            "The failed run left no cause in the failure file; FailureReason would be a bare exit code",
+            expected=f"a non-empty {contract.FAILURE_FILE}",
+            actual="missing" if text is None else "empty",
+            evidence=_evidence(result, ctx, TRAIN_EMPTY_CHANNEL),
+        )
+        return
+    shown = text[: contract.FAILURE_REASON_LIMIT]
+    lines = [line for line in shown.splitlines() if line.strip()]
+    framing = ("Traceback (most recent call last)", "File ", "  ", "^")
+    if lines and all(line.startswith(framing) for line in lines):
+        yield Violation(
+            "The cause is not within the first 1024 characters of the failure file (only traceback framing is)",
+            expected="the cause first, e.g. 'Channel training holds no CSV files', then any traceback",
+            actual=f"first 1024 characters: {shorten(shown, 300)}",
+        )
+
+
+@check("TRN-6", Level.MUST, "Training works with no network and no AWS_* variables", source=contract.DG_NETISO)
+def trains_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
+    """Training succeeds with no network (--network none) and no AWS_* variables (network isolation)."""
+    baked = [item.split("=")[0] for item in ctx.image.env if item.startswith("AWS_")]
+    if baked:
+        yield Violation(
+            "The image bakes AWS_* variables into its environment; isolated jobs get no AWS credentials",
+            expected="no AWS_* variables in the image's ENV",
+            actual=", ".join(baked),
+        )
+    yield from _must_train(ctx, TRAIN_NO_NETWORK, "with --network none")
+
+
+@check("TRN-7", Level.SHOULD, "SIGTERM ends training well before SIGKILL", source=contract.DG_TRAIN_IMG)
+def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
+    """SIGTERM during training (docker stop -t 120) ends the container well before the SIGKILL; the time is
+    reported.
+
+    StopTrainingJob and MaxRuntimeInSeconds both send SIGTERM and SIGKILL 120 s later.
+    """
+    hyperparameters = dict(ctx.policy.sigterm_hyperparameters) or None
+    spec = TrainSpec("sigterm", hyperparameters=hyperparameters)
+    result = ctx.train(spec, sigterm_after=SIGTERM_SETTLE_S)
+    stop = result.stop
+    assert stop is not None
+    if stop.already_exited:
+        raise CheckSkipped(
+            f"training finished (exit code {stop.exit_code}) within {SIGTERM_SETTLE_S:g} s, before SIGTERM could "
+            "be sent; give [train] sigterm_hyperparameters in conformance.toml that make it run longer"
+        )
+    ctx.measure("train_sigterm_seconds", stop.seconds)
+    well_before = contract.TRAIN_STOP_GRACE_S / 2
+    if stop.killed or stop.seconds > well_before:
+        yield Violation(
+            "Training ignored SIGTERM" + (" and was killed by SIGKILL" if stop.killed else " for too long"),
+            expected=f"exit within {well_before:g} s of SIGTERM (SIGKILL follows at {contract.TRAIN_STOP_GRACE_S} s)",
+            actual=f"exit code {stop.exit_code} after {stop.seconds:.1f} s",
+            evidence=(
+                (
+                    "Hint",
+                    "As PID 1, a process ignores SIGTERM unless it installs a handler; a shell-form "
+                    "ENTRYPOINT or a `sh -c` wrapper without `exec` keeps the signal from the program.",
+                ),
+            ),
+        )
+
+
+@check(
+    "TRN-8", Level.SHOULD, "Stray files and nested folders in a channel are tolerated", source=contract.DG_TRAIN_INFO
+)
+def stray_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
+    """Stray files (_SUCCESS, README.txt) and nested folders in a channel are tolerated, or fail cleanly under
+    TRN-4/5 (non-zero exit and a failure file)."""
+    result = ctx.train(TRAIN_STRAY_FILES)
+    if result.exit_code == 0 and not result.timed_out:
+        if not result.model_files:
+            yield Violation(
+                "Training with stray files exited 0 but wrote no model",
+                expected=f"a model in {contract.MODEL_DIR}",
+                actual="empty",
+            )
+        return
+    if result.timed_out or not (result.failure or "").strip():
+        yield Violation(
+            "A channel with stray files and nested folders broke training without a clean failure",
+            expected="exit 0, or a non-zero exit with a non-empty failure file",
+            actual=_outcome(result) + (", no failure file" if not (result.failure or "").strip() else ""),
+            evidence=(
+                ("Channel layout", "_SUCCESS, README.txt and nested/deeper/<copies of the data> were added"),
+                *_evidence(result, ctx, TRAIN_STRAY_FILES),
+            ),
+        )

@@ -1,0 +1,392 @@
+"""The two ways SageMaker runs an image, as thin testcontainers classes.
+
+:class:`TrainingRun` is ``docker run IMAGE train`` against a fresh ``/opt/ml``;
+:class:`ServingContainer` is ``docker run IMAGE serve`` with a model mounted read-only.
+Files are copied in and out through the engine's archive API, never bind-mounted from the host,
+so the harness works against a remote engine too. The directories SageMaker replaces at run time
+are fresh volumes created with ``nocopy``, so nothing the image baked there shows through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shlex
+import tarfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+from docker.types import Mount
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
+
+from conformance import contract
+from conformance.http import Exchange, send
+from conformance.procs import Process
+
+
+@dataclass(frozen=True)
+class StopResult:
+    """How a container took SIGTERM: ``docker stop -t GRACE``, timed."""
+
+    grace: int
+    seconds: float
+    exit_code: int | None
+    killed: bool
+    """Still running at the end of the grace period, so the engine sent SIGKILL."""
+    already_exited: bool = False
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    spec: str
+    exit_code: int | None
+    timed_out: bool
+    seconds: float
+    logs: str
+    model_files: Mapping[str, int]
+    """Relative path -> size of each file left in ``/opt/ml/model``."""
+    failure: str | None
+    """The text of ``/opt/ml/output/failure``, or None when it was not written."""
+    model_dir: Path
+    """The model copied out to the host, for the serve round trip."""
+    reproduce: tuple[str, ...]
+    stop: StopResult | None = None
+
+
+def _volume_mounts(client: docker.DockerClient, labels: Mapping[str, str], paths: tuple[str, ...]) -> list[Mount]:
+    """Fresh, empty volumes over ``paths``; ``no_copy`` keeps the image's own files there out of them."""
+    mounts = []
+    for path in paths:
+        volume = client.volumes.create(labels=dict(labels))
+        mounts.append(Mount(path, volume.name, type="volume", no_copy=True))
+    return mounts
+
+
+def _read_tree(container: Any, path: str, destination: Path) -> dict[str, int]:
+    """Copy ``path`` out of a (possibly stopped) container into ``destination``; returns file sizes."""
+    destination.mkdir(parents=True, exist_ok=True)
+    try:
+        stream, _ = container.get_archive(path)
+    except docker.errors.NotFound:
+        return {}
+    files: dict[str, int] = {}
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+        for member in archive.getmembers():
+            relative = member.name.partition("/")[2]
+            if not member.isfile() or not relative or ".." in Path(relative).parts:
+                continue
+            extracted = archive.extractfile(member)
+            if extracted is None:
+                continue
+            target = destination / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(extracted.read())
+            files[relative] = member.size
+    return files
+
+
+class TrainingRun(DockerContainer):
+    """``docker run IMAGE train`` with a fresh ``/opt/ml``, hostname ``algo-1``, artifacts copied out."""
+
+    def __init__(self, image: str, *, stage: Path, labels: Mapping[str, str], network: bool = True) -> None:
+        super().__init__(image, command=contract.TRAIN_ARG)
+        self.stage = stage
+        self.network = network
+        self._labels = dict(labels)
+        self.with_env(contract.TRAINING_JOB_NAME_ENV, contract.TRAINING_JOB_NAME)
+        self.with_env(contract.TRAINING_JOB_ARN_ENV, contract.TRAINING_JOB_ARN)
+        self.with_copy_into_container(stage / "input", contract.OPT_ML)
+
+    def _configure(self) -> None:
+        client = self.get_docker_client().client
+        kwargs: dict[str, Any] = {
+            "labels": self._labels,
+            "hostname": contract.CURRENT_HOST,
+            "mounts": _volume_mounts(client, self._labels, contract.REPLACED_AT_RUN_TIME),
+        }
+        if not self.network:
+            kwargs["network_mode"] = "none"
+        self.with_kwargs(**kwargs)
+
+    def reproduce(self) -> tuple[str, ...]:
+        env = " ".join(f"-e {shlex.quote(f'{k}={v}')}" for k, v in self.env.items())
+        network = " --network none" if not self.network else ""
+        return (
+            'out=$(mktemp -d) && mkdir "$out/model" "$out/output"',
+            f"docker run --rm --hostname {contract.CURRENT_HOST}{network} {env} "
+            f"-v {shlex.quote(str(self.stage / 'input'))}:{contract.INPUT_DIR} "
+            f'-v "$out/model:{contract.MODEL_DIR}" -v "$out/output:{contract.OUTPUT_DIR}" '
+            f'{self.image} {contract.TRAIN_ARG}; echo "exit code $?"',
+            'ls -lR "$out/model"; cat "$out/output/failure"',
+        )
+
+    def run_to_completion(self, timeout: float, *, sigterm_after: float | None = None) -> TrainResult:
+        """Start, wait for the exit (or send SIGTERM after ``sigterm_after`` s), copy artifacts out."""
+        started = time.monotonic()
+        self.start()
+        container = self.get_wrapped_container()
+        exit_code: int | None = None
+        timed_out = False
+        stop = None
+        if sigterm_after is not None:
+            stop = self._stop_after(container, sigterm_after, contract.TRAIN_STOP_GRACE_S)
+            exit_code = stop.exit_code
+        else:
+            try:
+                exit_code = int(container.wait(timeout=timeout)["StatusCode"])
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                timed_out = True
+                container.kill()
+        seconds = time.monotonic() - started
+        result_dir = self.stage / "result"
+        model_files = _read_tree(container, contract.MODEL_DIR, result_dir / "model")
+        output_files = _read_tree(container, contract.OUTPUT_DIR, result_dir / "output")
+        failure = None
+        if "failure" in output_files:
+            failure = (result_dir / "output" / "failure").read_text(errors="replace")
+        return TrainResult(
+            spec=self.stage.name,
+            exit_code=exit_code,
+            timed_out=timed_out,
+            seconds=seconds,
+            logs=container.logs().decode("utf-8", "replace"),
+            model_files=model_files,
+            failure=failure,
+            model_dir=result_dir / "model",
+            reproduce=self.reproduce(),
+            stop=stop,
+        )
+
+    @staticmethod
+    def _stop_after(container: Any, delay: float, grace: int) -> StopResult:
+        # A short settle time lets the process reach its training code before the signal.
+        with contextlib.suppress(requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            container.wait(timeout=delay)
+        return stop_container(container, grace)
+
+
+def stop_container(container: Any, grace: int) -> StopResult:
+    """``docker stop -t grace``, timed; reports whether SIGKILL was needed."""
+    container.reload()
+    if container.status != "running":
+        return StopResult(grace, 0.0, container.attrs["State"].get("ExitCode"), False, already_exited=True)
+    started = time.monotonic()
+    container.stop(timeout=grace)
+    seconds = time.monotonic() - started
+    container.reload()
+    exit_code = container.attrs["State"].get("ExitCode")
+    killed = exit_code == 137 and seconds >= grace - 0.5
+    return StopResult(grace, seconds, exit_code, killed)
+
+
+@dataclass
+class Readiness:
+    """What the start-up wait saw: the first 200 on ``/ping``, or why there was none."""
+
+    ready: bool = False
+    seconds: float | None = None
+    """From ``docker run`` to the first 200."""
+    last: Exchange | None = None
+    answered: bool = False
+    """Any HTTP response at all came back (some server listens on the port)."""
+    exited: bool = False
+    exit_code: int | None = None
+    budget: float = contract.STARTUP_BUDGET_S
+
+    def describe(self) -> str:
+        if self.ready:
+            return f"/ping answered 200 after {self.seconds:.2f} s"
+        if self.exited:
+            return f"the container exited with code {self.exit_code} before /ping answered 200"
+        last = self.last.describe() if self.last else "no request completed"
+        return f"/ping did not answer 200 within {self.budget:g} s (last answer: {last})"
+
+
+class NotReady(TimeoutError):
+    pass
+
+
+class PingReady(WaitStrategy):
+    """Wait for ``GET /ping`` to answer 200; fail fast, and differently, when the container exits."""
+
+    def __init__(self, budget: float, readiness: Readiness, url: Any) -> None:
+        super().__init__()
+        self.with_startup_timeout(int(budget) or 1)
+        self.with_poll_interval(0.1)
+        self.readiness = readiness
+        self.url = url
+        self.session = requests.Session()
+
+    def wait_until_ready(self, container: WaitStrategyTarget) -> None:
+        started = time.monotonic()
+        while time.monotonic() - started < self._startup_timeout:
+            container.reload()
+            if container.status in ("exited", "dead"):
+                self.readiness.exited = True
+                self.readiness.exit_code = container.get_wrapped_container().attrs["State"].get("ExitCode")
+                raise NotReady(self.readiness.describe())
+            # A generous per-request timeout: SRV-2 judges the 2 s ping limit, the wait only needs a 200.
+            exchange = send(self.session, "GET", self.url() + contract.PING_PATH, timeout=10)
+            self.readiness.last = exchange
+            self.readiness.answered |= exchange.status is not None
+            if exchange.status == 200:
+                self.readiness.ready = True
+                return
+            time.sleep(self._poll_interval)
+        raise NotReady(self.readiness.describe())
+
+
+class ServingContainer(DockerContainer):
+    """``docker run IMAGE serve`` with ``/opt/ml/model`` read-only, on a random host port."""
+
+    def __init__(
+        self,
+        image: str,
+        *,
+        labels: Mapping[str, str],
+        model_volume: str | None,
+        model_stage: Path | None,
+        env: Mapping[str, str],
+        budget: float,
+        port: int = contract.PORT,
+        network: str | None = None,
+    ) -> None:
+        super().__init__(image, command=contract.SERVE_ARG)
+        self._labels = dict(labels)
+        self.port = port
+        self.network_name = network
+        self.model_volume = model_volume
+        self.model_stage = model_stage
+        self.readiness = Readiness(budget=budget)
+        self._session = requests.Session()
+        for key, value in env.items():
+            self.with_env(key, value)
+        if network is None:
+            self.with_exposed_ports(port)
+        self.waiting_for(PingReady(budget, self.readiness, self.base_url))
+
+    def _configure(self) -> None:
+        client = self.get_docker_client().client
+        # No model means an empty directory, as a model.tar.gz with nothing in it would give.
+        volume = self.model_volume or client.volumes.create(labels=self._labels).name
+        mounts = [Mount(contract.MODEL_DIR, volume, type="volume", read_only=True, no_copy=True)]
+        kwargs: dict[str, Any] = {"labels": self._labels, "mounts": mounts}
+        if self.network_name:
+            kwargs["network"] = self.network_name
+        self.with_kwargs(**kwargs)
+
+    def start(self) -> ServingContainer:
+        started = time.monotonic()
+        with contextlib.suppress(NotReady):
+            super().start()
+        if self.readiness.ready:
+            self.readiness.seconds = time.monotonic() - started
+        return self
+
+    def base_url(self) -> str:
+        if self.network_name:
+            container = self.get_wrapped_container()
+            container.reload()
+            address = container.attrs["NetworkSettings"]["Networks"][self.network_name]["IPAddress"]
+            return f"http://{address}:{self.port}"
+        return f"http://{self.get_container_host_ip()}:{self.get_exposed_port(self.port)}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        timeout: float = contract.INVOCATION_LIMIT_S + 10,
+        session: requests.Session | None = None,
+        payload_file: Path | None = None,
+    ) -> Exchange:
+        url = self.base_url() + path
+        return send(
+            session or self._session,
+            method,
+            url,
+            body=body,
+            headers=headers,
+            timeout=timeout,
+            payload_file=payload_file,
+        )
+
+    def running(self) -> bool:
+        container = self.get_wrapped_container()
+        with contextlib.suppress(docker.errors.NotFound):
+            container.reload()
+            return bool(container.status == "running")
+        return False
+
+    def exit_code(self) -> int | None:
+        state = self.get_wrapped_container().attrs["State"]
+        return None if state.get("Running") else state.get("ExitCode")
+
+    def logs(self) -> str:
+        with contextlib.suppress(docker.errors.APIError):
+            return bytes(self.get_wrapped_container().logs()).decode("utf-8", "replace")
+        return "(logs unavailable)"
+
+    def processes(self) -> list[Process]:
+        """The container's process table (``docker top``): needs no tool inside the image."""
+        table = self.get_wrapped_container().top(ps_args="-eo pid,ppid,args")
+        titles = [t.upper() for t in table.get("Titles", [])]
+        rows = []
+        for row in table.get("Processes") or []:
+            item = dict(zip(titles, row, strict=False))
+            rows.append(Process(pid=int(item["PID"]), ppid=int(item["PPID"]), args=item.get("COMMAND", "")))
+        return rows
+
+    def read_file(self, path: str) -> bytes | None:
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            stream, _ = self.get_wrapped_container().get_archive(path)
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+                member = archive.next()
+                if member is not None and member.isfile():
+                    extracted = archive.extractfile(member)
+                    return extracted.read() if extracted else None
+        return None
+
+    def execute(self, command: list[str]) -> tuple[int, str]:
+        with contextlib.suppress(docker.errors.APIError):
+            code, output = self.get_wrapped_container().exec_run(command)
+            return int(code), bytes(output).decode("utf-8", "replace")
+        return -1, ""
+
+    def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
+        return stop_container(self.get_wrapped_container(), grace)
+
+    def reproduce(self) -> tuple[str, ...]:
+        env = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.env.items())
+        model = f" -v {shlex.quote(str(self.model_stage))}:{contract.MODEL_DIR}:ro" if self.model_stage else ""
+        network = " --network none" if self.network_name else ""
+        return (f"docker run --rm -p {self.port}:{self.port}{network}{model}{env} {self.image} {contract.SERVE_ARG}",)
+
+
+def populate_volume(
+    client: docker.DockerClient, image: str, volume: str, source: Path, labels: Mapping[str, str]
+) -> None:
+    """Fill ``volume`` with the files under ``source`` through a never-started container of ``image``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path in sorted(source.rglob("*")):
+            archive.add(path, arcname=str(path.relative_to(source)), recursive=False)
+    loader = client.containers.create(
+        image,
+        command=["true"],
+        labels=dict(labels),
+        mounts=[Mount(contract.MODEL_DIR, volume, type="volume", no_copy=True)],
+    )
+    try:
+        loader.put_archive(contract.MODEL_DIR, buffer.getvalue())
+    finally:
+        loader.remove(force=True)

@@ -1,0 +1,283 @@
+"""One image's certification: the containers it needs, started once and shared between checks.
+
+:class:`Certification` owns the Docker objects of one image (training runs, serving containers,
+the model volume) and starts each configuration at most once. :class:`CheckContext` is the view
+a single check gets: it records which containers the check used, so that a failure carries their
+logs and the commands to reproduce it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tarfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+
+from conformance import contract, engine
+from conformance.containers import ServingContainer, TrainingRun, TrainResult, populate_volume
+from conformance.failures import CheckSkipped, DependencyFailed, HarnessError, Section
+from conformance.imagefs import ImageFiles
+from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec, stage_input
+from conformance.testdir import TestDir
+
+
+@dataclass(frozen=True)
+class ServeSpec:
+    """One configuration of a serving container; checks asking for the same name share it."""
+
+    name: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    model: str = "trained"
+    """``trained``: the extracted model.tar.gz of TRN-1 (or the test-dir's model/); ``empty``: nothing."""
+    isolated: bool = False
+    """On an internal network: no egress at all (SRV-14)."""
+    port: int = contract.PORT
+
+
+SERVE_DEFAULT = ServeSpec("default")
+SERVE_SIGTERM = ServeSpec("sigterm")
+SERVE_EMPTY_MODEL = ServeSpec("empty-model", model="empty")
+SERVE_ISOLATED = ServeSpec("isolated", isolated=True)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The user's knobs, from the command line or the ini file."""
+
+    startup_budget: float = contract.STARTUP_BUDGET_S
+    train_timeout: float = 600.0
+    platform: str = contract.DEFAULT_PLATFORM
+    max_examples: int = 25
+
+
+class Certification:
+    """Everything the checks of one image share."""
+
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        engine_info: engine.EngineInfo,
+        image: engine.ImageInfo,
+        test_dir: TestDir,
+        stage: Path,
+        options: Options,
+        run_id: str,
+    ) -> None:
+        self.client = client
+        self.engine = engine_info
+        self.image = image
+        self.test_dir = test_dir
+        self.policy = test_dir.policy
+        self.stage = stage
+        self.options = options
+        self.run_id = run_id
+        self.containers_started = 0
+        self.measurements: dict[str, float] = {}
+        self._trainings: dict[str, TrainResult] = {}
+        self._servers: dict[str, ServingContainer] = {}
+        self._model: tuple[str, Path] | None = None
+        self._network: str | None = None
+        self._files: ImageFiles | None = None
+        stage.mkdir(parents=True, exist_ok=True)
+
+    def files(self) -> ImageFiles:
+        """The image's file system, read without running it (IMG-1, IMG-3)."""
+        if self._files is None:
+            self._files = ImageFiles(self.client, self.image.reference, self.labels("inspect"))
+        return self._files
+
+    def labels(self, role: str) -> dict[str, str]:
+        return engine.labels(self.run_id, role)
+
+    # --- training -------------------------------------------------------------------------------
+    def train(self, spec: TrainSpec = TRAIN_DEFAULT, *, sigterm_after: float | None = None) -> TrainResult:
+        if not self.policy.trains:
+            raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not train")
+        if spec.name not in self._trainings:
+            directory = self.stage / f"train-{spec.name}"
+            if directory.exists():
+                shutil.rmtree(directory)
+            stage_input(self.test_dir, spec, directory)
+            run = TrainingRun(
+                self.image.reference, stage=directory, labels=self.labels(f"train-{spec.name}"), network=spec.network
+            )
+            self.containers_started += 1
+            try:
+                self._trainings[spec.name] = run.run_to_completion(
+                    self.options.train_timeout, sigterm_after=sigterm_after
+                )
+            finally:
+                run.stop()
+        return self._trainings[spec.name]
+
+    def model(self) -> tuple[str, Path]:
+        """The model volume every serving container mounts read-only, made once.
+
+        The model goes through ``model.tar.gz`` exactly as SageMaker moves it from a training job to
+        an endpoint: ``tar czf`` of ``/opt/ml/model``'s contents, extracted into a fresh directory.
+        """
+        if self._model is None:
+            if self.policy.trains:
+                result = self.train(TRAIN_DEFAULT)
+                if result.exit_code != 0 or not result.model_files:
+                    raise DependencyFailed("TRN-1", "training did not produce a model to serve")
+                source = result.model_dir
+            else:
+                assert self.test_dir.model_dir is not None  # load() guarantees it for serve-only
+                source = self.test_dir.model_dir
+            tarball = self.stage / "model.tar.gz"
+            with tarfile.open(tarball, "w:gz") as archive:
+                for path in sorted(source.iterdir()):
+                    archive.add(path, arcname=path.name)
+            extracted = self.stage / "serve-model"
+            if extracted.exists():
+                shutil.rmtree(extracted)
+            extracted.mkdir()
+            with tarfile.open(tarball) as archive:
+                archive.extractall(extracted, filter="data")
+            volume = self.client.volumes.create(labels=self.labels("model")).name
+            populate_volume(self.client, self.image.reference, volume, extracted, self.labels("model-loader"))
+            self._model = (volume, extracted)
+        return self._model
+
+    # --- serving --------------------------------------------------------------------------------
+    def server(self, spec: ServeSpec = SERVE_DEFAULT) -> ServingContainer:
+        """The running container for ``spec``; a fresh one if an earlier check killed it."""
+        if not self.policy.serves:
+            raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not serve")
+        current = self._servers.get(spec.name)
+        if current is not None and (current.running() or not current.readiness.ready):
+            return current
+        if current is not None:
+            current.stop()
+        volume, model_stage = self.model() if spec.model == "trained" else (None, None)
+        env = {k: v for k, v in spec.env.items() if k}
+        container = ServingContainer(
+            self.image.reference,
+            labels=self.labels(f"serve-{spec.name}"),
+            model_volume=volume,
+            model_stage=model_stage,
+            env=env,
+            budget=self.options.startup_budget,
+            port=spec.port,
+            network=self.isolated_network() if spec.isolated else None,
+        )
+        self.containers_started += 1
+        container.start()
+        self._servers[spec.name] = container
+        return container
+
+    def ready_server(self, spec: ServeSpec = SERVE_DEFAULT) -> ServingContainer:
+        container = self.server(spec)
+        if not container.readiness.ready:
+            raise DependencyFailed("SRV-2", container.readiness.describe())
+        return container
+
+    def isolated_network(self) -> str:
+        if self._network is None:
+            name = f"smc-isolated-{self.run_id}-{re.sub(r'[^a-z0-9]', '', self.image.id[-12:])}"
+            self.client.networks.create(name, internal=True, labels=self.labels("network"))
+            self._network = name
+        return self._network
+
+    def discard(self, spec: ServeSpec) -> None:
+        """Forget a container a check stopped on purpose (SIGTERM), so nobody reuses it."""
+        container = self._servers.pop(spec.name, None)
+        if container is not None:
+            container.stop()
+
+    def close(self) -> None:
+        if self._files is not None:
+            self._files.close()
+        for container in self._servers.values():
+            try:
+                container.stop()
+            except Exception:
+                pass
+        self._servers.clear()
+        engine.cleanup(self.client, self.run_id)
+
+
+class CheckContext:
+    """What one check sees: the shared certification, plus a record of what the check used."""
+
+    def __init__(self, certification: Certification) -> None:
+        self.certification = certification
+        self.image = certification.image
+        self.policy = certification.policy
+        self.test_dir = certification.test_dir
+        self.options = certification.options
+        self.engine = certification.engine
+        self.measurements: dict[str, float] = {}
+        self.notes: list[str] = []
+        self._used: list[tuple[str, Callable[[], str], tuple[str, ...]]] = []
+
+    def train(self, spec: TrainSpec = TRAIN_DEFAULT, *, sigterm_after: float | None = None) -> TrainResult:
+        result = self.certification.train(spec, sigterm_after=sigterm_after)
+        self._use(f"training run '{spec.name}' logs", lambda: result.logs, result.reproduce)
+        return result
+
+    def server(self, spec: ServeSpec = SERVE_DEFAULT, *, ready: bool = True) -> ServingContainer:
+        getter = self.certification.ready_server if ready else self.certification.server
+        try:
+            container = getter(spec)
+        finally:
+            current = self.certification._servers.get(spec.name)
+            if current is not None:
+                self._use(f"serving container '{spec.name}' logs", current.logs, current.reproduce())
+        return container
+
+    def discard(self, spec: ServeSpec) -> None:
+        self.certification.discard(spec)
+
+    def measure(self, name: str, value: float) -> None:
+        self.measurements[name] = round(value, 4)
+        self.certification.measurements[name] = round(value, 4)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def payload_file(self, name: str, data: bytes) -> Path:
+        """Keep a request body on disk so that ``Reproduce with:`` can ``curl --data-binary @file``."""
+        directory = self.certification.stage / "payloads"
+        directory.mkdir(exist_ok=True)
+        path = directory / name
+        path.write_bytes(data)
+        return path
+
+    def sections(self) -> list[Section]:
+        sections = []
+        for title, logs, _ in self._used:
+            try:
+                sections.append(Section(title, logs()))
+            except Exception as error:
+                sections.append(Section(title, f"(logs unavailable: {error})"))
+        return sections
+
+    def reproduce(self) -> list[str]:
+        commands: list[str] = []
+        for _, _, steps in self._used:
+            commands += [s for s in steps if s not in commands]
+        return commands
+
+    def _use(self, title: str, logs: Callable[[], str], reproduce: tuple[str, ...]) -> None:
+        if all(title != t for t, _, _ in self._used):
+            self._used.append((title, logs, reproduce))
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.25) -> bool:
+    """Poll ``condition`` until true or ``timeout``; for observations that settle (worker counts)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+__all__ = ["SERVE_DEFAULT", "Certification", "CheckContext", "HarnessError", "Options", "ServeSpec"]

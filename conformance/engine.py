@@ -1,0 +1,179 @@
+"""The Docker engine: reaching it, inspecting images, and cleaning up what the harness started.
+
+Everything the harness creates (containers, volumes, networks) carries :data:`LABEL` and the run's
+id, so a run removes exactly its own objects, and a later run reaps what an interrupted one left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+
+from conformance.failures import HarnessError
+
+LABEL = "sagemaker-conformance"
+RUN_LABEL = "sagemaker-conformance.run"
+OWNER_LABEL = "sagemaker-conformance.owner"
+"""``host:pid`` of the pytest process that made the object; used to reap leftovers of dead runs."""
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def labels(run_id: str, role: str) -> dict[str, str]:
+    return {LABEL: "1", RUN_LABEL: run_id, OWNER_LABEL: owner(), f"{LABEL}.role": role}
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    version: str
+    api_version: str
+    os: str
+    architecture: str
+    cpus: int
+    host: str
+
+    def describe(self) -> str:
+        platform = f"{self.os}/{self.architecture}"
+        return f"Docker {self.version} (API {self.api_version}, {platform}, {self.cpus} CPUs) at {self.host}"
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What ``docker image inspect`` says of the candidate image."""
+
+    reference: str
+    id: str
+    digests: tuple[str, ...]
+    os: str
+    architecture: str
+    variant: str
+    entrypoint: tuple[str, ...] | None
+    cmd: tuple[str, ...] | None
+    env: tuple[str, ...]
+    labels: dict[str, str]
+    user: str
+    exposed_ports: tuple[str, ...]
+    size: int
+
+    @property
+    def platform(self) -> str:
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        for item in self.env:
+            if item.startswith("PATH="):
+                return tuple(p for p in item[5:].split(":") if p)
+        return ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def connect() -> tuple[docker.DockerClient, EngineInfo]:
+    """A client for the engine that DOCKER_HOST (or the default socket) names, or one clear error."""
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+        version = client.version()
+        info = client.info()
+    except docker.errors.DockerException as error:
+        raise HarnessError(
+            f"No Docker engine answers at {where}: {error}.\n"
+            "Start one (here: scripts/ensure-docker.sh), or point DOCKER_HOST at a running engine."
+        ) from None
+    return client, EngineInfo(
+        version=str(version.get("Version", "?")),
+        api_version=str(version.get("ApiVersion", "?")),
+        os=str(info.get("OSType", "?")),
+        architecture=str(info.get("Architecture", "?")),
+        cpus=int(info.get("NCPU", 0)),
+        host=where,
+    )
+
+
+def inspect_image(client: docker.DockerClient, reference: str) -> ImageInfo:
+    try:
+        image = client.images.get(reference)
+    except docker.errors.ImageNotFound:
+        raise HarnessError(
+            f"Image {reference!r} is not in the engine's image store. Build it (docker build -t {reference} .) "
+            f"or pull it (docker pull {reference}) first; the harness never pulls."
+        ) from None
+    except docker.errors.APIError as error:
+        raise HarnessError(f"Could not inspect image {reference!r}: {error}") from None
+    attrs: dict[str, Any] = image.attrs
+    config: dict[str, Any] = attrs.get("Config") or {}
+    return ImageInfo(
+        reference=reference,
+        id=str(attrs.get("Id", "")),
+        digests=tuple(attrs.get("RepoDigests") or ()),
+        os=str(attrs.get("Os", "")),
+        architecture=str(attrs.get("Architecture", "")),
+        variant=str(attrs.get("Variant", "") or ""),
+        entrypoint=tuple(config["Entrypoint"]) if config.get("Entrypoint") else None,
+        cmd=tuple(config["Cmd"]) if config.get("Cmd") else None,
+        env=tuple(config.get("Env") or ()),
+        labels=dict(config.get("Labels") or {}),
+        user=str(config.get("User") or ""),
+        exposed_ports=tuple(sorted(config.get("ExposedPorts") or {})),
+        size=int(attrs.get("Size", 0)),
+    )
+
+
+def cleanup(client: docker.DockerClient, run_id: str) -> int:
+    """Remove every container, volume and network of one run; returns how many containers went."""
+    selector = {"label": f"{RUN_LABEL}={run_id}"}
+    return _remove(client, selector)
+
+
+def reap_orphans(client: docker.DockerClient) -> int:
+    """Remove what runs on this host left behind when they were killed (their pid is gone)."""
+    host = socket.gethostname()
+    dead: set[str] = set()
+    with contextlib.suppress(docker.errors.APIError):
+        for container in client.containers.list(all=True, filters={"label": LABEL}):
+            mark = container.labels.get(OWNER_LABEL, "")
+            name, _, pid = mark.rpartition(":")
+            if name == host and pid.isdigit() and not _alive(int(pid)):
+                dead.add(container.labels.get(RUN_LABEL, ""))
+    return sum(_remove(client, {"label": f"{RUN_LABEL}={run}"}) for run in dead if run)
+
+
+def _remove(client: docker.DockerClient, selector: dict[str, str]) -> int:
+    removed = 0
+    with contextlib.suppress(docker.errors.APIError):
+        for container in client.containers.list(all=True, filters=selector):
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True, v=True)
+                removed += 1
+    with contextlib.suppress(docker.errors.APIError):
+        for volume in client.volumes.list(filters=selector):
+            with contextlib.suppress(docker.errors.APIError):
+                volume.remove(force=True)
+    with contextlib.suppress(docker.errors.APIError):
+        for network in client.networks.list(filters=selector):
+            with contextlib.suppress(docker.errors.APIError):
+                network.remove()
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

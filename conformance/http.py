@@ -1,0 +1,115 @@
+"""One HTTP exchange with a serving container, kept whole for evidence and for replay with curl."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from conformance.failures import shorten
+
+
+@dataclass(frozen=True)
+class Exchange:
+    method: str
+    url: str
+    request_headers: Mapping[str, str]
+    request_body: bytes
+    status: int | None
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes
+    elapsed: float
+    error: str | None = None
+    payload_file: Path | None = field(default=None, compare=False)
+
+    @property
+    def media_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def describe(self) -> str:
+        """``200 OK`` or the transport error, for an Actual: line."""
+        if self.status is None:
+            return f"no HTTP response ({self.error})"
+        return f"{self.status} {self.reason}".strip()
+
+    def evidence(self) -> tuple[tuple[str, str], ...]:
+        sent = f"{self.method} {self.url}"
+        for name, value in self.request_headers.items():
+            sent += f"\n{name}: {shorten(value, 80)}"
+        if self.request_body:
+            sent += f"\n\n{shorten(self.request_body, 400)}"
+        if self.status is None:
+            return (("Request", sent),)
+        received = f"{self.status} {self.reason} in {self.elapsed:.3f} s"
+        for name in ("content-type", "content-length"):
+            if name in self.headers:
+                received += f"\n{name}: {self.headers[name]}"
+        received += f"\n\n{shorten(self.body, 1200) if self.body else '(empty body)'}"
+        return (("Request", sent), ("Response", received))
+
+    def curl(self, local_port: int) -> str:
+        """The same request against ``docker run -p PORT:PORT`` on the user's machine."""
+        url = self.url.split("://", 1)[-1]
+        path = "/" + url.split("/", 1)[1] if "/" in url else "/"
+        parts = ["curl", "-sS", "-i", "-X", self.method]
+        for name, value in self.request_headers.items():
+            parts += ["-H", f"{name}: {value}"]
+        if self.request_body:
+            if self.payload_file is not None:
+                parts += ["--data-binary", f"@{self.payload_file}"]
+            else:
+                parts += ["--data-binary", self.request_body.decode("utf-8", "replace")]
+        parts.append(f"http://localhost:{local_port}{path}")
+        return shlex.join(parts)
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    body: bytes = b"",
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 70.0,
+    payload_file: Path | None = None,
+) -> Exchange:
+    """Send one request and keep everything about it, including failures to connect."""
+    sent_headers = dict(headers or {})
+    started = time.perf_counter()
+    try:
+        response = session.request(method, url, data=body or None, headers=sent_headers, timeout=timeout)
+    except requests.RequestException as error:
+        return Exchange(
+            method,
+            url,
+            sent_headers,
+            body,
+            None,
+            "",
+            {},
+            b"",
+            time.perf_counter() - started,
+            error=f"{type(error).__name__}: {error}",
+            payload_file=payload_file,
+        )
+    return Exchange(
+        method=method,
+        url=url,
+        request_headers=sent_headers,
+        request_body=body,
+        status=response.status_code,
+        reason=response.reason or "",
+        headers={k.lower(): v for k, v in response.headers.items()},
+        body=response.content,
+        elapsed=response.elapsed.total_seconds() if response.elapsed else time.perf_counter() - started,
+        payload_file=payload_file,
+    )

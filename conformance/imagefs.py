@@ -1,0 +1,98 @@
+"""Looking at an image's files without running it: a created, never-started container.
+
+IMG-1 resolves ``train`` / ``serve`` on the image's PATH and IMG-3 lists what the image bakes into
+the directories SageMaker replaces; neither runs any of the image's code.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import posixpath
+import stat
+import tarfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import docker
+import docker.errors
+
+
+@dataclass(frozen=True)
+class PathStat:
+    path: str
+    mode: int
+    link_target: str
+
+    @property
+    def is_dir(self) -> bool:
+        return bool(self.mode & (1 << 31))
+
+    @property
+    def is_symlink(self) -> bool:
+        return bool(self.mode & (1 << 27))
+
+    @property
+    def executable(self) -> bool:
+        return not self.is_dir and bool(stat.S_IMODE(self.mode) & 0o111)
+
+
+class ImageFiles:
+    """A never-started container of an image, for stat and listing through the archive API."""
+
+    def __init__(self, client: docker.DockerClient, image: str, labels: Mapping[str, str]) -> None:
+        self.client = client
+        self.container: Any = client.containers.create(image, command=["true"], labels=dict(labels))
+
+    def __enter__(self) -> ImageFiles:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(docker.errors.APIError):
+            self.container.remove(force=True)
+
+    def stat(self, path: str) -> PathStat | None:
+        api = self.client.api
+        response = api.head(api._url("/containers/{0}/archive", self.container.id), params={"path": path})
+        if response.status_code != 200:
+            return None
+        header = response.headers.get("X-Docker-Container-Path-Stat", "")
+        info = json.loads(base64.b64decode(header)) if header else {}
+        return PathStat(path, int(info.get("mode", 0)), str(info.get("linkTarget", "")))
+
+    def resolve(self, path: str, hops: int = 8) -> PathStat | None:
+        """Follow symlinks to the file a path names, as exec would."""
+        current = self.stat(path)
+        while current is not None and current.is_symlink and hops > 0:
+            target = current.link_target
+            if not posixpath.isabs(target):
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(current.path), target))
+            current = self.stat(target)
+            hops -= 1
+        return current
+
+    def which(self, name: str, path: tuple[str, ...]) -> PathStat | None:
+        """What ``exec`` finds for ``name``: an absolute path as is, else the first executable on PATH."""
+        candidates = [name] if name.startswith("/") else [posixpath.join(d, name) for d in path]
+        for candidate in candidates:
+            found = self.resolve(candidate)
+            if found is not None and found.executable:
+                return found
+        return None
+
+    def files_under(self, path: str) -> list[str]:
+        """Files (not empty directories) the image holds under ``path``."""
+        try:
+            stream, _ = self.container.get_archive(path)
+        except docker.errors.NotFound:
+            return []
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            parent = posixpath.dirname(path.rstrip("/"))
+            return sorted(posixpath.join(parent, m.name) for m in archive.getmembers() if not m.isdir())

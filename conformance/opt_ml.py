@@ -1,0 +1,113 @@
+"""Staging the ``/opt/ml`` tree SageMaker would write for a training job, from a test-dir.
+
+The staged copy lives in the run's own folder; the user's test-dir is only read.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance import contract
+from conformance.testdir import TestDir
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """One configuration of a training run; runs with equal specs are shared between checks."""
+
+    name: str
+    hyperparameters: Mapping[str, str] | None = None
+    """``None`` means the test-dir's own."""
+    extra_hyperparameters: Mapping[str, str] = field(default_factory=dict)
+    config_form: str = "full"
+    """``full``: the documented service form with extra keys; ``minimal``: what local mode writes."""
+    channels: str = "test-dir"
+    """``test-dir``; ``empty`` (every channel present but empty); ``stray`` (stray files and nested folders)."""
+    network: bool = True
+
+
+TRAIN_DEFAULT = TrainSpec("default")
+TRAIN_EMPTY_HYPERPARAMETERS = TrainSpec("empty-hyperparameters", hyperparameters={})
+TRAIN_TUNING_KEYS = TrainSpec("tuning-keys", extra_hyperparameters=contract.TUNING_HYPERPARAMETERS)
+TRAIN_MINIMAL_CONFIG = TrainSpec("minimal-config", config_form="minimal")
+TRAIN_EMPTY_CHANNEL = TrainSpec("empty-channel", channels="empty")
+TRAIN_NO_NETWORK = TrainSpec("no-network", network=False)
+TRAIN_STRAY_FILES = TrainSpec("stray-files", channels="stray")
+
+
+def stage_input(test_dir: TestDir, spec: TrainSpec, destination: Path) -> Path:
+    """Write ``input/`` (config and channels) under ``destination`` as SageMaker would; returns it."""
+    input_dir = destination / "input"
+    if input_dir.exists():
+        shutil.rmtree(input_dir)
+    config = input_dir / "config"
+    config.mkdir(parents=True)
+    hyperparameters = dict(test_dir.hyperparameters if spec.hyperparameters is None else spec.hyperparameters)
+    hyperparameters.update(spec.extra_hyperparameters)
+    _write_json(config / contract.HYPERPARAMETERS_FILE, hyperparameters)
+    _write_json(config / contract.INPUT_DATA_CONFIG_FILE, input_data_config(test_dir.channels, spec.config_form))
+    _write_json(config / contract.RESOURCE_CONFIG_FILE, resource_config(spec.config_form))
+    data = input_dir / "data"
+    data.mkdir()
+    for name, source in test_dir.channels.items():
+        target = data / name
+        if spec.channels == "empty":
+            target.mkdir()
+            continue
+        shutil.copytree(source, target)
+        if spec.channels == "stray":
+            # What S3 prefixes really hold besides the data: markers, notes, nested copies.
+            (target / "_SUCCESS").write_bytes(b"")
+            (target / "README.txt").write_text("Written by an upstream job; not training data.\n")
+            nested = target / "nested" / "deeper"
+            nested.mkdir(parents=True)
+            for path in sorted(p for p in source.rglob("*") if p.is_file()):
+                shutil.copy2(path, nested / path.name)
+    return input_dir
+
+
+def input_data_config(channels: Mapping[str, Path], form: str) -> dict[str, dict[str, str]]:
+    """``inputdataconfig.json``: the service's full form (plus an unknown key) or local mode's minimal one."""
+    if form == "minimal":
+        return {name: {"TrainingInputMode": "File"} for name in channels}
+    return {
+        name: {
+            "ContentType": "text/csv",
+            "TrainingInputMode": "File",
+            "S3DistributionType": "FullyReplicated",
+            "RecordWrapperType": "None",
+            "SageMakerConformanceExtraKey": "tolerate-me",
+        }
+        for name in channels
+    }
+
+
+def resource_config(form: str) -> dict[str, object]:
+    """``resourceconfig.json`` for one instance named ``current_host`` (A7)."""
+    host = contract.CURRENT_HOST
+    if form == "minimal":
+        return {
+            "current_host": host,
+            "hosts": [host],
+            "network_interface_name": "eth0",
+            "current_instance_type": "local",
+        }
+    return {
+        "current_host": host,
+        "current_instance_type": "ml.m5.xlarge",
+        "current_group_name": "homogeneousCluster",
+        "hosts": [host],
+        "instance_groups": [
+            {"instance_group_name": "homogeneousCluster", "instance_type": "ml.m5.xlarge", "hosts": [host]}
+        ],
+        "network_interface_name": "eth0",
+        "topology": None,
+    }
+
+
+def _write_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")

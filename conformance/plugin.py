@@ -1,0 +1,297 @@
+"""The pytest plugin: ``pytest --image=IMAGE --test-dir=DIR`` certifies an image clause by clause.
+
+One test per (image, clause), with the image and the clause ID and level in the test id. Each
+image's containers are started once, shared by its checks, and removed at the end of the run, on
+failure and on Ctrl-C alike (everything carries the run's label).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import __version__, contract, engine, report
+from conformance.context import Certification, Options
+from conformance.failures import ConformanceFailure, HarnessError
+from conformance.registry import Clause, Level, clauses
+from conformance.runner import ERROR, FAIL, SKIP, WARN, Outcome, run_clause
+from conformance.testdir import TestDir
+from conformance.testdir import load as load_test_dir
+
+SUITE = Path(__file__).with_name("test_conformance.py")
+
+IMAGE_HELP = "Image to certify (repeatable: the suite runs once per image). Never pulled."
+TEST_DIR_HELP = (
+    "Test-dir for the images: one for all, or one per --image in order. "
+    "Defaults to test-dirs/<name> under the rootdir for this project's own images."
+)
+STARTUP_HELP = (
+    f"Seconds the server may take to answer 200 on /ping (default {contract.STARTUP_BUDGET_S:g}; SageMaker: 240)."
+)
+TRAIN_TIMEOUT_HELP = "Seconds a training run may take before it counts as hung (default 600)."
+PLATFORM_HELP = f"Platform the image must be built for (default {contract.DEFAULT_PLATFORM})."
+EXAMPLES_HELP = "Generated payloads per property check (SRV-4, SRV-7, SRV-8; default 25; 0 turns generation off)."
+REPORT_HELP = "Folder for the JSON conformance reports, one per image (default: none written)."
+
+
+class ConformanceWarning(UserWarning):
+    """A SHOULD clause the image's policy downgraded, or an INFO finding."""
+
+
+@dataclass
+class Target:
+    """One image and its test-dir, resolved and validated at configure time."""
+
+    reference: str
+    test_dir: TestDir
+    image: engine.ImageInfo
+
+    @property
+    def id(self) -> str:
+        return self.reference
+
+
+@dataclass
+class ConformanceRun:
+    options: Options
+    targets: list[Target]
+    client: Any
+    engine_info: engine.EngineInfo
+    run_id: str = field(default_factory=engine.new_run_id)
+    stage: Path | None = None
+    certifications: dict[str, Certification] = field(default_factory=dict)
+    outcomes: dict[str, list[Outcome]] = field(default_factory=dict)
+    report_dir: Path | None = None
+
+
+RUN_KEY = pytest.StashKey[ConformanceRun]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sagemaker-conformance", "SageMaker bring-your-own-container conformance")
+    group.addoption("--image", action="append", dest="conformance_images", metavar="IMAGE", help=IMAGE_HELP)
+    group.addoption("--test-dir", action="append", dest="conformance_test_dirs", metavar="DIR", help=TEST_DIR_HELP)
+    group.addoption("--startup-timeout", dest="conformance_startup_timeout", metavar="SECONDS", help=STARTUP_HELP)
+    group.addoption("--train-timeout", dest="conformance_train_timeout", metavar="SECONDS", help=TRAIN_TIMEOUT_HELP)
+    group.addoption("--platform", dest="conformance_platform", metavar="OS/ARCH", help=PLATFORM_HELP)
+    group.addoption("--max-examples", dest="conformance_max_examples", metavar="N", help=EXAMPLES_HELP)
+    group.addoption("--conformance-report", dest="conformance_report", metavar="DIR", help=REPORT_HELP)
+    parser.addini("conformance_images", IMAGE_HELP, type="linelist", default=[])
+    parser.addini("conformance_test_dirs", TEST_DIR_HELP, type="linelist", default=[])
+    parser.addini("conformance_startup_timeout", STARTUP_HELP, default=str(contract.STARTUP_BUDGET_S))
+    parser.addini("conformance_train_timeout", TRAIN_TIMEOUT_HELP, default="600")
+    parser.addini("conformance_platform", PLATFORM_HELP, default=contract.DEFAULT_PLATFORM)
+    parser.addini("conformance_max_examples", EXAMPLES_HELP, default="25")
+    parser.addini("conformance_report", REPORT_HELP, default="")
+
+
+def _setting(config: pytest.Config, name: str) -> tuple[Any, str]:
+    value = getattr(config.option, f"conformance_{name}", None)
+    if value is not None:
+        return value, f"--{name.replace('_', '-')}"
+    return config.getini(f"conformance_{name}"), f"ini key conformance_{name}"
+
+
+def _number(config: pytest.Config, name: str, kind: type, minimum: float) -> Any:
+    raw, origin = _setting(config, name)
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"Invalid {origin} {raw!r}: expected a number.") from None
+    if value < minimum:
+        raise pytest.UsageError(f"Invalid {origin} {raw!r}: must be at least {minimum:g}.")
+    return value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clause(id, level): the SPEC clause a conformance test certifies.")
+    config.addinivalue_line("markers", "conformance: a conformance test generated from the clause registry.")
+    config.addinivalue_line("markers", "docker: needs a running Docker engine (the harness's own integration tests).")
+    # Ryuk cannot be pulled here and is not needed: every object carries the run's label and is swept.
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    images = config.option.conformance_images or config.getini("conformance_images")
+    if not images:
+        return
+    options = Options(
+        startup_budget=_number(config, "startup_timeout", float, 1),
+        train_timeout=_number(config, "train_timeout", float, 1),
+        platform=str(_setting(config, "platform")[0]),
+        max_examples=_number(config, "max_examples", int, 0),
+    )
+    try:
+        client, engine_info = engine.connect()
+        engine.reap_orphans(client)
+        targets = _targets(config, images, client)
+    except HarnessError as error:
+        raise pytest.UsageError(str(error)) from None
+    run = ConformanceRun(options, targets, client, engine_info)
+    report_dir = _setting(config, "report")[0]
+    run.report_dir = Path(report_dir) if report_dir else None
+    config.stash[RUN_KEY] = run
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        # `pytest --image=X` with no paths: certify the image instead of collecting the project's tests.
+        config.args = [str(SUITE)]
+
+
+def _targets(config: pytest.Config, images: list[str], client: Any) -> list[Target]:
+    dirs = config.option.conformance_test_dirs or config.getini("conformance_test_dirs")
+    if dirs and len(dirs) not in (1, len(images)):
+        raise HarnessError(
+            f"Give one --test-dir for all images or one per --image: got {len(dirs)} for {len(images)} images."
+        )
+    known = {c.id: c for c in clauses()}
+    targets = []
+    for index, reference in enumerate(images):
+        if dirs:
+            directory = Path(dirs[0] if len(dirs) == 1 else dirs[index])
+        else:
+            name = re.split(r"[:@]", reference.rsplit("/", 1)[-1])[0]
+            directory = config.rootpath / "test-dirs" / name
+            if not directory.is_dir():
+                raise HarnessError(
+                    f"No --test-dir for image {reference!r}, and {directory} does not exist. Pass --test-dir=DIR: "
+                    "a folder shaped like /opt/ml with input/config/hyperparameters.json, input/data/<channel>/ "
+                    "and payload.csv (see the README, 'Writing a test-dir')."
+                )
+        test_dir = load_test_dir(directory)
+        for clause_id in test_dir.policy.waive:
+            clause = known.get(clause_id)
+            if clause is None or clause.level is not Level.SHOULD:
+                what = "is not a clause" if clause is None else f"is {clause.level.value}"
+                raise HarnessError(
+                    f"{directory}/conformance.toml waives {clause_id}, which {what}: only a SHOULD can be downgraded."
+                )
+        targets.append(Target(reference, test_dir, engine.inspect_image(client, reference)))
+    return targets
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is None:
+        return None
+    lines = [f"sagemaker-conformance {__version__}: {run.engine_info.describe()}"]
+    for target in run.targets:
+        lines.append(
+            f"  image {target.reference} ({target.image.id[7:19]}, {target.image.platform}) "
+            f"with test-dir {target.test_dir.root} [profile {target.test_dir.policy.profile}]"
+        )
+    return lines
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "conformance_clause" not in metafunc.fixturenames:
+        return
+    run = metafunc.config.stash.get(RUN_KEY, None)
+    if run is None:
+        metafunc.parametrize(
+            "conformance_clause",
+            [
+                pytest.param(
+                    None,
+                    marks=pytest.mark.skip(
+                        reason="no --image given: run `pytest --image=IMAGE [--test-dir=DIR]` to certify an image"
+                    ),
+                )
+            ],
+        )
+        return
+    params = []
+    for target in run.targets:
+        for clause in clauses():
+            marks = [pytest.mark.conformance, pytest.mark.clause(id=clause.id, level=clause.level.value)]
+            params.append(
+                pytest.param((target, clause), marks=marks, id=f"{target.id}-{clause.id}-{clause.level.value}")
+            )
+    metafunc.parametrize("conformance_clause", params)
+
+
+@pytest.fixture(scope="session")
+def conformance_run(request: pytest.FixtureRequest) -> Iterator[ConformanceRun]:
+    run = request.config.stash[RUN_KEY]
+    run.stage = request.config._tmp_path_factory.mktemp("conformance")  # type: ignore[attr-defined]
+    yield run
+    for certification in run.certifications.values():
+        certification.close()
+    engine.cleanup(run.client, run.run_id)
+
+
+def certification_for(run: ConformanceRun, target: Target) -> Certification:
+    current = run.certifications.get(target.reference)
+    if current is None:
+        # One image at a time: finish the previous image's containers before starting the next.
+        for other in run.certifications.values():
+            other.close()
+        assert run.stage is not None
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", target.reference)
+        current = Certification(
+            run.client, run.engine_info, target.image, target.test_dir, run.stage / slug, run.options, run.run_id
+        )
+        run.certifications[target.reference] = current
+    return current
+
+
+def certify(run: ConformanceRun, target: Target, clause: Clause, item: pytest.Item) -> None:
+    """The body of every conformance test."""
+    __tracebackhide__ = True
+    outcome = run_clause(certification_for(run, target), clause)
+    run.outcomes.setdefault(target.reference, []).append(outcome)
+    item.user_properties += [("clause", clause.id), ("level", clause.level.value), ("verdict", outcome.verdict)]
+    item.user_properties += [(f"measure.{k}", str(v)) for k, v in outcome.measurements.items()]
+    if outcome.verdict == SKIP:
+        pytest.skip(f"{clause.id}: {outcome.reason}")
+    if outcome.verdict == WARN and outcome.failure is not None:
+        warnings.warn(ConformanceWarning(f"{outcome.failure.headline}: {outcome.reason}"), stacklevel=1)
+    if outcome.verdict in (FAIL, ERROR) and outcome.failure is not None:
+        raise outcome.failure
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report_ = yield
+    if (
+        report_.skipped
+        and isinstance(report_.longrepr, tuple)
+        and "conformance_clause" in getattr(item, "fixturenames", ())
+    ):
+        # Point the skip at the clause, not at pytest's internals.
+        report_.longrepr = (str(SUITE), 0, report_.longrepr[2])
+    if call.excinfo is not None and isinstance(call.excinfo.value, ConformanceFailure):
+        failure = call.excinfo.value
+        # The failure says everything; pytest's traceback of the harness would only bury it.
+        report_.longrepr = failure.render(with_sections=False)
+        for section in failure.sections:
+            report_.sections.append((section.title, section.text))
+    return report_
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is None or not run.outcomes:
+        return
+    terminalreporter.section("sagemaker-conformance summary")
+    for reference, outcomes in run.outcomes.items():
+        certification = run.certifications.get(reference)
+        for line in report.summary_lines(reference, outcomes, certification):
+            terminalreporter.write_line(line)
+        if run.report_dir is not None and certification is not None:
+            path = report.write(run.report_dir, certification, outcomes)
+            terminalreporter.write_line(f"  JSON report: {path}")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN_KEY, None)
+    if run is not None:
+        # Also reached after Ctrl-C: nothing this run labelled may outlive it.
+        engine.cleanup(run.client, run.run_id)
+
+
+__all__ = ["ConformanceWarning", "certify"]

@@ -1,0 +1,106 @@
+"""The clause registry: each check is a small function registered under its SPEC clause ID.
+
+A check is a generator: it yields a :class:`~conformance.failures.Violation` for each breach it
+sees, so every violation is reported, and raises :class:`~conformance.failures.CheckSkipped`
+when it cannot run. Its docstring's first line states the rule.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from conformance.failures import Violation
+
+if TYPE_CHECKING:
+    from conformance.context import CheckContext
+
+
+class Level(str, enum.Enum):
+    """SPEC.md's levels."""
+
+    MUST = "MUST"
+    """Fails the image."""
+    SHOULD = "SHOULD"
+    """Fails the image unless its policy downgrades it to a warning, with a reason."""
+    CONDITIONAL = "CONDITIONAL"
+    """Runs only when the image claims the capability; then fails like MUST."""
+    INFO = "INFO"
+    """Measured and reported, never fails."""
+
+
+class Phase(str, enum.Enum):
+    IMAGE = "IMG"
+    TRAINING = "TRN"
+    SERVING = "SRV"
+    ENVIRONMENT = "ENV"
+
+
+CheckFunction = Callable[["CheckContext"], Iterable[Violation] | None]
+_CLAUSE_ID = re.compile(r"^(IMG|TRN|SRV|ENV)-\d+$")
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    level: Level
+    title: str
+    function: CheckFunction
+    source: str
+    serving_profile: bool
+    training_profile: bool
+
+    @property
+    def phase(self) -> Phase:
+        return Phase(self.id.split("-")[0])
+
+    @property
+    def rule(self) -> str:
+        doc = (self.function.__doc__ or self.title).strip()
+        return " ".join(doc.split("\n\n")[0].split())
+
+    @property
+    def number(self) -> int:
+        return int(self.id.split("-")[1])
+
+    def run(self, ctx: CheckContext) -> list[Violation]:
+        found = self.function(ctx)
+        return list(found) if found is not None else []
+
+
+REGISTRY: dict[str, Clause] = {}
+
+
+def check(clause_id: str, level: Level, title: str, *, source: str = "") -> Callable[[CheckFunction], CheckFunction]:
+    """Register ``function`` as the check of ``clause_id``; a clause has exactly one check."""
+
+    if not _CLAUSE_ID.match(clause_id):
+        raise ValueError(f"clause id {clause_id!r} is not of the form IMG-1, TRN-2, SRV-3 or ENV-4")
+
+    def register(function: CheckFunction) -> CheckFunction:
+        if clause_id in REGISTRY:
+            raise ValueError(f"a check for {clause_id} is already registered: {REGISTRY[clause_id].function.__name__}")
+        phase = Phase(clause_id.split("-")[0])
+        REGISTRY[clause_id] = Clause(
+            id=clause_id,
+            level=level,
+            title=title,
+            function=function,
+            source=source,
+            serving_profile=phase in (Phase.SERVING, Phase.ENVIRONMENT),
+            training_profile=phase is Phase.TRAINING,
+        )
+        return function
+
+    return register
+
+
+def clauses() -> Iterator[Clause]:
+    """Every registered clause, in SPEC order (IMG, TRN, SRV, ENV; by number)."""
+    import conformance.checks  # noqa: F401  (registers every check)
+
+    order = {phase: n for n, phase in enumerate(Phase)}
+    yield from sorted(REGISTRY.values(), key=lambda c: (order[c.phase], c.number))

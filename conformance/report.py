@@ -1,0 +1,78 @@
+"""Reports: the terminal summary and the versioned JSON conformance report (one per image)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from conformance import REPORT_SCHEMA_VERSION, __version__
+from conformance.context import Certification
+from conformance.runner import ERROR, FAIL, PASS, SKIP, WARN, Outcome
+
+_MARK = {PASS: "pass", FAIL: "FAIL", WARN: "warn", SKIP: "skip", ERROR: "ERROR"}
+
+
+def verdict(outcomes: Sequence[Outcome]) -> str:
+    """The image's overall verdict: failed when any MUST or SHOULD clause failed (or a check crashed)."""
+    return "failed" if any(o.verdict in (FAIL, ERROR) for o in outcomes) else "passed"
+
+
+def summary_lines(reference: str, outcomes: Sequence[Outcome], certification: Certification | None) -> list[str]:
+    counts = {v: sum(o.verdict == v for o in outcomes) for v in (PASS, FAIL, WARN, SKIP, ERROR)}
+    started = f", {certification.containers_started} containers" if certification else ""
+    head = (
+        f"{reference}: {verdict(outcomes).upper()} - {counts[PASS]} passed, {counts[FAIL]} failed, "
+        f"{counts[WARN]} warned, {counts[SKIP]} skipped{started}"
+    )
+    if counts[ERROR]:
+        head += f", {counts[ERROR]} check errors"
+    cells = [f"{o.clause.id}:{_MARK[o.verdict]}" for o in outcomes]
+    rows = [" ".join(cells[i : i + 8]) for i in range(0, len(cells), 8)]
+    return [head, *(f"  {row}" for row in rows)]
+
+
+def document(certification: Certification, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """The JSON report (schema: conformance/report.schema.json)."""
+    image = certification.image
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "tool": {"name": "sagemaker-conformance", "version": __version__},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "image": {
+            "reference": image.reference,
+            "id": image.id,
+            "digests": list(image.digests),
+            "platform": image.platform,
+        },
+        "test_dir": str(certification.test_dir.root),
+        "profile": certification.policy.profile,
+        "engine": {"version": certification.engine.version, "api_version": certification.engine.api_version},
+        "verdict": verdict(outcomes),
+        "containers_started": certification.containers_started,
+        "measurements": dict(certification.measurements),
+        "clauses": [
+            {
+                "id": o.clause.id,
+                "level": o.clause.level.value,
+                "title": o.clause.title,
+                "verdict": o.verdict,
+                "reason": o.reason,
+                "measurements": o.measurements,
+                "notes": o.notes,
+                "evidence": o.failure.render() if o.failure else None,
+            }
+            for o in outcomes
+        ],
+    }
+
+
+def write(directory: Path, certification: Certification, outcomes: Sequence[Outcome]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", certification.image.reference)
+    path = directory / f"{slug}.json"
+    path.write_text(json.dumps(document(certification, outcomes), indent=2) + "\n")
+    return path

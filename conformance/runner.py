@@ -1,0 +1,55 @@
+"""Running one clause against one image: the verdict, whatever the check did."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+
+from conformance.context import Certification, CheckContext
+from conformance.failures import CheckSkipped, ConformanceFailure, HarnessError, Violation
+from conformance.registry import Clause, Level
+
+PASS, FAIL, WARN, SKIP, ERROR = "pass", "fail", "warn", "skip", "error"
+
+
+@dataclass
+class Outcome:
+    clause: Clause
+    verdict: str
+    reason: str = ""
+    failure: ConformanceFailure | None = None
+    measurements: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_clause(certification: Certification, clause: Clause) -> Outcome:
+    """Run ``clause``'s check; a crash inside a check is the harness's error, never the image's failure."""
+    ctx = CheckContext(certification)
+    try:
+        violations = clause.run(ctx)
+    except CheckSkipped as skipped:
+        return Outcome(clause, SKIP, str(skipped), measurements=ctx.measurements, notes=ctx.notes)
+    except HarnessError:
+        raise
+    except Exception as error:
+        crash = Violation(
+            f"The check for {clause.id} raised an unexpected error (a harness bug, not a verdict on the image)",
+            expected="the check to finish",
+            actual=f"{type(error).__name__}: {error}",
+            evidence=(("Traceback", traceback.format_exc()),),
+        )
+        failure = ConformanceFailure(
+            clause.id, clause.level.value, clause.title, [crash], ctx.sections(), ctx.reproduce(), clause.source
+        )
+        return Outcome(clause, ERROR, str(error), failure, ctx.measurements, ctx.notes)
+    if not violations:
+        return Outcome(clause, PASS, measurements=ctx.measurements, notes=ctx.notes)
+    failure = ConformanceFailure(
+        clause.id, clause.level.value, clause.title, violations, ctx.sections(), ctx.reproduce(), clause.source
+    )
+    waiver = certification.policy.waive.get(clause.id)
+    if clause.level is Level.INFO or (clause.level is Level.SHOULD and waiver):
+        reason = f"downgraded to a warning by the policy: {waiver}" if waiver else "informational"
+        return Outcome(clause, WARN, reason, failure, ctx.measurements, ctx.notes)
+    return Outcome(clause, FAIL, failure.headline, failure, ctx.measurements, ctx.notes)

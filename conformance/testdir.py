@@ -1,0 +1,172 @@
+"""The test-dir a user hands the harness, and its policy file ``conformance.toml``.
+
+The test-dir is read, never written: every run stages its own copy.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance import contract
+from conformance.failures import HarnessError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+POLICY_FILE = "conformance.toml"
+PROFILES = ("train+serve", "serve-only", "train-only")
+_POLICY_KEYS = {"profile", "content_type", "payload", "expected_output", "csv_header", "env", "waive", "train"}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the image declares about itself (SPEC.md, "The test-dir")."""
+
+    profile: str = "train+serve"
+    content_type: str = contract.CSV
+    payload: str = "payload.csv"
+    expected_output: str | None = None
+    csv_header: bool = False
+    workers_env: str = contract.MODEL_SERVER_WORKERS_ENV
+    timeout_env: str = contract.MODEL_SERVER_TIMEOUT_ENV
+    waive: Mapping[str, str] = field(default_factory=dict)
+    sigterm_hyperparameters: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def trains(self) -> bool:
+        return self.profile != "serve-only"
+
+    @property
+    def serves(self) -> bool:
+        return self.profile != "train-only"
+
+
+@dataclass(frozen=True)
+class TestDir:
+    """A test-dir, validated: hyperparameters, channels, payload and policy."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    root: Path
+    policy: Policy
+    hyperparameters: Mapping[str, str]
+    channels: Mapping[str, Path]
+    payload: bytes
+    expected_output: tuple[str, ...] | None
+    model_dir: Path | None
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+
+def load(root: Path) -> TestDir:
+    """Read and validate a test-dir; every problem ends in one HarnessError that says what to fix."""
+    root = root.expanduser().resolve()
+    if not root.is_dir():
+        raise HarnessError(f"--test-dir {root} is not a directory. Point it at a folder shaped like /opt/ml.")
+    policy = _load_policy(root / POLICY_FILE)
+    hyperparameters = _load_hyperparameters(root / "input" / "config" / contract.HYPERPARAMETERS_FILE)
+    data = root / "input" / "data"
+    channels = {p.name: p for p in sorted(data.iterdir()) if p.is_dir()} if data.is_dir() else {}
+    if policy.trains and not channels:
+        raise HarnessError(
+            f"test-dir {root} has no training channels: expected input/data/<channel>/ with data files "
+            f'(or set profile = "serve-only" in {POLICY_FILE} and ship a model/ folder).'
+        )
+    payload_path = root / policy.payload
+    if policy.serves and not payload_path.is_file():
+        raise HarnessError(
+            f"test-dir {root} has no {policy.payload}: the harness needs a request body for /invocations."
+        )
+    payload = payload_path.read_bytes() if payload_path.is_file() else b""
+    if policy.serves and not payload.strip():
+        raise HarnessError(f"{payload_path} is empty: give at least one record.")
+    expected = None
+    if policy.expected_output:
+        expected_path = root / policy.expected_output
+        if not expected_path.is_file():
+            raise HarnessError(f"{POLICY_FILE} names expected_output = {policy.expected_output!r}, which is missing.")
+        expected = tuple(line for line in expected_path.read_text().splitlines() if line.strip())
+    model_dir = root / "model"
+    has_model = model_dir.is_dir() and any(p.is_file() for p in model_dir.rglob("*"))
+    if policy.profile == "serve-only" and not has_model:
+        raise HarnessError(
+            f"profile is serve-only but {model_dir} holds no model files to mount at {contract.MODEL_DIR}."
+        )
+    return TestDir(
+        root=root,
+        policy=policy,
+        hyperparameters=hyperparameters,
+        channels=channels,
+        payload=payload,
+        expected_output=expected,
+        model_dir=model_dir if has_model else None,
+    )
+
+
+def _load_hyperparameters(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise HarnessError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise HarnessError(f"{path} must hold a JSON object, not {type(raw).__name__}.")
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            raise HarnessError(
+                f"{path}: {key!r} is {value!r} ({type(value).__name__}). SageMaker passes every hyperparameter "
+                f"as a string: write {json.dumps(str(value))}."
+            )
+    return raw
+
+
+def _load_policy(path: Path) -> Policy:
+    if not path.is_file():
+        return Policy()
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise HarnessError(f"{path} is not valid TOML: {error}") from None
+    unknown = set(raw) - _POLICY_KEYS
+    if unknown:
+        raise HarnessError(f"{path}: unknown key(s) {sorted(unknown)}; known keys are {sorted(_POLICY_KEYS)}.")
+    profile = _get(raw, "profile", str, "train+serve", path)
+    if profile not in PROFILES:
+        raise HarnessError(f"{path}: profile = {profile!r} is not one of {', '.join(PROFILES)}.")
+    env = _get(raw, "env", dict, {}, path)
+    waive = _get(raw, "waive", dict, {}, path)
+    for clause_id, reason in waive.items():
+        if not isinstance(reason, str) or not reason.strip():
+            raise HarnessError(f'{path}: [waive] {clause_id} needs a written reason, e.g. {clause_id} = "why".')
+    train = _get(raw, "train", dict, {}, path)
+    sigterm_hp = train.get("sigterm_hyperparameters", {})
+    if not isinstance(sigterm_hp, dict) or not all(isinstance(v, str) for v in sigterm_hp.values()):
+        raise HarnessError(f"{path}: [train] sigterm_hyperparameters must map names to strings.")
+    return Policy(
+        profile=profile,
+        content_type=_get(raw, "content_type", str, contract.CSV, path),
+        payload=_get(raw, "payload", str, "payload.csv", path),
+        expected_output=_get(raw, "expected_output", str, None, path),
+        csv_header=_get(raw, "csv_header", bool, False, path),
+        workers_env=_get(env, "workers", str, contract.MODEL_SERVER_WORKERS_ENV, path),
+        timeout_env=_get(env, "timeout", str, contract.MODEL_SERVER_TIMEOUT_ENV, path),
+        waive=waive,
+        sigterm_hyperparameters=sigterm_hp,
+    )
+
+
+def _get(table: Mapping[str, Any], key: str, kind: type, default: Any, path: Path) -> Any:
+    value = table.get(key, default)
+    if value is not None and not isinstance(value, kind):
+        raise HarnessError(f"{path}: {key} = {value!r} must be a {kind.__name__}.")
+    return value

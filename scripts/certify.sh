@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job: build a bundled reference image and certify it against SPEC.md.
+#   scripts/certify.sh                 # the decision-tree image
+#   scripts/certify.sh catboost        # the CatBoost image
+#   scripts/certify.sh decision_trees --conformance-report reports   # extra pytest arguments pass through
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+name=${1:-decision_trees}
+[ $# -gt 0 ] && shift
+"$root/scripts/bootstrap.sh"
+"$root/scripts/build-images.sh" "$name"
+cd "$root"
+exec "${SMC_VENV:-$root/.venv}/bin/python" -m pytest --image="sagemaker-conformance/$name:latest" "$@"
