@@ -9,4 +9,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 _installed = any(ep.name == "sagemaker_conformance" for ep in entry_points(group="pytest11"))
-pytest_plugins = [] if _installed else ["conformance.plugin"]
+if not _installed:
+    # Only then: even an empty pytest_plugins breaks `pytest --image` run from another folder, because
+    # this conftest is then not the rootdir's and pytest refuses pytest_plugins in it.
+    pytest_plugins = ["conformance.plugin"]

@@ -232,8 +232,13 @@ class PingReady(WaitStrategy):
                 self.readiness.exited = True
                 self.readiness.exit_code = container.get_wrapped_container().attrs["State"].get("ExitCode")
                 raise NotReady(self.readiness.describe())
+            try:
+                url = self.url() + contract.PING_PATH
+            except Exception:
+                time.sleep(self._poll_interval)
+                continue
             # A generous per-request timeout: SRV-2 judges the 2 s ping limit, the wait only needs a 200.
-            exchange = send(self.session, "GET", self.url() + contract.PING_PATH, timeout=10)
+            exchange = send(self.session, "GET", url, timeout=10)
             self.readiness.last = exchange
             self.readiness.answered |= exchange.status is not None
             if exchange.status == 200:
