@@ -58,6 +58,8 @@ class TrainResult:
     """The model copied out to the host, for the serve round trip."""
     reproduce: tuple[str, ...]
     stop: StopResult | None = None
+    start_error: str | None = None
+    """The engine refused to start the container (e.g. `exec: "train": executable file not found`)."""
 
 
 def _volume_mounts(client: docker.DockerClient, labels: Mapping[str, str], paths: tuple[str, ...]) -> list[Mount]:
@@ -130,7 +132,23 @@ class TrainingRun(DockerContainer):
     def run_to_completion(self, timeout: float, *, sigterm_after: float | None = None) -> TrainResult:
         """Start, wait for the exit (or send SIGTERM after ``sigterm_after`` s), copy artifacts out."""
         started = time.monotonic()
-        self.start()
+        try:
+            self.start()
+        except docker.errors.APIError as error:
+            # What `docker run` reports as exit code 127/126: the engine could not exec the command.
+            message = str(error.explanation or error)
+            return TrainResult(
+                self.stage.name,
+                None,
+                False,
+                time.monotonic() - started,
+                message,
+                {},
+                None,
+                self.stage / "result" / "model",
+                self.reproduce(),
+                start_error=message,
+            )
         container = self.get_wrapped_container()
         exit_code: int | None = None
         timed_out = False
@@ -199,8 +217,11 @@ class Readiness:
     exited: bool = False
     exit_code: int | None = None
     budget: float = contract.STARTUP_BUDGET_S
+    start_error: str | None = None
 
     def describe(self) -> str:
+        if self.start_error:
+            return f"the container could not start: {self.start_error}"
         if self.ready:
             return f"/ping answered 200 after {self.seconds:.2f} s"
         if self.exited:
@@ -289,8 +310,13 @@ class ServingContainer(DockerContainer):
 
     def start(self) -> ServingContainer:
         started = time.monotonic()
-        with contextlib.suppress(NotReady):
+        try:
             super().start()
+        except NotReady:
+            pass
+        except docker.errors.APIError as error:
+            self.readiness.exited = True
+            self.readiness.start_error = str(error.explanation or error)
         if self.readiness.ready:
             self.readiness.seconds = time.monotonic() - started
         return self
@@ -337,6 +363,8 @@ class ServingContainer(DockerContainer):
         return None if state.get("Running") else state.get("ExitCode")
 
     def logs(self) -> str:
+        if self.readiness.start_error:
+            return self.readiness.start_error
         with contextlib.suppress(docker.errors.APIError):
             return bytes(self.get_wrapped_container().logs()).decode("utf-8", "replace")
         return "(logs unavailable)"

@@ -246,7 +246,7 @@ class CheckContext:
         """Keep a request body on disk so that ``Reproduce with:`` can ``curl --data-binary @file``."""
         directory = self.certification.stage / "payloads"
         directory.mkdir(exist_ok=True)
-        path = directory / name
+        path = directory / re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
         path.write_bytes(data)
         return path
 

@@ -113,6 +113,7 @@ def _number(config: pytest.Config, name: str, kind: type, minimum: float) -> Any
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(id, level): the SPEC clause a conformance test certifies.")
     config.addinivalue_line("markers", "conformance: a conformance test generated from the clause registry.")
+    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's grouping (one image per worker).")
     config.addinivalue_line("markers", "docker: needs a running Docker engine (the harness's own integration tests).")
     # Ryuk cannot be pulled here and is not needed: every object carries the run's label and is swept.
     os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
@@ -205,7 +206,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     params = []
     for target in run.targets:
         for clause in clauses():
-            marks = [pytest.mark.conformance, pytest.mark.clause(id=clause.id, level=clause.level.value)]
+            marks = [
+                pytest.mark.conformance,
+                pytest.mark.clause(id=clause.id, level=clause.level.value),
+                # With pytest-xdist's --dist loadgroup, one worker certifies one image and shares its containers.
+                pytest.mark.xdist_group(target.reference),
+            ]
             params.append(
                 pytest.param((target, clause), marks=marks, id=f"{target.id}-{clause.id}-{clause.level.value}")
             )

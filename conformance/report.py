@@ -32,7 +32,11 @@ def summary_lines(reference: str, outcomes: Sequence[Outcome], certification: Ce
         head += f", {counts[ERROR]} check errors"
     cells = [f"{o.clause.id}:{_MARK[o.verdict]}" for o in outcomes]
     rows = [" ".join(cells[i : i + 8]) for i in range(0, len(cells), 8)]
-    return [head, *(f"  {row}" for row in rows)]
+    lines = [head, *(f"  {row}" for row in rows)]
+    if certification is not None and certification.measurements:
+        figures = ", ".join(f"{k}={v:g}" for k, v in sorted(certification.measurements.items()))
+        lines.append(f"  measured: {figures}")
+    return lines
 
 
 def document(certification: Certification, outcomes: Sequence[Outcome]) -> dict[str, Any]:

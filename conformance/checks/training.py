@@ -25,6 +25,8 @@ SIGTERM_SETTLE_S = 0.5
 
 
 def _outcome(result: TrainResult) -> str:
+    if result.start_error:
+        return f"the container could not start: {result.start_error}"
     if result.timed_out:
         return f"still running after {result.seconds:.0f} s (the harness's --train-timeout)"
     return f"exit code {result.exit_code} after {result.seconds:.1f} s"
@@ -39,9 +41,17 @@ def _evidence(result: TrainResult, ctx: CheckContext, spec: TrainSpec) -> tuple[
     return tuple(evidence)
 
 
+def _run(ctx: CheckContext, spec: TrainSpec, *, sigterm_after: float | None = None) -> TrainResult:
+    """A training run for any clause but TRN-1: when the container cannot even start, TRN-1 says why."""
+    result = ctx.train(spec, sigterm_after=sigterm_after)
+    if result.start_error and spec is not TRAIN_DEFAULT:
+        raise DependencyFailed("TRN-1", f"the training container could not start: {result.start_error}")
+    return result
+
+
 def _must_train(ctx: CheckContext, spec: TrainSpec, what: str) -> Iterator[Violation]:
     """A run that must succeed: exit 0, a non-empty model, no failure file."""
-    result = ctx.train(spec)
+    result = _run(ctx, spec)
     if result.timed_out or result.exit_code != 0:
         yield Violation(
             f"Training {what} failed",
@@ -96,7 +106,7 @@ def config_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
 @check("TRN-4", Level.MUST, "A failing run exits non-zero", source=contract.DG_TRAIN_OUT)
 def failing_run_exits_non_zero(ctx: CheckContext) -> Iterator[Violation]:
     """A failing run (an empty channel) exits non-zero, so SageMaker marks the job Failed."""
-    result = ctx.train(TRAIN_EMPTY_CHANNEL)
+    result = _run(ctx, TRAIN_EMPTY_CHANNEL)
     if result.timed_out:
         yield Violation(
             "Training on an empty channel hung instead of failing",
@@ -120,7 +130,7 @@ def failure_file_states_cause(ctx: CheckContext) -> Iterator[Violation]:
 
     SageMaker shows those 1024 characters as the job's FailureReason.
     """
-    result = ctx.train(TRAIN_EMPTY_CHANNEL)
+    result = _run(ctx, TRAIN_EMPTY_CHANNEL)
     if result.exit_code == 0 or result.timed_out:
         raise DependencyFailed("TRN-4", "training on an empty channel did not fail")
     text = result.failure
@@ -165,7 +175,7 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
     """
     hyperparameters = dict(ctx.policy.sigterm_hyperparameters) or None
     spec = TrainSpec("sigterm", hyperparameters=hyperparameters)
-    result = ctx.train(spec, sigterm_after=SIGTERM_SETTLE_S)
+    result = _run(ctx, spec, sigterm_after=SIGTERM_SETTLE_S)
     stop = result.stop
     assert stop is not None
     if stop.already_exited:
@@ -196,7 +206,7 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
 def stray_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """Stray files (_SUCCESS, README.txt) and nested folders in a channel are tolerated, or fail cleanly under
     TRN-4/5 (non-zero exit and a failure file)."""
-    result = ctx.train(TRAIN_STRAY_FILES)
+    result = _run(ctx, TRAIN_STRAY_FILES)
     if result.exit_code == 0 and not result.timed_out:
         if not result.model_files:
             yield Violation(
