@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Build the reference images: scripts/build-images.sh [name ...]   (default: every reference_images/*/algorithm.py)
+#   -> sagemaker-conformance/<name>:latest
+#
+# Base image, in this order: $SMC_BASE_IMAGE if set; python:3.11-slim if present locally; python:3.11-slim
+# if `docker pull` gets it within 20 s; else the local debootstrap base from scripts/build-base.sh.
+# Idempotent: a second run only re-uses Docker's layer cache (a few seconds).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+context="$repo/reference_images"
+OFFICIAL=python:3.11-slim
+LOCAL_BASE=${SMC_LOCAL_BASE:-sagemaker-conformance/base:bookworm-py3.11}
+
+say() { printf 'build-images: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+"$here/ensure-docker.sh"
+
+# The legacy builder: this engine may have no buildx plugin, and the Dockerfile needs no BuildKit feature.
+export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
+
+if [ "$#" -gt 0 ]; then
+  names=("$@")
+else
+  names=()
+  for f in "$context"/*/algorithm.py; do names+=("$(basename "$(dirname "$f")")"); done
+fi
+for name in "${names[@]}"; do
+  [ -f "$context/$name/algorithm.py" ] && [ -f "$context/$name/requirements.txt" ] \
+    || die "unknown image '$name': expected reference_images/$name/algorithm.py and requirements.txt"
+done
+
+if [ -n "${SMC_BASE_IMAGE:-}" ]; then
+  base=$SMC_BASE_IMAGE
+  docker image inspect "$base" >/dev/null 2>&1 || docker pull "$base" >/dev/null \
+    || die "SMC_BASE_IMAGE=$base is neither present locally nor pullable."
+  say "base image: $base (from SMC_BASE_IMAGE)"
+elif docker image inspect "$OFFICIAL" >/dev/null 2>&1; then
+  base=$OFFICIAL
+  say "base image: $base (present locally)"
+elif timeout 20 docker pull -q "$OFFICIAL" >/dev/null 2>&1; then
+  base=$OFFICIAL
+  say "base image: $base (pulled)"
+else
+  say "base image: $LOCAL_BASE ($OFFICIAL is not present and could not be pulled within 20 s;"
+  say "            building the local Debian bookworm base with scripts/build-base.sh if it is missing)"
+  "$here/build-base.sh" || die "scripts/build-base.sh failed (above). Fix it, or set SMC_BASE_IMAGE to a Debian-based Python 3.11 image."
+  base=$LOCAL_BASE
+fi
+
+source_url=$(git -C "$repo" remote get-url origin 2>/dev/null || echo "sagemaker-conformance/reference_images")
+
+for name in "${names[@]}"; do
+  tag="sagemaker-conformance/$name:latest"
+  say "building $tag from $base ..."
+  log=$(mktemp "${TMPDIR:-/tmp}/build-$name.XXXXXX.log")
+  start=$(date +%s.%N)
+  if ! docker build --force-rm -f "$context/Dockerfile" \
+        --build-arg "BASE_IMAGE=$base" --build-arg "ALGORITHM=$name" --build-arg "SOURCE_URL=$source_url" \
+        -t "$tag" "$context" >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    say "FAILED: $tag (full log: $log)."
+    say "Read the failing step above: a pip error usually means a pin in reference_images/$name/requirements.txt"
+    say "or reference_images/stack/requirements.txt cannot be installed on $base (fix the pin); an apt error"
+    say "means the Debian mirror is unreachable (use a base that already has nginx, e.g. SMC_BASE_IMAGE=$LOCAL_BASE)."
+    exit 1
+  fi
+  secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+  size=$(docker image inspect -f '{{.Size}}' "$tag" | awk '{ printf "%.0f MB", $1 / 1e6 }')
+  rm -f "$log"
+  say "built $tag in ${secs} s ($size)"
+done
