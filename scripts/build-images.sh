@@ -4,7 +4,8 @@
 #
 # Base image, in this order: $SMC_BASE_IMAGE if set; python:3.11-slim if present locally; python:3.11-slim
 # if `docker pull` gets it within 20 s; else the local debootstrap base from scripts/build-base.sh.
-# Idempotent: a second run only re-uses Docker's layer cache (a few seconds).
+# Idempotent: a second run only re-uses Docker's layer cache (a few seconds). SMC_NO_CACHE=1 rebuilds every
+# layer (docker build --no-cache), e.g. to time a cold build or to pick up a changed Debian mirror.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -57,7 +58,9 @@ for name in "${names[@]}"; do
   say "building $tag from $base ..."
   log=$(mktemp "${TMPDIR:-/tmp}/build-$name.XXXXXX.log")
   start=$(date +%s.%N)
-  if ! docker build --force-rm -f "$context/Dockerfile" \
+  cache_flag=()
+  [ "${SMC_NO_CACHE:-0}" = 1 ] && cache_flag=(--no-cache)
+  if ! docker build --force-rm "${cache_flag[@]}" -f "$context/Dockerfile" \
         --build-arg "BASE_IMAGE=$base" --build-arg "ALGORITHM=$name" --build-arg "SOURCE_URL=$source_url" \
         -t "$tag" "$context" >"$log" 2>&1; then
     tail -n 30 "$log" >&2
