@@ -1,0 +1,1 @@
+"""The harness's unit tests: pure, fast, no Docker."""

@@ -1,0 +1,503 @@
+"""Fakes for running the real checks without Docker.
+
+A check sees its image through :class:`conformance.context.CheckContext`; here that real context wraps a
+:class:`FakeCertification`, which answers ``train``, ``server`` and ``files`` from a :class:`FakeImage`: a small,
+scripted model of an image (its config, its files, how it trains and how it serves). :class:`GoodImage`
+behaves as the contract asks in every respect; each unit test breaks exactly one behaviour and expects exactly
+one clause to fail. Only the harness's pure logic is exercised here: the Docker side has its own tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from conformance import contract
+from conformance.containers import Readiness, StopResult, TrainResult
+from conformance.context import Options, ServeSpec
+from conformance.engine import EngineInfo, ImageInfo
+from conformance.failures import CheckSkipped, DependencyFailed
+from conformance.http import Exchange
+from conformance.imagefs import PathStat
+from conformance.opt_ml import TrainSpec, stage_input
+from conformance.procs import Process
+from conformance.registry import REGISTRY, clauses
+from conformance.runner import Outcome, run_clause
+from conformance.testdir import TestDir
+from conformance.testdir import load as load_test_dir
+
+ENGINE = EngineInfo(version="27.0.0", api_version="1.46", os="linux", architecture="x86_64", cpus=2, host="fake://")
+IMAGE_PATH = ("/opt/program", "/usr/local/bin", "/usr/bin", "/bin")
+PAYLOAD = b"5.1,3.5,1.4,0.2\n6.2,2.9,4.3,1.3\n7.7,3.0,6.1,2.3\n"
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+GUNICORN = (
+    "/usr/local/bin/python /usr/local/bin/gunicorn --timeout {timeout} -k sync -b unix:/tmp/gunicorn.sock "
+    "-w {workers} wsgi:app"
+)
+NGINX_CONF = """
+worker_processes 1;
+events { worker_connections 1024; }
+http {
+  upstream gunicorn { server unix:/tmp/gunicorn.sock; }
+  server {
+    listen 8080 deferred;
+    client_max_body_size 6m;
+    keepalive_timeout 5;
+    proxy_read_timeout {timeout}s;
+    location ~ ^/(ping|invocations) {
+      proxy_set_header Host $http_host;
+      proxy_redirect off;
+      proxy_pass http://gunicorn;
+    }
+    location / { return 404 "{}"; }
+  }
+}
+"""
+
+
+def image_info(**changes: Any) -> ImageInfo:
+    """An image config as ``docker image inspect`` would give it: no ENTRYPOINT, linux/amd64."""
+    info = ImageInfo(
+        reference="example.com/team/model:1.0",
+        id="sha256:" + "ab" * 32,
+        digests=(),
+        os="linux",
+        architecture="amd64",
+        variant="",
+        entrypoint=None,
+        cmd=None,
+        env=("PATH=" + ":".join(IMAGE_PATH), "PYTHONUNBUFFERED=1"),
+        labels={},
+        user="",
+        exposed_ports=("8080/tcp",),
+        size=1,
+    )
+    return replace(info, **changes)
+
+
+def write_test_dir(
+    root: Path,
+    *,
+    policy: str | None = None,
+    hyperparameters: str | None = '{"max_depth": "3"}',
+    channels: Mapping[str, Mapping[str, bytes]] | None = None,
+    payload: bytes | None = PAYLOAD,
+    extra: Mapping[str, bytes] | None = None,
+) -> Path:
+    """A test-dir tree under ``root``; ``None`` leaves a part out."""
+    root.mkdir(parents=True, exist_ok=True)
+    if hyperparameters is not None:
+        config = root / "input" / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / contract.HYPERPARAMETERS_FILE).write_text(hyperparameters)
+    for channel, files in (channels if channels is not None else {"training": {"iris.csv": PAYLOAD}}).items():
+        directory = root / "input" / "data" / channel
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
+            (directory / name).write_bytes(data)
+    if payload is not None:
+        (root / "payload.csv").write_bytes(payload)
+    if policy is not None:
+        (root / "conformance.toml").write_text(policy)
+    for name, data in (extra or {}).items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root
+
+
+# --- serving ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: str | None = "text/csv"
+    elapsed: float = 0.002
+
+
+Handler = Callable[["FakeServer", str, str, bytes, Mapping[str, str]], Response]
+
+
+class FakeServer:
+    """A serving container as the checks see it: readiness, HTTP, process table, files, stop."""
+
+    def __init__(
+        self,
+        image: FakeImage,
+        spec: ServeSpec,
+        *,
+        ready: bool = True,
+        answered: bool | None = None,
+        exited: bool = False,
+        exit_code: int | None = None,
+        processes: Sequence[Process] = (),
+        files: Mapping[str, bytes] | None = None,
+        logs: str = "[INFO] Booting worker with pid: 12\n",
+        stop: StopResult | None = None,
+    ) -> None:
+        self.image = image
+        self.spec = spec
+        self.readiness = Readiness(
+            ready=ready,
+            seconds=1.25 if ready else None,
+            answered=ready if answered is None else answered,
+            exited=exited,
+            exit_code=exit_code,
+            budget=60.0,
+        )
+        self.alive = not exited
+        self._exit_code = exit_code
+        self._processes = list(processes)
+        self._files = dict(files or {})
+        self._logs = logs
+        self._stop = stop or StopResult(grace=contract.SERVE_STOP_GRACE_S, seconds=0.4, exit_code=0, killed=False)
+        self.in_flight = 0
+        self.lock = threading.Lock()
+        self.requests: list[tuple[str, str, bytes, dict[str, str]]] = []
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 70.0,
+        session: object = None,
+        payload_file: Path | None = None,
+    ) -> Exchange:
+        sent = dict(headers or {})
+        url = f"http://127.0.0.1:32768{path}"
+        with self.lock:
+            self.requests.append((method, path, body, sent))
+        if not self.alive:
+            return Exchange(
+                method,
+                url,
+                sent,
+                body,
+                None,
+                "",
+                {},
+                b"",
+                0.001,
+                error="ConnectionError: connection refused",
+                payload_file=payload_file,
+            )
+        response = self.image.handle(self, method, path, body, {k.lower(): v for k, v in sent.items()})
+        answer_headers = {"content-length": str(len(response.body))}
+        if response.content_type:
+            answer_headers["content-type"] = response.content_type
+        return Exchange(
+            method,
+            url,
+            sent,
+            body,
+            response.status,
+            REASONS.get(response.status, ""),
+            answer_headers,
+            response.body,
+            response.elapsed,
+            payload_file=payload_file,
+        )
+
+    def running(self) -> bool:
+        return self.alive
+
+    def exit_code(self) -> int | None:
+        return None if self.alive else self._exit_code
+
+    def logs(self) -> str:
+        return self._logs
+
+    def processes(self) -> list[Process]:
+        return list(self._processes)
+
+    def read_file(self, path: str) -> bytes | None:
+        return self._files.get(path)
+
+    def execute(self, command: list[str]) -> tuple[int, str]:
+        return self.image.execute(self, command)
+
+    def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
+        self.alive = False
+        return self._stop
+
+    def reproduce(self) -> tuple[str, ...]:
+        env = "".join(f" -e {k}={v}" for k, v in self.spec.env.items())
+        return (f"docker run --rm -p {self.spec.port}:{self.spec.port}{env} {self.image.info.reference} serve",)
+
+
+def parse_csv(body: bytes, width: int) -> list[list[float]] | None:
+    """What a strict CSV model accepts: UTF-8, non-empty, every record ``width`` numbers."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = [line for line in text.splitlines() if line.strip()]
+    table = list(csv.reader(lines)) if '"' in text else [line.split(",") for line in lines]
+    if not table or any(len(row) != width for row in table):
+        return None
+    try:
+        return [list(map(float, row)) for row in table]
+    except ValueError:
+        return None
+
+
+# --- training -----------------------------------------------------------------------------------------------------
+
+
+def trained(spec: str = "default", **changes: Any) -> TrainResult:
+    """A successful training run: exit 0, a model, no failure file."""
+    result = TrainResult(
+        spec=f"train-{spec}",
+        exit_code=0,
+        timed_out=False,
+        seconds=2.5,
+        logs="training... done\n",
+        model_files={"model.pkl": 1234},
+        failure=None,
+        model_dir=Path("/nonexistent/model"),
+        reproduce=(f"docker run --rm --hostname algo-1 IMAGE train  # {spec}",),
+    )
+    return replace(result, **changes)
+
+
+def failed(spec: str = "empty-channel", **changes: Any) -> TrainResult:
+    """A cleanly failed training run: exit 1 and a failure file that states the cause first."""
+    defaults: dict[str, Any] = {"exit_code": 1, "model_files": {}, "failure": "Channel training holds no CSV files.\n"}
+    return trained(spec, **{**defaults, **changes})
+
+
+# --- the image ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeImage:
+    """A scripted image: config, files, training runs and a server. Subclasses break one thing each."""
+
+    info: ImageInfo = field(default_factory=image_info)
+    executables: frozenset[str] = frozenset({"/opt/program/train", "/opt/program/serve"})
+    baked: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    width: int = 4
+    cpus: int = ENGINE.cpus
+
+    # training: ``input_dir`` is the staged /opt/ml/input the container would see
+    def train(self, spec: TrainSpec, sigterm_after: float | None, input_dir: Path) -> TrainResult:
+        if sigterm_after is not None:
+            return trained(spec.name, exit_code=143, stop=StopResult(contract.TRAIN_STOP_GRACE_S, 1.1, 143, False))
+        if spec.channels == "empty":
+            return failed(spec.name)
+        return trained(spec.name)
+
+    # serving
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.model == "empty":
+            return FakeServer(
+                self,
+                spec,
+                ready=False,
+                answered=True,
+                exited=True,
+                exit_code=1,
+                logs="FileNotFoundError: /opt/ml/model/model.pkl\n",
+            )
+        workers = int(spec.env.get(contract.MODEL_SERVER_WORKERS_ENV, self.cpus))
+        timeout = int(spec.env.get(contract.MODEL_SERVER_TIMEOUT_ENV, contract.DEFAULT_MODEL_SERVER_TIMEOUT_S))
+        return FakeServer(
+            self,
+            spec,
+            processes=self.process_table(workers, timeout),
+            files={"/etc/nginx/nginx.conf": self.nginx_conf(timeout).encode()},
+        )
+
+    def process_table(self, workers: int, timeout: int) -> list[Process]:
+        table = [
+            Process(1, 0, "/usr/local/bin/python /opt/program/serve"),
+            Process(7, 1, "nginx: master process nginx -c /etc/nginx/nginx.conf"),
+            Process(8, 1, GUNICORN.format(timeout=timeout, workers=workers)),
+            Process(9, 7, "nginx: worker process"),
+        ]
+        table += [Process(20 + n, 8, GUNICORN.format(timeout=timeout, workers=workers)) for n in range(workers)]
+        return table
+
+    def nginx_conf(self, timeout: int) -> str:
+        return NGINX_CONF.replace("{timeout}", str(timeout))
+
+    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
+        if command == ["nproc"]:
+            return 0, f"{self.cpus}\n"
+        if command[:2] == ["nginx", "-T"]:
+            config = server.read_file(command[-1])
+            return (0, config.decode()) if config is not None else (1, "nginx: [emerg] open() failed")
+        if command[:1] == ["cat"]:
+            return 0, PROC_NET_TCP_ALL
+        return 127, f"exec: {command[0]!r}: executable file not found"
+
+    def handle(self, server: FakeServer, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        if path == contract.PING_PATH and method == "GET":
+            return self.ping(server)
+        if path == contract.INVOCATIONS_PATH and method == "POST":
+            with server.lock:
+                server.in_flight += 1
+            try:
+                return self.invoke(server, body, headers)
+            finally:
+                with server.lock:
+                    server.in_flight -= 1
+        if path == contract.EXECUTION_PARAMETERS_PATH:
+            return self.execution_parameters(server)
+        return Response(404, b"not found", "text/plain")
+
+    def ping(self, server: FakeServer) -> Response:
+        return Response(200, b"", None)
+
+    def execution_parameters(self, server: FakeServer) -> Response:
+        return Response(404, b"", "text/plain")
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != contract.CSV:
+            return Response(415, f"unsupported content type {media}".encode(), "text/plain")
+        table = parse_csv(body, self.width)
+        if table is None:
+            return Response(400, b"expected rows of numbers", "text/plain")
+        return Response(200, self.predict(table), "text/csv")
+
+    def predict(self, table: list[list[float]]) -> bytes:
+        return "".join(f"{sum(row):.4f}\n" for row in table).encode()
+
+
+@dataclass
+class GoodImage(FakeImage):
+    """Keeps every clause of the contract."""
+
+
+# --- the certification the real CheckContext wraps ----------------------------------------------------------------
+
+
+class FakeCertification:
+    """Stands in for :class:`conformance.context.Certification`: same attributes, answers from a FakeImage."""
+
+    def __init__(self, image: FakeImage, test_dir: TestDir, stage: Path, options: Options | None = None) -> None:
+        self.fake = image
+        self.image = image.info
+        self.test_dir = test_dir
+        self.policy = test_dir.policy
+        self.options = options or Options(max_examples=0)
+        self.engine = ENGINE
+        self.stage = stage
+        self.run_id = "fakerun00000"
+        self.containers_started = 0
+        self.measurements: dict[str, float] = {}
+        self.trainings: list[tuple[str, float | None]] = []
+        self._servers: dict[str, FakeServer] = {}
+        stage.mkdir(parents=True, exist_ok=True)
+
+    def files(self) -> FakeFiles:
+        return FakeFiles(self.fake.executables, self.fake.baked)
+
+    def train(self, spec: TrainSpec, *, sigterm_after: float | None = None) -> TrainResult:
+        if not self.policy.trains:
+            raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not train")
+        input_dir = stage_input(self.test_dir, spec, self.stage / f"train-{spec.name}")
+        self.trainings.append((spec.name, sigterm_after))
+        self.containers_started += 1
+        return self.fake.train(spec, sigterm_after, input_dir)
+
+    def server(self, spec: ServeSpec) -> FakeServer:
+        if not self.policy.serves:
+            raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not serve")
+        current = self._servers.get(spec.name)
+        if current is not None and (current.running() or not current.readiness.ready):
+            return current
+        self.containers_started += 1
+        current = self._servers[spec.name] = self.fake.serve(spec)
+        return current
+
+    def ready_server(self, spec: ServeSpec) -> FakeServer:
+        server = self.server(spec)
+        if not server.readiness.ready:
+            raise DependencyFailed("SRV-2", server.readiness.describe())
+        return server
+
+    def discard(self, spec: ServeSpec) -> None:
+        self._servers.pop(spec.name, None)
+
+
+class FakeFiles:
+    """The image's file system as IMG-1 and IMG-3 read it."""
+
+    def __init__(self, executables: Iterable[str], baked: Mapping[str, Sequence[str]]) -> None:
+        self.executables = set(executables)
+        self.baked = baked
+
+    def which(self, name: str, path: tuple[str, ...]) -> PathStat | None:
+        candidates = [name] if name.startswith("/") else [f"{d.rstrip('/')}/{name}" for d in path]
+        found = next((c for c in candidates if c in self.executables), None)
+        return PathStat(found, 0o100755, "") if found else None
+
+    def files_under(self, path: str) -> list[str]:
+        return list(self.baked.get(path, ()))
+
+
+def certify(
+    image: FakeImage, clause_id: str, tmp_path: Path, *, test_dir: TestDir | None = None, options: Options | None = None
+) -> tuple[Outcome, FakeCertification]:
+    """Run one real check through the real runner against a fake image."""
+    if test_dir is None:
+        test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir"))
+    certification = FakeCertification(image, test_dir, tmp_path / "stage", options)
+    list(clauses())  # registers every check
+    return run_clause(certification, REGISTRY[clause_id]), certification  # type: ignore[arg-type]
+
+
+def rendered(outcome: Outcome) -> str:
+    assert outcome.failure is not None, f"{outcome.clause.id}: {outcome.verdict} ({outcome.reason})"
+    return outcome.failure.render()
+
+
+# /proc/net/tcp as a container shows it: the server on 127.0.0.1:8080 only, plus a 0.0.0.0:22 listener.
+PROC_NET_TCP_LOOPBACK = """\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41131 1 0000000000000000 100 0 0 10 0
+   1: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41132 1 0000000000000000 100 0 0 10 0
+   2: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 41133 1 0000000000000000 20 4 30 10 -1
+"""  # noqa: E501  (recorded as the kernel prints it)
+PROC_NET_TCP_ALL = """\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41131 1 0000000000000000 100 0 0 10 0
+"""  # noqa: E501
+PROC_NET_TCP6_ALL = """\
+  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 51212 1 0000000000000000 100 0 0 10 0
+"""  # noqa: E501
+
+
+def csv_lines(*rows: Sequence[float]) -> bytes:
+    return "".join(",".join(repr(v) for v in row) + "\n" for row in rows).encode()
+
+
+def sleep_briefly() -> None:
+    time.sleep(0.01)
+
+
+def as_json(value: object) -> bytes:
+    return json.dumps(value).encode()

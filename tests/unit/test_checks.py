@@ -1,0 +1,1038 @@
+"""Every check can pass and can fail: the real checks, run by the real runner, against scripted fake images.
+
+A :class:`GoodImage` passes every clause; each broken image below breaks one behaviour, and the test asserts
+the verdict and the clause's violation text, as a user would read it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+
+from conformance import contract
+from conformance.checks import environment, serving
+from conformance.containers import StopResult, TrainResult
+from conformance.context import Options, ServeSpec
+from conformance.context import wait_for as real_wait_for
+from conformance.engine import ImageInfo
+from conformance.opt_ml import TrainSpec
+from conformance.procs import Process
+from conformance.registry import clauses
+from conformance.runner import ERROR, FAIL, PASS, SKIP, WARN
+from conformance.testdir import TestDir
+from conformance.testdir import load as load_test_dir
+
+from .checkfakes import (
+    PAYLOAD,
+    PROC_NET_TCP_LOOPBACK,
+    FakeImage,
+    FakeServer,
+    GoodImage,
+    Response,
+    certify,
+    failed,
+    image_info,
+    rendered,
+    trained,
+    write_test_dir,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the timed checks short, and make SRV-14 see a local engine."""
+    monkeypatch.setattr(serving, "CONCURRENT_SECONDS", 0.3)
+    monkeypatch.setattr(
+        environment, "wait_for", lambda condition, timeout, interval=0.25: real_wait_for(condition, timeout, 0)
+    )
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+
+
+ALL_IDS = [c.id for c in clauses()]
+
+
+@pytest.mark.parametrize("clause_id", ALL_IDS)
+def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) -> None:
+    outcome, _ = certify(GoodImage(), clause_id, tmp_path)
+    if clause_id == "ENV-5":
+        assert outcome.verdict == SKIP
+        assert contract.BIND_TO_PORT_LABEL in outcome.reason
+        return
+    assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+
+
+# --- IMG ----------------------------------------------------------------------------------------------------------
+
+
+def test_img1_shell_form_entrypoint(tmp_path: Path) -> None:
+    image = GoodImage(
+        info=image_info(entrypoint=("/bin/sh", "-c", "python /opt/program/main.py")), executables=frozenset({"/bin/sh"})
+    )
+    outcome, _ = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert text.startswith("IMG-1 [MUST] train and serve resolve the way SageMaker calls them")
+    assert "A shell-form ENTRYPOINT drops the `train`/`serve` argument" in text
+    assert "Actual:   ENTRYPOINT ['/bin/sh', '-c', 'python /opt/program/main.py']" in text
+
+
+def test_img1_tini_entrypoint(tmp_path: Path) -> None:
+    image = GoodImage(
+        info=image_info(entrypoint=("/usr/bin/tini", "--", "/opt/program/entrypoint")),
+        executables=frozenset({"/usr/bin/tini", "/opt/program/entrypoint"}),
+    )
+    outcome, _ = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "The ENTRYPOINT is the tini initializer, which SageMaker forbids" in rendered(outcome)
+
+
+def test_img1_missing_train_on_path(tmp_path: Path) -> None:
+    image = GoodImage(executables=frozenset({"/opt/program/serve"}))
+    outcome, _ = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "`docker run IMAGE train` cannot start: `train` is not an executable on PATH" in text
+    assert 'Actual:   exec: "train": executable file not found in $PATH' in text
+    assert outcome.failure is not None
+    assert len(outcome.failure.violations) == 1, "serve is on PATH"
+
+
+def test_img1_entrypoint_that_does_not_exist(tmp_path: Path) -> None:
+    image = GoodImage(info=image_info(entrypoint=("/opt/program/entry.sh",)), executables=frozenset())
+    outcome, _ = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "The ENTRYPOINT's program does not exist or is not executable in the image" in rendered(outcome)
+
+
+def test_img1_exec_form_entrypoint_passes(tmp_path: Path) -> None:
+    image = GoodImage(
+        info=image_info(entrypoint=("python", "/opt/program/main.py")), executables=frozenset({"/usr/bin/python"})
+    )
+    outcome, _ = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == PASS
+
+
+def test_img2_arm64_image(tmp_path: Path) -> None:
+    image = GoodImage(info=image_info(architecture="arm64", variant="v8"))
+    outcome, _ = certify(image, "IMG-2", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "The image is built for another platform; SageMaker would fail with 'exec format error'" in text
+    assert "Expected: linux/amd64" in text
+    assert "Actual:   linux/arm64/v8" in text
+    assert "docker buildx build --platform linux/amd64" in text
+
+
+def test_img2_arm64_passes_when_arm64_is_asked_for(tmp_path: Path) -> None:
+    image = GoodImage(info=image_info(architecture="arm64", variant="v8"))
+    outcome, _ = certify(image, "IMG-2", tmp_path, options=Options(platform="linux/arm64", max_examples=0))
+    assert outcome.verdict == PASS
+
+
+def test_img3_model_baked_into_opt_ml_model(tmp_path: Path) -> None:
+    image = GoodImage(baked={contract.MODEL_DIR: ["/opt/ml/model/model.pkl"]})
+    outcome, _ = certify(image, "IMG-3", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "The image bakes files into /opt/ml/model, which SageMaker hides under a fresh mount" in text
+    assert "/opt/ml/model/model.pkl" in text
+
+
+# --- TRN ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Trains(GoodImage):
+    """Training runs scripted per spec name; the rest as a good image."""
+
+    runs: Mapping[str, TrainResult] = field(default_factory=dict)
+
+    def train(self, spec: TrainSpec, sigterm_after: float | None, input_dir: Path) -> TrainResult:
+        return self.runs.get(spec.name) or super().train(spec, sigterm_after, input_dir)
+
+
+@dataclass
+class ReadsHyperparameters(GoodImage):
+    """Reads hyperparameters.json as the container would; ``refuse`` says which ones it cannot train with."""
+
+    refuse: Callable[[dict[str, str]], bool] = lambda hyperparameters: False
+    seen: list[dict[str, str]] = field(default_factory=list)
+
+    def train(self, spec: TrainSpec, sigterm_after: float | None, input_dir: Path) -> TrainResult:
+        hyperparameters = json.loads((input_dir / "config" / contract.HYPERPARAMETERS_FILE).read_text())
+        self.seen.append(hyperparameters)
+        if self.refuse(hyperparameters):
+            return failed(spec.name, failure=f"KeyError: cannot train with {sorted(hyperparameters)}")
+        return super().train(spec, sigterm_after, input_dir)
+
+
+def test_trn1_exit_code_1(tmp_path: Path) -> None:
+    outcome, _ = certify(Trains(runs={"default": trained(exit_code=1, model_files={})}), "TRN-1", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert text.startswith("TRN-1 [MUST] A valid /opt/ml tree trains")
+    assert "Training on the test-dir failed" in text
+    assert "Expected: exit code 0" in text
+    assert "Actual:   exit code 1 after 2.5 s" in text
+    # The evidence shows what the harness wrote, and the failure carries the run's logs and a reproduction.
+    assert '"current_host": "algo-1"' in text
+    assert "training run 'default' logs" in text
+    assert "Reproduce with:" in text
+
+
+def test_trn1_empty_model(tmp_path: Path) -> None:
+    outcome, _ = certify(Trains(runs={"default": trained(model_files={})}), "TRN-1", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "Training on the test-dir exited 0 but wrote no model" in text
+    assert "Actual:   /opt/ml/model is empty" in text
+
+
+def test_trn1_failure_file_after_success(tmp_path: Path) -> None:
+    outcome, _ = certify(Trains(runs={"default": trained(failure="warning: something")}), "TRN-1", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "exited 0 but left a failure file" in rendered(outcome)
+
+
+def test_trn1_measures_the_training_time(tmp_path: Path) -> None:
+    outcome, _ = certify(GoodImage(), "TRN-1", tmp_path)
+    assert outcome.verdict == PASS
+    assert outcome.measurements == {"train_seconds": 2.5}
+
+
+def test_trn2_no_defaults_for_the_algorithms_own_hyperparameters(tmp_path: Path) -> None:
+    image = ReadsHyperparameters(refuse=lambda hyperparameters: "max_depth" not in hyperparameters)
+    outcome, _ = certify(image, "TRN-2", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert text.startswith("TRN-2 [MUST] Hyperparameters arrive as strings")
+    assert re.search(r"Training with .* failed", text)
+    assert "KeyError: cannot train with" in text
+    assert any("max_depth" not in seen for seen in image.seen), "TRN-2 trains without the test-dir's hyperparameters"
+    assert all(isinstance(v, str) for seen in image.seen for v in seen.values())
+
+
+def test_trn2_unknown_keys_break_training(tmp_path: Path) -> None:
+    image = ReadsHyperparameters(refuse=lambda hp: any(k.startswith(("_", "sagemaker_")) for k in hp))
+    outcome, _ = certify(image, "TRN-2", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "_tuning_objective_metric" in rendered(outcome)
+    assert any(set(contract.TUNING_HYPERPARAMETERS) <= set(seen) for seen in image.seen)
+
+
+def test_trn3_minimal_config_breaks_training(tmp_path: Path) -> None:
+    image = Trains(runs={"minimal-config": trained("minimal-config", exit_code=1)})
+    outcome, _ = certify(image, "TRN-3", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "Training with local mode's minimal config files failed" in rendered(outcome)
+
+
+def test_trn3_depends_on_trn1(tmp_path: Path) -> None:
+    outcome, _ = certify(Trains(runs={"default": trained(exit_code=1)}), "TRN-3", tmp_path)
+    assert outcome.verdict == SKIP
+    assert outcome.reason.startswith("depends on TRN-1")
+
+
+def test_trn4_exit_0_on_an_empty_channel(tmp_path: Path) -> None:
+    image = Trains(runs={"empty-channel": trained("empty-channel", model_files={"model.pkl": 10})})
+    outcome, certification = certify(image, "TRN-4", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "Training on an empty channel exited 0: SageMaker would mark the job Completed" in text
+    assert "Expected: a non-zero exit code" in text
+    assert "1 model file(s) written" in text
+    channel = certification.stage / "train-empty-channel/input/data/training"
+    assert channel.is_dir()
+    assert list(channel.iterdir()) == []
+
+
+def test_trn4_hang_on_an_empty_channel(tmp_path: Path) -> None:
+    image = Trains(runs={"empty-channel": trained("empty-channel", exit_code=None, timed_out=True, seconds=600)})
+    outcome, _ = certify(image, "TRN-4", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "Training on an empty channel hung instead of failing" in rendered(outcome)
+
+
+@pytest.mark.parametrize(("failure", "actual"), [(None, "missing"), ("", "empty"), ("  \n", "empty")])
+def test_trn5_missing_or_empty_failure_file(failure: str | None, actual: str, tmp_path: Path) -> None:
+    outcome, _ = certify(Trains(runs={"empty-channel": failed(failure=failure)}), "TRN-5", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert text.startswith("TRN-5 [SHOULD] A failing run writes its cause to /opt/ml/output/failure")
+    assert "The failed run left no cause in the failure file" in text
+    assert f"Actual:   {actual}" in text
+
+
+def test_trn5_traceback_only_failure_file(tmp_path: Path) -> None:
+    frames = "".join(
+        f'  File "/opt/program/lib{n}.py", line {n}, in step{n}\n    step{n + 1}(data)\n' for n in range(40)
+    )
+    traceback = f"Traceback (most recent call last):\n{frames}ValueError: channel training holds no CSV files\n"
+    assert len(traceback) > contract.FAILURE_REASON_LIMIT
+    outcome, _ = certify(Trains(runs={"empty-channel": failed(failure=traceback)}), "TRN-5", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "The cause is not within the first 1024 characters of the failure file" in rendered(outcome)
+
+
+def test_trn5_cause_first_passes(tmp_path: Path) -> None:
+    text = "Channel training holds no CSV files.\nTraceback (most recent call last):\n" + '  File "x.py"\n' * 200
+    outcome, _ = certify(Trains(runs={"empty-channel": failed(failure=text)}), "TRN-5", tmp_path)
+    assert outcome.verdict == PASS
+
+
+def test_trn5_is_skipped_when_trn4_fails(tmp_path: Path) -> None:
+    outcome, _ = certify(Trains(runs={"empty-channel": trained("empty-channel")}), "TRN-5", tmp_path)
+    assert outcome.verdict == SKIP
+    assert outcome.reason.startswith("depends on TRN-4")
+
+
+def test_trn5_can_be_downgraded_by_the_policy(tmp_path: Path) -> None:
+    policy = '[waive]\n"TRN-5" = "the framework writes its own failure file"\n'
+    test_dir = load_test_dir(write_test_dir(tmp_path / "td", policy=policy))
+    outcome, _ = certify(Trains(runs={"empty-channel": failed(failure=None)}), "TRN-5", tmp_path, test_dir=test_dir)
+    assert outcome.verdict == WARN
+    assert outcome.reason == "downgraded to a warning by the policy: the framework writes its own failure file"
+
+
+def test_trn6_fails_without_network(tmp_path: Path) -> None:
+    image = Trains(runs={"no-network": trained("no-network", exit_code=1, failure="ConnectionError: pypi.org")})
+    outcome, _ = certify(image, "TRN-6", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "Training with --network none failed" in text
+    assert "ConnectionError: pypi.org" in text
+
+
+def test_trn6_baked_aws_variables(tmp_path: Path) -> None:
+    image = GoodImage(
+        info=image_info(env=("PATH=/usr/bin", "AWS_ACCESS_KEY_ID=AKIA...", "AWS_REGION=us-east-1")),
+        executables=frozenset({"/usr/bin/train", "/usr/bin/serve"}),
+    )
+    outcome, _ = certify(image, "TRN-6", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "Actual:   AWS_ACCESS_KEY_ID, AWS_REGION" in rendered(outcome)
+
+
+def test_trn7_sigterm_ignored(tmp_path: Path) -> None:
+    killed = trained("sigterm", exit_code=137, stop=StopResult(contract.TRAIN_STOP_GRACE_S, 120.2, 137, True))
+    outcome, certification = certify(Trains(runs={"sigterm": killed}), "TRN-7", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "Training ignored SIGTERM and was killed by SIGKILL" in rendered(outcome)
+    assert outcome.measurements == {"train_sigterm_seconds": 120.2}
+    assert certification.trainings == [("sigterm", 0.5)]
+
+
+def test_trn7_skips_when_training_ends_before_sigterm(tmp_path: Path) -> None:
+    quick = trained("sigterm", stop=StopResult(contract.TRAIN_STOP_GRACE_S, 0.0, 0, False, already_exited=True))
+    outcome, _ = certify(Trains(runs={"sigterm": quick}), "TRN-7", tmp_path)
+    assert outcome.verdict == SKIP
+    assert "sigterm_hyperparameters" in outcome.reason
+
+
+def test_trn8_stray_files_break_training_without_a_failure_file(tmp_path: Path) -> None:
+    outcome, certification = certify(
+        Trains(runs={"stray-files": trained("stray-files", exit_code=1)}), "TRN-8", tmp_path
+    )
+    assert outcome.verdict == FAIL
+    assert "A channel with stray files and nested folders broke training without a clean failure" in rendered(outcome)
+    assert (certification.stage / "train-stray-files/input/data/training/_SUCCESS").is_file()
+
+
+def test_trn8_clean_failure_passes(tmp_path: Path) -> None:
+    outcome, _ = certify(Trains(runs={"stray-files": failed("stray-files")}), "TRN-8", tmp_path)
+    assert outcome.verdict == PASS
+
+
+def test_training_checks_skip_for_serve_only_images(tmp_path: Path) -> None:
+    root = write_test_dir(tmp_path / "td", policy='profile = "serve-only"\n', extra={"model/model.pkl": b"x"})
+    outcome, _ = certify(GoodImage(), "TRN-1", tmp_path, test_dir=load_test_dir(root))
+    assert outcome.verdict == SKIP
+    assert "serve-only" in outcome.reason
+
+
+# --- SRV ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoopbackOnly(GoodImage):
+    """Binds 127.0.0.1:8080: nothing answers through the published port."""
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        return FakeServer(self, spec, ready=False, answered=False)
+
+    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
+        return (0, PROC_NET_TCP_LOOPBACK) if command[:1] == ["cat"] else super().execute(server, command)
+
+
+def test_srv1_server_bound_to_loopback(tmp_path: Path) -> None:
+    outcome, _ = certify(LoopbackOnly(), "SRV-1", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "Nothing answered HTTP on port 8080 from outside the container" in text
+    assert "127.0.0.1:8080" in text
+
+
+@dataclass
+class SlowPing(GoodImage):
+    def ping(self, server: FakeServer) -> Response:
+        return Response(200, b"", None, elapsed=2.4)
+
+
+def test_srv2_slow_ping(tmp_path: Path) -> None:
+    outcome, _ = certify(SlowPing(), "SRV-2", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "Ping 1 of 20 after start-up failed the health check" in text
+    assert "Actual:   200 OK in 2.40 s" in text
+
+
+@dataclass
+class NeverReady(GoodImage):
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        return FakeServer(self, spec, ready=False, answered=True)
+
+
+def test_srv2_never_ready(tmp_path: Path) -> None:
+    outcome, _ = certify(NeverReady(), "SRV-2", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "The container did not pass the ping health check" in rendered(outcome)
+
+
+@dataclass
+class WritesIntoModelDir(GoodImage):
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        return FakeServer(
+            self,
+            spec,
+            ready=False,
+            exited=True,
+            exit_code=1,
+            logs="OSError: [Errno 30] Read-only file system: '/opt/ml/model/cache'\n",
+        )
+
+
+def test_srv3_writes_into_the_read_only_model(tmp_path: Path) -> None:
+    outcome, _ = certify(WritesIntoModelDir(), "SRV-3", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "The server writes into /opt/ml/model, which SageMaker mounts read-only" in rendered(outcome)
+
+
+@dataclass
+class DropsLastRecord(GoodImage):
+    """Loses the last record of any body with more than ``keep`` records."""
+
+    keep: int = 1
+
+    def predict(self, table: list[list[float]]) -> bytes:
+        return super().predict(table[: self.keep] if len(table) > self.keep else table)
+
+
+def test_srv4_one_record_out_per_record_in(tmp_path: Path) -> None:
+    outcome, _ = certify(DropsLastRecord(), "SRV-4", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "The response does not have one record per input record (the test-dir's payload)" in text
+    assert "Expected: 3 records (counted as text/csv)" in text
+    assert "Actual:   1 records" in text
+    # The test-dir's payload, without a trailing newline, with CRLF line ends; a single record is fine.
+    assert "(3 violations)" in text.splitlines()[0]
+
+
+def test_srv4_generated_payloads_find_and_shrink_a_record_loss(tmp_path: Path) -> None:
+    outcome, _ = certify(DropsLastRecord(keep=3), "SRV-4", tmp_path, options=Options(max_examples=10))
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    # The test-dir's own payload has 3 records and passes; hypothesis shrinks the failure to 4 records.
+    assert "(generated: 4 records" in text
+    assert "Expected: 4 records" in text
+
+
+@dataclass
+class NoContentType(GoodImage):
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        response = super().invoke(server, body, headers)
+        response.content_type = None
+        return response
+
+
+def test_srv4_no_content_type(tmp_path: Path) -> None:
+    outcome, _ = certify(NoContentType(), "SRV-4", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "The response has no Content-Type (the test-dir's payload)" in rendered(outcome)
+
+
+@dataclass
+class WrongPredictions(GoodImage):
+    def predict(self, table: list[list[float]]) -> bytes:
+        return "".join(f"{row[0]:.4f}\n" for row in table).encode()
+
+
+def test_srv4_expected_output_compared_in_order(tmp_path: Path) -> None:
+    expected = b"10.2000\n14.7000\n19.1000\n"
+    policy = 'expected_output = "expected_output.csv"\n'
+    root = write_test_dir(tmp_path / "td", policy=policy, extra={"expected_output.csv": expected})
+    test_dir = load_test_dir(root)
+    good, _ = certify(GoodImage(), "SRV-4", tmp_path / "good", test_dir=test_dir)
+    assert good.verdict == PASS, good.failure and good.failure.render()
+    bad, _ = certify(WrongPredictions(), "SRV-4", tmp_path / "bad", test_dir=test_dir)
+    assert bad.verdict == FAIL
+    text = rendered(bad)
+    assert "The response's records are not the expected ones, in order (the test-dir's payload)" in text
+    assert "Expected: record 1: '10.2000'" in text
+    assert "Actual:   record 1: '5.1000'" in text
+
+
+@dataclass
+class StrictMediaType(GoodImage):
+    """Compares the whole Content-Type header with text/csv."""
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if headers.get("content-type") != contract.CSV:
+            return Response(415, b"unsupported", "text/plain")
+        return super().invoke(server, body, headers)
+
+
+def test_srv5_charset_parameter_rejected(tmp_path: Path) -> None:
+    outcome, _ = certify(StrictMediaType(), "SRV-5", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "Content-Type 'text/csv; charset=utf-8' is not treated like 'text/csv'" in text
+    assert "Actual:   415 Unsupported Media Type" in text
+
+
+@dataclass
+class AnswersUnsupported(GoodImage):
+    """Answers any Content-Type it does not know with ``status``."""
+
+    status: int = 200
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if headers.get("content-type", "").split(";")[0] != contract.CSV:
+            if self.status == 200:
+                return super().invoke(server, body, {"content-type": contract.CSV})
+            return Response(self.status, b"Traceback (most recent call last): ...", "text/html")
+        return super().invoke(server, body, headers)
+
+
+@pytest.mark.parametrize(("status", "actual"), [(200, "200 OK"), (500, "500 Internal Server Error")])
+def test_srv6_unsupported_content_type_not_rejected(status: int, actual: str, tmp_path: Path) -> None:
+    outcome, _ = certify(AnswersUnsupported(status=status), "SRV-6", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert text.startswith("SRV-6 [SHOULD] An unsupported Content-Type gets a 4xx (415 preferred) (2 violations)")
+    for media_type in contract.UNSUPPORTED_CONTENT_TYPES:
+        assert f"Content-Type '{media_type}' was not rejected as a client error" in text
+    assert "Expected: a 4xx, preferably 415 Unsupported Media Type" in text
+    assert f"Actual:   {actual}" in text
+    assert "curl -sS -i -X POST -H 'Content-Type: image/png' --data-binary @" in text
+
+
+def test_srv6_400_passes_with_a_note(tmp_path: Path) -> None:
+    outcome, _ = certify(AnswersUnsupported(status=400), "SRV-6", tmp_path)
+    assert outcome.verdict == PASS
+    assert outcome.notes == [
+        f"{media_type}: 400 (415 is preferred)" for media_type in contract.UNSUPPORTED_CONTENT_TYPES
+    ]
+
+
+@dataclass
+class CrashesOnBadInput(GoodImage):
+    """A 500 for anything it cannot parse (an unhandled ValueError)."""
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        response = super().invoke(server, body, headers)
+        return Response(500, b"Internal Server Error", "text/html") if response.status == 400 else response
+
+
+def test_srv7_malformed_payload_gets_a_5xx(tmp_path: Path) -> None:
+    outcome, _ = certify(CrashesOnBadInput(), "SRV-7", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    for case in ("an empty body", "one field too many", "a non-numeric field", "one field too few"):
+        assert f"A malformed payload ({case}) was not rejected as a client error" in text
+
+
+@dataclass
+class CrashesOnInvalidUtf8(GoodImage):
+    """Rejects every malformed table but one: a body that is not UTF-8 raises UnicodeDecodeError, a 500."""
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return Response(500, b"UnicodeDecodeError", "text/html")
+        return super().invoke(server, body, headers)
+
+
+def test_srv7_generated_malformed_payloads(tmp_path: Path) -> None:
+    good, _ = certify(GoodImage(), "SRV-7", tmp_path / "good", options=Options(max_examples=15))
+    assert good.verdict == PASS
+    fixed_cases_only, _ = certify(CrashesOnInvalidUtf8(), "SRV-7", tmp_path / "off", options=Options(max_examples=0))
+    assert fixed_cases_only.verdict == PASS
+    generated, _ = certify(CrashesOnInvalidUtf8(), "SRV-7", tmp_path / "on", options=Options(max_examples=25))
+    assert generated.verdict == FAIL
+    assert "A malformed payload (generated: invalid UTF-8 in record 1 of 1) was not rejected" in rendered(generated)
+
+
+@dataclass
+class DiesOnBadInput(GoodImage):
+    """The worker dies on the first bad request, and with it the container."""
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        response = super().invoke(server, body, headers)
+        if response.status >= 400:
+            server.alive = False
+            server._exit_code = 139
+        return response
+
+
+def test_srv8_container_dies_after_a_bad_request(tmp_path: Path) -> None:
+    outcome, _ = certify(DiesOnBadInput(), "SRV-8", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert (
+        "The container died after a bad request (Content-Type application/x-sagemaker-conformance-unsupported)" in text
+    )
+    assert "Actual:   exited with code 139" in text
+
+
+@dataclass
+class WedgedAfterBadInput(GoodImage):
+    """Still running, but /ping fails after a bad request (a dead worker that never respawns)."""
+
+    def ping(self, server: FakeServer) -> Response:
+        bad = any(r[2] == b"" or r[3].get("Content-Type") != contract.CSV for r in server.requests if r[1] != "/ping")
+        return Response(503 if bad else 200, b"", None)
+
+
+def test_srv8_ping_unhealthy_after_a_bad_request(tmp_path: Path) -> None:
+    outcome, _ = certify(WedgedAfterBadInput(), "SRV-8", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "/ping is not healthy right after a bad request" in rendered(outcome)
+
+
+@dataclass
+class OneMegabyteLimit(GoodImage):
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if len(body) > 1024 * 1024:
+            return Response(413, b"<html>413 Request Entity Too Large</html>", "text/html")
+        return super().invoke(server, body, headers)
+
+
+def test_srv9_413_from_the_proxy(tmp_path: Path) -> None:
+    outcome, _ = certify(OneMegabyteLimit(), "SRV-9", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "A valid payload InvokeEndpoint accepts was refused as too large (413)" in text
+    assert "client_max_body_size" in text
+
+
+@dataclass
+class ChokesOnCustomAttributes(GoodImage):
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if len(headers.get("x-amzn-sagemaker-custom-attributes", "")) > 512:
+            return Response(400, b"header too long", "text/plain")
+        return super().invoke(server, body, headers)
+
+
+def test_srv10_sagemaker_headers_change_the_response(tmp_path: Path) -> None:
+    outcome, _ = certify(ChokesOnCustomAttributes(), "SRV-10", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "The headers SageMaker adds changed the response" in text
+    assert "Actual:   400 Bad Request" in text
+
+
+@dataclass
+class IgnoresSigterm(GoodImage):
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        server = super().serve(spec)
+        server._stop = StopResult(contract.SERVE_STOP_GRACE_S, 30.3, 137, True)
+        return server
+
+
+def test_srv11_sigterm_ignored(tmp_path: Path) -> None:
+    outcome, certification = certify(IgnoresSigterm(), "SRV-11", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "The server ignored SIGTERM and was killed by SIGKILL after 30 s" in rendered(outcome)
+    assert outcome.measurements == {"serve_sigterm_seconds": 30.3}
+    assert "sigterm" not in certification._servers, "the stopped container must be discarded"
+
+
+@dataclass
+class HealthyWithoutModel(GoodImage):
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        return super().serve(replace(spec, model="trained"))
+
+
+def test_srv12_ping_200_without_a_model(tmp_path: Path) -> None:
+    outcome, _ = certify(HealthyWithoutModel(), "SRV-12", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "/ping answered 200 with an empty /opt/ml/model" in rendered(outcome)
+
+
+@dataclass
+class PingBlockedByInvocations(GoodImage):
+    """A single-threaded server: /ping waits behind the invocations in flight."""
+
+    def ping(self, server: FakeServer) -> Response:
+        return Response(200, b"", None, elapsed=2.5 if server.in_flight else 0.001)
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        time.sleep(0.02)
+        return super().invoke(server, body, headers)
+
+
+def test_srv13_ping_slow_under_load(tmp_path: Path) -> None:
+    outcome, _ = certify(PingBlockedByInvocations(), "SRV-13", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert f"/ping failed while {serving.CONCURRENCY} invocations" in text
+    assert "Actual:   200 OK in 2.50 s" in text
+
+
+@dataclass
+class NeedsEgress(GoodImage):
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.isolated:
+            return FakeServer(
+                self, spec, ready=False, exited=True, exit_code=1, logs="ConnectionError: huggingface.co\n"
+            )
+        return super().serve(spec)
+
+
+def test_srv14_needs_egress_at_start_up(tmp_path: Path) -> None:
+    outcome, _ = certify(NeedsEgress(), "SRV-14", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "The server did not become healthy without network egress" in text
+    assert "huggingface.co" in text
+
+
+def test_srv14_skips_on_a_remote_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2376")
+    outcome, _ = certify(GoodImage(), "SRV-14", tmp_path)
+    assert outcome.verdict == SKIP
+
+
+@dataclass
+class Nondeterministic(GoodImage):
+    def predict(self, table: list[list[float]]) -> bytes:
+        return "".join(f"{random.random():.6f}\n" for _ in table).encode()
+
+
+def test_srv15_same_payload_twice_differs(tmp_path: Path) -> None:
+    outcome, _ = certify(Nondeterministic(), "SRV-15", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "Two identical invocations gave different answers" in rendered(outcome)
+
+
+def test_serving_checks_skip_for_train_only_images(tmp_path: Path) -> None:
+    root = write_test_dir(tmp_path / "td", policy='profile = "train-only"\n', payload=None)
+    outcome, _ = certify(GoodImage(), "SRV-4", tmp_path, test_dir=load_test_dir(root))
+    assert outcome.verdict == SKIP
+    assert "train-only" in outcome.reason
+
+
+def test_serving_checks_depend_on_srv2(tmp_path: Path) -> None:
+    outcome, _ = certify(NeverReady(), "SRV-4", tmp_path)
+    assert outcome.verdict == SKIP
+    assert outcome.reason.startswith("depends on SRV-2")
+
+
+# --- ENV ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RecordedProcessTable(GoodImage):
+    """Serves with a process table recorded from a real container, whatever the environment says."""
+
+    table: tuple[Process, ...] = ()
+    nginx: str | None = None
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        files = {"/opt/program/nginx.conf": self.nginx.encode()} if self.nginx is not None else {}
+        return FakeServer(self, spec, processes=self.table, files=files)
+
+
+GUNICORN_60 = "/usr/bin/python3 /usr/local/bin/gunicorn --timeout 60 -k sync -b unix:/tmp/gunicorn.sock -w 2 wsgi:app"
+# `docker top -eo pid,ppid,args` of an image that hard-codes two workers and a 60 s timeout.
+HARD_CODED = (
+    Process(1, 0, "/usr/bin/python3 /opt/program/serve"),
+    Process(12, 1, "nginx: master process nginx -c /opt/program/nginx.conf"),
+    Process(13, 1, GUNICORN_60),
+    Process(14, 12, "nginx: worker process"),
+    Process(15, 13, GUNICORN_60),
+    Process(16, 13, GUNICORN_60),
+)
+NGINX_30S = """
+events {}
+http {
+  server {
+    listen 8080;
+    location ~ ^/(ping|invocations) {
+      proxy_pass http://unix:/tmp/gunicorn.sock:/;
+      proxy_read_timeout 30s;
+    }
+  }
+}
+"""
+
+
+def test_env1_wrong_worker_count(tmp_path: Path) -> None:
+    outcome, certification = certify(RecordedProcessTable(table=HARD_CODED), "ENV-1", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert text.startswith("ENV-1 [MUST] MODEL_SERVER_WORKERS=N runs N model-server workers")
+    assert "MODEL_SERVER_WORKERS=3 did not give 3 model-server workers" in text
+    assert f"Actual:   2 (master: {GUNICORN_60})" in text
+    assert "Process table:" in text
+    assert outcome.measurements == {"workers_observed": 2}
+    env = certification._servers["env"].spec.env
+    assert env == {"MODEL_SERVER_WORKERS": "3", "MODEL_SERVER_TIMEOUT": "97"}
+
+
+def test_env1_uses_the_variable_the_policy_names(tmp_path: Path) -> None:
+    policy = '[env]\nworkers = "SAGEMAKER_MODEL_SERVER_WORKERS"\ntimeout = ""\n'
+    test_dir = load_test_dir(write_test_dir(tmp_path / "td", policy=policy))
+    outcome, certification = certify(RecordedProcessTable(table=HARD_CODED), "ENV-1", tmp_path, test_dir=test_dir)
+    assert "SAGEMAKER_MODEL_SERVER_WORKERS=3 did not give 3 model-server workers" in rendered(outcome)
+    assert certification._servers["env"].spec.env == {"SAGEMAKER_MODEL_SERVER_WORKERS": "3"}
+
+
+def test_env1_skips_when_the_policy_declares_no_variable(tmp_path: Path) -> None:
+    test_dir = load_test_dir(write_test_dir(tmp_path / "td", policy='[env]\nworkers = ""\n'))
+    outcome, _ = certify(GoodImage(), "ENV-1", tmp_path, test_dir=test_dir)
+    assert outcome.verdict == SKIP
+
+
+def test_env2_one_worker_regardless_of_cpus(tmp_path: Path) -> None:
+    outcome, _ = certify(GoodImage(cpus=1), "ENV-2", tmp_path)  # nproc says 1, the engine has 2 CPUs
+    assert outcome.verdict == PASS
+    single = (Process(1, 0, "gunicorn: master [app]"), Process(2, 1, "gunicorn: worker [app]"))
+    outcome, _ = certify(RecordedProcessTable(table=single), "ENV-2", tmp_path / "single")
+    assert outcome.verdict == FAIL
+    assert "The default worker count is not the number of CPUs" in rendered(outcome)
+
+
+def test_env3_gunicorn_timeout_60_when_97_asked(tmp_path: Path) -> None:
+    outcome, _ = certify(RecordedProcessTable(table=HARD_CODED), "ENV-3", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "MODEL_SERVER_TIMEOUT=97 did not set the model server's timeout" in text
+    assert "Expected: --timeout 97 on the model server's command line" in text
+    assert "Actual:   --timeout 60" in text
+
+
+def test_env3_nginx_cuts_invocations_off_at_30s(tmp_path: Path) -> None:
+    table = [p if "gunicorn" not in p.args else Process(p.pid, p.ppid, p.args.replace("60", "97")) for p in HARD_CODED]
+    image = RecordedProcessTable(table=tuple(table), nginx=NGINX_30S)
+    outcome, _ = certify(image, "ENV-3", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert text.startswith("ENV-3 [MUST]")
+    assert outcome.failure is not None
+    assert len(outcome.failure.violations) == 1, "gunicorn's --timeout 97 is right"
+    assert "nginx would cut /invocations off after 30 s, before the model server's 97 s" in text
+    assert "Actual:   30 s (location ~ ^/(ping|invocations) of /opt/program/nginx.conf)" in text
+    assert outcome.measurements == {"nginx_read_timeout_seconds": 30.0}
+
+
+def test_env3_reads_the_config_file_when_nginx_t_fails(tmp_path: Path) -> None:
+    @dataclass
+    class NoNginxBinaryInPath(RecordedProcessTable):
+        def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
+            return 127, "exec: nginx: not found"
+
+    image = NoNginxBinaryInPath(table=HARD_CODED, nginx=NGINX_30S.replace("30s", "600s"))
+    outcome, _ = certify(image, "ENV-3", tmp_path)
+    # Only the server's own --timeout 60 is wrong; nginx's 600 s, read from the file, is fine.
+    assert outcome.verdict == FAIL
+    assert "nginx would cut" not in rendered(outcome)
+    assert outcome.measurements == {"nginx_read_timeout_seconds": 600.0}
+
+
+def test_env3_skips_when_nothing_is_observable(tmp_path: Path) -> None:
+    table = (Process(1, 0, "python /opt/program/serve.py"),)
+    outcome, _ = certify(RecordedProcessTable(table=table), "ENV-3", tmp_path)
+    assert outcome.verdict == SKIP
+    assert "ENV-3 cannot observe this image" in outcome.reason
+
+
+@dataclass
+class BadExecutionParameters(GoodImage):
+    document: bytes = b'{"MaxConcurrentTransforms": 0, "BatchStrategy": "ALL", "MaxPayloadInMB": 200}'
+
+    def execution_parameters(self, server: FakeServer) -> Response:
+        return Response(200, self.document, "application/json")
+
+
+def test_env4_invalid_execution_parameters(tmp_path: Path) -> None:
+    outcome, _ = certify(BadExecutionParameters(), "ENV-4", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "GET /execution-parameters answered, but not with a valid document" in text
+    assert "MaxConcurrentTransforms = 0 (a positive integer)" in text
+    assert "BatchStrategy = 'ALL'" in text
+    assert "MaxPayloadInMB = 200 (an integer from 0 to 100)" in text
+
+
+def test_env4_valid_execution_parameters_pass(tmp_path: Path) -> None:
+    document = b'{"MaxConcurrentTransforms": 2, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}'
+    outcome, certification = certify(BadExecutionParameters(document=document), "ENV-4", tmp_path)
+    assert outcome.verdict == PASS
+    assert certification._servers["batch"].spec.env == contract.BATCH_ENV
+
+
+@dataclass
+class ClaimsBindToPort(GoodImage):
+    honours: bool = True
+    info: ImageInfo = field(default_factory=lambda: image_info(labels={contract.BIND_TO_PORT_LABEL: "true"}))
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.port != contract.PORT and not self.honours:
+            return FakeServer(self, spec, ready=False, answered=False)
+        return super().serve(spec)
+
+
+def test_env5_claimed_but_not_honoured(tmp_path: Path) -> None:
+    outcome, _ = certify(ClaimsBindToPort(honours=False), "ENV-5", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert text.startswith("ENV-5 [CONDITIONAL]")
+    assert "SAGEMAKER_BIND_TO_PORT=9090 did not move the listener, though the image claims it does" in text
+
+
+def test_env5_claimed_and_honoured(tmp_path: Path) -> None:
+    outcome, certification = certify(ClaimsBindToPort(), "ENV-5", tmp_path)
+    assert outcome.verdict == PASS
+    spec = certification._servers["bind-to-port"].spec
+    assert spec.port == 9090
+    assert spec.env[contract.BIND_TO_PORT_ENV] == "9090"
+
+
+# --- the runner ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BrokenFake(GoodImage):
+    def handle(self, server: FakeServer, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        raise KeyError("boom")
+
+
+def test_a_crashing_check_is_a_harness_error_not_a_verdict(tmp_path: Path) -> None:
+    outcome, _ = certify(BrokenFake(), "SRV-15", tmp_path)
+    assert outcome.verdict == ERROR
+    text = rendered(outcome)
+    assert "The check for SRV-15 raised an unexpected error (a harness bug, not a verdict on the image)" in text
+    assert "Actual:   KeyError: 'boom'" in text
+    assert "Traceback:" in text
+
+
+@pytest.mark.parametrize("clause_id", ALL_IDS)
+def test_every_failure_names_its_clause_and_level(clause_id: str, tmp_path: Path) -> None:
+    """The broken images above fail each clause; the headline always starts with ID and level."""
+    image = BROKEN[clause_id]
+    outcome, _ = certify(image, clause_id, tmp_path)
+    assert outcome.verdict == FAIL, f"{clause_id}: {outcome.verdict} {outcome.reason}"
+    clause = outcome.clause
+    assert rendered(outcome).startswith(f"{clause.id} [{clause.level.value}] {clause.title}")
+    assert outcome.failure is not None
+    assert outcome.reason == outcome.failure.headline
+
+
+BROKEN: dict[str, FakeImage] = {
+    "IMG-1": GoodImage(executables=frozenset()),
+    "IMG-2": GoodImage(info=image_info(architecture="arm64")),
+    "IMG-3": GoodImage(baked={contract.OUTPUT_DIR: ["/opt/ml/output/data/x"]}),
+    "TRN-1": Trains(runs={"default": trained(exit_code=1)}),
+    "TRN-2": ReadsHyperparameters(refuse=lambda hp: "_tuning_objective_metric" in hp),
+    "TRN-3": Trains(runs={"minimal-config": trained("minimal-config", exit_code=1)}),
+    "TRN-4": Trains(runs={"empty-channel": trained("empty-channel")}),
+    "TRN-5": Trains(runs={"empty-channel": failed(failure=None)}),
+    "TRN-6": Trains(runs={"no-network": trained("no-network", exit_code=1)}),
+    "TRN-7": Trains(runs={"sigterm": trained("sigterm", stop=StopResult(120, 120.1, 137, True))}),
+    "TRN-8": Trains(runs={"stray-files": trained("stray-files", exit_code=1)}),
+    "SRV-1": LoopbackOnly(),
+    "SRV-2": SlowPing(),
+    "SRV-3": WritesIntoModelDir(),
+    "SRV-4": DropsLastRecord(),
+    "SRV-5": StrictMediaType(),
+    "SRV-6": AnswersUnsupported(status=500),
+    "SRV-7": CrashesOnBadInput(),
+    "SRV-8": DiesOnBadInput(),
+    "SRV-9": OneMegabyteLimit(),
+    "SRV-10": ChokesOnCustomAttributes(),
+    "SRV-11": IgnoresSigterm(),
+    "SRV-12": HealthyWithoutModel(),
+    "SRV-13": PingBlockedByInvocations(),
+    "SRV-14": NeedsEgress(),
+    "SRV-15": Nondeterministic(),
+    "ENV-1": RecordedProcessTable(table=HARD_CODED),
+    "ENV-2": RecordedProcessTable(table=HARD_CODED[:5]),
+    "ENV-3": RecordedProcessTable(table=HARD_CODED),
+    "ENV-4": BadExecutionParameters(),
+    "ENV-5": ClaimsBindToPort(honours=False),
+}
+
+
+def test_every_clause_has_a_broken_image() -> None:
+    assert sorted(BROKEN) == sorted(ALL_IDS)
+
+
+# --- images that need a CSV header row (policy csv_header = true) -------------------------------------------------
+
+HEADER = b"sepal_length,sepal_width,petal_length,petal_width\n"
+
+
+@dataclass
+class NeedsHeader(GoodImage):
+    """Reads the body with a header row, as pandas.read_csv does by default: one header, then numbers."""
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        first, _, rest = body.partition(b"\n")
+        if first.strip() + b"\n" != HEADER:
+            return Response(400, b"expected the header row first", "text/plain")
+        return super().invoke(server, rest, headers)
+
+
+@pytest.fixture
+def header_test_dir(tmp_path: Path) -> TestDir:
+    root = write_test_dir(tmp_path / "td", policy="csv_header = true\n", payload=HEADER + PAYLOAD)
+    return load_test_dir(root)
+
+
+@pytest.mark.parametrize("clause_id", ["SRV-3", "SRV-4", "SRV-5", "SRV-10", "SRV-15"])
+def test_an_image_that_needs_a_header_row_passes(clause_id: str, header_test_dir: TestDir, tmp_path: Path) -> None:
+    outcome, _ = certify(NeedsHeader(), clause_id, tmp_path, test_dir=header_test_dir)
+    assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+
+
+def test_srv4_notes_that_the_image_needs_a_header_row(header_test_dir: TestDir, tmp_path: Path) -> None:
+    outcome, _ = certify(NeedsHeader(), "SRV-4", tmp_path, test_dir=header_test_dir)
+    assert any("header row" in note and "batch transform" in note for note in outcome.notes)
+
+
+def test_srv9_large_payload_keeps_a_single_header_row(header_test_dir: TestDir, tmp_path: Path) -> None:
+    """SRV-9's 6 MB body for a csv_header image must be one header row and valid records, not the header repeated
+    every few records (which any header-reading image rejects: a false failure)."""
+    outcome, certification = certify(NeedsHeader(), "SRV-9", tmp_path, test_dir=header_test_dir)
+    body = next(r[2] for r in certification._servers["default"].requests if len(r[2]) > 1_000_000)
+    headers = body.count(HEADER.strip())
+    assert headers == 1, f"the header row appears {headers} times in the {len(body):,}-byte body"
+    assert outcome.verdict == PASS, rendered(outcome)
+
+
+def test_srv13_load_keeps_a_single_header_row(header_test_dir: TestDir, tmp_path: Path) -> None:
+    outcome, certification = certify(NeedsHeader(), "SRV-13", tmp_path, test_dir=header_test_dir)
+    body = next(r[2] for r in certification._servers["default"].requests if len(r[2]) > 100_000)
+    headers = body.count(HEADER.strip())
+    assert headers == 1, f"the header row appears {headers} times in the {len(body):,}-byte body"
+    assert outcome.verdict == PASS, rendered(outcome)
