@@ -10,10 +10,8 @@ one clause to fail. Only the harness's pure logic is exercised here: the Docker 
 from __future__ import annotations
 
 import csv
-import json
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -130,9 +128,6 @@ class Response:
     body: bytes = b""
     content_type: str | None = "text/csv"
     elapsed: float = 0.002
-
-
-Handler = Callable[["FakeServer", str, str, bytes, Mapping[str, str]], Response]
 
 
 class FakeServer:
@@ -489,15 +484,3 @@ PROC_NET_TCP6_ALL = """\
   sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 51212 1 0000000000000000 100 0 0 10 0
 """  # noqa: E501
-
-
-def csv_lines(*rows: Sequence[float]) -> bytes:
-    return "".join(",".join(repr(v) for v in row) + "\n" for row in rows).encode()
-
-
-def sleep_briefly() -> None:
-    time.sleep(0.01)
-
-
-def as_json(value: object) -> bytes:
-    return json.dumps(value).encode()
