@@ -91,7 +91,7 @@ class MediaTypeError(Exception):
 def parse_payload(body: bytes) -> Any:
     """CSV body -> float64 matrix (records x N_FEATURES); UserError names the first bad record."""
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8-sig")  # -sig: a leading byte-order mark is dropped
     except UnicodeDecodeError as exc:
         raise UserError(f"the payload is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     return parse_feature_records(text, N_FEATURES)

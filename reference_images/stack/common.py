@@ -129,6 +129,10 @@ def _describe_bad_field(where: str, index: int, field: str) -> str:
     return f"{where} {index} {shown!r} is not a number"
 
 
+def _is_number_like(field: str) -> bool:
+    return field.strip().lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity", "")
+
+
 def find_bad_field(fields: list[str]) -> tuple[int, str] | None:
     """Return (1-based index, field) of the first field that is not a finite number, or None."""
     for index, field in enumerate(fields, 1):
@@ -161,7 +165,10 @@ def to_matrix(rows: list[list[str]], describe: Callable[[int], str], first_colum
         bad = find_bad_field(fields)
         if bad is not None:
             index, field = bad
-            raise UserError(_describe_bad_field(describe(row_index), index + first_column - 1, field))
+            message = _describe_bad_field(describe(row_index), index + first_column - 1, field)
+            if row_index == 0 and not _is_number_like(field):
+                message += " (a header row? the CSV must have none)"
+            raise UserError(message)
     raise UserError("the records could not be converted to numbers")  # unreachable in practice
 
 
@@ -223,7 +230,7 @@ def read_labelled_channel(channel: str, channel_dir: Path, label_type: str) -> L
     width: int | None = None
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark (Excel exports) is dropped
         except UnicodeDecodeError as exc:
             raise UserError(f"file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         try:
