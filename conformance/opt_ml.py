@@ -31,8 +31,8 @@ class TrainSpec:
 
 
 TRAIN_DEFAULT = TrainSpec("default")
-TRAIN_EMPTY_HYPERPARAMETERS = TrainSpec("empty-hyperparameters", hyperparameters={})
-TRAIN_TUNING_KEYS = TrainSpec("tuning-keys", extra_hyperparameters=contract.TUNING_HYPERPARAMETERS)
+TRAIN_DEFAULTS_AND_EXTRA_KEYS = TrainSpec("defaults-and-extra-keys", hyperparameters=contract.TUNING_HYPERPARAMETERS)
+"""None of the algorithm's own hyperparameters (its defaults must do), only the keys real jobs add."""
 TRAIN_MINIMAL_CONFIG = TrainSpec("minimal-config", config_form="minimal")
 TRAIN_EMPTY_CHANNEL = TrainSpec("empty-channel", channels="empty")
 TRAIN_NO_NETWORK = TrainSpec("no-network", network=False)

@@ -152,41 +152,65 @@ def _parse(config: str) -> _Block:
     return root
 
 
-def _location_matches(args: str, path: str) -> bool:
-    parts = args.split()
-    if not parts:
-        return False
-    if parts[0] in ("~", "~*") and len(parts) > 1:
-        return re.search(parts[1], path, re.IGNORECASE if parts[0] == "~*" else 0) is not None
-    if parts[0] == "=" and len(parts) > 1:
-        return parts[1] == path
-    prefix = parts[-1]
-    return path.startswith(prefix)
+def _select_location(locations: Sequence[_Block], path: str) -> _Block | None:
+    """The location nginx picks for ``path``: an exact match; else the longest prefix if it is ``^~``;
+    else the first matching regex, in file order; else the longest prefix."""
+    longest: _Block | None = None
+    longest_length = -1
+    for location in locations:
+        parts = location.args.split()
+        if not parts:
+            continue
+        if parts[0] == "=" and len(parts) > 1:
+            if parts[1] == path:
+                return location
+            continue
+        if parts[0] in ("~", "~*"):
+            continue
+        prefix = parts[-1]
+        if path.startswith(prefix) and len(prefix) > longest_length:
+            longest, longest_length = location, len(prefix)
+    if longest is not None and longest.args.split()[0] == "^~":
+        return longest
+    for location in locations:
+        parts = location.args.split()
+        if len(parts) > 1 and parts[0] in ("~", "~*"):
+            flags = re.IGNORECASE if parts[0] == "~*" else 0
+            if re.search(parts[1], path, flags) is not None:
+                return location
+    return longest
 
 
 def nginx_read_timeout(config: str, path: str) -> tuple[float, str]:
     """The ``proxy_read_timeout`` nginx applies to requests for ``path`` and where it was set.
 
-    Reads ``nginx -T``-style output: the innermost of location, server and http wins, and nginx's
-    default of 60 s applies when none sets it.
+    Reads ``nginx -T`` output (where included files follow the main one, so a ``server`` may stand at
+    the top level): nginx's own location selection, then the innermost of location, server and http
+    wins, and nginx's default of 60 s applies when none sets it. With several servers proxying the
+    path, the shortest timeout is the one a request may meet.
     """
     root = _parse(config)
-    found = (NGINX_DEFAULT_READ_TIMEOUT_S, "nginx default")
-    for http in [b for b in root.blocks if b.name == "http"] or [root]:
+    https = [b for b in root.blocks if b.name == "http"]
+    inherited = (NGINX_DEFAULT_READ_TIMEOUT_S, "nginx default")
+    for http in https:
         if "proxy_read_timeout" in http.directives:
-            found = (nginx_time(http.directives["proxy_read_timeout"]), "http block")
-        for server in (b for b in http.blocks if b.name == "server"):
-            server_value = found
-            if "proxy_read_timeout" in server.directives:
-                server_value = (nginx_time(server.directives["proxy_read_timeout"]), "server block")
-            for location in (b for b in server.blocks if b.name == "location"):
-                if _location_matches(location.args, path) and "proxy_pass" in location.directives:
-                    value = location.directives.get("proxy_read_timeout")
-                    if value is not None:
-                        return nginx_time(value), f"location {location.args}"
-                    return server_value
-            found = server_value
-    return found
+            inherited = (nginx_time(http.directives["proxy_read_timeout"]), "http block")
+    servers = [b for http in https for b in http.blocks if b.name == "server"]
+    servers += [b for b in root.blocks if b.name == "server"]
+    found: list[tuple[float, str]] = []
+    fallback = inherited
+    for server in servers:
+        server_value = inherited
+        if "proxy_read_timeout" in server.directives:
+            server_value = (nginx_time(server.directives["proxy_read_timeout"]), "server block")
+        location = _select_location([b for b in server.blocks if b.name == "location"], path)
+        if location is None or "proxy_pass" not in location.directives:
+            # nginx answers this path itself here; the server's value is what a proxied request would get.
+            fallback = server_value
+            continue
+        value = location.directives.get("proxy_read_timeout")
+        found.append((nginx_time(value), f"location {location.args}") if value is not None else server_value)
+    return min(found) if found else fallback
 
 
 def listening_sockets(proc_net_tcp: str) -> list[str]:

@@ -77,7 +77,7 @@ REGISTRY: dict[str, Clause] = {}
 def check(clause_id: str, level: Level, title: str, *, source: str = "") -> Callable[[CheckFunction], CheckFunction]:
     """Register ``function`` as the check of ``clause_id``; a clause has exactly one check."""
 
-    if not _CLAUSE_ID.match(clause_id):
+    if not _CLAUSE_ID.fullmatch(clause_id):
         raise ValueError(f"clause id {clause_id!r} is not of the form IMG-1, TRN-2, SRV-3 or ENV-4")
 
     def register(function: CheckFunction) -> CheckFunction:

@@ -95,6 +95,12 @@ def load(root: Path) -> TestDir:
         if not expected_path.is_file():
             raise HarnessError(f"{POLICY_FILE} names expected_output = {policy.expected_output!r}, which is missing.")
         expected = tuple(line for line in expected_path.read_text().splitlines() if line.strip())
+        records = sum(1 for line in payload.splitlines() if line.strip()) - (1 if policy.csv_header else 0)
+        if len(expected) != records:
+            raise HarnessError(
+                f"{expected_path} has {len(expected)} records but {payload_path.name} has {records}: "
+                "give one expected output record per input record."
+            )
     model_dir = root / "model"
     has_model = model_dir.is_dir() and any(p.is_file() for p in model_dir.rglob("*"))
     if policy.profile == "serve-only" and not has_model:
@@ -144,11 +150,16 @@ def _load_policy(path: Path) -> Policy:
     if profile not in PROFILES:
         raise HarnessError(f"{path}: profile = {profile!r} is not one of {', '.join(PROFILES)}.")
     env = _get(raw, "env", dict, {}, path)
+    train = _get(raw, "train", dict, {}, path)
+    for table, name, known in ((env, "env", {"workers", "timeout"}), (train, "train", {"sigterm_hyperparameters"})):
+        if set(table) - known:
+            raise HarnessError(
+                f"{path}: unknown key(s) {sorted(set(table) - known)} in [{name}]; known: {sorted(known)}."
+            )
     waive = _get(raw, "waive", dict, {}, path)
     for clause_id, reason in waive.items():
         if not isinstance(reason, str) or not reason.strip():
             raise HarnessError(f'{path}: [waive] {clause_id} needs a written reason, e.g. {clause_id} = "why".')
-    train = _get(raw, "train", dict, {}, path)
     sigterm_hp = train.get("sigterm_hyperparameters", {})
     if not isinstance(sigterm_hp, dict) or not all(isinstance(v, str) for v in sigterm_hp.values()):
         raise HarnessError(f"{path}: [train] sigterm_hyperparameters must map names to strings.")

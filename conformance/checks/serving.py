@@ -51,6 +51,21 @@ def invoke(
     )
 
 
+def split_header(ctx: CheckContext) -> tuple[bytes, bytes]:
+    """The payload's header line (when the policy says the image needs one) and its records."""
+    payload = ctx.test_dir.payload
+    if not ctx.policy.csv_header:
+        return b"", payload
+    header, _, records = payload.partition(b"\n")
+    return header + b"\n", records
+
+
+def sized_payload(ctx: CheckContext, size: int) -> bytes:
+    """The test-dir's records repeated to about ``size`` bytes, with at most one header row."""
+    header, records = split_header(ctx)
+    return header + payloads.repeat_to_size(records, size - len(header))
+
+
 def _records_in(ctx: CheckContext, body: bytes) -> int:
     count = len(payloads.input_records(body))
     return count - 1 if ctx.policy.csv_header else count
@@ -333,15 +348,15 @@ def unsupported_media_type_rejected(ctx: CheckContext) -> Iterator[Violation]:
 
 def malformed_cases(ctx: CheckContext) -> dict[str, bytes]:
     """The fixed malformed bodies: wrong widths, a non-number, an empty body."""
-    table = payloads.rows(ctx.test_dir.payload)
-    row = table[0]
+    header, records = split_header(ctx)
+    row = payloads.rows(records)[0]
     cases = {
         "an empty body": b"",
-        "one field too many": payloads.render([[*row, row[0]]]),
-        "a non-numeric field": payloads.render([["not-a-number", *row[1:]]]),
+        "one field too many": header + payloads.render([[*row, row[0]]]),
+        "a non-numeric field": header + payloads.render([["not-a-number", *row[1:]]]),
     }
     if len(row) > 1:
-        cases["one field too few"] = payloads.render([row[:-1]])
+        cases["one field too few"] = header + payloads.render([row[:-1]])
     return cases
 
 
@@ -444,7 +459,7 @@ def healthy_after_bad_requests(ctx: CheckContext) -> Iterator[Violation]:
 def large_payload_accepted(ctx: CheckContext) -> Iterator[Violation]:
     """A valid payload of about 6,000,000 bytes is accepted (no 413 from a proxy in front of the model)."""
     server = ctx.server()
-    body = payloads.repeat_to_size(ctx.test_dir.payload, contract.LARGE_PAYLOAD_BYTES)
+    body = sized_payload(ctx, contract.LARGE_PAYLOAD_BYTES)
     exchange = invoke(ctx, server, body, name="large")
     ctx.measure("large_payload_seconds", exchange.elapsed)
     hint = ("Hint", "nginx's default client_max_body_size is 1m, and AWS's samples set 5m: raise it to 6m or more.")
@@ -534,7 +549,7 @@ def no_model_not_healthy(ctx: CheckContext) -> Iterator[Violation]:
 def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
     """`/ping` stays 200 and under 2 s while concurrent invocations are in flight."""
     server = ctx.server()
-    body = payloads.repeat_to_size(ctx.test_dir.payload, 512 * 1024)
+    body = sized_payload(ctx, 512 * 1024)
     stop = threading.Event()
     statuses: list[int | None] = []
 

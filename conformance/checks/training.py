@@ -10,12 +10,11 @@ from conformance.context import CheckContext
 from conformance.failures import CheckSkipped, DependencyFailed, Violation, head, shorten
 from conformance.opt_ml import (
     TRAIN_DEFAULT,
+    TRAIN_DEFAULTS_AND_EXTRA_KEYS,
     TRAIN_EMPTY_CHANNEL,
-    TRAIN_EMPTY_HYPERPARAMETERS,
     TRAIN_MINIMAL_CONFIG,
     TRAIN_NO_NETWORK,
     TRAIN_STRAY_FILES,
-    TRAIN_TUNING_KEYS,
     TrainSpec,
 )
 from conformance.registry import Level, check
@@ -88,9 +87,9 @@ def valid_tree_trains(ctx: CheckContext) -> Iterator[Violation]:
 def hyperparameters_as_sagemaker_sends_them(ctx: CheckContext) -> Iterator[Violation]:
     """Hyperparameter values arrive as JSON strings, exactly as SageMaker writes them; `{}` trains with defaults;
     unknown keys (`_tuning_objective_metric`, `sagemaker_*`) are tolerated."""
-    yield from _must_train(ctx, TRAIN_EMPTY_HYPERPARAMETERS, "with hyperparameters.json = {}")
     keys = ", ".join(sorted(contract.TUNING_HYPERPARAMETERS))
-    yield from _must_train(ctx, TRAIN_TUNING_KEYS, f"with the keys tuning and framework estimators add ({keys})")
+    what = f"with defaults and only the keys tuning and framework estimators add ({keys})"
+    yield from _must_train(ctx, TRAIN_DEFAULTS_AND_EXTRA_KEYS, what)
 
 
 @check("TRN-3", Level.MUST, "inputdataconfig.json and resourceconfig.json are tolerated", source=contract.DG_TRAIN_INFO)

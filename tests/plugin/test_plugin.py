@@ -371,7 +371,7 @@ def test_a_conformance_failure_reads_as_its_rendering(pytester: pytest.Pytester)
     result.stdout.fnmatch_lines(["FAILED *::test_clause - S*"])  # the headline, cut to the terminal width
 
 
-SCHEMA = json.loads((Path(__file__).parents[1] / "unit" / "report.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parents[2] / "conformance" / "report.schema.json").read_text())
 
 
 @pytest.mark.docker

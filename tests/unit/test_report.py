@@ -9,6 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+import conformance.report
 from conformance import REPORT_SCHEMA_VERSION, __version__, report
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import ERROR, FAIL, PASS, SKIP, WARN, Outcome, run_clause
@@ -16,7 +17,7 @@ from conformance.testdir import load
 
 from .checkfakes import FakeCertification, FakeServer, GoodImage, Response, image_info, write_test_dir
 
-SCHEMA = json.loads((Path(__file__).with_name("report.schema.json")).read_text())
+SCHEMA = json.loads((Path(conformance.report.__file__).with_name("report.schema.json")).read_text())
 
 
 @pytest.fixture
