@@ -9,7 +9,8 @@ For each image (built by scripts/build-images.sh) it trains a model on the test-
 - throughput and latency of POST /invocations with the test-dir's payload at concurrency 1 and 8
   (each cell bounded by --seconds and --max-requests), for the model and for the same nginx + gunicorn
   stack answering a constant (`SMC_WSGI_APP=ceiling:app`, benchmark only): the ratio is the share of the
-  stack's ceiling that the model keeps.
+  stack's ceiling that the model keeps. The two run side by side and alternate in 5 short rounds, so
+  background load on the machine affects both alike.
 Traffic goes to 127.0.0.1 only (published ports). Every container is labelled sagemaker-conformance=1 and
 removed at the end. Targets (2 CPUs): cold start < 2 s (decision trees) / < 3 s (catboost), throughput
 >= 0.7 x ceiling, decision-tree image < 500 MB.
@@ -39,6 +40,7 @@ COLD_START_TARGET_S = {"decision_trees": 2.0, "catboost": 3.0}
 SIZE_TARGET_MB = {"decision_trees": 500.0}
 RATIO_TARGET = 0.7
 CONCURRENCIES = (1, 8)
+ROUNDS = 5  # each load cell is split into this many alternating model/ceiling rounds
 
 
 def tar_of(files: dict[str, bytes], dirs: tuple[str, ...]) -> bytes:
@@ -118,15 +120,34 @@ class Server:
 
 @dataclass
 class Cell:
-    requests: int
+    latencies: list[float]
     seconds: float
-    p50_ms: float
-    p99_ms: float
     errors: int
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies)
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.latencies) * 1000 if self.latencies else 0.0
+
+    @property
+    def p99_ms(self) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000 if ordered else 0.0
+
+    @staticmethod
+    def merge(parts: list[Cell]) -> Cell:
+        return Cell(
+            [x for part in parts for x in part.latencies],
+            sum(part.seconds for part in parts),
+            sum(part.errors for part in parts),
+        )
 
 
 def load(url: str, payload: bytes, concurrency: int, seconds: float, max_requests: int) -> Cell:
@@ -156,7 +177,7 @@ def load(url: str, payload: bytes, concurrency: int, seconds: float, max_request
 
     # Warm-up: the first requests of each worker pay for lazy imports and connection set-up.
     with requests.Session() as warm:
-        for _ in range(5):
+        for _ in range(3):
             warm.post(url, data=payload, headers={"Content-Type": "text/csv"}, timeout=30)
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     began = time.perf_counter()
@@ -164,10 +185,7 @@ def load(url: str, payload: bytes, concurrency: int, seconds: float, max_request
         thread.start()
     for thread in threads:
         thread.join()
-    total = time.perf_counter() - began
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
-    return Cell(len(latencies), total, statistics.median(ordered) * 1000 if ordered else 0.0, p99 * 1000, errors[0])
+    return Cell(latencies, time.perf_counter() - began, errors[0])
 
 
 def bench_image(client: Any, name: str, seconds: float, max_requests: int, cold_runs: int) -> dict[str, Any]:
@@ -188,16 +206,33 @@ def bench_image(client: Any, name: str, seconds: float, max_requests: int, cold_
         finally:
             server.close()
 
+    # Both servers run side by side and the cells alternate in short rounds (model, ceiling, model, ...), so
+    # that a change in the machine's background load hits both variants alike instead of skewing the ratio.
     cells: dict[tuple[str, int], Cell] = {}
-    for variant, env in (("model", {}), ("ceiling", {"SMC_WSGI_APP": "ceiling:app"})):
-        server = Server(client, image, model_tar, env)
-        try:
+    servers = {
+        "model": Server(client, image, model_tar),
+        "ceiling": Server(client, image, model_tar, {"SMC_WSGI_APP": "ceiling:app"}),
+    }
+    try:
+        for server in servers.values():
             server.wait_ready()
-            for concurrency in CONCURRENCIES:
-                cells[variant, concurrency] = load(
-                    f"{server.url}/invocations", payload, concurrency, seconds, max_requests
-                )
-        finally:
+        for concurrency in CONCURRENCIES:
+            rounds: dict[str, list[Cell]] = {variant: [] for variant in servers}
+            for _ in range(ROUNDS):
+                for variant, server in servers.items():
+                    rounds[variant].append(
+                        load(
+                            f"{server.url}/invocations",
+                            payload,
+                            concurrency,
+                            seconds / ROUNDS,
+                            max(1, max_requests // ROUNDS),
+                        )
+                    )
+            for variant, parts in rounds.items():
+                cells[variant, concurrency] = Cell.merge(parts)
+    finally:
+        for server in servers.values():
             server.close()
     return {"name": name, "size_mb": size_mb, "cold": cold, "cells": cells, "rows": payload.count(b"\n")}
 
@@ -245,11 +280,17 @@ def main() -> int:
     parser.add_argument("--cold-runs", type=int, default=3)
     args = parser.parse_args()
     client = docker.from_env()
-    out = [f"# reference images benchmark ({len(os.sched_getaffinity(0))} CPUs on the host)", ""]
+    load_before = os.getloadavg()[0]
+    out = []
     for name in args.images:
         print(f"benchmarking {name} ...", file=sys.stderr)
         out += [*report(bench_image(client, name, args.seconds, args.max_requests, args.cold_runs)), ""]
-    print("\n".join(out))
+    # Other work on the same CPUs slows every number down: say how busy the machine was.
+    header = (
+        f"# reference images benchmark ({len(os.sched_getaffinity(0))} CPUs; 1-minute load average "
+        f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after)"
+    )
+    print("\n".join([header, "", *out]))
     return 0
 
 

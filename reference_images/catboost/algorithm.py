@@ -104,6 +104,9 @@ def n_features(model: CatBoostRegressor) -> int:
 
 
 def predict(model: CatBoostRegressor, features: np.ndarray) -> list[Any]:
+    # CatBoost evaluates float32 features stored column by column: handing it exactly that skips a copy and
+    # its slower conversion path (a quarter of the time of a small request) and gives the same predictions.
+    columns = np.asfortranarray(features, dtype=np.float32)
     # One thread for small requests (the server already runs one process per CPU); all CPUs for big ones.
     threads = 1 if len(features) < 10_000 else _threads()
-    return list(np.asarray(model.predict(features, thread_count=threads), dtype=np.float64).tolist())
+    return list(np.asarray(model.predict(columns, thread_count=threads), dtype=np.float64).tolist())

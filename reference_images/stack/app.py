@@ -103,9 +103,9 @@ def invocations() -> flask.Response:
         check_media_type(flask.request.headers.get("Content-Type"))
     except MediaTypeError as exc:
         return text_response(415, str(exc))
-    accept = flask.request.accept_mimetypes
-    if flask.request.headers.get("Accept") and not accept.best_match([CSV_TYPE]):
-        return text_response(406, f"unsupported Accept {flask.request.headers['Accept'][:100]!r}: answers are text/csv")
+    accept = flask.request.headers.get("Accept", "").strip()
+    if accept and accept != "*/*" and not flask.request.accept_mimetypes.best_match([CSV_TYPE]):
+        return text_response(406, f"unsupported Accept {accept[:100]!r}: answers are text/csv")
     try:
         features = parse_payload(flask.request.get_data(cache=False))
     except UserError as exc:
