@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Build the broken-image catalogue: scripts/build-broken-images.sh [name ...]
+#   (default: every [[image]] of tests/broken_images/catalogue.toml)  ->  smc-broken/<name>:latest
+#
+# Each image is a thin layer over the decision-tree reference image (sagemaker-conformance/decision_trees:latest,
+# built by scripts/build-images.sh decision_trees, which this script runs when the image is missing) that
+# breaks exactly one SPEC clause. The build context is tests/broken_images itself, so every image can use the
+# shared helpers in tests/broken_images/_lib; an entry with `architecture = "..."` is built for amd64 and then
+# has its config rewritten (tests/broken_images/_lib/set_architecture.py).
+#
+# Idempotent and fast when cached: Docker's layer cache makes an unchanged image a no-op (about half a second
+# each). Set SMC_BROKEN_BASE to build on another image of the same stack; SMC_BUILD_JOBS builds in parallel
+# (default 4).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+context="$repo/tests/broken_images"
+catalogue="$context/catalogue.toml"
+base=${SMC_BROKEN_BASE:-sagemaker-conformance/decision_trees:latest}
+jobs=${SMC_BUILD_JOBS:-4}
+python=${PYTHON:-python3}
+
+say() { printf 'build-broken-images: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+"$here/ensure-docker.sh"
+# The legacy builder, as for the reference images: this engine may have no buildx plugin.
+export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
+
+if ! docker image inspect "$base" >/dev/null 2>&1; then
+  [ -z "${SMC_BROKEN_BASE:-}" ] || die "SMC_BROKEN_BASE=$base is not in the engine's image store."
+  say "$base is missing: building it with scripts/build-images.sh decision_trees ..."
+  "$here/build-images.sh" decision_trees
+fi
+
+# "name architecture" ("-" for none), one line per catalogue entry, in catalogue order.
+entries=$("$python" - "$catalogue" "$@" <<'PY'
+import sys
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    import tomli as tomllib
+catalogue, wanted = sys.argv[1], sys.argv[2:]
+with open(catalogue, "rb") as f:
+    images = tomllib.load(f)["image"]
+names = [image["name"] for image in images]
+unknown = [name for name in wanted if name not in names]
+if unknown:
+    sys.exit(f"not in {catalogue}: {', '.join(unknown)}")
+for image in images:
+    if not wanted or image["name"] in wanted:
+        print(image["name"], image.get("architecture") or "-")
+PY
+) || die "could not read $catalogue (above)."
+
+logs=$(mktemp -d "${TMPDIR:-/tmp}/build-broken.XXXXXX")
+trap 'rm -rf "$logs"' EXIT
+
+build_one() {  # name architecture ("-" for none)
+  local name=$1 arch=${2#-} tag="smc-broken/$1:latest" built="smc-broken/$1:latest"
+  [ -f "$context/$name/Dockerfile" ] || { echo "no $context/$name/Dockerfile" >"$logs/$name.log"; return 1; }
+  # An image whose architecture is rewritten is first built as an ordinary (amd64) image under another tag.
+  [ -z "$arch" ] || built="smc-broken/$name:amd64-build"
+  docker build -f "$context/$name/Dockerfile" --build-arg "BASE_IMAGE=$base" -t "$built" "$context" \
+    >"$logs/$name.log" 2>&1 || return 1
+  if [ -n "$arch" ]; then
+    "$python" "$context/_lib/set_architecture.py" "$built" "$tag" "$arch" >>"$logs/$name.log" 2>&1 || return 1
+  fi
+}
+export -f build_one
+export context base logs python
+
+start=$(date +%s)
+failed=0
+# xargs runs up to $jobs builds at once; each prints its name and outcome when it is done.
+printf '%s\n' "$entries" | xargs -P "$jobs" -n 2 bash -c '
+  if build_one "$0" "$1"; then echo "ok $0"; else echo "FAILED $0"; fi' >"$logs/outcomes" || true
+while read -r outcome name; do
+  if [ "$outcome" != ok ]; then
+    failed=$((failed + 1))
+    say "FAILED: smc-broken/$name:latest; the end of its build log:"
+    tail -n 20 "$logs/$name.log" >&2
+  fi
+done <"$logs/outcomes"
+total=$(printf '%s\n' "$entries" | grep -c .)
+[ "$failed" -eq 0 ] || die "$failed of $total images failed to build (logs above)."
+say "built $total broken images (smc-broken/<name>:latest) on $base in $(( $(date +%s) - start )) s"

@@ -1,0 +1,282 @@
+"""The broken-image catalogue (catalogue.toml next to this file): reading it, certifying its images, judging.
+
+Shared by tests/docker/test_catalogue.py (which asserts) and scripts/catalogue-table.py (which prints the
+table), so that both apply exactly the same rule:
+
+* the entry's clause fails, and its evidence names the clause and every word of ``evidence``;
+* every clause of ``also_fails`` fails too (a consequence the defect makes unavoidable);
+* every other clause passes, or is skipped because it depends on a clause that failed in the same run
+  (the harness says "depends on <ID>, which failed here");
+* no clause is a check error, and none is a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+CATALOGUE = HERE / "catalogue.toml"
+DEFAULT_TEST_DIR = "test-dirs/decision_trees"
+BASE_IMAGE = "sagemaker-conformance/decision_trees:latest"
+"""What every catalogue image is built on (SMC_BROKEN_BASE overrides it, as for the build script)."""
+REFERENCE_IMAGES = {
+    "sagemaker-conformance/decision_trees:latest": "test-dirs/decision_trees",
+    "sagemaker-conformance/catboost:latest": "test-dirs/catboost",
+}
+BROKEN_OPTIONS = ("--max-examples=10", "--startup-timeout=20")
+"""Bounds for broken images: 10 generated payloads per property check, and 20 s for a server to answer
+/ping (the reference images answer in about 1 s), because a server that never becomes healthy makes the
+harness wait the whole start-up budget for every serving configuration it tries."""
+RUN_TIMEOUT_S = 1200
+REPORTS = ROOT / "reports" / "catalogue"
+"""Where the latest report of every catalogue and reference image is kept, for scripts/catalogue-table.py."""
+
+_DEPENDS = re.compile(r"^depends on ([A-Z]+-\d+), which failed here")
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    clause: str
+    description: str
+    evidence: tuple[str, ...]
+    also_fails: Mapping[str, str]
+    test_dir: str = DEFAULT_TEST_DIR
+    architecture: str | None = None
+    requires: tuple[str, ...] = ()
+
+    @property
+    def image(self) -> str:
+        return f"smc-broken/{self.name}:latest"
+
+    @property
+    def failing(self) -> set[str]:
+        return {self.clause, *self.also_fails}
+
+
+def load(path: Path = CATALOGUE) -> list[Entry]:
+    with path.open("rb") as f:
+        images = tomllib.load(f)["image"]
+    entries = []
+    for raw in images:
+        also = {item["clause"]: item["reason"] for item in raw.get("also_fails", [])}
+        entries.append(Entry(
+            name=raw["name"], clause=raw["clause"], description=raw["description"],
+            evidence=tuple(raw.get("evidence", ())), also_fails=also,
+            test_dir=raw.get("test_dir", DEFAULT_TEST_DIR), architecture=raw.get("architecture"),
+            requires=tuple(raw.get("requires", ())),
+        ))  # fmt: skip
+    names = [e.name for e in entries]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"{path}: duplicate names {duplicates}")
+    return entries
+
+
+def slug(reference: str) -> str:
+    """The harness's file name for an image's JSON report (conformance/report.py)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", reference)
+
+
+# --- the machine ---------------------------------------------------------------------------------
+def docker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+
+
+@cache
+def engine_cpus() -> int:
+    done = docker("info", "--format", "{{.NCPU}}")
+    return int(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip().isdigit() else 0
+
+
+@cache
+def container_egress(image: str) -> str | None:
+    """None when a container on the default network reaches https://pypi.org; else why not."""
+    probe = "import urllib.request; urllib.request.urlopen('https://pypi.org/simple/', timeout=10).close()"
+    try:
+        done = docker("run", "--rm", "--entrypoint", "python3", image, "-c", probe, timeout=60)
+    except subprocess.TimeoutExpired:
+        return "a container could not reach https://pypi.org within 60 s"
+    if done.returncode != 0:
+        return f"a container cannot reach https://pypi.org: {done.stderr.strip().splitlines()[-1:]}"
+    return None
+
+
+def unmet_requirement(entry: Entry) -> str | None:
+    """Why this machine cannot show the entry's defect, or None."""
+    for requirement in entry.requires:
+        if requirement == "egress":
+            why = container_egress(base_image())
+            if why:
+                return f"needs egress to show that serving breaks without it, but {why}"
+        elif match := re.fullmatch(r"cpus(>=|!=)(\d+)", requirement):
+            cpus, wanted = engine_cpus(), int(match.group(2))
+            if (match.group(1) == ">=" and cpus < wanted) or (match.group(1) == "!=" and cpus == wanted):
+                return f"needs an engine with cpus{match.group(1)}{wanted}; this one has {cpus}"
+        else:
+            raise ValueError(f"{entry.name}: unknown requirement {requirement!r}")
+    return None
+
+
+def base_image() -> str:
+    return os.environ.get("SMC_BROKEN_BASE") or BASE_IMAGE
+
+
+def layers(reference: str) -> list[str] | None:
+    done = docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", reference)
+    return json.loads(done.stdout) if done.returncode == 0 else None
+
+
+def image_problem(entry: Entry) -> str | None:
+    """Why the entry's image cannot be certified as it is (missing, or built on an older base), or None."""
+    build = "scripts/build-broken-images.sh " + entry.name
+    mine, base = layers(entry.image), layers(base_image())
+    if mine is None:
+        return f"{entry.image} is not built: run {build}"
+    if base is None:
+        return f"{base_image()} is not built: run scripts/build-images.sh decision_trees"
+    if mine[: len(base)] != base:
+        return f"{entry.image} was built on an older {base_image()}: run {build}"
+    return None
+
+
+# --- certifying ----------------------------------------------------------------------------------
+@dataclass
+class Run:
+    reference: str
+    test_dir: str
+    report: dict[str, Any] | None
+    seconds: float
+    returncode: int
+    output: str
+
+    @property
+    def clauses(self) -> dict[str, dict[str, Any]]:
+        return {c["id"]: c for c in (self.report or {}).get("clauses", [])}
+
+
+def certify(reference: str, test_dir: str, workdir: Path, options: Sequence[str] = ()) -> Run:
+    """One harness run, exactly as a user runs it: ``python -m pytest --image=... --test-dir=...``."""
+    reports, basetemp = workdir / "reports", workdir / "basetemp"
+    command = [
+        sys.executable, "-m", "pytest", f"--image={reference}", f"--test-dir={test_dir}", "-p", "no:cacheprovider",
+        f"--conformance-report={reports}", f"--basetemp={basetemp}", "-q", *options,
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}  # no outer addopts or xdist state
+    env["TESTCONTAINERS_RYUK_DISABLED"] = "true"
+    started = time.monotonic()
+    try:
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        returncode, output = done.returncode, done.stdout + done.stderr
+    except subprocess.TimeoutExpired as error:
+        returncode, output = -1, f"the harness run took over {RUN_TIMEOUT_S} s\n{error.stdout or ''}"
+    seconds = time.monotonic() - started
+    path = reports / f"{slug(reference)}.json"
+    report = json.loads(path.read_text()) if path.is_file() else None
+    run = Run(reference, test_dir, report, seconds, returncode, output)
+    keep(run)
+    shutil.rmtree(basetemp, ignore_errors=True)
+    return run
+
+
+def keep(run: Run) -> None:
+    """Save the run's report (and its wall time) under reports/catalogue for scripts/catalogue-table.py."""
+    if run.report is None:
+        return
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    saved = dict(run.report, catalogue_run={"seconds": round(run.seconds, 1), "test_dir": run.test_dir})
+    target = REPORTS / f"{slug(run.reference)}.json"
+    partial = target.with_suffix(f".{os.getpid()}.partial")
+    partial.write_text(json.dumps(saved, indent=2) + "\n")
+    partial.replace(target)
+
+
+def saved_report(reference: str) -> dict[str, Any] | None:
+    path = REPORTS / f"{slug(reference)}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+# --- judging -------------------------------------------------------------------------------------
+@dataclass
+class Judgement:
+    verdict: str
+    """The harness's verdict on the entry's own clause (or "missing")."""
+    unexpected: list[str] = field(default_factory=list)
+    """Every way the run differs from the catalogue's expectation, one line each."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.unexpected
+
+
+def judge(entry: Entry, report: Mapping[str, Any]) -> Judgement:
+    """The catalogue's rule (module docstring) applied to one report."""
+    clauses = {c["id"]: c for c in report.get("clauses", [])}
+    own = clauses.get(entry.clause)
+    judgement = Judgement(own["verdict"] if own else "missing")
+    note = judgement.unexpected.append
+    if own is None:
+        note(f"{entry.clause}: not in the report")
+    elif own["verdict"] != "fail":
+        note(f"{entry.clause}: {own['verdict']} instead of fail ({_why(own)})")
+    else:
+        evidence = own.get("evidence") or ""
+        missing = [w for w in (entry.clause, *entry.evidence) if w.lower() not in evidence.lower()]
+        if missing:
+            note(f"{entry.clause}: the evidence does not mention {', '.join(repr(w) for w in missing)}")
+    for clause_id, reason in entry.also_fails.items():
+        verdict = clauses.get(clause_id, {}).get("verdict", "missing")
+        if verdict != "fail":
+            note(f"{clause_id}: {verdict}, but it must fail too ({reason})")
+    for clause_id, clause in clauses.items():
+        if clause_id in entry.failing:
+            continue
+        verdict = clause["verdict"]
+        if verdict == "pass":
+            continue
+        if verdict == "skip":
+            reason = clause.get("reason") or ""
+            depends = _DEPENDS.match(reason)
+            if depends and clauses.get(depends.group(1), {}).get("verdict") == "fail":
+                continue
+            note(f"{clause_id}: skipped without a genuine dependency ({_why(clause)})")
+            continue
+        note(f"{clause_id}: {verdict} ({_why(clause)})")
+    return judgement
+
+
+def reference_problems(report: Mapping[str, Any]) -> list[str]:
+    """A reference image must give no failure, warning or check error; a skip must say why."""
+    problems = []
+    for clause in report.get("clauses", []):
+        if clause["verdict"] in ("fail", "error", "warn"):
+            problems.append(f"{clause['id']}: {clause['verdict']} ({_why(clause)})")
+        elif clause["verdict"] == "skip" and not (clause.get("reason") or "").strip():
+            problems.append(f"{clause['id']}: skipped without a reason")
+    return problems
+
+
+def _why(clause: Mapping[str, Any]) -> str:
+    text = clause.get("reason") or ""
+    if clause.get("verdict") in ("fail", "error") and clause.get("evidence"):
+        # The headline is the clause title; the first violation's summary says what went wrong.
+        lines = [line.strip() for line in clause["evidence"].splitlines() if line.strip()]
+        text = lines[1] if len(lines) > 1 else text
+    return " ".join(text.split())[:300]

@@ -1,0 +1,10 @@
+"""ENV-3: gunicorn honours MODEL_SERVER_TIMEOUT, but nginx's proxy_read_timeout is a fixed 30 s, so nginx
+cuts long requests off first with a 504 (peers P8, P9)."""
+
+from edit import replace
+
+replace(
+    "/opt/program/nginx.conf.template",
+    "proxy_read_timeout {{PROXY_TIMEOUT}};",
+    "proxy_read_timeout 30s;  # broken: shorter than the model server's timeout",
+)
