@@ -74,6 +74,7 @@ export context base logs python
 start=$(date +%s)
 failed=0
 # xargs runs up to $jobs builds at once; each prints its name and outcome when it is done.
+# shellcheck disable=SC2016  # $0 and $1 are the inner shell's arguments, expanded there
 printf '%s\n' "$entries" | xargs -P "$jobs" -n 2 bash -c '
   if build_one "$0" "$1"; then echo "ok $0"; else echo "FAILED $0"; fi' >"$logs/outcomes" || true
 while read -r outcome name; do
