@@ -358,6 +358,10 @@ class ServingContainer(DockerContainer):
             return bool(container.status == "running")
         return False
 
+    def healthy(self) -> bool:
+        """A quick /ping: a container an earlier check broke is replaced before the next check uses it."""
+        return self.request("GET", contract.PING_PATH, timeout=5).status == 200
+
     def exit_code(self) -> int | None:
         state = self.get_wrapped_container().attrs["State"]
         return None if state.get("Running") else state.get("ExitCode")

@@ -150,8 +150,16 @@ class Certification:
         """The running container for ``spec``; a fresh one if an earlier check killed it."""
         if not self.policy.serves:
             raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not serve")
+        if spec.name not in (SERVE_DEFAULT.name, SERVE_EMPTY_MODEL.name):
+            # Every other configuration is the default one plus a twist: when the default never became
+            # healthy, SRV-2 holds the evidence, and blaming the twist would be a cascade.
+            default = self.server(SERVE_DEFAULT)
+            if not default.readiness.ready:
+                raise DependencyFailed("SRV-2", default.readiness.describe())
         current = self._servers.get(spec.name)
-        if current is not None and (current.running() or not current.readiness.ready):
+        if current is not None and not current.readiness.ready:
+            return current
+        if current is not None and current.running() and current.healthy():
             return current
         if current is not None:
             current.stop()

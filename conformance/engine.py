@@ -143,11 +143,17 @@ def reap_orphans(client: docker.DockerClient) -> int:
     host = socket.gethostname()
     dead: set[str] = set()
     with contextlib.suppress(docker.errors.APIError):
-        for container in client.containers.list(all=True, filters={"label": LABEL}):
-            mark = container.labels.get(OWNER_LABEL, "")
+        objects = [
+            *client.containers.list(all=True, filters={"label": LABEL}),
+            *client.volumes.list(filters={"label": LABEL}),
+            *client.networks.list(filters={"label": LABEL}),
+        ]
+        for item in objects:
+            item_labels = item.attrs.get("Labels") or item.attrs.get("Config", {}).get("Labels") or {}
+            mark = item_labels.get(OWNER_LABEL, "")
             name, _, pid = mark.rpartition(":")
             if name == host and pid.isdigit() and not _alive(int(pid)):
-                dead.add(container.labels.get(RUN_LABEL, ""))
+                dead.add(item_labels.get(RUN_LABEL, ""))
     return sum(_remove(client, {"label": f"{RUN_LABEL}={run}"}) for run in dead if run)
 
 

@@ -124,13 +124,40 @@ def round_trip_violations(
     return found
 
 
+def accepted(exchange: Exchange, case: str) -> list[Violation]:
+    """The rule for clauses that judge acceptance only (SRV-9, SRV-14, ENV-4): a 200; SRV-4 judges the records."""
+    if exchange.status == 200:
+        return []
+    return [
+        Violation(
+            f"/invocations did not answer 200 ({case})",
+            expected="200",
+            actual=exchange.describe(),
+            evidence=exchange.evidence(),
+            reproduce=_curl(exchange),
+        )
+    ]
+
+
 def baseline(ctx: CheckContext, server: ServingContainer) -> tuple[Exchange, list[str] | None]:
     """The answer to the test-dir's payload as it is, and its records when they line up with the input."""
     exchange = invoke(ctx, server, ctx.test_dir.payload)
+    again = invoke(ctx, server, ctx.test_dir.payload)
     records = payloads.output_records(exchange) if exchange.status == 200 else None
     if records is not None and len(records) != _records_in(ctx, ctx.test_dir.payload):
         records = None
+    if again.body != exchange.body:
+        # A nondeterministic model (SRV-15's business): other clauses compare shapes, never contents.
+        records = None
     return exchange, records
+
+
+def same_answer(first: Exchange, second: Exchange, deterministic: bool) -> bool:
+    """Equal bodies for a deterministic model; equal status, media type and record count otherwise."""
+    if deterministic:
+        return (first.status, first.body) == (second.status, second.body)
+    counts = (len(payloads.output_records(first) or []), len(payloads.output_records(second) or []))
+    return first.status == second.status and first.media_type == second.media_type and counts[0] == counts[1]
 
 
 def generated(
@@ -315,10 +342,10 @@ def invocations_round_trip(ctx: CheckContext) -> Iterator[Violation]:
 def media_type_parameters(ctx: CheckContext) -> Iterator[Violation]:
     """Media-type parameters are understood: `text/csv; charset=utf-8` is accepted like `text/csv`."""
     server = ctx.server()
-    first, _ = baseline(ctx, server)
+    first, outputs = baseline(ctx, server)
     content_type = f"{_content_type(ctx)}; charset=utf-8"
     exchange = invoke(ctx, server, ctx.test_dir.payload, content_type=content_type)
-    if exchange.status != 200 or exchange.body != first.body:
+    if exchange.status != 200 or not same_answer(first, exchange, outputs is not None):
         yield Violation(
             f"Content-Type '{content_type}' is not treated like '{_content_type(ctx)}'",
             expected=f"{first.describe()} and the same body as for '{_content_type(ctx)}'",
@@ -382,7 +409,11 @@ def malformed_payloads_rejected(ctx: CheckContext) -> Iterator[Violation]:
     """
     server = ctx.server()
     for case, body in malformed_cases(ctx).items():
-        yield from _rejects(invoke(ctx, server, body, name=case.replace(" ", "-")), case)
+        exchange = invoke(ctx, server, body, name=case.replace(" ", "-"))
+        if exchange.status is not None and exchange.status >= 500 and not (server.running() and server.healthy()):
+            # The server went down (SRV-8's finding): its proxy's 5xx says nothing of how it judges input.
+            raise DependencyFailed("SRV-8", f"the server stopped answering after a malformed payload ({case})")
+        yield from _rejects(exchange, case)
     table = payloads.rows(ctx.test_dir.payload)
     if ctx.policy.csv_header:
         return
@@ -406,14 +437,15 @@ def _healthy_after(ctx: CheckContext, server: ServingContainer, bad: Exchange, c
                 reproduce=_curl(bad),
             )
         ]
-    ping = server.request("GET", contract.PING_PATH, timeout=contract.PING_TIMEOUT_S)
+    # The 2 s limit is SRV-2's and SRV-13's to judge; here only whether the server still answers.
+    ping = server.request("GET", contract.PING_PATH, timeout=10)
     good = invoke(ctx, server, ctx.test_dir.payload)
     found = []
     if ping.status != 200:
         found.append(
             Violation(
                 f"/ping is not healthy right after a bad request ({case})",
-                expected="200 within 2 s",
+                expected="200",
                 actual=ping.describe(),
                 evidence=bad.evidence() + ping.evidence(),
                 reproduce=_curl(bad) + _curl(ping),
@@ -463,7 +495,7 @@ def large_payload_accepted(ctx: CheckContext) -> Iterator[Violation]:
     exchange = invoke(ctx, server, body, name="large")
     ctx.measure("large_payload_seconds", exchange.elapsed)
     hint = ("Hint", "nginx's default client_max_body_size is 1m, and AWS's samples set 5m: raise it to 6m or more.")
-    for violation in round_trip_violations(ctx, exchange, body, f"{len(body):,} bytes"):
+    for violation in accepted(exchange, f"{len(body):,} bytes"):
         if exchange.status == 413:
             violation = Violation(
                 "A valid payload InvokeEndpoint accepts was refused as too large (413)",
@@ -480,9 +512,9 @@ def extra_headers_ignored(ctx: CheckContext) -> Iterator[Violation]:
     """Extra headers that SageMaker adds (X-Amzn-SageMaker-*, a 1024-character custom attribute, X-Amzn-Trace-Id)
     do not change the response."""
     server = ctx.server()
-    first, _ = baseline(ctx, server)
+    first, outputs = baseline(ctx, server)
     exchange = invoke(ctx, server, ctx.test_dir.payload, headers=dict(contract.SAGEMAKER_HEADERS), name="headers")
-    if exchange.status != first.status or exchange.body != first.body:
+    if not same_answer(first, exchange, outputs is not None):
         yield Violation(
             "The headers SageMaker adds changed the response",
             expected=f"{first.describe()} with the same body as without them",
@@ -613,8 +645,7 @@ def serves_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
             evidence=(("Hint", "Start-up downloads (pip install, model hubs, S3) fail under network isolation."),),
         )
         return
-    exchange = invoke(ctx, server, ctx.test_dir.payload)
-    yield from round_trip_violations(ctx, exchange, ctx.test_dir.payload, "network-isolated")
+    yield from accepted(invoke(ctx, server, ctx.test_dir.payload), "network-isolated")
 
 
 @check("SRV-15", Level.SHOULD, "The same payload twice gives the same output", source=contract.DG_BATCH)

@@ -48,6 +48,13 @@ def _run(ctx: CheckContext, spec: TrainSpec, *, sigterm_after: float | None = No
     return result
 
 
+def _needs_trn1(ctx: CheckContext) -> None:
+    """Variants of the default run say nothing new when the default run itself failed: TRN-1 says why."""
+    default = ctx.train(TRAIN_DEFAULT)
+    if default.exit_code != 0 or not default.model_files:
+        raise DependencyFailed("TRN-1", "training on the test-dir itself did not produce a model")
+
+
 def _must_train(ctx: CheckContext, spec: TrainSpec, what: str) -> Iterator[Violation]:
     """A run that must succeed: exit 0, a non-empty model, no failure file."""
     result = _run(ctx, spec)
@@ -87,6 +94,7 @@ def valid_tree_trains(ctx: CheckContext) -> Iterator[Violation]:
 def hyperparameters_as_sagemaker_sends_them(ctx: CheckContext) -> Iterator[Violation]:
     """Hyperparameter values arrive as JSON strings, exactly as SageMaker writes them; `{}` trains with defaults;
     unknown keys (`_tuning_objective_metric`, `sagemaker_*`) are tolerated."""
+    _needs_trn1(ctx)
     keys = ", ".join(sorted(contract.TUNING_HYPERPARAMETERS))
     what = f"with defaults and only the keys tuning and framework estimators add ({keys})"
     yield from _must_train(ctx, TRAIN_DEFAULTS_AND_EXTRA_KEYS, what)
@@ -96,9 +104,7 @@ def hyperparameters_as_sagemaker_sends_them(ctx: CheckContext) -> Iterator[Viola
 def config_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """The documented inputdataconfig.json and resourceconfig.json (full form with extra keys, and the minimal
     local-mode form) are tolerated; the container's hostname is current_host (algo-1)."""
-    default = ctx.train(TRAIN_DEFAULT)
-    if default.exit_code != 0:
-        raise DependencyFailed("TRN-1", "the run with the full config form failed; TRN-1 shows why")
+    _needs_trn1(ctx)
     yield from _must_train(ctx, TRAIN_MINIMAL_CONFIG, "with local mode's minimal config files")
 
 
@@ -162,6 +168,7 @@ def trains_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
             expected="no AWS_* variables in the image's ENV",
             actual=", ".join(baked),
         )
+    _needs_trn1(ctx)
     yield from _must_train(ctx, TRAIN_NO_NETWORK, "with --network none")
 
 
@@ -205,6 +212,7 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
 def stray_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """Stray files (_SUCCESS, README.txt) and nested folders in a channel are tolerated, or fail cleanly under
     TRN-4/5 (non-zero exit and a failure file)."""
+    _needs_trn1(ctx)
     result = _run(ctx, TRAIN_STRAY_FILES)
     if result.exit_code == 0 and not result.timed_out:
         if not result.model_files:

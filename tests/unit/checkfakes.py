@@ -216,6 +216,9 @@ class FakeServer:
     def running(self) -> bool:
         return self.alive
 
+    def healthy(self) -> bool:
+        return self.request("GET", contract.PING_PATH, timeout=5).status == 200
+
     def exit_code(self) -> int | None:
         return None if self.alive else self._exit_code
 
