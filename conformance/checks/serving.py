@@ -441,26 +441,17 @@ def _healthy_after(ctx: CheckContext, server: ServingContainer, bad: Exchange, c
     ping = server.request("GET", contract.PING_PATH, timeout=10)
     good = invoke(ctx, server, ctx.test_dir.payload)
     found = []
-    if ping.status != 200:
-        found.append(
-            Violation(
-                f"/ping is not healthy right after a bad request ({case})",
-                expected="200",
-                actual=ping.describe(),
-                evidence=bad.evidence() + ping.evidence(),
-                reproduce=_curl(bad) + _curl(ping),
+    for what, after in (("/ping is not healthy", ping), ("A valid invocation failed", good)):
+        if after.status != 200:
+            found.append(
+                Violation(
+                    f"{what} right after a bad request ({case})",
+                    expected="200",
+                    actual=after.describe(),
+                    evidence=bad.evidence() + after.evidence(),
+                    reproduce=_curl(bad) + _curl(after),
+                )
             )
-        )
-    if good.status != 200:
-        found.append(
-            Violation(
-                f"A valid invocation failed right after a bad request ({case})",
-                expected="200",
-                actual=good.describe(),
-                evidence=bad.evidence() + good.evidence(),
-                reproduce=_curl(bad) + _curl(good),
-            )
-        )
     return found
 
 
