@@ -21,6 +21,9 @@ die() { say "$*"; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/ensure-docker.sh"
 
+# One debootstrap at a time: parallel callers wait here, then find the image built.
+exec 9>"${SMC_LOCK_DIR:-/tmp}/sagemaker-conformance-build-base.lock"
+flock 9
 if [ "${SMC_REBUILD_BASE:-0}" != 1 ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
   exit 0
 fi

@@ -19,6 +19,11 @@ die() { say "$*"; exit 1; }
 
 "$here/ensure-docker.sh"
 
+# Parallel callers (`tox p` builds decision_trees for two environments) take turns, so the second
+# one finds Docker's layer cache warm instead of building the same layers at the same time.
+exec 9>"${SMC_LOCK_DIR:-/tmp}/sagemaker-conformance-build-images.lock"
+flock 9
+
 # The legacy builder: this engine may have no buildx plugin, and the Dockerfile needs no BuildKit feature.
 export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
 

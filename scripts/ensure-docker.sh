@@ -16,6 +16,14 @@ if docker info >/dev/null 2>&1; then
   exit 0
 fi
 
+# Parallel callers (`tox p`, xargs builds) must not run apt-get or start dockerd twice: the first one
+# does the work under this lock, the others wait for it and then find the engine answering.
+exec 9>"${SMC_LOCK_DIR:-/tmp}/sagemaker-conformance-ensure-docker.lock"
+flock 9
+if docker info >/dev/null 2>&1; then
+  exit 0
+fi
+
 if [ -n "${DOCKER_HOST:-}" ] && [ "${DOCKER_HOST#unix://}" = "$DOCKER_HOST" ]; then
   say "DOCKER_HOST=$DOCKER_HOST does not answer 'docker info'."
   say "It names a remote engine, which this script cannot start: start it there, or unset DOCKER_HOST."
@@ -42,7 +50,8 @@ if ! pgrep -x dockerd >/dev/null 2>&1; then
   say "starting dockerd in the background (log: $LOG) ..."
   mkdir -p "$(dirname "$LOG")"
   # setsid: the daemon must outlive this script and the shell that called it.
-  setsid nohup dockerd --storage-driver=overlay2 >>"$LOG" 2>&1 < /dev/null &
+  # 9>&-: the daemon must not inherit (and hold forever) the lock above.
+  setsid nohup dockerd --storage-driver=overlay2 >>"$LOG" 2>&1 < /dev/null 9>&- &
 fi
 
 for _ in $(seq 1 "$WAIT"); do
