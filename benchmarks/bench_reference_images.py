@@ -33,6 +33,8 @@ from typing import Any
 import docker
 import requests
 
+from conformance.containers import tar_of
+
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DIRS = ROOT / "test-dirs"
 LABELS = {"sagemaker-conformance": "1"}
@@ -41,20 +43,6 @@ SIZE_TARGET_MB = {"decision_trees": 500.0}
 RATIO_TARGET = 0.7
 CONCURRENCIES = (1, 8)
 ROUNDS = 5  # each load cell is split into this many alternating model/ceiling rounds
-
-
-def tar_of(files: dict[str, bytes], dirs: tuple[str, ...]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name in dirs:
-            info = tarfile.TarInfo(name)
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
-            tar.addfile(info)
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def train(client: Any, image: str, test_dir: Path) -> bytes:

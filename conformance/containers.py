@@ -409,6 +409,21 @@ class ServingContainer(DockerContainer):
         return (f"docker run --rm -p {self.port}:{self.port}{network}{model}{env} {self.image} {contract.SERVE_ARG}",)
 
 
+def tar_of(files: Mapping[str, bytes], dirs: tuple[str, ...] = ()) -> bytes:
+    """A tar archive of in-memory files and empty directories (paths relative to where it is extracted)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name in dirs:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            archive.addfile(info)
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
 def populate_volume(
     client: docker.DockerClient, image: str, volume: str, source: Path, labels: Mapping[str, str]
 ) -> None:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 
 from conformance import contract, payloads, procs
-from conformance.checks.serving import accepted, invoke
+from conformance.checks.serving import accepted, exchange_violation, invoke
 from conformance.containers import ServingContainer
 from conformance.context import SERVE_DEFAULT, CheckContext, ServeSpec, wait_for
 from conformance.failures import CheckSkipped, Violation
@@ -24,6 +24,10 @@ def _env_spec(ctx: CheckContext) -> ServeSpec:
     if ctx.policy.timeout_env:
         env[ctx.policy.timeout_env] = str(contract.ENV_TIMEOUT_PROBE_S)
     return ServeSpec("env", env=env)
+
+
+def _process_table(table: list[procs.Process]) -> tuple[tuple[str, str], ...]:
+    return (("Process table", procs.render_table(table)),)
 
 
 def settled_workers(server: ServingContainer) -> tuple[procs.WorkerCount, list[procs.Process]]:
@@ -57,7 +61,7 @@ def workers_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
             f"{variable}={contract.ENV_WORKERS_PROBE} did not give {contract.ENV_WORKERS_PROBE} model-server workers",
             expected=f"{contract.ENV_WORKERS_PROBE} worker processes under the model server's master",
             actual=f"{count.count} (master: {count.master.args if count.master else 'none found'})",
-            evidence=(("Process table", procs.render_table(table)),),
+            evidence=_process_table(table),
         )
 
 
@@ -77,7 +81,7 @@ def default_workers_per_cpu(ctx: CheckContext) -> Iterator[Violation]:
             "The default worker count is not the number of CPUs",
             expected=" or ".join(str(c) for c in sorted(cpus)) + " workers (the CPUs the container sees)",
             actual=str(count.count),
-            evidence=(("Process table", procs.render_table(table)),),
+            evidence=_process_table(table),
         )
 
 
@@ -98,7 +102,7 @@ def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     table = server.processes()
     master = procs.count_workers(table).master
     observed = procs.server_timeout(master) if master else None
-    evidence = (("Process table", procs.render_table(table)),)
+    evidence = _process_table(table)
     checked = False
     if master is not None and observed is not None:
         checked = True
@@ -211,13 +215,6 @@ def bind_to_port(ctx: CheckContext) -> Iterator[Violation]:
             actual=server.readiness.describe(),
         )
         return
-    exchange = server.request(
-        "POST", contract.INVOCATIONS_PATH, body=ctx.test_dir.payload, headers={"Content-Type": ctx.policy.content_type}
-    )
+    exchange = invoke(ctx, server, ctx.test_dir.payload)
     if exchange.status != 200 or len(payloads.output_records(exchange) or []) == 0:
-        yield Violation(
-            f"/invocations failed on port {port}",
-            expected="200",
-            actual=exchange.describe(),
-            evidence=exchange.evidence(),
-        )
+        yield exchange_violation(exchange, f"/invocations failed on port {port}", expected="200", port=port)

@@ -35,6 +35,20 @@ def _curl(exchange: Exchange, port: int = contract.PORT) -> tuple[str, ...]:
     return (exchange.curl(port),)
 
 
+def exchange_violation(
+    exchange: Exchange, summary: str, *, expected: str, actual: str | None = None, port: int = contract.PORT
+) -> Violation:
+    """A violation seen in one HTTP exchange: the request and response as evidence, and curl to replay it.
+    Actual defaults to the response's status (or the transport error)."""
+    return Violation(
+        summary,
+        expected=expected,
+        actual=exchange.describe() if actual is None else actual,
+        evidence=exchange.evidence(),
+        reproduce=_curl(exchange, port),
+    )
+
+
 def invoke(
     ctx: CheckContext,
     server: ServingContainer,
@@ -78,23 +92,20 @@ def round_trip_violations(
     found = []
     if exchange.status != 200:
         found.append(
-            Violation(
+            exchange_violation(
+                exchange,
                 f"/invocations did not answer 200 ({case})",
                 expected="200",
-                actual=exchange.describe(),
-                evidence=exchange.evidence(),
-                reproduce=_curl(exchange),
             )
         )
         return found
     if not exchange.headers.get("content-type"):
         found.append(
-            Violation(
+            exchange_violation(
+                exchange,
                 f"The response has no Content-Type ({case}); InvokeEndpoint passes it to the client",
                 expected="a Content-Type header, e.g. text/csv",
                 actual="none",
-                evidence=exchange.evidence(),
-                reproduce=_curl(exchange),
             )
         )
     records = payloads.output_records(exchange)
@@ -102,23 +113,21 @@ def round_trip_violations(
     if records is None or len(records) != wanted:
         actual = "a body that does not parse as its media type" if records is None else f"{len(records)} records"
         found.append(
-            Violation(
+            exchange_violation(
+                exchange,
                 f"The response does not have one record per input record ({case})",
                 expected=f"{wanted} records (counted as {exchange.media_type or 'lines'})",
                 actual=actual,
-                evidence=exchange.evidence(),
-                reproduce=_curl(exchange),
             )
         )
     elif expected_records is not None and list(records) != list(expected_records):
         first = next(i for i, (a, b) in enumerate(zip(records, expected_records, strict=True)) if a != b)
         found.append(
-            Violation(
+            exchange_violation(
+                exchange,
                 f"The response's records are not the expected ones, in order ({case})",
                 expected=f"record {first + 1}: {expected_records[first]!r}",
                 actual=f"record {first + 1}: {records[first]!r}",
-                evidence=exchange.evidence(),
-                reproduce=_curl(exchange),
             )
         )
     return found
@@ -129,12 +138,10 @@ def accepted(exchange: Exchange, case: str) -> list[Violation]:
     if exchange.status == 200:
         return []
     return [
-        Violation(
+        exchange_violation(
+            exchange,
             f"/invocations did not answer 200 ({case})",
             expected="200",
-            actual=exchange.describe(),
-            evidence=exchange.evidence(),
-            reproduce=_curl(exchange),
         )
     ]
 
@@ -252,12 +259,11 @@ def ping_healthy(ctx: CheckContext) -> Iterator[Violation]:
         exchange = server.request("GET", contract.PING_PATH, timeout=10)
         slowest = max(slowest, exchange.elapsed)
         if exchange.status != 200 or exchange.elapsed >= contract.PING_TIMEOUT_S:
-            yield Violation(
+            yield exchange_violation(
+                exchange,
                 f"Ping {number} of {PINGS} after start-up failed the health check",
                 expected=f"200 in under {contract.PING_TIMEOUT_S:g} s",
                 actual=f"{exchange.describe()} in {exchange.elapsed:.2f} s",
-                evidence=exchange.evidence(),
-                reproduce=_curl(exchange),
             )
             break
     ctx.measure("ping_max_seconds", slowest)
@@ -285,12 +291,10 @@ def serves_trained_model_read_only(ctx: CheckContext) -> Iterator[Violation]:
         raise DependencyFailed("SRV-2", server.readiness.describe())
     exchange = invoke(ctx, server, ctx.test_dir.payload)
     if exchange.status != 200:
-        yield Violation(
+        yield exchange_violation(
+            exchange,
             "The server is up but cannot predict with the model it was given",
             expected=f"200 for the test-dir's payload, using the model from {contract.MODEL_DIR}",
-            actual=exchange.describe(),
-            evidence=exchange.evidence(),
-            reproduce=_curl(exchange),
         )
 
 
@@ -346,12 +350,11 @@ def media_type_parameters(ctx: CheckContext) -> Iterator[Violation]:
     content_type = f"{_content_type(ctx)}; charset=utf-8"
     exchange = invoke(ctx, server, ctx.test_dir.payload, content_type=content_type)
     if exchange.status != 200 or not same_answer(first, exchange, outputs is not None):
-        yield Violation(
+        yield exchange_violation(
+            exchange,
             f"Content-Type '{content_type}' is not treated like '{_content_type(ctx)}'",
             expected=f"{first.describe()} and the same body as for '{_content_type(ctx)}'",
             actual=exchange.describe() + ("" if exchange.status != 200 else ", a different body"),
-            evidence=exchange.evidence(),
-            reproduce=_curl(exchange),
         )
 
 
@@ -362,12 +365,10 @@ def unsupported_media_type_rejected(ctx: CheckContext) -> Iterator[Violation]:
     for content_type in contract.UNSUPPORTED_CONTENT_TYPES:
         exchange = invoke(ctx, server, ctx.test_dir.payload, content_type=content_type, name="unsupported")
         if exchange.status is None or not 400 <= exchange.status < 500:
-            yield Violation(
+            yield exchange_violation(
+                exchange,
                 f"Content-Type '{content_type}' was not rejected as a client error",
                 expected="a 4xx, preferably 415 Unsupported Media Type",
-                actual=exchange.describe(),
-                evidence=exchange.evidence(),
-                reproduce=_curl(exchange),
             )
         elif exchange.status != 415:
             ctx.note(f"{content_type}: {exchange.status} (415 is preferred)")
@@ -391,12 +392,10 @@ def _rejects(exchange: Exchange, case: str) -> list[Violation]:
     if exchange.status is not None and 400 <= exchange.status < 500:
         return []
     return [
-        Violation(
+        exchange_violation(
+            exchange,
             f"A malformed payload ({case}) was not rejected as a client error",
             expected="a 4xx with a reason (400 Bad Request), never a 5xx or a 200",
-            actual=exchange.describe(),
-            evidence=exchange.evidence(),
-            reproduce=_curl(exchange),
         )
     ]
 
@@ -506,12 +505,11 @@ def extra_headers_ignored(ctx: CheckContext) -> Iterator[Violation]:
     first, outputs = baseline(ctx, server)
     exchange = invoke(ctx, server, ctx.test_dir.payload, headers=dict(contract.SAGEMAKER_HEADERS), name="headers")
     if not same_answer(first, exchange, outputs is not None):
-        yield Violation(
+        yield exchange_violation(
+            exchange,
             "The headers SageMaker adds changed the response",
             expected=f"{first.describe()} with the same body as without them",
             actual=exchange.describe() + ("" if exchange.status != first.status else ", a different body"),
-            evidence=exchange.evidence(),
-            reproduce=_curl(exchange),
         )
 
 

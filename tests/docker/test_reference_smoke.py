@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import requests
 
+from conformance.containers import tar_of
+
 docker = pytest.importorskip("docker")
 
 pytestmark = pytest.mark.docker
@@ -62,21 +64,6 @@ def image_ref(client: Any, name: str) -> str:
 # --------------------------------------------------------------------------------------------------
 # Moving files in and out of containers
 # --------------------------------------------------------------------------------------------------
-def tar_of(files: dict[str, bytes], dirs: tuple[str, ...] = ()) -> bytes:
-    """A tar archive with the given directories and files (paths relative to the extraction point)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name in dirs:
-            info = tarfile.TarInfo(name)
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
-            tar.addfile(info)
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def opt_ml_tar(test_dir: Path, *, with_training_data: bool = True) -> bytes:
     """The test-dir's `input/` as a fresh /opt/ml tree (extracted at /opt), plus empty model/ and output/."""
     files = {}
