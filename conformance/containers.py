@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import io
 import shlex
+import signal
 import tarfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import docker
 import docker.errors
@@ -41,6 +42,103 @@ class StopResult:
     killed: bool
     """Still running at the end of the grace period, so the engine sent SIGKILL."""
     already_exited: bool = False
+    pid1: SignalDisposition | None = None
+    """How PID 1 stood towards SIGTERM just before it was sent; None when /proc/1/status could not be read."""
+
+
+SIGWAIT_SYSCALLS: Final = {"x86_64": 128, "aarch64": 137}
+"""``rt_sigtimedwait``'s number in ``/proc/1/syscall``, by machine: how tini and dumb-init take signals."""
+
+
+@dataclass(frozen=True)
+class SignalDisposition:
+    """PID 1's stance towards SIGTERM, from its ``/proc/1/status`` (and what it is waiting in).
+
+    The kernel delivers a signal to a PID namespace's init only when init has a handler for it, or has it
+    blocked (pid_namespaces(7); blocked signals are queued); SIGKILL alone is forced. Inits such as tini and
+    dumb-init block signals and take them with sigtimedwait, during which the kernel shows them unblocked, so
+    a PID 1 asleep in sigtimedwait counts as receiving SIGTERM. Any other PID 1 is never told to stop, and
+    ``docker stop`` ends in SIGKILL.
+    """
+
+    command: str
+    caught: bool
+    ignored: bool
+    blocked: bool = False
+    waiting: str | None = None
+    """Where PID 1 sleeps (``/proc/1/wchan``, else the syscall); None when neither could be read."""
+
+    @property
+    def in_sigwait(self) -> bool:
+        return self.waiting is not None and "sigtimedwait" in self.waiting
+
+    @property
+    def receives(self) -> bool | None:
+        """SIGTERM sent from outside reaches PID 1; None when that cannot be told from what was read."""
+        if self.caught or self.blocked or self.in_sigwait:
+            return True
+        return False if self.waiting is not None or self.ignored else None
+
+    @classmethod
+    def parse(cls, status: str, command: str = "", waiting: str | None = None) -> SignalDisposition | None:
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        try:
+            masks = {name: int(fields[name].strip(), 16) for name in ("SigCgt", "SigIgn", "SigBlk")}
+        except (KeyError, ValueError):
+            return None
+        bit = 1 << (signal.SIGTERM - 1)
+        return cls(
+            command or fields.get("Name", "?").strip(),
+            caught=bool(masks["SigCgt"] & bit),
+            ignored=bool(masks["SigIgn"] & bit),
+            blocked=bool(masks["SigBlk"] & bit),
+            waiting=waiting,
+        )
+
+    def describe(self) -> str:
+        if self.caught:
+            stance = "catches"
+        elif self.blocked or self.in_sigwait:
+            stance = "waits for"
+        else:
+            stance = "ignores" if self.ignored else "has no handler for"
+        where = f", asleep in {self.waiting}" if self.waiting and not self.caught else ""
+        return f"PID 1 ({self.command}) {stance} SIGTERM{where}"
+
+
+def waiting_in(wchan: str | None, syscall: str | None, machine: str) -> str | None:
+    """Where PID 1 is: its wchan symbol, "running", rt_sigtimedwait known by its syscall number, or None
+    when the kernel shows neither (restricted /proc)."""
+    if wchan and wchan.strip() not in ("", "0"):
+        return wchan.strip()
+    first = (syscall or "").split(" ", 1)[0].strip()
+    if first == "running":
+        return "running"
+    if not first.isdigit():
+        return None
+    return "rt_sigtimedwait" if int(first) == SIGWAIT_SYSCALLS.get(machine) else f"syscall {first}"
+
+
+def _read_in(container: Any, path: str) -> str | None:
+    try:
+        code, output = container.exec_run(["cat", path], demux=False)
+    except docker.errors.APIError:
+        return None
+    return output.decode("utf-8", "replace") if code == 0 and output else None
+
+
+def pid1_disposition(container: Any) -> SignalDisposition | None:
+    """PID 1's SIGTERM disposition, read with ``cat`` inside the container (so a remote engine works too)."""
+    status = _read_in(container, "/proc/1/status")
+    if status is None:
+        return None
+    cmdline = _read_in(container, "/proc/1/cmdline") or ""
+    try:
+        machine = str(container.client.info().get("Architecture", ""))
+    except (docker.errors.APIError, AttributeError):
+        machine = ""
+    waiting = waiting_in(_read_in(container, "/proc/1/wchan"), _read_in(container, "/proc/1/syscall"), machine)
+    return SignalDisposition.parse(status, " ".join(arg for arg in cmdline.split("\0") if arg), waiting)
 
 
 @dataclass(frozen=True)
@@ -117,16 +215,30 @@ class TrainingRun(DockerContainer):
             kwargs["network_mode"] = "none"
         self.with_kwargs(**kwargs)
 
-    def reproduce(self) -> tuple[str, ...]:
+    def reproduce(self, sigterm_after: float | None = None) -> tuple[str, ...]:
         env = " ".join(f"-e {shlex.quote(f'{k}={v}')}" for k, v in self.env.items())
         network = " --network none" if not self.network else ""
-        return (
-            'out=$(mktemp -d) && mkdir "$out/model" "$out/output"',
-            f"docker run --rm --hostname {contract.CURRENT_HOST}{network} {env} "
+        run = (
+            f"--hostname {contract.CURRENT_HOST}{network} {env} "
             f"-v {shlex.quote(str(self.stage / 'input'))}:{contract.INPUT_DIR} "
             f'-v "$out/model:{contract.MODEL_DIR}" -v "$out/output:{contract.OUTPUT_DIR}" '
-            f'{self.image} {contract.TRAIN_ARG}; echo "exit code $?"',
-            'ls -lR "$out/model"; cat "$out/output/failure"',
+            f"{self.image} {contract.TRAIN_ARG}"
+        )
+        made = 'out=$(mktemp -d) && mkdir "$out/model" "$out/output"'
+        if sigterm_after is None:
+            return (
+                made,
+                f'docker run --rm {run}; echo "exit code $?"',
+                'ls -lR "$out/model"; cat "$out/output/failure"',
+            )
+        # The same run, stopped as StopTrainingJob stops it; PID 1's signal masks say whether SIGTERM can land.
+        return (
+            made,
+            f"id=$(docker run -d {run}) && sleep {sigterm_after:g}",
+            'docker exec "$id" grep -E "^Sig(Blk|Ign|Cgt)" /proc/1/status   # bit 0x4000 = SIGTERM',
+            f'time docker stop -t {contract.TRAIN_STOP_GRACE_S} "$id"',
+            'docker inspect -f "exit code {{.State.ExitCode}}" "$id"',
+            'docker rm "$id"',
         )
 
     def run_to_completion(self, timeout: float, *, sigterm_after: float | None = None) -> TrainResult:
@@ -146,7 +258,7 @@ class TrainingRun(DockerContainer):
                 {},
                 None,
                 self.stage / "result" / "model",
-                self.reproduce(),
+                self.reproduce(sigterm_after),
                 start_error=message,
             )
         container = self.get_wrapped_container()
@@ -178,7 +290,7 @@ class TrainingRun(DockerContainer):
             model_files=model_files,
             failure=failure,
             model_dir=result_dir / "model",
-            reproduce=self.reproduce(),
+            reproduce=self.reproduce(sigterm_after),
             stop=stop,
         )
 
@@ -195,13 +307,14 @@ def stop_container(container: Any, grace: int) -> StopResult:
     container.reload()
     if container.status != "running":
         return StopResult(grace, 0.0, container.attrs["State"].get("ExitCode"), False, already_exited=True)
+    pid1 = pid1_disposition(container)
     started = time.monotonic()
     container.stop(timeout=grace)
     seconds = time.monotonic() - started
     container.reload()
     exit_code = container.attrs["State"].get("ExitCode")
     killed = exit_code == 137 and seconds >= grace - 0.5
-    return StopResult(grace, seconds, exit_code, killed)
+    return StopResult(grace, seconds, exit_code, killed, pid1=pid1)
 
 
 @dataclass

@@ -175,7 +175,7 @@ def trains_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
 @check("TRN-7", Level.SHOULD, "SIGTERM ends training well before SIGKILL", source=contract.DG_TRAIN_IMG)
 def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
     """SIGTERM during training (docker stop -t 120) ends the container well before the SIGKILL; the time is
-    reported.
+    reported. PID 1 must catch SIGTERM: a run that ends in time only because it was done does not pass.
 
     StopTrainingJob and MaxRuntimeInSeconds both send SIGTERM and SIGKILL 120 s later.
     """
@@ -191,18 +191,26 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
         )
     ctx.measure("train_sigterm_seconds", stop.seconds)
     well_before = contract.TRAIN_STOP_GRACE_S / 2
+    hint = (
+        "Hint",
+        "As PID 1, a process is sent SIGTERM only if it installs a handler; a shell-form ENTRYPOINT or a "
+        "`sh -c` wrapper without `exec` keeps the signal from the program.",
+    )
+    pid1 = (("PID 1 when SIGTERM was sent", stop.pid1.describe()),) if stop.pid1 else ()
     if stop.killed or stop.seconds > well_before:
         yield Violation(
             "Training ignored SIGTERM" + (" and was killed by SIGKILL" if stop.killed else " for too long"),
             expected=f"exit within {well_before:g} s of SIGTERM (SIGKILL follows at {contract.TRAIN_STOP_GRACE_S} s)",
             actual=f"exit code {stop.exit_code} after {stop.seconds:.1f} s",
-            evidence=(
-                (
-                    "Hint",
-                    "As PID 1, a process ignores SIGTERM unless it installs a handler; a shell-form "
-                    "ENTRYPOINT or a `sh -c` wrapper without `exec` keeps the signal from the program.",
-                ),
-            ),
+            evidence=(*pid1, hint),
+        )
+    elif stop.pid1 is not None and stop.pid1.receives is False:
+        # The run ended in time, but on its own: the kernel discarded the signal, so a longer run would not stop.
+        yield Violation(
+            "SIGTERM never reached training: PID 1 has no handler for it, so the kernel discards it",
+            expected="PID 1 takes SIGTERM: a handler (with `exec`, the program is PID 1) or an init that forwards it",
+            actual=f"{stop.pid1.describe()}; the run ended {stop.seconds:.1f} s later because it was done",
+            evidence=(hint,),
         )
 
 

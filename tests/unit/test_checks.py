@@ -18,7 +18,7 @@ import pytest
 
 from conformance import contract
 from conformance.checks import environment, serving
-from conformance.containers import StopResult, TrainResult
+from conformance.containers import SignalDisposition, StopResult, TrainResult
 from conformance.context import Options, ServeSpec
 from conformance.context import wait_for as real_wait_for
 from conformance.engine import ImageInfo
@@ -334,6 +334,43 @@ def test_trn7_skips_when_training_ends_before_sigterm(tmp_path: Path) -> None:
     outcome, _ = certify(Trains(runs={"sigterm": quick}), "TRN-7", tmp_path)
     assert outcome.verdict == SKIP
     assert "sigterm_hyperparameters" in outcome.reason
+
+
+def test_trn7_run_that_ends_on_its_own_does_not_pass_when_pid1_drops_sigterm(tmp_path: Path) -> None:
+    # The gap a timing rule alone leaves: the run is short, so it "stops" in time though the signal was discarded.
+    pid1 = SignalDisposition("sh /opt/program/train", caught=False, ignored=False, waiting="do_wait")
+    done = trained("sigterm", stop=StopResult(contract.TRAIN_STOP_GRACE_S, 2.4, 0, False, pid1=pid1))
+    outcome, _ = certify(Trains(runs={"sigterm": done}), "TRN-7", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "SIGTERM never reached training" in text
+    assert "Actual:   PID 1 (sh /opt/program/train) has no handler for SIGTERM, asleep in do_wait; the run" in text
+
+
+def test_trn7_does_not_guess_when_pid1_cannot_be_seen(tmp_path: Path) -> None:
+    pid1 = SignalDisposition("tini -- train", caught=False, ignored=False, waiting=None)
+    done = trained("sigterm", stop=StopResult(contract.TRAIN_STOP_GRACE_S, 0.2, 0, False, pid1=pid1))
+    outcome, _ = certify(Trains(runs={"sigterm": done}), "TRN-7", tmp_path)
+    assert outcome.verdict == PASS
+
+
+def test_trn7_passes_when_pid1_catches_sigterm_and_exits(tmp_path: Path) -> None:
+    pid1 = SignalDisposition("python3 /opt/program/train", caught=True, ignored=False)
+    stop = StopResult(contract.TRAIN_STOP_GRACE_S, 0.3, 143, False, pid1=pid1)
+    stopped = trained("sigterm", exit_code=143, stop=stop)
+    outcome, _ = certify(Trains(runs={"sigterm": stopped}), "TRN-7", tmp_path)
+    assert outcome.verdict == PASS
+
+
+def test_trn7_killed_run_names_pid1_in_one_violation(tmp_path: Path) -> None:
+    pid1 = SignalDisposition("sh /opt/program/train", caught=False, ignored=True)
+    stop = StopResult(contract.TRAIN_STOP_GRACE_S, 120.1, 137, True, pid1=pid1)
+    killed = trained("sigterm", exit_code=137, stop=stop)
+    outcome, _ = certify(Trains(runs={"sigterm": killed}), "TRN-7", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "PID 1 (sh /opt/program/train) ignores SIGTERM" in text
+    assert "SIGTERM never reached" not in text, "one defect, one violation"
 
 
 def test_trn8_stray_files_break_training_without_a_failure_file(tmp_path: Path) -> None:

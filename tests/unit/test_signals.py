@@ -1,0 +1,90 @@
+"""PID 1's SIGTERM disposition, parsed from /proc/1/status, wchan and syscall as Linux writes them."""
+
+from __future__ import annotations
+
+from conformance.containers import SignalDisposition, waiting_in
+
+# Real lines from /proc/1/status; only the signal masks change between the cases.
+STATUS = """Name:\t{name}
+State:\tS (sleeping)
+Pid:\t1
+SigQ:\t0/63412
+SigPnd:\t0000000000000000
+ShdPnd:\t0000000000000000
+SigBlk:\t{blocked}
+SigIgn:\t{ignored}
+SigCgt:\t{caught}
+nonvoluntary_ctxt_switches:\t3"""
+NONE = "0000000000000000"
+
+
+def status(name: str, *, blocked: str = NONE, ignored: str = NONE, caught: str = NONE) -> str:
+    return STATUS.format(name=name, blocked=blocked, ignored=ignored, caught=caught)
+
+
+def test_python_with_a_sigterm_handler_catches_it() -> None:
+    # signal.signal(SIGTERM, ...) in CPython: SIGINT (bit 2) and SIGTERM (bit 15) caught.
+    text = status("python3", ignored="0000000001001000", caught="0000000180004002")
+    disposition = SignalDisposition.parse(text, "python3 /opt/program/train", "running")
+    assert disposition is not None
+    assert disposition.receives is True
+    assert disposition.describe() == "PID 1 (python3 /opt/program/train) catches SIGTERM"
+
+
+def test_a_shell_waiting_for_its_child_drops_sigterm() -> None:
+    # dash as PID 1, no traps: SIGCHLD caught only, asleep in wait4.
+    disposition = SignalDisposition.parse(status("sh", caught="0000000000010000"), "/bin/sh train", "do_wait")
+    assert disposition is not None
+    assert disposition.receives is False
+    assert disposition.describe() == "PID 1 (/bin/sh train) has no handler for SIGTERM, asleep in do_wait"
+
+
+def test_a_busy_program_without_a_handler_drops_sigterm() -> None:
+    disposition = SignalDisposition.parse(status("python3"), "python3 train.py", "running")
+    assert disposition is not None
+    assert disposition.receives is False
+
+
+def test_an_init_in_sigtimedwait_receives_sigterm() -> None:
+    # tini and dumb-init block signals and sigtimedwait for them; while they wait, /proc shows SigBlk as 0.
+    disposition = SignalDisposition.parse(
+        status("tini", ignored="0000000000300000"), "tini -- train", "do_sigtimedwait.isra.0"
+    )
+    assert disposition is not None
+    assert disposition.receives is True
+    assert disposition.describe() == "PID 1 (tini -- train) waits for SIGTERM, asleep in do_sigtimedwait.isra.0"
+
+
+def test_a_blocked_sigterm_is_queued_so_received() -> None:
+    disposition = SignalDisposition.parse(status("init", blocked="0000000000004000"), "", "running")
+    assert disposition is not None
+    assert disposition.receives is True
+
+
+def test_an_ignored_sigterm_is_named() -> None:
+    disposition = SignalDisposition.parse(status("train", ignored="0000000000004000"))
+    assert disposition is not None
+    assert disposition.receives is False
+    assert disposition.describe() == "PID 1 (train) ignores SIGTERM"
+
+
+def test_no_handler_and_no_view_of_where_it_waits_is_undecided() -> None:
+    # Without wchan or syscall, a sigtimedwait init cannot be told from a shell: never judged on a guess.
+    disposition = SignalDisposition.parse(status("tini"), "tini -- train", None)
+    assert disposition is not None
+    assert disposition.receives is None
+
+
+def test_where_pid1_waits() -> None:
+    assert waiting_in("do_wait\n", None, "x86_64") == "do_wait"
+    assert waiting_in("0", "running\n", "x86_64") == "running"
+    assert waiting_in("0", "128 0x7ffc4149dae0 0x7ffc4149da10 0x0", "x86_64") == "rt_sigtimedwait"
+    assert waiting_in("0", "137 0x1 0x2", "aarch64") == "rt_sigtimedwait"
+    assert waiting_in("0", "61 0xffffffff 0x7ffd4f5eabec", "x86_64") == "syscall 61"
+    assert waiting_in(None, None, "x86_64") is None
+    assert waiting_in("0", None, "x86_64") is None
+
+
+def test_unreadable_status_is_none() -> None:
+    assert SignalDisposition.parse("") is None
+    assert SignalDisposition.parse("SigCgt:\tnot-hex\nSigIgn:\t0\nSigBlk:\t0") is None
