@@ -272,7 +272,7 @@ def ping_healthy(ctx: CheckContext) -> Iterator[Violation]:
 @check(
     "SRV-3",
     Level.MUST,
-    "The model is read from a read-only /opt/ml/model (train-to-serve round trip)",
+    f"The model is read from a read-only {contract.MODEL_DIR} (train-to-serve round trip)",
     source=contract.DG_INF,
 )
 def serves_trained_model_read_only(ctx: CheckContext) -> Iterator[Violation]:
@@ -283,7 +283,7 @@ def serves_trained_model_read_only(ctx: CheckContext) -> Iterator[Violation]:
         logs = server.logs()
         if "Read-only file system" in logs or "EROFS" in logs:
             yield Violation(
-                "The server writes into /opt/ml/model, which SageMaker mounts read-only",
+                f"The server writes into {contract.MODEL_DIR}, which SageMaker mounts read-only",
                 expected=f"only reads from {contract.MODEL_DIR}",
                 actual="'Read-only file system' in the logs",
             )
@@ -542,7 +542,7 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
-@check("SRV-12", Level.SHOULD, "With an empty /opt/ml/model, /ping never returns 200", source=contract.DG_INF)
+@check("SRV-12", Level.SHOULD, f"With an empty {contract.MODEL_DIR}, /ping never returns 200", source=contract.DG_INF)
 def no_model_not_healthy(ctx: CheckContext) -> Iterator[Violation]:
     """With an empty /opt/ml/model, `/ping` never returns 200 (or the container exits non-zero).
 
@@ -552,7 +552,7 @@ def no_model_not_healthy(ctx: CheckContext) -> Iterator[Violation]:
     readiness = server.readiness
     if readiness.ready:
         yield Violation(
-            "/ping answered 200 with an empty /opt/ml/model",
+            f"/ping answered 200 with an empty {contract.MODEL_DIR}",
             expected="never 200 (or a non-zero exit) without a model",
             actual=f"200 after {readiness.seconds:.2f} s",
             evidence=readiness.last.evidence() if readiness.last else (),

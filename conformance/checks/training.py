@@ -129,7 +129,9 @@ def failing_run_exits_non_zero(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
-@check("TRN-5", Level.SHOULD, "A failing run writes its cause to /opt/ml/output/failure", source=contract.DG_TRAIN_OUT)
+@check(
+    "TRN-5", Level.SHOULD, f"A failing run writes its cause to {contract.FAILURE_FILE}", source=contract.DG_TRAIN_OUT
+)
 def failure_file_states_cause(ctx: CheckContext) -> Iterator[Violation]:
     """A failing run writes a non-empty /opt/ml/output/failure whose first 1024 characters state the cause.
 
