@@ -45,6 +45,9 @@ class StopResult:
     pid1: SignalDisposition | None = None
     """How PID 1 stood towards SIGTERM just before it was sent; None when /proc/1/status could not be read."""
 
+    def pid1_evidence(self) -> tuple[tuple[str, str], ...]:
+        return (("PID 1 when SIGTERM was sent", self.pid1.describe()),) if self.pid1 else ()
+
 
 SIGWAIT_SYSCALLS: Final = {"x86_64": 128, "aarch64": 137}
 """``rt_sigtimedwait``'s number in ``/proc/1/syscall``, by machine: how tini and dumb-init take signals."""

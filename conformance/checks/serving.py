@@ -532,6 +532,7 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
             expected=f"exit within {contract.SERVE_STOP_GRACE_S} s of SIGTERM",
             actual=f"exit code {stop.exit_code} (SIGKILL) after {stop.seconds:.1f} s",
             evidence=(
+                *stop.pid1_evidence(),
                 (
                     "Hint",
                     "PID 1 ignores SIGTERM without a handler; use an exec-form ENTRYPOINT and forward the "

@@ -198,13 +198,12 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
         "As PID 1, a process is sent SIGTERM only if it installs a handler; a shell-form ENTRYPOINT or a "
         "`sh -c` wrapper without `exec` keeps the signal from the program.",
     )
-    pid1 = (("PID 1 when SIGTERM was sent", stop.pid1.describe()),) if stop.pid1 else ()
     if stop.killed or stop.seconds > well_before:
         yield Violation(
             "Training ignored SIGTERM" + (" and was killed by SIGKILL" if stop.killed else " for too long"),
             expected=f"exit within {well_before:g} s of SIGTERM (SIGKILL follows at {contract.TRAIN_STOP_GRACE_S} s)",
             actual=f"exit code {stop.exit_code} after {stop.seconds:.1f} s",
-            evidence=(*pid1, hint),
+            evidence=(*stop.pid1_evidence(), hint),
         )
     elif stop.pid1 is not None and stop.pid1.receives is False:
         # The run ended in time, but on its own: the kernel discarded the signal, so a longer run would not stop.
