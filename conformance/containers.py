@@ -302,15 +302,39 @@ class TrainingRun(DockerContainer):
         # A short settle time lets the process reach its training code before the signal.
         with contextlib.suppress(requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
             container.wait(timeout=delay)
-        return stop_container(container, grace)
+        return stop_container(container, grace, pid1=await_sigterm_handler(container, HANDLER_WAIT_S))
 
 
-def stop_container(container: Any, grace: int) -> StopResult:
-    """``docker stop -t grace``, timed; reports whether SIGKILL was needed."""
+HANDLER_WAIT_S: Final = 5.0
+"""How long TRN-7 waits for PID 1 to take SIGTERM before sending it: a program may install its handler after
+slow imports, and SageMaker's StopTrainingJob comes minutes into a job, not in its first second."""
+
+
+def await_sigterm_handler(container: Any, budget: float, interval: float = 0.25) -> SignalDisposition | None:
+    """PID 1's disposition once it takes SIGTERM, or the last one read when ``budget`` runs out or the run ends.
+
+    Returns None only when /proc could never be read.
+    """
+    deadline = time.monotonic() + budget
+    last = pid1_disposition(container)
+    while last is not None and last.receives is False and time.monotonic() < deadline:
+        try:
+            container.wait(timeout=interval)
+            break  # the run ended while PID 1 still did not take SIGTERM
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            pass
+        last = pid1_disposition(container) or last
+    return last
+
+
+def stop_container(container: Any, grace: int, *, pid1: SignalDisposition | None = None) -> StopResult:
+    """``docker stop -t grace``, timed; reports whether SIGKILL was needed and how PID 1 stood towards SIGTERM
+    (read now unless the caller already did)."""
     container.reload()
     if container.status != "running":
-        return StopResult(grace, 0.0, container.attrs["State"].get("ExitCode"), False, already_exited=True)
-    pid1 = pid1_disposition(container)
+        exit_code = container.attrs["State"].get("ExitCode")
+        return StopResult(grace, 0.0, exit_code, False, already_exited=True, pid1=pid1)
+    pid1 = pid1 or pid1_disposition(container)
     started = time.monotonic()
     container.stop(timeout=grace)
     seconds = time.monotonic() - started

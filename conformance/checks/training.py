@@ -20,7 +20,13 @@ from conformance.opt_ml import (
 from conformance.registry import Level, check
 
 SIGTERM_SETTLE_S = 0.5
-"""How long training runs before TRN-7 sends SIGTERM: past the interpreter's start, into the work."""
+"""How long training runs before TRN-7 looks at PID 1 (and, once PID 1 takes SIGTERM, sends it)."""
+RECEIVES_SIGTERM = "PID 1 takes SIGTERM: a handler (with `exec`, the program is PID 1) or an init that forwards it"
+SIGTERM_HINT = (
+    "Hint",
+    "As PID 1, a process is sent SIGTERM only if it installs a handler; a shell-form ENTRYPOINT or a "
+    "`sh -c` wrapper without `exec` keeps the signal from the program.",
+)
 
 
 def _outcome(result: TrainResult) -> str:
@@ -177,7 +183,8 @@ def trains_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
 @check("TRN-7", Level.SHOULD, "SIGTERM ends training well before SIGKILL", source=contract.DG_TRAIN_IMG)
 def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
     """SIGTERM during training (docker stop -t 120) ends the container well before the SIGKILL; the time is
-    reported. PID 1 must catch SIGTERM: a run that ends in time only because it was done does not pass.
+    reported. PID 1 must take SIGTERM (the harness gives it 5 s to install a handler): a run that ends in time
+    only because it was done does not pass.
 
     StopTrainingJob and MaxRuntimeInSeconds both send SIGTERM and SIGKILL 120 s later.
     """
@@ -187,31 +194,35 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
     stop = result.stop
     assert stop is not None
     if stop.already_exited:
+        if stop.pid1 is not None and stop.pid1.receives is False:
+            # Never sent, but it could not have landed at any moment it was looked at: that is the finding.
+            yield Violation(
+                "PID 1 never took SIGTERM while training ran: the kernel would have discarded it",
+                expected=RECEIVES_SIGTERM,
+                actual=f"{stop.pid1.describe()} at every look until the run ended (exit code {stop.exit_code})",
+                evidence=(SIGTERM_HINT,),
+            )
+            return
         raise CheckSkipped(
             f"training finished (exit code {stop.exit_code}) within {SIGTERM_SETTLE_S:g} s, before SIGTERM could "
             "be sent; give [train] sigterm_hyperparameters in conformance.toml that make it run longer"
         )
     ctx.measure("train_sigterm_seconds", stop.seconds)
     well_before = contract.TRAIN_STOP_GRACE_S / 2
-    hint = (
-        "Hint",
-        "As PID 1, a process is sent SIGTERM only if it installs a handler; a shell-form ENTRYPOINT or a "
-        "`sh -c` wrapper without `exec` keeps the signal from the program.",
-    )
     if stop.killed or stop.seconds > well_before:
         yield Violation(
             "Training ignored SIGTERM" + (" and was killed by SIGKILL" if stop.killed else " for too long"),
             expected=f"exit within {well_before:g} s of SIGTERM (SIGKILL follows at {contract.TRAIN_STOP_GRACE_S} s)",
             actual=f"exit code {stop.exit_code} after {stop.seconds:.1f} s",
-            evidence=(*stop.pid1_evidence(), hint),
+            evidence=(*stop.pid1_evidence(), SIGTERM_HINT),
         )
     elif stop.pid1 is not None and stop.pid1.receives is False:
         # The run ended in time, but on its own: the kernel discarded the signal, so a longer run would not stop.
         yield Violation(
             "SIGTERM never reached training: PID 1 has no handler for it, so the kernel discards it",
-            expected="PID 1 takes SIGTERM: a handler (with `exec`, the program is PID 1) or an init that forwards it",
+            expected=RECEIVES_SIGTERM,
             actual=f"{stop.pid1.describe()}; the run ended {stop.seconds:.1f} s later because it was done",
-            evidence=(hint,),
+            evidence=(SIGTERM_HINT,),
         )
 
 

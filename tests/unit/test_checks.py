@@ -354,6 +354,16 @@ def test_trn7_does_not_guess_when_pid1_cannot_be_seen(tmp_path: Path) -> None:
     assert outcome.verdict == PASS
 
 
+def test_trn7_run_that_ends_before_pid1_ever_takes_sigterm_fails(tmp_path: Path) -> None:
+    pid1 = SignalDisposition("/bin/sh /opt/program/train", caught=False, ignored=False, waiting="do_wait")
+    done = trained(
+        "sigterm", stop=StopResult(contract.TRAIN_STOP_GRACE_S, 0.0, 0, False, already_exited=True, pid1=pid1)
+    )
+    outcome, _ = certify(Trains(runs={"sigterm": done}), "TRN-7", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "PID 1 never took SIGTERM while training ran" in rendered(outcome)
+
+
 def test_trn7_passes_when_pid1_catches_sigterm_and_exits(tmp_path: Path) -> None:
     pid1 = SignalDisposition("python3 /opt/program/train", caught=True, ignored=False)
     stop = StopResult(contract.TRAIN_STOP_GRACE_S, 0.3, 143, False, pid1=pid1)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from conformance.containers import SignalDisposition, waiting_in
+import requests
+
+from conformance.containers import SignalDisposition, await_sigterm_handler, waiting_in
 
 # Real lines from /proc/1/status; only the signal masks change between the cases.
 STATUS = """Name:\t{name}
@@ -88,3 +90,57 @@ def test_where_pid1_waits() -> None:
 def test_unreadable_status_is_none() -> None:
     assert SignalDisposition.parse("") is None
     assert SignalDisposition.parse("SigCgt:\tnot-hex\nSigIgn:\t0\nSigBlk:\t0") is None
+
+
+class FakeContainer:
+    """Just enough of docker's Container for await_sigterm_handler: /proc readings over time, and an exit."""
+
+    def __init__(self, readings: list[str], exits_after: int | None = None) -> None:
+        self.readings = readings  # one /proc/1/status per look; the last one repeats
+        self.looks = 0
+        self.exits_after = exits_after  # the run ends after this many waits
+        self.waits = 0
+        self.client = self
+
+    def info(self) -> dict[str, str]:
+        return {"Architecture": "x86_64"}
+
+    def exec_run(self, command: list[str], demux: bool = False) -> tuple[int, bytes]:
+        path = command[-1]
+        if path.endswith("status"):
+            text = self.readings[min(self.looks, len(self.readings) - 1)]
+            self.looks += 1
+            return 0, text.encode()
+        if path.endswith("wchan"):
+            return 0, b"do_wait"
+        return 1, b""
+
+    def wait(self, timeout: float) -> dict[str, int]:
+        self.waits += 1
+        if self.exits_after is not None and self.waits >= self.exits_after:
+            return {"StatusCode": 0}
+        raise requests.exceptions.ReadTimeout()
+
+
+def test_waits_for_a_handler_installed_after_slow_imports() -> None:
+    late = [status("python3")] * 3 + [status("python3", caught="0000000000004000")]
+    container = FakeContainer(late)
+    disposition = await_sigterm_handler(container, budget=5.0, interval=0.0)
+    assert disposition is not None
+    assert disposition.receives is True
+    assert container.looks == 4
+
+
+def test_gives_up_on_a_pid1_that_never_takes_sigterm() -> None:
+    container = FakeContainer([status("sh")])
+    disposition = await_sigterm_handler(container, budget=0.05, interval=0.0)
+    assert disposition is not None
+    assert disposition.receives is False
+
+
+def test_a_run_that_ends_while_waiting_keeps_the_last_reading() -> None:
+    container = FakeContainer([status("sh")], exits_after=2)
+    disposition = await_sigterm_handler(container, budget=5.0, interval=0.0)
+    assert disposition is not None
+    assert disposition.receives is False
+    assert container.waits == 2
