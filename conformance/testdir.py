@@ -25,6 +25,10 @@ PROFILES = ("train+serve", "serve-only", "train-only")
 _POLICY_KEYS = {"profile", "content_type", "payload", "expected_output", "csv_header", "env", "waive", "train"}
 
 
+EXPECTED_OUTPUT = "expected_output.csv"
+"""Read as the expected response records when present, unless conformance.toml names another file."""
+
+
 @dataclass(frozen=True)
 class Policy:
     """What the image declares about itself (SPEC.md, "The test-dir")."""
@@ -90,8 +94,10 @@ def load(root: Path) -> TestDir:
     if policy.serves and not payload.strip():
         raise HarnessError(f"{payload_path} is empty: give at least one record.")
     expected = None
-    if policy.expected_output:
-        expected_path = root / policy.expected_output
+    # The conventional file counts when present: a user who drops it in expects it compared, named or not.
+    expected_name = policy.expected_output or (EXPECTED_OUTPUT if (root / EXPECTED_OUTPUT).is_file() else None)
+    if expected_name:
+        expected_path = root / expected_name
         if not expected_path.is_file():
             raise HarnessError(f"{POLICY_FILE} names expected_output = {policy.expected_output!r}, which is missing.")
         expected = tuple(line for line in expected_path.read_text().splitlines() if line.strip())

@@ -19,7 +19,8 @@ context="$repo/tests/broken_images"
 catalogue="$context/catalogue.toml"
 base=${SMC_BROKEN_BASE:-sagemaker-conformance/decision_trees:latest}
 jobs=${SMC_BUILD_JOBS:-4}
-python=${PYTHON:-python3}
+# The project's venv when there is one (tomllib needs 3.11, else tomli, which the venv has on older Pythons).
+python=${PYTHON:-$([ -x "$repo/.venv/bin/python" ] && echo "$repo/.venv/bin/python" || echo python3)}
 
 say() { printf 'build-broken-images: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }

@@ -24,8 +24,9 @@
 #
 # Exit codes: 0 certified and pushed (the pushed REGISTRY/IMAGE_NAME@sha256:... is the only line on stdout);
 #             1 certification failed: the failed MUST/SHOULD clauses are listed, nothing was pushed;
-#             2 the gate could not do its job: a usage, build, harness, AWS or registry error (it says which;
-#               a push that fails half-way says which tags did reach the registry).
+#             2 the gate could not do its job: a usage, build, harness, AWS or registry error, or a check that
+#               crashed so that a clause could not be judged (it says which; a push that fails half-way says
+#               which tags did reach the registry).
 # A SHOULD clause waived by the test-dir's policy is a warning: it is listed and does not block the push.
 set -euo pipefail
 
@@ -34,7 +35,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { printf 'gate: %s\n' "$*" >&2; }
 die() { say "$*"; say "nothing was pushed."; exit 2; }
 usage() {
-  sed -n '4,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '4,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 0
 }
 usage_error() { say "$*"; say "usage: scripts/gate.sh IMAGE_NAME [BUILD_CONTEXT] [--test-dir DIR] [--registry HOST[:PORT]] [--tag TAG] [--dockerfile F] [--no-build] [--reports DIR] [-- docker build args]  (--help for more)"; exit 2; }
@@ -190,7 +191,7 @@ doc = json.load(open(sys.argv[1]))
 print("\t".join(["REPORT", str(doc.get("verdict", "?")), str((doc.get("image") or {}).get("id", "?"))]))
 flat = lambda text: " ".join(str(text or "").split())[:240]
 for c in doc.get("clauses", []):
-    kind = {"fail": "FAILED", "error": "FAILED", "warn": "WARNED"}.get(c.get("verdict"))
+    kind = {"fail": "FAILED", "error": "ERRORED", "warn": "WARNED"}.get(c.get("verdict"))
     if not kind:
         continue
     reason = str(c.get("reason") or "")
@@ -222,9 +223,17 @@ if [ -n "$warned" ]; then
   printf '%s\n' "$warned" | list_clauses
 fi
 failed=$(printf '%s\n' "$summary" | awk -F'\t' '$1 == "FAILED"')
+errored=$(printf '%s\n' "$summary" | awk -F'\t' '$1 == "ERRORED"')
 if [ "$verdict" != passed ] || [ "$rc" != 0 ]; then
   if [ "$rc" -gt 1 ]; then
     die "the harness stopped with pytest exit code $rc (a usage or internal error, above); report: $report"
+  fi
+  if [ -n "$errored" ]; then
+    say "the harness could not judge these clauses (a check crashed: a harness or engine problem, not a verdict):"
+    printf '%s\n' "$errored" | list_clauses
+  fi
+  if [ -z "$failed" ] && [ -n "$errored" ]; then
+    die "certification incomplete for $local_ref; report: $report"
   fi
   say "CERTIFICATION FAILED: $local_ref (${image_id:7:12}) is not pushed. Failed clauses:"
   if [ -n "$failed" ]; then

@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/bootstrap.sh"
 "$root/scripts/build-images.sh"
 if [ -x "$root/scripts/build-broken-images.sh" ]; then
-  "$root/scripts/build-broken-images.sh"
+  PYTHON="${SMC_VENV:-$root/.venv}/bin/python" "$root/scripts/build-broken-images.sh"
 fi
 cd "$root"
 exec "${SMC_VENV:-$root/.venv}/bin/python" -m pytest tests -n 2 "$@"

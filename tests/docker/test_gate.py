@@ -248,12 +248,16 @@ if mode == "foreign-report":
     image_id = "sha256:" + "0" * 64
 warn = {{"id": "SRV-13", "level": "SHOULD", "title": "t", "verdict": "warn", "reason": "waived: slow start is fine"}}
 ok = {{"id": "IMG-1", "level": "MUST", "title": "t", "verdict": "pass", "reason": ""}}
-document = {{"verdict": "passed", "image": {{"reference": image, "id": image_id}}, "clauses": [ok, warn]}}
+clauses, verdict, code = [ok, warn], "passed", 0
+if mode == "check-error":  # a check crashed: the harness could not judge SRV-4, which is not the image's fault
+    crash = {{"id": "SRV-4", "level": "MUST", "title": "t", "verdict": "error", "reason": "check error: boom"}}
+    clauses, verdict, code = [ok, crash], "failed", 1
+document = {{"verdict": verdict, "image": {{"reference": image, "id": image_id}}, "clauses": clauses}}
 os.makedirs(opts["conformance-report"], exist_ok=True)
 slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", image)
 with open(os.path.join(opts["conformance-report"], slug + ".json"), "w") as out:
     json.dump(document, out)
-sys.exit(0)
+sys.exit(code)
 """
 
 FAKE_AWS = """#!/usr/bin/env bash
@@ -391,7 +395,11 @@ def test_build_failure_is_exit_2_and_certifies_nothing(stubs: Stubs, registry: R
 
 @pytest.mark.parametrize(
     ("mode", "message"),
-    [("no-report", "the harness wrote no report"), ("foreign-report", "refusing to push")],
+    [
+        ("no-report", "the harness wrote no report"),
+        ("foreign-report", "refusing to push"),
+        ("check-error", "SRV-4 [MUST] error: check error: boom"),
+    ],
 )
 def test_no_push_without_a_passing_report_for_this_very_image(
     stubs: Stubs, registry: Registry, scratch_refs: list[str], tmp_path: Path, mode: str, message: str

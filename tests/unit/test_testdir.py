@@ -218,6 +218,12 @@ def test_no_channels(tmp_path: Path) -> None:
     assert 'profile = "serve-only"' in message
 
 
+def test_expected_output_csv_is_read_when_present_without_being_named(tmp_path: Path) -> None:
+    records = b"".join(b"%d\n" % i for i in range(len(PAYLOAD.splitlines())))
+    test_dir = load(write_test_dir(tmp_path / "td", extra={"expected_output.csv": records}))
+    assert test_dir.expected_output == tuple(records.decode().split())
+
+
 def test_expected_output_missing(tmp_path: Path) -> None:
     message = error(write_test_dir(tmp_path / "td", policy='expected_output = "expected.csv"\n'))
     assert "expected_output = 'expected.csv', which is missing" in message
