@@ -49,8 +49,12 @@ class StopResult:
         return (("PID 1 when SIGTERM was sent", self.pid1.describe()),) if self.pid1 else ()
 
 
-SIGWAIT_SYSCALLS: Final = {"x86_64": 128, "aarch64": 137}
-"""``rt_sigtimedwait``'s number in ``/proc/1/syscall``, by machine: how tini and dumb-init take signals."""
+SYSCALL_NAMES: Final = {
+    "x86_64": {128: "rt_sigtimedwait", 61: "wait4", 247: "waitid"},
+    "aarch64": {137: "rt_sigtimedwait", 260: "wait4", 95: "waitid"},
+}
+"""The ``/proc/1/syscall`` numbers TRN-7 recognises, by machine: how tini and dumb-init take signals, and how a
+wrapper waits for its child."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,11 @@ class SignalDisposition:
     @property
     def in_sigwait(self) -> bool:
         return self.waiting is not None and "sigtimedwait" in self.waiting
+
+    @property
+    def waits_for_child(self) -> bool:
+        """Asleep waiting for a child to exit: a wrapper (``sh`` without ``exec``) that keeps the signal from it."""
+        return self.waiting is not None and any(word in self.waiting for word in ("do_wait", "wait4", "waitid"))
 
     @property
     def receives(self) -> bool | None:
@@ -119,7 +128,7 @@ def waiting_in(wchan: str | None, syscall: str | None, machine: str) -> str | No
         return "running"
     if not first.isdigit():
         return None
-    return "rt_sigtimedwait" if int(first) == SIGWAIT_SYSCALLS.get(machine) else f"syscall {first}"
+    return SYSCALL_NAMES.get(machine, {}).get(int(first), f"syscall {first}")
 
 
 def _read_in(container: Any, path: str) -> str | None:

@@ -364,6 +364,14 @@ def test_trn7_run_that_ends_before_pid1_ever_takes_sigterm_fails(tmp_path: Path)
     assert "PID 1 never took SIGTERM while training ran" in rendered(outcome)
 
 
+def test_trn7_short_single_program_seen_without_a_handler_is_not_judged(tmp_path: Path) -> None:
+    # Its handler may have come (after start-up) and gone (at interpreter exit) between two looks.
+    pid1 = SignalDisposition("python3 /opt/program/train", caught=False, ignored=False, waiting="running")
+    stop = StopResult(contract.TRAIN_STOP_GRACE_S, 0.0, 0, False, already_exited=True, pid1=pid1)
+    outcome, _ = certify(Trains(runs={"sigterm": trained("sigterm", stop=stop)}), "TRN-7", tmp_path)
+    assert outcome.verdict == SKIP
+
+
 def test_trn7_passes_when_pid1_catches_sigterm_and_exits(tmp_path: Path) -> None:
     pid1 = SignalDisposition("python3 /opt/program/train", caught=True, ignored=False)
     stop = StopResult(contract.TRAIN_STOP_GRACE_S, 0.3, 143, False, pid1=pid1)

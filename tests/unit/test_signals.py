@@ -82,7 +82,8 @@ def test_where_pid1_waits() -> None:
     assert waiting_in("0", "running\n", "x86_64") == "running"
     assert waiting_in("0", "128 0x7ffc4149dae0 0x7ffc4149da10 0x0", "x86_64") == "rt_sigtimedwait"
     assert waiting_in("0", "137 0x1 0x2", "aarch64") == "rt_sigtimedwait"
-    assert waiting_in("0", "61 0xffffffff 0x7ffd4f5eabec", "x86_64") == "syscall 61"
+    assert waiting_in("0", "61 0xffffffff 0x7ffd4f5eabec", "x86_64") == "wait4"
+    assert waiting_in("0", "7 0x1", "x86_64") == "syscall 7"
     assert waiting_in(None, None, "x86_64") is None
     assert waiting_in("0", None, "x86_64") is None
 
