@@ -332,7 +332,11 @@ def await_sigterm_handler(container: Any, budget: float, interval: float = 0.25)
             break  # the run ended while PID 1 still did not take SIGTERM
         except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
             pass
-        last = pid1_disposition(container) or last
+        now = pid1_disposition(container)
+        # Keep the telling reading: a wrapper seen waiting on its child stays the finding even if a later look
+        # catches it between two waits (reaping, exiting).
+        if now is not None and not (last.waits_for_child and now.receives is not True and not now.waits_for_child):
+            last = now
     return last
 
 

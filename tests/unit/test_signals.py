@@ -145,3 +145,19 @@ def test_a_run_that_ends_while_waiting_keeps_the_last_reading() -> None:
     assert disposition is not None
     assert disposition.receives is False
     assert container.waits == 2
+
+
+def test_a_wrapper_seen_waiting_on_its_child_stays_the_finding() -> None:
+    container = FakeContainer([status("sh")] * 2 + [status("sh")], exits_after=3)
+    wchans = iter([b"do_wait", b"do_wait", b"0"])
+    original = container.exec_run
+
+    def exec_run(command: list[str], demux: bool = False) -> tuple[int, bytes]:
+        if command[-1].endswith("wchan"):
+            return 0, next(wchans, b"0")
+        return original(command, demux)
+
+    container.exec_run = exec_run  # type: ignore[method-assign]
+    disposition = await_sigterm_handler(container, budget=5.0, interval=0.0)
+    assert disposition is not None
+    assert disposition.waits_for_child
