@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import shlex
 import signal
 import tarfile
@@ -131,26 +132,63 @@ def waiting_in(wchan: str | None, syscall: str | None, machine: str) -> str | No
     return SYSCALL_NAMES.get(machine, {}).get(int(first), f"syscall {first}")
 
 
-def _read_in(container: Any, path: str) -> str | None:
+PROC1_FILES: Final = ("status", "cmdline", "wchan", "syscall")
+"""What TRN-7 reads of PID 1: the signal masks, the command, and where it sleeps."""
+
+_HEAD_SECTION: Final = re.compile(r"\n?==> /proc/1/(\w+) <==\n")
+
+
+def head_sections(output: str) -> dict[str, str]:
+    """The files in ``head FILE...`` output, by name (``head`` puts ``==> FILE <==`` before each one)."""
+    parts = _HEAD_SECTION.split(output)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def _read_proc1(container: Any) -> dict[str, str]:
+    """PID 1's /proc files, read inside the container in one exec (so a remote engine works too).
+
+    One exec, not one per file: each is an engine round trip, and under load four of them outlasted a short
+    training run. Files the kernel will not show are left out.
+    """
+    paths = [f"/proc/1/{name}" for name in PROC1_FILES]
     try:
-        code, output = container.exec_run(["cat", path], demux=False)
+        code, (stdout, _) = container.exec_run(["head", "-n", "1000", *paths], demux=True)
     except docker.errors.APIError:
-        return None
-    return output.decode("utf-8", "replace") if code == 0 and output else None
+        return {}
+    if code not in (126, 127):
+        return {name: text for name, text in head_sections((stdout or b"").decode("utf-8", "replace")).items() if text}
+    # No head in the image (126/127: not found or not executable): cat each file.
+    files = {}
+    for name, path in zip(PROC1_FILES, paths, strict=True):
+        with contextlib.suppress(docker.errors.APIError):
+            code, output = container.exec_run(["cat", path], demux=False)
+            if code == 0 and output:
+                files[name] = output.decode("utf-8", "replace")
+    return files
+
+
+_MACHINES: dict[str, str] = {}
+
+
+def _engine_machine(client: Any) -> str:
+    """The engine's architecture as the kernel names it (x86_64, aarch64), asked once per engine."""
+    key = str(getattr(getattr(client, "api", None), "base_url", id(client)))
+    if key not in _MACHINES:
+        try:
+            _MACHINES[key] = str(client.info().get("Architecture", ""))
+        except (docker.errors.APIError, AttributeError):
+            return ""
+    return _MACHINES[key]
 
 
 def pid1_disposition(container: Any) -> SignalDisposition | None:
-    """PID 1's SIGTERM disposition, read with ``cat`` inside the container (so a remote engine works too)."""
-    status = _read_in(container, "/proc/1/status")
-    if status is None:
+    """PID 1's SIGTERM disposition; None when its /proc/1/status could not be read."""
+    files = _read_proc1(container)
+    if "status" not in files:
         return None
-    cmdline = _read_in(container, "/proc/1/cmdline") or ""
-    try:
-        machine = str(container.client.info().get("Architecture", ""))
-    except (docker.errors.APIError, AttributeError):
-        machine = ""
-    waiting = waiting_in(_read_in(container, "/proc/1/wchan"), _read_in(container, "/proc/1/syscall"), machine)
-    return SignalDisposition.parse(status, " ".join(arg for arg in cmdline.split("\0") if arg), waiting)
+    waiting = waiting_in(files.get("wchan"), files.get("syscall"), _engine_machine(container.client))
+    command = " ".join(arg for arg in files.get("cmdline", "").split("\0") if arg)
+    return SignalDisposition.parse(files["status"], command, waiting)
 
 
 @dataclass(frozen=True)
@@ -307,37 +345,45 @@ class TrainingRun(DockerContainer):
         )
 
     @staticmethod
-    def _stop_after(container: Any, delay: float, grace: int) -> StopResult:
-        # A short settle time lets the process reach its training code before the signal.
-        with contextlib.suppress(requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-            container.wait(timeout=delay)
-        return stop_container(container, grace, pid1=await_sigterm_handler(container, HANDLER_WAIT_S))
+    def _stop_after(container: Any, settle: float, grace: int) -> StopResult:
+        pid1 = await_sigterm_handler(container, HANDLER_WAIT_S, settle=settle)
+        return stop_container(container, grace, pid1=pid1)
 
 
 HANDLER_WAIT_S: Final = 5.0
-"""How long TRN-7 waits for PID 1 to take SIGTERM before sending it: a program may install its handler after
-slow imports, and SageMaker's StopTrainingJob comes minutes into a job, not in its first second."""
+"""How long into a run TRN-7 waits for PID 1 to take SIGTERM before sending it: a program may install its
+handler after slow imports, and SageMaker's StopTrainingJob comes minutes into a job, not in its first second."""
 
 
-def await_sigterm_handler(container: Any, budget: float, interval: float = 0.25) -> SignalDisposition | None:
-    """PID 1's disposition once it takes SIGTERM, or the last one read when ``budget`` runs out or the run ends.
+def await_sigterm_handler(
+    container: Any, budget: float, *, settle: float = 0.0, interval: float = 0.25
+) -> SignalDisposition | None:
+    """Wait until SIGTERM should be sent, and return PID 1's disposition then (the last one read).
 
-    Returns None only when /proc could never be read.
+    That is once ``settle`` s have passed and PID 1 takes SIGTERM (or /proc cannot tell), or when ``budget`` s
+    have passed, or when the run ends first. Looks start at once, so they add nothing to the settle time of a
+    PID 1 that is ready. Returns None only when /proc could never be read.
     """
-    deadline = time.monotonic() + budget
-    last = pid1_disposition(container)
-    while last is not None and last.receives is False and time.monotonic() < deadline:
-        try:
-            container.wait(timeout=interval)
-            break  # the run ended while PID 1 still did not take SIGTERM
-        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-            pass
+    started = time.monotonic()
+    last: SignalDisposition | None = None
+    while True:
         now = pid1_disposition(container)
         # Keep the telling reading: a wrapper seen waiting on its child stays the finding even if a later look
         # catches it between two waits (reaping, exiting).
-        if now is not None and not (last.waits_for_child and now.receives is not True and not now.waits_for_child):
+        if now is not None and not (
+            last is not None and last.waits_for_child and now.receives is not True and not now.waits_for_child
+        ):
             last = now
-    return last
+        elapsed = time.monotonic() - started
+        ready = last is None or last.receives is not False
+        if elapsed >= budget or (ready and elapsed >= settle):
+            return last
+        pause = min(settle - elapsed, budget - elapsed) if ready else min(interval, budget - elapsed)
+        try:
+            container.wait(timeout=max(pause, 0.01))
+            return last  # the run ended first
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            pass
 
 
 def stop_container(container: Any, grace: int, *, pid1: SignalDisposition | None = None) -> StopResult:

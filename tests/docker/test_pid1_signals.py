@@ -4,7 +4,6 @@ init that waits in sigtimedwait (the cases the unit tests feed from recorded /pr
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,7 +41,6 @@ STARTED: list[Any] = []
 def started(client: Any, command: list[str]) -> Any:
     container = client.containers.run(BASE, command, detach=True, labels={LABEL: "1", f"{LABEL}.role": "pid1-test"})
     STARTED.append(container)
-    time.sleep(0.5)  # as TRN-7: the settle time before the first look
     return container
 
 
@@ -53,7 +51,7 @@ def test_a_handler_installed_after_slow_imports_is_waited_for(client: Any) -> No
     )
     container = started(client, ["python3", "-c", late])
     # A wide budget: this checks the waiting itself, not TRN-7's 5 s.
-    pid1 = await_sigterm_handler(container, budget=30.0)
+    pid1 = await_sigterm_handler(container, budget=30.0, settle=0.5)
     assert pid1 is not None
     assert pid1.receives is True, pid1.describe()
     stop = stop_container(container, 120, pid1=pid1)
@@ -64,7 +62,7 @@ def test_a_handler_installed_after_slow_imports_is_waited_for(client: Any) -> No
 
 def test_a_shell_that_ends_on_its_own_never_took_sigterm(client: Any) -> None:
     container = started(client, ["sh", "-c", "sleep 1.5; true"])
-    pid1 = await_sigterm_handler(container, budget=5.0)
+    pid1 = await_sigterm_handler(container, budget=5.0, settle=0.5)
     stop = stop_container(container, 120, pid1=pid1)
     assert stop.already_exited
     assert stop.pid1 is not None
@@ -74,7 +72,7 @@ def test_a_shell_that_ends_on_its_own_never_took_sigterm(client: Any) -> None:
 
 def test_tini_waiting_in_sigtimedwait_takes_sigterm(client: Any) -> None:
     container = started(client, ["tini", "--", "sleep", "60"])
-    pid1 = await_sigterm_handler(container, budget=5.0)
+    pid1 = await_sigterm_handler(container, budget=5.0, settle=0.5)
     assert pid1 is not None
     assert pid1.receives is True, pid1.describe()
     stop = stop_container(container, 120, pid1=pid1)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import requests
 
-from conformance.containers import SignalDisposition, await_sigterm_handler, waiting_in
+from conformance.containers import SignalDisposition, await_sigterm_handler, head_sections, waiting_in
 
 # Real lines from /proc/1/status; only the signal masks change between the cases.
 STATUS = """Name:\t{name}
@@ -93,11 +95,27 @@ def test_unreadable_status_is_none() -> None:
     assert SignalDisposition.parse("SigCgt:\tnot-hex\nSigIgn:\t0\nSigBlk:\t0") is None
 
 
+def head_output(files: dict[str, str]) -> bytes:
+    """What ``head -n 1000 /proc/1/...`` prints for several files (coreutils and busybox alike)."""
+    sections = [f"==> /proc/1/{name} <==\n{text}" for name, text in files.items()]
+    return "\n".join(sections).encode()
+
+
+def test_head_sections_split_files_with_and_without_final_newline() -> None:
+    files = {"status": status("sh") + "\n", "cmdline": "sh\0-c\0sleep 1\0", "wchan": "do_wait", "syscall": "61 0x1\n"}
+    assert head_sections(head_output(files).decode()) == files
+
+
+def test_head_sections_of_nothing_is_empty() -> None:
+    assert head_sections("") == {}
+
+
 class FakeContainer:
     """Just enough of docker's Container for await_sigterm_handler: /proc readings over time, and an exit."""
 
-    def __init__(self, readings: list[str], exits_after: int | None = None) -> None:
+    def __init__(self, readings: list[str], exits_after: int | None = None, wchans: list[str] | None = None) -> None:
         self.readings = readings  # one /proc/1/status per look; the last one repeats
+        self.wchans = wchans or ["do_wait"]  # the same for /proc/1/wchan
         self.looks = 0
         self.exits_after = exits_after  # the run ends after this many waits
         self.waits = 0
@@ -106,18 +124,22 @@ class FakeContainer:
     def info(self) -> dict[str, str]:
         return {"Architecture": "x86_64"}
 
-    def exec_run(self, command: list[str], demux: bool = False) -> tuple[int, bytes]:
-        path = command[-1]
-        if path.endswith("status"):
-            text = self.readings[min(self.looks, len(self.readings) - 1)]
-            self.looks += 1
-            return 0, text.encode()
-        if path.endswith("wchan"):
-            return 0, b"do_wait"
-        return 1, b""
+    def exec_run(self, command: list[str], demux: bool = False) -> tuple[int, tuple[bytes, bytes]]:
+        assert command[0] == "head"
+        assert demux
+        look = self.looks
+        self.looks += 1
+        files = {
+            "status": self.readings[min(look, len(self.readings) - 1)] + "\n",
+            "cmdline": "sh\0-c\0python3 train\0",
+            "wchan": self.wchans[min(look, len(self.wchans) - 1)],
+        }
+        # /proc/1/syscall is unreadable without ptrace rights: head skips it and says so on stderr.
+        return 1, (head_output(files), b"head: cannot open '/proc/1/syscall' for reading: Permission denied\n")
 
     def wait(self, timeout: float) -> dict[str, int]:
         self.waits += 1
+        time.sleep(timeout)  # as docker's wait: blocks until the exit or the timeout
         if self.exits_after is not None and self.waits >= self.exits_after:
             return {"StatusCode": 0}
         raise requests.exceptions.ReadTimeout()
@@ -125,11 +147,21 @@ class FakeContainer:
 
 def test_waits_for_a_handler_installed_after_slow_imports() -> None:
     late = [status("python3")] * 3 + [status("python3", caught="0000000000004000")]
-    container = FakeContainer(late)
+    container = FakeContainer(late, wchans=["do_select"])
     disposition = await_sigterm_handler(container, budget=5.0, interval=0.0)
     assert disposition is not None
     assert disposition.receives is True
     assert container.looks == 4
+
+
+def test_a_ready_pid1_is_signalled_at_the_settle_time_without_further_looks() -> None:
+    container = FakeContainer([status("python3", caught="0000000000004000")])
+    started = time.monotonic()
+    disposition = await_sigterm_handler(container, budget=5.0, settle=0.2)
+    assert disposition is not None
+    assert disposition.receives is True
+    assert container.looks == 2  # one look at once, one when the settle time is up
+    assert time.monotonic() - started >= 0.2
 
 
 def test_gives_up_on_a_pid1_that_never_takes_sigterm() -> None:
@@ -148,16 +180,8 @@ def test_a_run_that_ends_while_waiting_keeps_the_last_reading() -> None:
 
 
 def test_a_wrapper_seen_waiting_on_its_child_stays_the_finding() -> None:
-    container = FakeContainer([status("sh")] * 2 + [status("sh")], exits_after=3)
-    wchans = iter([b"do_wait", b"do_wait", b"0"])
-    original = container.exec_run
-
-    def exec_run(command: list[str], demux: bool = False) -> tuple[int, bytes]:
-        if command[-1].endswith("wchan"):
-            return 0, next(wchans, b"0")
-        return original(command, demux)
-
-    container.exec_run = exec_run  # type: ignore[method-assign]
+    container = FakeContainer([status("sh")], exits_after=3, wchans=["do_wait", "do_wait", "0"])
     disposition = await_sigterm_handler(container, budget=5.0, interval=0.0)
     assert disposition is not None
     assert disposition.waits_for_child
+    assert disposition.command == "sh -c python3 train"
