@@ -276,13 +276,16 @@ def _timeline(timeline: Mapping[str, Any]) -> str:
     end = max(times) or 1.0
     step = nice_step(end)
     axis_end = math.ceil(end / step) * step
-    plot = CHART_WIDTH - LABEL_WIDTH - 20
+    rows = _rows(containers)
+    # Room for the longest row label (about 7 px a character at the labels' size), within bounds.
+    longest = max(len(f"{role} · {configuration}") for role, configuration, _ in rows)
+    label_width = min(max(LABEL_WIDTH, 7 * longest + 24), CHART_WIDTH // 2)
+    plot = CHART_WIDTH - label_width - 20
     scale = plot / axis_end
 
     def x(seconds: float) -> float:
-        return round(LABEL_WIDTH + seconds * scale, 2)
+        return round(label_width + seconds * scale, 2)
 
-    rows = _rows(containers)
     height = AXIS_HEIGHT + len(rows) * ROW_HEIGHT + 8
     svg = [
         f'<svg class="timeline" role="img" aria-label="Timeline of the containers the certification started" '
@@ -301,7 +304,7 @@ def _timeline(timeline: Mapping[str, Any]) -> str:
         if index % 2:
             svg.append(f'<rect class="stripe" x="0" y="{top}" width="{CHART_WIDTH}" height="{ROW_HEIGHT}"/>')
         svg.append(
-            f'<text class="row-label" x="{LABEL_WIDTH - 10}" y="{top + ROW_HEIGHT / 2 + 4}" text-anchor="end">'
+            f'<text class="row-label" x="{label_width - 10}" y="{top + ROW_HEIGHT / 2 + 4}" text-anchor="end">'
             f"{clean(role)} · {clean(configuration)}</text>"
         )
         y = top + (ROW_HEIGHT - BAR_HEIGHT) / 2

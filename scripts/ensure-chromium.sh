@@ -37,9 +37,11 @@ fi
 say "installing Debian's chromium ..."
 export DEBIAN_FRONTEND=noninteractive
 packages=(chromium fonts-dejavu-core)
-if ! apt-get install -y -q --no-install-recommends "${packages[@]}" >&2; then
+# Another apt-get (a second test run, the Docker install) may hold the lock: wait for it rather than fail.
+apt=(apt-get -o DPkg::Lock::Timeout=300)
+if ! "${apt[@]}" install -y -q --no-install-recommends "${packages[@]}" >&2; then
   # A fresh machine may have no package lists yet, or stale ones.
-  apt-get update -q >&2
-  apt-get install -y -q --no-install-recommends "${packages[@]}" >&2
+  "${apt[@]}" update -q >&2
+  "${apt[@]}" install -y -q --no-install-recommends "${packages[@]}" >&2
 fi
 find_browser || { say "chromium was installed but is not on PATH."; exit 1; }
