@@ -9,6 +9,7 @@ screenshot beside the report for a person to look at.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import select
@@ -40,24 +41,26 @@ class DevTools:
     def __init__(self, binary: str, profile: Path, log: Path) -> None:
         commands_r, self._commands = os.pipe()
         self._replies, replies_w = os.pipe()
-
-        def wire() -> None:  # in the child, before exec: its fds 3 and 4 are the pipes' ends
-            os.dup2(commands_r, 3)
-            os.dup2(replies_w, 4)
-
-        command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run"]
-        command += ["--disable-extensions", "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"]
-        with log.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                preexec_fn=wire,  # the test has no other thread
-                close_fds=False,  # os.pipe()'s fds are not inheritable; only the dup2'ed 3 and 4 go through
-            )
+        # The browser's ends move to its fds 3 and 4 through a shell (no preexec_fn: xdist workers have threads);
+        # copied above 9 first so that moving one cannot overwrite the other.
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (commands_r, replies_w)]
         os.close(commands_r)
         os.close(replies_w)
+        command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run"]
+        command += ["--disable-extensions", "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"]
+        wire = f'exec 3<&{high[0]} 4>&{high[1]} {high[0]}<&- {high[1]}>&-; exec "$@"'
+        try:
+            with log.open("wb") as stderr:
+                self.process = subprocess.Popen(
+                    ["bash", "-c", wire, "chromium", *command],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                    pass_fds=high,
+                )
+        finally:
+            for fd in high:
+                os.close(fd)
         self._buffer = b""
         self._next = 0
         self.events: list[dict[str, Any]] = []
