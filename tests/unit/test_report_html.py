@@ -7,12 +7,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from conformance import report_html
 
 from .checkfakes import FakeCertification
-from .test_report import certification, outcomes_of  # noqa: F401  (the fixture)
+from .test_report import SCHEMA, certification, outcomes_of  # noqa: F401  (the fixture)
 
 NASTY_LOG = "\x1b[31mERROR\x1b[0m <html> & 'quotes' \"too\"\r\nbell\x07 \x1b]0;title\x07done\n"
 
@@ -41,9 +42,9 @@ def report(**changes: Any) -> dict[str, Any]:
         "clauses": [
             clause("IMG-1", "pass"),
             clause("SRV-2", "fail", reason="SRV-2 [MUST] /ping answers <200> & fast", failure=FAILURE),
-            clause("SRV-6", "warn", reason="downgraded to a warning by the policy: x", evidence="SRV-6 text"),
+            clause("SRV-6", "warn", reason="downgraded to a warning by the policy: x", failure=brief("SRV-6")),
             clause("TRN-3", "skip", reason="depends on TRN-1, which failed here"),
-            clause("ENV-1", "error", reason="KeyError: 'x'", evidence="Traceback <module>"),
+            clause("ENV-1", "error", reason="KeyError: 'x'", failure=brief("ENV-1")),
         ],
     }
     document.update(changes)
@@ -63,6 +64,11 @@ FAILURE = {
     "reproduce": ["docker run --rm -p 8080:8080 team/model:1.0 serve", "curl -i localhost:8080/ping && echo ok"],
     "source": "https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html",
 }
+
+
+def brief(cid: str) -> dict[str, Any]:
+    violation = {"summary": f"{cid} broke", "expected": "e", "actual": "a", "evidence": []}
+    return {"violations": [violation], "logs": [], "reproduce": [], "source": ""}
 
 
 def clause(cid: str, verdict: str, *, reason: str = "", failure: Any = None, evidence: str | None = None) -> Any:
@@ -186,9 +192,19 @@ def test_failures_show_expected_actual_evidence_logs_and_reproduce() -> None:
     assert "serving container 'default' logs" in page.find("summary")[0][2]
     (source,) = page.find("a", href=FAILURE["source"])  # type: ignore[arg-type]
     assert source[2] == FAILURE["source"]
-    # A report with only the rendered text still shows it.
-    assert page.find("article", data_clause="ENV-1")[0][2].endswith("Traceback <module>")
+    assert "ENV-1 broke" in page.find("article", data_clause="ENV-1")[0][2]
     assert page.find("a", href="#failure-SRV-2"), "the table row links to its failure"
+
+
+def test_a_failure_with_only_its_rendered_text_still_shows_it() -> None:
+    document = report()
+    document["clauses"][4].update(failure=None, evidence="Traceback <module>")
+    page = Page(report_html.render(document))
+    assert page.find("article", data_clause="ENV-1")[0][2].endswith("Traceback <module>")
+
+
+def test_the_fake_report_matches_the_schema() -> None:
+    jsonschema.validate(report(), SCHEMA)
 
 
 def test_logs_are_escaped_and_stripped_of_ansi_codes() -> None:
