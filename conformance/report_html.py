@@ -313,7 +313,8 @@ def _timeline(timeline: Mapping[str, Any]) -> str:
     svg.append("</svg>")
     legend = (
         '<p class="legend"><span class="key starting"></span> starting (until /ping answered 200, or the run began)'
-        '<span class="key ready"></span> ready / running <span class="key never"></span> never ready'
+        '<span class="key ready"></span> ready / running <span class="key never"></span> never ready '
+        "(as the empty-model configuration should be)"
         '<span class="key open"></span> not seen to stop</p>'
     )
     table_rows = "".join(
@@ -465,13 +466,13 @@ svg .grid { stroke: #e6e9ec; stroke-width: 1; } svg .tick { fill: var(--muted); 
 svg .stripe { fill: #f6f8fa; } svg .row-label { fill: var(--ink); font-size: 12.5px; }
 svg .bar.starting { fill: #9ec5fe; }
 svg .bar.ready { fill: #0969da; }
-svg .bar.never { fill: #f3a6a6; stroke: var(--fail); }
+svg .bar.never { fill: #d0d7de; stroke: #8c959f; }
 svg .ready-mark { stroke: #0550ae; stroke-width: 2; } svg .open-end { fill: #ffffff; opacity: .7; }
 .legend { font-size: 13px; color: var(--muted); display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; }
 .legend .key { display: inline-block; width: 14px; height: 10px; border-radius: 2px; margin-right: -8px; }
 .key.starting { background: #9ec5fe; }
 .key.ready { background: #0969da; }
-.key.never { background: #f3a6a6; border: 1px solid var(--fail); }
+.key.never { background: #d0d7de; border: 1px solid #8c959f; }
 .key.open { background: repeating-linear-gradient(90deg, #0969da 0 3px, #fff 3px 6px); }
 table.containers { margin-top: 10px; font-size: 13px; } table.figures td.value { font-variant-numeric: tabular-nums; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12px; }
