@@ -10,7 +10,7 @@ from conformance.failures import CheckSkipped, ConformanceFailure, HarnessError,
 from conformance.registry import REGISTRY, Clause, Level, check, clauses
 
 __version__ = "0.1.0"
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"
 
 __all__ = [
     "REGISTRY",

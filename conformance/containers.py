@@ -31,6 +31,7 @@ from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 from conformance import contract
 from conformance.http import Exchange, send
 from conformance.procs import Process
+from conformance.timeline import SERVING, TRAINING, Span
 
 
 @dataclass(frozen=True)
@@ -245,9 +246,12 @@ def _read_tree(container: Any, path: str, destination: Path) -> dict[str, int]:
 class TrainingRun(DockerContainer):
     """``docker run IMAGE train`` with a fresh ``/opt/ml``, hostname ``algo-1``, artifacts copied out."""
 
-    def __init__(self, image: str, *, stage: Path, labels: Mapping[str, str], network: bool = True) -> None:
+    def __init__(
+        self, image: str, *, stage: Path, labels: Mapping[str, str], network: bool = True, span: Span | None = None
+    ) -> None:
         super().__init__(image, command=contract.TRAIN_ARG)
         self.stage = stage
+        self.span = span or Span(TRAINING, stage.name)
         self.network = network
         self._labels = dict(labels)
         self.with_env(contract.TRAINING_JOB_NAME_ENV, contract.TRAINING_JOB_NAME)
@@ -294,10 +298,12 @@ class TrainingRun(DockerContainer):
     def run_to_completion(self, timeout: float, *, sigterm_after: float | None = None) -> TrainResult:
         """Start, wait for the exit (or send SIGTERM after ``sigterm_after`` s), copy artifacts out."""
         started = time.monotonic()
+        self.span.mark("started")
         try:
             self.start()
         except docker.errors.APIError as error:
             # What `docker run` reports as exit code 127/126: the engine could not exec the command.
+            self.span.mark("stopped")
             message = str(error.explanation or error)
             return TrainResult(
                 self.stage.name,
@@ -311,6 +317,7 @@ class TrainingRun(DockerContainer):
                 self.reproduce(sigterm_after),
                 start_error=message,
             )
+        self.span.mark("ready")  # the run has begun
         container = self.get_wrapped_container()
         exit_code: int | None = None
         timed_out = False
@@ -324,6 +331,7 @@ class TrainingRun(DockerContainer):
             except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
                 timed_out = True
                 container.kill()
+        self.span.mark("stopped")
         seconds = time.monotonic() - started
         result_dir = self.stage / "result"
         model_files = _read_tree(container, contract.MODEL_DIR, result_dir / "model")
@@ -482,9 +490,11 @@ class ServingContainer(DockerContainer):
         budget: float,
         port: int = contract.PORT,
         network: str | None = None,
+        span: Span | None = None,
     ) -> None:
         super().__init__(image, command=contract.SERVE_ARG)
         self._labels = dict(labels)
+        self.span = span or Span(SERVING, contract.SERVE_ARG)
         self.port = port
         self.network_name = network
         self.model_volume = model_volume
@@ -509,6 +519,7 @@ class ServingContainer(DockerContainer):
 
     def start(self) -> ServingContainer:
         started = time.monotonic()
+        self.span.mark("started")
         try:
             super().start()
         except NotReady:
@@ -518,7 +529,14 @@ class ServingContainer(DockerContainer):
             self.readiness.start_error = str(error.explanation or error)
         if self.readiness.ready:
             self.readiness.seconds = time.monotonic() - started
+            self.span.mark("ready")
+        if self.readiness.exited:
+            self.span.mark("stopped")
         return self
+
+    def stop(self, force: bool = True, delete_volume: bool = True) -> None:
+        super().stop(force, delete_volume)
+        self.span.mark("stopped")
 
     def base_url(self) -> str:
         if self.network_name:
@@ -554,7 +572,9 @@ class ServingContainer(DockerContainer):
         container = self.get_wrapped_container()
         with contextlib.suppress(docker.errors.NotFound):
             container.reload()
-            return bool(container.status == "running")
+            if container.status == "running":
+                return True
+        self.span.mark("stopped")
         return False
 
     def healthy(self) -> bool:
@@ -599,7 +619,9 @@ class ServingContainer(DockerContainer):
         return -1, ""
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
-        return stop_container(self.get_wrapped_container(), grace)
+        result = stop_container(self.get_wrapped_container(), grace)
+        self.span.mark("stopped")
+        return result
 
     def reproduce(self) -> tuple[str, ...]:
         env = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.env.items())

@@ -24,6 +24,7 @@ from conformance.failures import CheckSkipped, DependencyFailed, HarnessError, S
 from conformance.imagefs import ImageFiles
 from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec, stage_input
 from conformance.testdir import TestDir
+from conformance.timeline import SERVING, TRAINING, Timeline
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Certification:
         self.run_id = run_id
         self.containers_started = 0
         self.measurements: dict[str, float] = {}
+        self.timeline = Timeline()
         self._trainings: dict[str, TrainResult] = {}
         self._servers: dict[str, ServingContainer] = {}
         self._model: tuple[str, Path] | None = None
@@ -104,7 +106,11 @@ class Certification:
                 shutil.rmtree(directory)
             stage_input(self.test_dir, spec, directory)
             run = TrainingRun(
-                self.image.reference, stage=directory, labels=self.labels(f"train-{spec.name}"), network=spec.network
+                self.image.reference,
+                stage=directory,
+                labels=self.labels(f"train-{spec.name}"),
+                network=spec.network,
+                span=self.timeline.span(TRAINING, spec.name),
             )
             self.containers_started += 1
             try:
@@ -174,6 +180,7 @@ class Certification:
             budget=self.options.startup_budget,
             port=spec.port,
             network=self.isolated_network() if spec.isolated else None,
+            span=self.timeline.span(SERVING, spec.name),
         )
         self.containers_started += 1
         container.start()

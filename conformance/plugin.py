@@ -38,7 +38,7 @@ STARTUP_HELP = (
 TRAIN_TIMEOUT_HELP = "Seconds a training run may take before it counts as hung (default 600)."
 PLATFORM_HELP = f"Platform the image must be built for (default {contract.DEFAULT_PLATFORM})."
 EXAMPLES_HELP = "Generated payloads per property check (SRV-4, SRV-7, SRV-8; default 25; 0 turns generation off)."
-REPORT_HELP = "Folder for the JSON conformance reports, one per image (default: none written)."
+REPORT_HELP = "Folder for the conformance reports, one JSON and one HTML page per image (default: none written)."
 
 
 class ConformanceWarning(UserWarning):
@@ -291,6 +291,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         if run.report_dir is not None and certification is not None:
             path = report.write(run.report_dir, certification, outcomes)
             terminalreporter.write_line(f"  JSON report: {path}")
+            terminalreporter.write_line(f"  HTML report: {report.html_path(path)}")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

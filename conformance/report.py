@@ -1,4 +1,4 @@
-"""Reports: the terminal summary and the versioned JSON conformance report (one per image)."""
+"""Reports: the terminal summary and the versioned JSON conformance report (one per image), with its HTML page."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance import REPORT_SCHEMA_VERSION, __version__
+from conformance import REPORT_SCHEMA_VERSION, __version__, report_html
 from conformance.context import Certification
+from conformance.failures import BODY_LINES, LOG_LINES, ConformanceFailure, head, tail
 from conformance.runner import ERROR, FAIL, PASS, SKIP, WARN, Outcome
 
 _MARK = {PASS: "pass", FAIL: "FAIL", WARN: "warn", SKIP: "skip", ERROR: "ERROR"}
@@ -58,6 +59,7 @@ def document(certification: Certification, outcomes: Sequence[Outcome]) -> dict[
         "verdict": verdict(outcomes),
         "containers_started": certification.containers_started,
         "measurements": dict(certification.measurements),
+        "timeline": certification.timeline.document(),
         "clauses": [
             {
                 "id": o.clause.id,
@@ -68,15 +70,45 @@ def document(certification: Certification, outcomes: Sequence[Outcome]) -> dict[
                 "measurements": o.measurements,
                 "notes": o.notes,
                 "evidence": o.failure.render() if o.failure else None,
+                "failure": _failure(o.failure) if o.failure else None,
             }
             for o in outcomes
         ],
     }
 
 
+def _failure(failure: ConformanceFailure) -> dict[str, Any]:
+    """The failure's parts, for readers that lay them out (the HTML page): what ``evidence`` renders as text."""
+    commands = list(failure.reproduce)
+    for violation in failure.violations:
+        commands += [c for c in violation.reproduce if c not in commands]
+    return {
+        "violations": [
+            {
+                "summary": v.summary,
+                "expected": v.expected,
+                "actual": v.actual,
+                "evidence": [{"name": name, "text": head(text, BODY_LINES)} for name, text in v.evidence],
+            }
+            for v in failure.violations
+        ],
+        "logs": [{"title": s.title, "text": tail(s.text, LOG_LINES)} for s in failure.sections],
+        "reproduce": commands,
+        "source": failure.source,
+    }
+
+
 def write(directory: Path, certification: Certification, outcomes: Sequence[Outcome]) -> Path:
+    """Write the JSON report and, beside it, its HTML page (same name, ``.html``); returns the JSON's path."""
     directory.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", certification.image.reference)
     path = directory / f"{slug}.json"
-    path.write_text(json.dumps(document(certification, outcomes), indent=2) + "\n")
+    doc = document(certification, outcomes)
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    html_path(path).write_text(report_html.render(doc), encoding="utf-8")
     return path
+
+
+def html_path(json_path: Path) -> Path:
+    """Where :func:`write` puts the HTML page of the JSON report at ``json_path``."""
+    return json_path.with_suffix(".html")

@@ -8,5 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 if [ -x "$root/scripts/build-broken-images.sh" ]; then
   PYTHON="${SMC_VENV:-$root/.venv}/bin/python" "$root/scripts/build-broken-images.sh"
 fi
+# The HTML report's browser test needs a headless Chromium (installed here on a fresh machine).
+"$root/scripts/ensure-chromium.sh" >/dev/null
 cd "$root"
 exec "${SMC_VENV:-$root/.venv}/bin/python" -m pytest tests -n 2 "$@"

@@ -391,6 +391,10 @@ def test_a_static_clause_certified_end_to_end(pytester: pytest.Pytester, base_im
     jsonschema.validate(document, SCHEMA)
     assert (document["verdict"], [c["id"] for c in document["clauses"]]) == ("passed", ["IMG-2"])
     assert document["test_dir"] == str(test_dir)
+    assert document["timeline"]["containers"] == []  # IMG-2 starts no container
+    page = reports / "sagemaker-conformance_base_bookworm-py3.11.html"
+    passed.stdout.fnmatch_lines([f"  HTML report: {page}"])
+    assert 'data-verdict="certified"' in page.read_text()
 
     failed = pytester.runpytest(*args, "--platform=linux/arm64")
     failed.assert_outcomes(failed=1, deselected=len(CLAUSES) - 1)

@@ -29,6 +29,7 @@ from conformance.registry import REGISTRY, clauses
 from conformance.runner import Outcome, run_clause
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
+from conformance.timeline import SERVING, TRAINING, Timeline
 
 ENGINE = EngineInfo(version="27.0.0", api_version="1.46", os="linux", architecture="x86_64", cpus=2, host="fake://")
 IMAGE_PATH = ("/opt/program", "/usr/local/bin", "/usr/bin", "/bin")
@@ -406,6 +407,7 @@ class FakeCertification:
         self.containers_started = 0
         self.measurements: dict[str, float] = {}
         self.trainings: list[tuple[str, float | None]] = []
+        self.timeline = Timeline()
         self._servers: dict[str, FakeServer] = {}
         stage.mkdir(parents=True, exist_ok=True)
 
@@ -418,6 +420,9 @@ class FakeCertification:
         input_dir = stage_input(self.test_dir, spec, self.stage / f"train-{spec.name}")
         self.trainings.append((spec.name, sigterm_after))
         self.containers_started += 1
+        span = self.timeline.span(TRAINING, spec.name)
+        for event in ("started", "ready", "stopped"):
+            span.mark(event)  # type: ignore[arg-type]
         return self.fake.train(spec, sigterm_after, input_dir)
 
     def server(self, spec: ServeSpec) -> FakeServer:
@@ -427,6 +432,7 @@ class FakeCertification:
         if current is not None and (current.running() or not current.readiness.ready):
             return current
         self.containers_started += 1
+        self.timeline.span(SERVING, spec.name).mark("started")
         current = self._servers[spec.name] = self.fake.serve(spec)
         return current
 

@@ -48,6 +48,15 @@ def test_document_matches_the_schema(certification: FakeCertification) -> None:
     assert document["measurements"] == {"train_seconds": 2.5}
     assert [c["id"] for c in document["clauses"]] == ["IMG-1", "IMG-2", "TRN-1", "ENV-5"]
     assert document["clauses"][1]["evidence"].startswith("IMG-2 [MUST] The image's platform is the one SageMaker runs")
+    failure = document["clauses"][1]["failure"]
+    assert failure["violations"][0]["expected"]
+    assert failure["violations"][0]["actual"]
+    assert failure["source"].startswith("https://")
+    assert [c["failure"] for c in document["clauses"] if c["id"] != "IMG-2"] == [None, None, None]
+    # TRN-1 trained (the fake trains again at each ask): each run started, was ready (began) and stopped, in order.
+    containers = document["timeline"]["containers"]
+    assert {(c["role"], c["configuration"]) for c in containers} == {("training", "default")}
+    assert all(0 <= c["start_s"] <= c["ready_s"] <= c["stop_s"] for c in containers)
     assert json.loads(json.dumps(document)) == document
 
 
@@ -63,6 +72,9 @@ def test_write(certification: FakeCertification, tmp_path: Path) -> None:
     path = report.write(tmp_path / "reports" / "nested", certification, outcomes)  # type: ignore[arg-type]
     assert path == tmp_path / "reports" / "nested" / "example.com_team_model_1.0.json"
     jsonschema.validate(json.loads(path.read_text()), SCHEMA)
+    # The HTML page beside it (its content: tests/unit/test_report_html.py).
+    assert report.html_path(path) == tmp_path / "reports" / "nested" / "example.com_team_model_1.0.html"
+    assert report.html_path(path).read_text().startswith("<!DOCTYPE html>")
     assert report.verdict(outcomes) == "passed"
 
 
@@ -70,6 +82,18 @@ def test_schema_rejects_what_a_report_must_not_be(certification: FakeCertificati
     document = report.document(certification, outcomes_of(certification, ["IMG-2"]))  # type: ignore[arg-type]
     broken = json.loads(json.dumps(document))
     broken["clauses"][0]["evidence"] = None  # a failure without evidence
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA)
+    broken = json.loads(json.dumps(document))
+    broken["clauses"][0]["failure"] = None  # a failure without its parts
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA)
+    broken = json.loads(json.dumps(document))
+    broken["timeline"]["containers"] = [{"role": "training", "configuration": "default", "start_s": -1.0}]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA)
+    broken = json.loads(json.dumps(document))
+    del broken["timeline"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, SCHEMA)
     broken = json.loads(json.dumps(document))
