@@ -1,6 +1,6 @@
 """sagemaker-conformance: certify a SageMaker bring-your-own-container image, clause by clause.
 
-Checks live in :mod:`conformance.checks`, each registered under its SPEC.md clause ID with
+Checks live in :mod:`conformance.checks`, each registered under its clause ID (docs/clauses.md) with
 :func:`~conformance.registry.check`; every contract constant is in :mod:`conformance.contract`.
 """
 

@@ -111,7 +111,7 @@ def _number(config: pytest.Config, name: str, kind: type, minimum: float) -> Any
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "clause(id, level): the SPEC clause a conformance test certifies.")
+    config.addinivalue_line("markers", "clause(id, level): the clause a conformance test certifies.")
     config.addinivalue_line("markers", "conformance: a conformance test generated from the clause registry.")
     config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's grouping (one image per worker).")
     config.addinivalue_line("markers", "docker: needs a running Docker engine (the harness's own integration tests).")
