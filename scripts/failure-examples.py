@@ -8,9 +8,10 @@
 
 Reads reports/catalogue/<image>.json (written by every run of tests/docker/test_catalogue.py, or by --run). For
 each clause of the registry it takes the first catalogue entry breaking that clause whose saved report the
-catalogue judges as expected (tests/broken_images/catalogue.py), and keeps that clause's rendered failure, with
-machine-specific parts replaced: the run's staging folder becomes `<stage>`, a random host port `PORT`, and each
-container-log section keeps its last lines. Clauses with no such report keep the entry the file already has, so a
+catalogue judges as expected (tests/broken_images/catalogue.py), else one whose own clause failed, and keeps
+that clause's rendered failure, with machine-specific parts replaced: the run's staging folder becomes
+`<stage>`, a random host port `PORT`; each container-log section keeps its last lines, and a very long
+rendering its beginning and end. Clauses with no such report keep the entry the file already has, so a
 partial run never loses one. docs/clauses.md (`python -m conformance.docs`) shows them.
 
 Exit code: 0 when every clause has a failure in the file; 1 when some have none (they are named).
@@ -36,9 +37,12 @@ import catalogue  # noqa: E402  (tests/broken_images/catalogue.py, after the sys
 OUTPUT = ROOT / "docs" / "failure-examples.json"
 LOG_LINES = 12
 """Lines kept of each container-log section: enough to see the failure, short enough to read."""
+MAX_LINES = 100
+"""A rendering longer than this (many violations) keeps its beginning and its end (reproduce, contract)."""
+TAIL_LINES = 12
 
 _STAGE = re.compile(r"/[^\s:'\"]*/conformance\d+/")
-_HOST_PORT = re.compile(r"(http://(?:\d{1,3}\.){3}\d{1,3}):(?!8080\b)\d{2,5}\b")
+_HOST_PORT = re.compile(r"\b((?:\d{1,3}\.){3}\d{1,3}):(?!8080\b)\d{4,5}\b")
 _LOG_HEADER = re.compile(r"^---- .* logs .*----$")
 
 
@@ -61,21 +65,25 @@ def sanitize(text: str) -> str:
         if len(section) > LOG_LINES:
             out.append(f"    ... ({len(section) - LOG_LINES} earlier lines)")
         out.extend(section[-LOG_LINES:])
+    if len(out) > MAX_LINES:
+        cut = len(out) - MAX_LINES
+        out = [*out[: MAX_LINES - TAIL_LINES], f"... ({cut} more lines in the full report)", *out[-TAIL_LINES:]]
     return "\n".join(out).rstrip() + "\n"
 
 
 def pick(entries: list[catalogue.Entry], clause: str) -> tuple[catalogue.Entry, dict[str, Any]] | None:
-    """The first entry breaking ``clause`` whose saved report is judged as the catalogue expects."""
+    """The first entry breaking ``clause`` whose saved report the catalogue judges as expected; failing that, the
+    first whose own clause failed (another clause's deviation, such as a skip under load, does not change it)."""
+    candidates = []
     for entry in entries:
-        if entry.clause != clause:
-            continue
-        report = catalogue.saved_report(entry.image)
-        if report is None or not catalogue.judge(entry, report).ok:
-            continue
-        own = next((c for c in report["clauses"] if c["id"] == clause), None)
-        if own and own.get("evidence"):
-            return entry, own
-    return None
+        report = catalogue.saved_report(entry.image) if entry.clause == clause else None
+        own = next((c for c in (report or {}).get("clauses", []) if c["id"] == clause), None)
+        if report is not None and own is not None and own.get("verdict") == "fail" and own.get("evidence"):
+            candidates.append((not catalogue.judge(entry, report).ok, entry, own))
+    if not candidates:
+        return None
+    _, entry, own = min(candidates, key=lambda c: c[0])  # stable: catalogue order among equals
+    return entry, own
 
 
 def run(entries: list[catalogue.Entry], wanted: list[str], jobs: int) -> None:
