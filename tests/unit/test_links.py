@@ -92,7 +92,7 @@ def test_the_link_finder_sees_inline_reference_and_image_links_but_not_code() ->
 FOREIGN = re.compile(
     r"SPEC\.md|\bSPEC\b|research/|contract\.md|\bpeers\b|\bD-W\d|§\d|"
     r"\((?:[A-G]\d{1,2}|P\d{1,2})(?:[,\-–]\s*(?:[A-G]\d{1,2}|P\d{1,2}))*\)|"
-    r"/work/|/root/|/home/\w"
+    r"/work/|/root/|/home/\w|pytest-of-\w"
 )
 TEXT_SUFFIXES = (".md", ".py", ".sh", ".toml", ".txt", ".yml", ".yaml", ".ini", ".cfg", ".json", "")
 
@@ -116,7 +116,17 @@ def test_no_text_cites_a_document_outside_the_repository_or_a_machine_path() -> 
 
 @pytest.mark.parametrize(
     "line",
-    ["see SPEC.md", "(A4, A20)", "(peers P6)", "D-W1 pandas", "(B9)", "/work/shared/x", "/root/.cache", "(P8-P10)"],
+    [
+        "see SPEC.md",
+        "(A4, A20)",
+        "(peers P6)",
+        "D-W1 pandas",
+        "(B9)",
+        "/work/shared/x",
+        "/root/.cache",
+        "(P8-P10)",
+        "-v /tmp/pytest-of-root/pytest-75/x:/opt/ml/model",
+    ],
 )
 def test_the_foreign_citation_pattern_catches(line: str) -> None:
     assert FOREIGN.search(line)
