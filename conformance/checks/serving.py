@@ -405,9 +405,9 @@ def media_type_parameters(ctx: CheckContext) -> Iterator[Violation]:
 def unsupported_media_type_rejected(ctx: CheckContext) -> Iterator[Violation]:
     """An unsupported Content-Type gets a 4xx (415 preferred), never a 200 or a 5xx.
 
-    Why: A container's 4xx reaches the InvokeEndpoint caller as a client error with the original status, a 5xx as a
-    server error, and a 200 as a prediction made from bytes the model could not read. 415 tells the caller exactly
-    what is wrong.
+    Why: InvokeEndpoint hands a container's 4xx to the caller as a ModelError reading "Received client error (415)
+    from model", a 5xx as "Received server error (500)", and a 200 as a prediction made from bytes the model could
+    not read. Only a 4xx (415 Unsupported Media Type) tells the caller that the request, not the model, is wrong.
 
     How: POSTs the test-dir's payload with media types no CSV model accepts
     (application/x-sagemaker-conformance-unsupported, image/png) and requires a 4xx for each.
