@@ -1,8 +1,9 @@
 """Every constant of the SageMaker bring-your-own-container contract, each with its source.
 
 Checks and container classes import names from here and never spell a path, port, header or
-limit themselves. Source keys (DG-INF, DG-TRAIN-IMG, ...) are those of
-``research/contract.md``; the URLs are the AWS pages they stand for.
+limit themselves. Each constant's docstring names its source: one of the AWS pages below, by the name of
+its URL constant (``DG_INF``, ``DG_TRAIN_IMG``, ...). docs/clauses.md says, clause by clause, why each rule
+matters and how the harness tests it.
 """
 
 from __future__ import annotations
@@ -20,50 +21,59 @@ DG_BATCH: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorith
 DG_NETISO: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html"
 DG_PIPE: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/inference-pipeline-real-time.html"
 API_RT: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html"
+API_STOP: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StoppingCondition.html"
+DG_CKPT: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/model-checkpoints.html"
+DG_CDF: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/cdf-inference.html"
+DG_BT: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform.html"
+SAMPLE_SKLEARN: Final = (
+    "https://github.com/aws/amazon-sagemaker-examples/tree/12085f3be/advanced_functionality/scikit_bring_your_own"
+)
+"""AWS's scikit-learn bring-your-own sample, the template most custom images start from."""
 
-# --- Invocation (DG-TRAIN-IMG, DG-INF) -----------------------------------------------------------
+# --- Invocation (DG_TRAIN_IMG, DG_INF) -----------------------------------------------------------
 TRAIN_ARG: Final = "train"
-"""SageMaker runs ``docker run IMAGE train`` (DG-TRAIN-IMG)."""
+"""SageMaker runs ``docker run IMAGE train`` (DG_TRAIN_IMG)."""
 SERVE_ARG: Final = "serve"
-"""SageMaker runs ``docker run IMAGE serve`` (DG-INF)."""
+"""SageMaker runs ``docker run IMAGE serve`` (DG_INF)."""
 FORBIDDEN_INIT_ENTRYPOINTS: Final = frozenset({"tini", "tini-static", "docker-init"})
-""""You can't use the tini initializer as your entry point" (DG-TRAIN-IMG, DG-INF)."""
+""""You can't use the tini initializer as your entry point" (DG_TRAIN_IMG, DG_INF)."""
 DEFAULT_PLATFORM: Final = "linux/amd64"
-"""SageMaker's CPU and GPU instances run linux/amd64 images unless the instance is Graviton (peers P6, P7)."""
+"""SageMaker's CPU and GPU instances run linux/amd64 images unless the instance is Graviton; an image built on an
+Apple-silicon laptop is linux/arm64 and fails there with "exec format error"."""
 
-# --- The /opt/ml tree (DG-TRAIN-INFO, DG-TRAIN-OUT, DG-INF) --------------------------------------
+# --- The /opt/ml tree (DG_TRAIN_INFO, DG_TRAIN_OUT, DG_INF) --------------------------------------
 OPT_ML: Final = "/opt/ml"
-"""Reserved by SageMaker: "/opt/ml and all subdirectories are reserved" (DG-TRAIN-IMG)."""
+"""Reserved by SageMaker: "/opt/ml and all subdirectories are reserved" (DG_TRAIN_IMG)."""
 INPUT_DIR: Final = f"{OPT_ML}/input"
 INPUT_CONFIG_DIR: Final = f"{INPUT_DIR}/config"
 INPUT_DATA_DIR: Final = f"{INPUT_DIR}/data"
 HYPERPARAMETERS_FILE: Final = "hyperparameters.json"
-"""``input/config/hyperparameters.json``: a string-to-string map (DG-TRAIN-INFO)."""
+"""``input/config/hyperparameters.json``: a string-to-string map (DG_TRAIN_INFO)."""
 INPUT_DATA_CONFIG_FILE: Final = "inputdataconfig.json"
-"""``input/config/inputdataconfig.json``: one object per channel (DG-TRAIN-INFO)."""
+"""``input/config/inputdataconfig.json``: one object per channel (DG_TRAIN_INFO)."""
 RESOURCE_CONFIG_FILE: Final = "resourceconfig.json"
-"""``input/config/resourceconfig.json``: the cluster topology, all lower case (DG-TRAIN-INFO)."""
+"""``input/config/resourceconfig.json``: the cluster topology, all lower case (DG_TRAIN_INFO)."""
 MODEL_DIR: Final = f"{OPT_ML}/model"
-"""Training writes the model here; hosting extracts ``model.tar.gz`` here (DG-TRAIN-OUT, DG-INF)."""
+"""Training writes the model here; hosting extracts ``model.tar.gz`` here (DG_TRAIN_OUT, DG_INF)."""
 OUTPUT_DIR: Final = f"{OPT_ML}/output"
 OUTPUT_DATA_DIR: Final = f"{OUTPUT_DIR}/data"
 FAILURE_FILE: Final = f"{OUTPUT_DIR}/failure"
-"""Written on failure; its first 1024 characters become ``FailureReason`` (DG-TRAIN-OUT)."""
+"""Written on failure; its first 1024 characters become ``FailureReason`` (DG_TRAIN_OUT)."""
 CHECKPOINTS_DIR: Final = f"{OPT_ML}/checkpoints"
-"""Default ``checkpoint_local_path`` (DG-CKPT)."""
+"""Default ``checkpoint_local_path`` (DG_CKPT)."""
 CODE_DIR: Final = f"{OPT_ML}/code"
 """Where AWS's training toolkit keeps user code; SageMaker leaves it as the image has it."""
 REPLACED_AT_RUN_TIME: Final = (INPUT_DIR, MODEL_DIR, OUTPUT_DIR, CHECKPOINTS_DIR)
-"""Directories SageMaker mounts fresh at run time, hiding whatever the image baked there (A4, A20)."""
+"""Directories SageMaker mounts fresh at run time, hiding what the image baked there (DG_TRAIN_IMG, DG_TRAIN_OUT)."""
 DEFAULT_CHANNEL: Final = "training"
-"""A plain S3 prefix given to ``Estimator.fit`` becomes the ``training`` channel (S-SKL notebook)."""
+"""A plain S3 prefix given to ``Estimator.fit`` becomes the ``training`` channel (SAMPLE_SKLEARN)."""
 FAILURE_REASON_LIMIT: Final = 1024
-"""Characters of the failure file that ``DescribeTrainingJob`` shows as ``FailureReason`` (DG-TRAIN-OUT)."""
+"""Characters of the failure file that ``DescribeTrainingJob`` shows as ``FailureReason`` (DG_TRAIN_OUT)."""
 CURRENT_HOST: Final = "algo-1"
-"""``current_host`` of a single-instance job, as SageMaker and its local mode name it (DG-TRAIN-INFO)."""
+"""``current_host`` of a single-instance job, as SageMaker and its local mode name it (DG_TRAIN_INFO)."""
 TRAINING_JOB_NAME_ENV: Final = "TRAINING_JOB_NAME"
 TRAINING_JOB_ARN_ENV: Final = "TRAINING_JOB_ARN"
-"""The platform sets these two in every training container (DG-TRAIN-INFO)."""
+"""The platform sets these two in every training container (DG_TRAIN_INFO)."""
 TRAINING_JOB_NAME: Final = "sagemaker-conformance"
 TRAINING_JOB_ARN: Final = "arn:aws:sagemaker:us-east-1:000000000000:training-job/sagemaker-conformance"
 TUNING_HYPERPARAMETERS: Final = {
@@ -71,33 +81,33 @@ TUNING_HYPERPARAMETERS: Final = {
     "sagemaker_job_name": '"sagemaker-conformance"',
     "sagemaker_region": '"us-east-1"',
 }
-"""Keys real jobs add: tuning's objective metric, framework estimators' ``sagemaker_*`` (A5)."""
+"""Keys real jobs add: tuning's objective metric, framework estimators' ``sagemaker_*`` (DG_TRAIN_INFO)."""
 TRAIN_STOP_GRACE_S: Final = 120
-"""``StopTrainingJob`` is "the equivalent of docker stop -t 120" (DG-TRAIN-IMG, API-STOP)."""
+"""``StopTrainingJob`` is "the equivalent of docker stop -t 120" (DG_TRAIN_IMG, API_STOP)."""
 
-# --- Hosting (DG-INF) ----------------------------------------------------------------------------
+# --- Hosting (DG_INF) ----------------------------------------------------------------------------
 PORT: Final = 8080
-""""Containers need to implement a web server that responds to /invocations and /ping on port 8080" (DG-INF)."""
+""""Containers need to implement a web server that responds to /invocations and /ping on port 8080" (DG_INF)."""
 PING_PATH: Final = "/ping"
 INVOCATIONS_PATH: Final = "/invocations"
 EXECUTION_PARAMETERS_PATH: Final = "/execution-parameters"
-"""Optional; batch transform asks it before the first invocation (DG-BATCH)."""
+"""Optional; batch transform asks it before the first invocation (DG_BATCH)."""
 PING_TIMEOUT_S: Final = 2.0
-""""The request timeout on /ping attempts is 2 seconds" (DG-INF)."""
+""""The request timeout on /ping attempts is 2 seconds" (DG_INF)."""
 STARTUP_BUDGET_S: Final = 60.0
-"""The harness's default start-up budget; SageMaker's own window is 4 minutes (DG-INF), configurable 60-3600 s."""
+"""The harness's default start-up budget; SageMaker's own window is 4 minutes (DG_INF), configurable 60-3600 s."""
 STARTUP_LIMIT_S: Final = 240.0
-""""during the 4 minutes after startup, new instance launch will fail" (DG-INF)."""
+""""during the 4 minutes after startup, new instance launch will fail" (DG_INF)."""
 INVOCATION_LIMIT_S: Final = 60.0
-""""A customer's model containers must respond to requests within 60 seconds" (DG-INF)."""
+""""A customer's model containers must respond to requests within 60 seconds" (DG_INF)."""
 SERVE_STOP_GRACE_S: Final = 30
-""""sends the SIGTERM signal, then it sends the SIGKILL signal thirty seconds later" (DG-INF)."""
+""""sends the SIGTERM signal, then it sends the SIGKILL signal thirty seconds later" (DG_INF)."""
 MAX_REQUEST_BYTES: Final = 6_291_456
-"""``InvokeEndpoint`` Body maximum, 6 MiB (API-RT ``BodyBlob``)."""
+"""``InvokeEndpoint`` Body maximum, 6 MiB (API_RT ``BodyBlob``)."""
 LARGE_PAYLOAD_BYTES: Final = 6_000_000
-"""The "about 6 MB" valid payload SRV-9 sends; below ``MAX_REQUEST_BYTES`` (contract F3)."""
+"""The "about 6 MB" valid payload SRV-9 sends; below ``MAX_REQUEST_BYTES`` (API_RT)."""
 CUSTOM_ATTRIBUTES_MAX: Final = 1024
-"""``X-Amzn-SageMaker-Custom-Attributes``: at most 1024 visible US-ASCII characters (API-RT)."""
+"""``X-Amzn-SageMaker-Custom-Attributes``: at most 1024 visible US-ASCII characters (API_RT)."""
 SAGEMAKER_HEADERS: Final = {
     "X-Amzn-SageMaker-Target-Variant": "AllTraffic",
     "X-Amzn-SageMaker-Inference-Id": "sagemaker-conformance-0001",
@@ -106,13 +116,14 @@ SAGEMAKER_HEADERS: Final = {
     "X-Forwarded-For": "203.0.113.7",
     "X-Amzn-SageMaker-Custom-Attributes": ("c" * (CUSTOM_ATTRIBUTES_MAX - 2)) + "=1",
 }
-"""Headers SageMaker may add, which "inference containers must be able to safely ignore" (DG-INF, API-RT)."""
+"""Headers SageMaker may add, which "inference containers must be able to safely ignore" (DG_INF, API_RT)."""
 CSV: Final = "text/csv"
-"""SageMaker's CSV convention: no header record (DG-CDF, B8)."""
+"""SageMaker's CSV convention: no header record (DG_CDF)."""
 UNSUPPORTED_CONTENT_TYPES: Final = ("application/x-sagemaker-conformance-unsupported", "image/png")
-"""Media types no CSV model accepts; the preferred answer is 415 (B9)."""
+"""Media types no CSV model accepts; the preferred answer is 415 Unsupported Media Type (DG_INF: a
+container's 4xx reaches the caller as a client error)."""
 
-# --- Server environment (seeds, peers §0, DG-BATCH, DG-PIPE) -------------------------------------
+# --- Server environment (AWS's bring-your-own samples, DG_BATCH, DG_PIPE) --------------------------
 MODEL_SERVER_WORKERS_ENV: Final = "MODEL_SERVER_WORKERS"
 """Worker count in AWS's bring-your-own samples (default: CPU count)."""
 MODEL_SERVER_TIMEOUT_ENV: Final = "MODEL_SERVER_TIMEOUT"
@@ -128,13 +139,13 @@ BATCH_ENV: Final = {
     "SAGEMAKER_BATCH_STRATEGY": "MULTI_RECORD",
     "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": "2",
 }
-"""Batch transform's variables (DG-BATCH); each may be absent, all must be tolerated."""
+"""Batch transform's variables (DG_BATCH); each may be absent, all must be tolerated."""
 BATCH_STRATEGIES: Final = frozenset({"MULTI_RECORD", "SINGLE_RECORD"})
 MAX_PAYLOAD_IN_MB_LIMIT: Final = 100
-"""``MaxPayloadInMB`` at most 100, and ``MaxConcurrentTransforms x MaxPayloadInMB <= 100`` (DG-BT)."""
+"""``MaxPayloadInMB`` at most 100, and ``MaxConcurrentTransforms x MaxPayloadInMB <= 100`` (DG_BT)."""
 BIND_TO_PORT_ENV: Final = "SAGEMAKER_BIND_TO_PORT"
 SAFE_PORT_RANGE_ENV: Final = "SAGEMAKER_SAFE_PORT_RANGE"
 BIND_TO_PORT_LABEL: Final = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
-"""Images that honour ``SAGEMAKER_BIND_TO_PORT`` must carry this label set to ``true`` (DG-PIPE)."""
+"""Images that honour ``SAGEMAKER_BIND_TO_PORT`` must carry this label set to ``true`` (DG_PIPE)."""
 BIND_TO_PORT_PROBE: Final = 9090
 SAFE_PORT_RANGE_PROBE: Final = "9091-9099"

@@ -87,7 +87,7 @@ def input_data_config(channels: Mapping[str, Path], form: str) -> dict[str, dict
 
 
 def resource_config(form: str) -> dict[str, object]:
-    """``resourceconfig.json`` for one instance named ``current_host`` (A7)."""
+    """``resourceconfig.json`` for one instance named ``current_host`` (contract.DG_TRAIN_INFO)."""
     host = contract.CURRENT_HOST
     if form == "minimal":
         return {

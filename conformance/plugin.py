@@ -30,7 +30,7 @@ SUITE = Path(__file__).with_name("test_conformance.py")
 IMAGE_HELP = "Image to certify (repeatable: the suite runs once per image). Never pulled."
 TEST_DIR_HELP = (
     "Test-dir for the images: one for all, or one per --image in order. "
-    "Defaults to test-dirs/<name> under the rootdir for this project's own images."
+    "Defaults to test-dirs/<name> under the rootdir (or the current folder) for this project's own images."
 )
 STARTUP_HELP = (
     f"Seconds the server may take to answer 200 on /ping (default {contract.STARTUP_BUDGET_S:g}; SageMaker: 240)."
@@ -111,7 +111,7 @@ def _number(config: pytest.Config, name: str, kind: type, minimum: float) -> Any
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "clause(id, level): the SPEC clause a conformance test certifies.")
+    config.addinivalue_line("markers", "clause(id, level): the clause a conformance test certifies.")
     config.addinivalue_line("markers", "conformance: a conformance test generated from the clause registry.")
     config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's grouping (one image per worker).")
     config.addinivalue_line("markers", "docker: needs a running Docker engine (the harness's own integration tests).")
@@ -154,10 +154,13 @@ def _targets(config: pytest.Config, images: list[str], client: Any) -> list[Targ
             directory = Path(dirs[0] if len(dirs) == 1 else dirs[index])
         else:
             name = re.split(r"[:@]", reference.rsplit("/", 1)[-1])[0]
-            directory = config.rootpath / "test-dirs" / name
+            # The rootdir in a checkout; the current folder when installed (`--pyargs conformance` roots elsewhere).
+            candidates = dict.fromkeys(base / "test-dirs" / name for base in (config.rootpath, Path.cwd()))
+            directory = next((d for d in candidates if d.is_dir()), next(iter(candidates)))
             if not directory.is_dir():
+                tried = " nor ".join(str(d) for d in candidates)
                 raise HarnessError(
-                    f"No --test-dir for image {reference!r}, and {directory} does not exist. Pass --test-dir=DIR: "
+                    f"No --test-dir for image {reference!r}, and {tried} does not exist. Pass --test-dir=DIR: "
                     "a folder shaped like /opt/ml with input/config/hyperparameters.json, input/data/<channel>/ "
                     "and payload.csv (see the README, 'Writing a test-dir')."
                 )

@@ -1,13 +1,16 @@
-"""The clause registry: each check is a small function registered under its SPEC clause ID.
+"""The clause registry: each check is a small function registered under its clause ID.
 
 A check is a generator: it yields a :class:`~conformance.failures.Violation` for each breach it
 sees, so every violation is reported, and raises :class:`~conformance.failures.CheckSkipped`
-when it cannot run. Its docstring's first line states the rule.
+when it cannot run. Its docstring is the clause's specification (docs/clauses.md is generated from
+it): the first paragraph states the rule, a paragraph starting ``Why:`` says why SageMaker needs it,
+and one starting ``How:`` says how the harness tests it; other paragraphs are details.
 """
 
 from __future__ import annotations
 
 import enum
+import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
 
 
 class Level(str, enum.Enum):
-    """SPEC.md's levels."""
+    """The clause levels (docs/clauses.md)."""
 
     MUST = "MUST"
     """Fails the image."""
@@ -63,6 +66,29 @@ class Clause:
         return " ".join(doc.split("\n\n")[0].split())
 
     @property
+    def why(self) -> str:
+        """Why the clause matters: the docstring's paragraph starting ``Why:`` (empty when it has none)."""
+        return self._labelled("Why:")
+
+    @property
+    def how(self) -> str:
+        """How the harness tests the clause: the docstring's paragraph starting ``How:`` (empty when none)."""
+        return self._labelled("How:")
+
+    @property
+    def details(self) -> list[str]:
+        """The docstring's other paragraphs, between the rule and ``Why:``/``How:``."""
+        return [p for p in self._paragraphs()[1:] if not p.startswith(("Why:", "How:"))]
+
+    def _paragraphs(self) -> list[str]:
+        doc = inspect.cleandoc(self.function.__doc__ or "")
+        return [" ".join(p.split()) for p in doc.split("\n\n") if p.strip()]
+
+    def _labelled(self, label: str) -> str:
+        found = [p for p in self._paragraphs() if p.startswith(label)]
+        return found[0][len(label) :].strip() if found else ""
+
+    @property
     def number(self) -> int:
         return int(self.id.split("-")[1])
 
@@ -98,8 +124,14 @@ def check(clause_id: str, level: Level, title: str, *, source: str = "") -> Call
     return register
 
 
+def missing_parts(clause: Clause) -> list[str]:
+    """What docs/clauses.md needs and the clause lacks: "why", "how" (docstring paragraphs), "source" (an https URL)."""
+    missing = [name for name, text in (("why", clause.why), ("how", clause.how)) if not text]
+    return missing + ([] if clause.source.startswith("https://") else ["source"])
+
+
 def clauses() -> Iterator[Clause]:
-    """Every registered clause, in SPEC order (IMG, TRN, SRV, ENV; by number)."""
+    """Every registered clause, in the specification's order (IMG, TRN, SRV, ENV; by number)."""
     import conformance.checks  # noqa: F401  (registers every check)
 
     order = {phase: n for n, phase in enumerate(Phase)}

@@ -31,7 +31,7 @@ EXPECTED_OUTPUT = "expected_output.csv"
 
 @dataclass(frozen=True)
 class Policy:
-    """What the image declares about itself (SPEC.md, "The test-dir")."""
+    """What the image declares about itself (the README, "Writing a test-dir")."""
 
     profile: str = "train+serve"
     content_type: str = contract.CSV

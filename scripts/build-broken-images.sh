@@ -4,7 +4,7 @@
 #
 # Each image is a thin layer over the decision-tree reference image (sagemaker-conformance/decision_trees:latest,
 # built by scripts/build-images.sh decision_trees, which this script runs when the image is missing) that
-# breaks exactly one SPEC clause. The build context is tests/broken_images itself, so every image can use the
+# breaks exactly one clause. The build context is tests/broken_images itself, so every image can use the
 # shared helpers in tests/broken_images/_lib; an entry with `architecture = "..."` is built for amd64 and then
 # has its config rewritten (tests/broken_images/_lib/set_architecture.py).
 #

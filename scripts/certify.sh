@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: build a bundled reference image and certify it against SPEC.md.
+# The main job: build a bundled reference image and certify it against every clause (docs/clauses.md).
 #   scripts/certify.sh                 # the decision-tree image
 #   scripts/certify.sh catboost        # the CatBoost image
 #   scripts/certify.sh decision_trees --conformance-report reports   # extra pytest arguments pass through

@@ -184,30 +184,10 @@ rc=$?
 set -e
 
 [ -f "$report" ] || die "the harness wrote no report at $report (pytest exit code $rc; its output is above)."
-# One line of facts, then one line per failed (blocking) and warned clause.
-summary=$("$py" - "$report" <<'EOF'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-print("\t".join(["REPORT", str(doc.get("verdict", "?")), str((doc.get("image") or {}).get("id", "?"))]))
-flat = lambda text: " ".join(str(text or "").split())[:240]
-for c in doc.get("clauses", []):
-    kind = {"fail": "FAILED", "error": "ERRORED", "warn": "WARNED"}.get(c.get("verdict"))
-    if not kind:
-        continue
-    reason = str(c.get("reason") or "")
-    title = c.get("title") or ""
-    # The evidence's headline (the paragraph after the clause's own header) and its "Actual:" line.
-    lines = [line.strip() for line in str(c.get("evidence") or "").splitlines()]
-    body = [line for line in lines[1:] if line]
-    headline = body[0] if body else ""
-    actual = next((line for line in body if line.startswith("Actual:")), "")
-    if not reason or reason.startswith(f"{c.get('id')} ["):
-        reason = title
-    print("\t".join([kind, str(c.get("id")), str(c.get("level", "?")), str(c.get("verdict")), flat(reason),
-                     flat(headline if headline != reason else ""), flat(actual)]))
-EOF
-) || die "cannot read the report $report"
-IFS=$'\t' read -r _ verdict report_id <<<"$(printf '%s\n' "$summary" | head -n 1)"
+# One line of facts (with the exit code: conformance/verdict.py, the rule the console script uses too), then one
+# line per failed (blocking), crashed and warned clause.
+summary=$(cd "$root" && "$py" -m conformance.verdict "$report" "$rc") || die "cannot read the report $report"
+IFS=$'\t' read -r _ verdict report_id code <<<"$(printf '%s\n' "$summary" | head -n 1)"
 [ "$report_id" = "$image_id" ] || die "the report $report is for image $report_id, not $image_id: refusing to push."
 
 list_clauses() {
@@ -224,7 +204,7 @@ if [ -n "$warned" ]; then
 fi
 failed=$(printf '%s\n' "$summary" | awk -F'\t' '$1 == "FAILED"')
 errored=$(printf '%s\n' "$summary" | awk -F'\t' '$1 == "ERRORED"')
-if [ "$verdict" != passed ] || [ "$rc" != 0 ]; then
+if [ "$code" != 0 ]; then
   if [ "$rc" -gt 1 ]; then
     die "the harness stopped with pytest exit code $rc (a usage or internal error, above); report: $report"
   fi
@@ -232,7 +212,7 @@ if [ "$verdict" != passed ] || [ "$rc" != 0 ]; then
     say "the harness could not judge these clauses (a check crashed: a harness or engine problem, not a verdict):"
     printf '%s\n' "$errored" | list_clauses
   fi
-  if [ -z "$failed" ] && [ -n "$errored" ]; then
+  if [ "$code" = 2 ]; then
     die "certification incomplete for $local_ref; report: $report"
   fi
   say "CERTIFICATION FAILED: $local_ref (${image_id:7:12}) is not pushed. Failed clauses:"

@@ -28,7 +28,7 @@ DT_HYPERPARAMETERS = {"max_leaf_nodes": "20"}
 CB_HYPERPARAMETERS = {"iterations": "200", "depth": "6", "learning_rate": "0.1"}
 
 POLICY = """\
-# Policy for the conformance harness (see SPEC.md "The test-dir").
+# Policy for the conformance harness (see the README, "Writing a test-dir").
 profile = "train+serve"            # "train+serve" | "serve-only" | "train-only"
 content_type = "text/csv"          # media type sent to /invocations
 payload = "payload.csv"

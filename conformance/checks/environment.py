@@ -49,7 +49,15 @@ def settled_workers(server: ServingContainer) -> tuple[procs.WorkerCount, list[p
 @check("ENV-1", Level.MUST, "MODEL_SERVER_WORKERS=N runs N model-server workers", source=contract.DG_INF)
 def workers_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     """`MODEL_SERVER_WORKERS=N` runs N model-server workers, counted in the container's process table after the
-    workers settle. The policy may name another variable, or declare that the image has none."""
+    workers settle. The policy may name another variable, or declare that the image has none.
+
+    Why: AWS's bring-your-own samples size their worker pool with MODEL_SERVER_WORKERS, and users set it per
+    instance type in the model's environment. An image that ignores it runs the wrong number of workers: one copy of
+    a large model per CPU exhausts memory, one worker wastes a large instance.
+
+    How: Starts the server with the declared variable set to 3 (neither 1 nor a likely CPU count) and counts the
+    model server's workers in the container's process table once three readings in a row agree.
+    """
     variable = ctx.policy.workers_env
     if not variable:
         raise CheckSkipped('the policy declares no worker-count variable ([env] workers = "")')
@@ -67,7 +75,15 @@ def workers_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
 
 @check("ENV-2", Level.SHOULD, "Without the variable, one worker per CPU the container sees", source=contract.DG_INF)
 def default_workers_per_cpu(ctx: CheckContext) -> Iterator[Violation]:
-    """Without `MODEL_SERVER_WORKERS`, the number of workers is the number of CPUs the container sees."""
+    """Without `MODEL_SERVER_WORKERS`, the number of workers is the number of CPUs the container sees.
+
+    Why: One worker per CPU, the samples' default, is what lets the same image use a larger instance; a fixed count
+    wastes it or overloads a small one.
+
+    How: Counts the workers of the default serving container in its process table and compares them with the CPUs
+    the container sees (the engine's count and `nproc` inside it). Skipped when the policy declares no worker
+    variable.
+    """
     if not ctx.policy.workers_env:
         raise CheckSkipped("the policy declares no worker-count variable, so there is no default to check")
     server = ctx.server(SERVE_DEFAULT)
@@ -93,7 +109,16 @@ def default_workers_per_cpu(ctx: CheckContext) -> Iterator[Violation]:
 )
 def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     """`MODEL_SERVER_TIMEOUT=T` sets the model server's request timeout to T: the server's own configuration in
-    its process table, and a front proxy (nginx) that does not cut requests off before T."""
+    its process table, and a front proxy (nginx) that does not cut requests off before T.
+
+    Why: InvokeEndpoint allows a container 60 s and batch transform up to InvocationsTimeoutInSeconds (600 s by
+    default). A model-server or proxy timeout shorter than the one asked for cuts slow but valid requests off:
+    gunicorn kills its worker at 30 s by default, nginx's proxy_read_timeout is 60 s.
+
+    How: Starts the server with the declared variable set to 97 s and reads the model server's --timeout from its
+    command line in the process table and nginx's read timeout for /invocations from its configuration (`nginx -T`);
+    neither may be shorter. Skipped when neither can be observed.
+    """
     variable = ctx.policy.timeout_env
     if not variable:
         raise CheckSkipped('the policy declares no timeout variable ([env] timeout = "")')
@@ -148,7 +173,16 @@ def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
 def batch_variables_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """Batch transform variables (SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_BATCH_STRATEGY,
     SAGEMAKER_MAX_CONCURRENT_TRANSFORMS) do not break start-up or invocations; `GET /execution-parameters`
-    answers 404 or a valid JSON document."""
+    answers 404 or a valid JSON document.
+
+    Why: Batch transform starts the same `serve` container with SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB,
+    SAGEMAKER_BATCH_STRATEGY and SAGEMAKER_MAX_CONCURRENT_TRANSFORMS set, and first asks GET /execution-parameters.
+    An image that chokes on them, or answers that request with an invalid document, fails every transform job.
+
+    How: Starts the server with the batch variables set, requires /ping 200 and a 200 for the test-dir's payload,
+    then GETs /execution-parameters: a 404, or a JSON object with a positive MaxConcurrentTransforms, a
+    BatchStrategy of MULTI_RECORD or SINGLE_RECORD and a MaxPayloadInMB from 0 to 100 (at most 100 in product).
+    """
     server = ctx.server(ServeSpec("batch", env=contract.BATCH_ENV), ready=False)
     if not server.readiness.ready:
         yield Violation(
@@ -202,7 +236,15 @@ def batch_variables_tolerated(ctx: CheckContext) -> Iterator[Violation]:
 )
 def bind_to_port(ctx: CheckContext) -> Iterator[Violation]:
     """If the image carries `com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true`,
-    `SAGEMAKER_BIND_TO_PORT` moves the listener (inference pipelines, multi-container endpoints)."""
+    `SAGEMAKER_BIND_TO_PORT` moves the listener (inference pipelines, multi-container endpoints).
+
+    Why: In inference pipelines and multi-container endpoints SageMaker tells each container which port to listen on
+    with SAGEMAKER_BIND_TO_PORT, for images that claim the capability with the label. An image that claims it and
+    still listens on 8080 collides with its neighbours.
+
+    How: Skipped unless the image carries the label; then starts the server with SAGEMAKER_BIND_TO_PORT=9090 and
+    SAGEMAKER_SAFE_PORT_RANGE=9091-9099 and requires /ping and /invocations to answer on 9090.
+    """
     if ctx.image.labels.get(contract.BIND_TO_PORT_LABEL, "").lower() != "true":
         raise CheckSkipped(f"the image does not claim the capability (label {contract.BIND_TO_PORT_LABEL}=true)")
     port = contract.BIND_TO_PORT_PROBE

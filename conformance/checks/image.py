@@ -19,6 +19,15 @@ def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
     executables on PATH when there is no ENTRYPOINT; and no `tini` entrypoint.
 
     SageMaker runs `docker run IMAGE train` and `docker run IMAGE serve`, replacing CMD.
+
+    Why: SageMaker starts every training job with `docker run IMAGE train` and every endpoint and batch transform
+    with `docker run IMAGE serve`, replacing CMD. An entrypoint that drops or ignores that argument never starts the
+    right program, and AWS documents that tini cannot be the entrypoint.
+
+    How: Reads the image config (ENTRYPOINT, CMD, PATH) and the image's files without starting a container: an
+    exec-form entrypoint must hand its arguments on; without one, `train` and `serve` must be executables on PATH. A
+    shell-form entrypoint and a tini entrypoint are refused; where the configuration alone cannot tell, the serving
+    and training runs judge by behaviour.
     """
     image = ctx.image
     files = ctx.certification.files()
@@ -68,6 +77,12 @@ def platform_matches(ctx: CheckContext) -> Iterator[Violation]:
     """The image's platform is linux/amd64 (or the platform asked for with --platform).
 
     An arm64 image built on a laptop fails on SageMaker with "exec format error".
+
+    Why: SageMaker's CPU and GPU instances run linux/amd64 images (Graviton instances aside). An arm64 image built
+    on a laptop pushes to ECR without complaint and fails only when SageMaker starts it, with "exec format error".
+
+    How: Compares the OS and architecture in the image config with --platform (default linux/amd64); no container is
+    started.
     """
     wanted = ctx.options.platform
     actual = ctx.image.platform
@@ -90,6 +105,14 @@ def nothing_baked_into_replaced_dirs(ctx: CheckContext) -> Iterator[Violation]:
     /opt/ml/checkpoints: SageMaker mounts fresh directories there, so such files are never seen.
 
     The harness always mounts fresh, empty directories there; code under /opt/ml/code stays visible.
+
+    Why: AWS reserves /opt/ml for SageMaker and warns that data placed there may not be visible at run time: the
+    service mounts fresh directories over input, model, output and checkpoints. A model baked into the image works
+    under a plain `docker run` and is gone on SageMaker.
+
+    How: Lists the files the image's layers put under those four directories (placeholders such as empty folders do
+    not count). Every container the harness starts also gets fresh, empty volumes there, as on SageMaker, so nothing
+    baked in can pass for a trained model.
     """
     files = ctx.certification.files()
     for directory in contract.REPLACED_AT_RUN_TIME:

@@ -217,7 +217,15 @@ def _generated_violations(
 
 @check("SRV-1", Level.MUST, "A server answers on 0.0.0.0:8080", source=contract.DG_INF)
 def answers_on_8080(ctx: CheckContext) -> Iterator[Violation]:
-    """A server answers on 0.0.0.0:8080: reachable through the published port, so not bound to 127.0.0.1 only."""
+    """A server answers on 0.0.0.0:8080: reachable through the published port, so not bound to 127.0.0.1 only.
+
+    Why: SageMaker sends /ping and /invocations to port 8080 of the container from outside it. A server listening on
+    127.0.0.1, or on another port, answers from inside the container and never to SageMaker, and the endpoint fails
+    its health check.
+
+    How: Starts `docker run IMAGE serve` with port 8080 published on a random host port and calls it from the host;
+    when nothing answers, it reads /proc/net/tcp in the container to show where the server does listen.
+    """
     server = ctx.server(SERVE_DEFAULT, ready=False)
     if server.readiness.answered:
         return
@@ -239,7 +247,16 @@ def answers_on_8080(ctx: CheckContext) -> Iterator[Violation]:
 )
 def ping_healthy(ctx: CheckContext) -> Iterator[Violation]:
     """`GET /ping` returns 200 within the start-up budget (default 60 s; SageMaker's limit is 240 s), and every
-    ping answers in under 2 s. The cold-start time is reported."""
+    ping answers in under 2 s. The cold-start time is reported.
+
+    Why: An endpoint whose container does not answer 200 on /ping within 4 minutes of starting fails to launch ("did
+    not pass the ping health check"), and each /ping request times out after 2 s, so a slow ping takes an instance
+    out of service.
+
+    How: Polls GET /ping from the moment the container starts until a 200 or the end of the --startup-timeout budget
+    (the cold-start time is measured), failing fast with the logs when the container exits; then sends 20 more
+    pings, each of which must answer within 2 s.
+    """
     server = ctx.server(SERVE_DEFAULT, ready=False)
     readiness = server.readiness
     if not readiness.ready:
@@ -277,7 +294,16 @@ def ping_healthy(ctx: CheckContext) -> Iterator[Violation]:
 )
 def serves_trained_model_read_only(ctx: CheckContext) -> Iterator[Violation]:
     """The model is read from a read-only /opt/ml/model holding the extracted model.tar.gz of TRN-1 (the
-    train-to-serve round trip)."""
+    train-to-serve round trip).
+
+    Why: Hosting extracts the model.tar.gz that training uploaded into /opt/ml/model before the container starts,
+    and the image must serve that model. A server that writes into the model directory, or loads a model from
+    somewhere else, works on a laptop and fails on the service.
+
+    How: Packs the model TRN-1 wrote as model.tar.gz, extracts it, and mounts it read-only at /opt/ml/model in the
+    serving container; the test-dir's payload must then get a 200. A server that stops with "Read-only file system"
+    in its logs fails here.
+    """
     server = ctx.server(SERVE_DEFAULT, ready=False)
     if not server.readiness.ready:
         logs = server.logs()
@@ -309,6 +335,15 @@ def invocations_round_trip(ctx: CheckContext) -> Iterator[Violation]:
     per input record, in order: with and without a trailing newline, with CRLF line ends, and for a single record.
 
     Also for generated payloads built from the test-dir's rows (shuffled, repeated, renotated).
+
+    Why: InvokeEndpoint and batch transform pass the body to /invocations as it is, and batch transform splits files
+    into mini-batches of lines and joins the answers line by line. A server that drops an unterminated last line,
+    adds a header row or reorders records misaligns every prediction with its input, silently.
+
+    How: POSTs the test-dir's payload (with and without a trailing newline, with CRLF line ends, a single record)
+    and --max-examples payloads that hypothesis builds from its rows; each answer must be a 200 with a Content-Type
+    and one record per input record, in order (equal to expected_output.csv when the test-dir has one). A failing
+    generated body is shrunk and kept on disk for curl.
     """
     server = ctx.server()
     payload = ctx.test_dir.payload
@@ -344,7 +379,15 @@ def invocations_round_trip(ctx: CheckContext) -> Iterator[Violation]:
 
 @check("SRV-5", Level.SHOULD, "Media-type parameters are understood (text/csv; charset=utf-8)", source=contract.DG_INF)
 def media_type_parameters(ctx: CheckContext) -> Iterator[Violation]:
-    """Media-type parameters are understood: `text/csv; charset=utf-8` is accepted like `text/csv`."""
+    """Media-type parameters are understood: `text/csv; charset=utf-8` is accepted like `text/csv`.
+
+    Why: Clients and SageMaker's own formats send media types with parameters (`; charset=utf-8` from HTTP
+    libraries, `text/csv;label_size=0`). A server that compares the whole Content-Type string rejects valid
+    requests.
+
+    How: POSTs the test-dir's payload with `; charset=utf-8` added to its content type and requires the same 200 and
+    the same body as without it.
+    """
     server = ctx.server()
     first, outputs = baseline(ctx, server)
     content_type = f"{_content_type(ctx)}; charset=utf-8"
@@ -360,7 +403,15 @@ def media_type_parameters(ctx: CheckContext) -> Iterator[Violation]:
 
 @check("SRV-6", Level.SHOULD, "An unsupported Content-Type gets a 4xx (415 preferred)", source=contract.DG_INF)
 def unsupported_media_type_rejected(ctx: CheckContext) -> Iterator[Violation]:
-    """An unsupported Content-Type gets a 4xx (415 preferred), never a 200 or a 5xx."""
+    """An unsupported Content-Type gets a 4xx (415 preferred), never a 200 or a 5xx.
+
+    Why: InvokeEndpoint hands a container's 4xx to the caller as a ModelError reading "Received client error (415)
+    from model", a 5xx as "Received server error (500)", and a 200 as a prediction made from bytes the model could
+    not read. Only a 4xx (415 Unsupported Media Type) tells the caller that the request, not the model, is wrong.
+
+    How: POSTs the test-dir's payload with media types no CSV model accepts
+    (application/x-sagemaker-conformance-unsupported, image/png) and requires a 4xx for each.
+    """
     server = ctx.server()
     for content_type in contract.UNSUPPORTED_CONTENT_TYPES:
         exchange = invoke(ctx, server, ctx.test_dir.payload, content_type=content_type, name="unsupported")
@@ -405,6 +456,12 @@ def malformed_payloads_rejected(ctx: CheckContext) -> Iterator[Violation]:
     """Malformed payloads (wrong number of columns, non-numeric fields, empty body) get a 4xx, not a 5xx.
 
     Also for generated ones: wrong widths, non-numeric cells, stray quotes, invalid UTF-8.
+
+    Why: A 5xx tells the caller, the endpoint's metrics and its alarms that the model server broke, and batch
+    transform retries it; a 4xx says that the request was wrong, which it was.
+
+    How: POSTs fixed malformed bodies (too few and too many columns, a non-numeric field, an empty body) and
+    --max-examples generated ones (wrong widths, non-numbers, stray quotes, invalid UTF-8); each must get a 4xx.
     """
     server = ctx.server()
     for case, body in malformed_cases(ctx).items():
@@ -457,7 +514,14 @@ def _healthy_after(ctx: CheckContext, server: ServingContainer, bad: Exchange, c
 @check("SRV-8", Level.MUST, "After any bad request the server is still healthy", source=contract.DG_INF)
 def healthy_after_bad_requests(ctx: CheckContext) -> Iterator[Violation]:
     """After any bad request the server is still healthy: `/ping` 200 and a valid invocation still succeeds
-    (no dead worker, no wedged container)."""
+    (no dead worker, no wedged container).
+
+    Why: SageMaker routes traffic to an instance as long as its /ping answers 200. A worker that dies on a bad
+    request, or a server wedged by one, keeps the instance in service while every later request fails.
+
+    How: Sends the bad requests of SRV-6 and SRV-7 and generated malformed bodies; after each, GET /ping must answer
+    200 and the test-dir's payload must still get a 200.
+    """
     server = ctx.server()
     bad_requests = {f"Content-Type {ct}": (ctx.test_dir.payload, ct) for ct in contract.UNSUPPORTED_CONTENT_TYPES}
     bad_requests |= {case: (body, _content_type(ctx)) for case, body in malformed_cases(ctx).items()}
@@ -479,7 +543,14 @@ def healthy_after_bad_requests(ctx: CheckContext) -> Iterator[Violation]:
 
 @check("SRV-9", Level.SHOULD, "A valid payload of about 6,000,000 bytes is accepted", source=contract.API_RT)
 def large_payload_accepted(ctx: CheckContext) -> Iterator[Violation]:
-    """A valid payload of about 6,000,000 bytes is accepted (no 413 from a proxy in front of the model)."""
+    """A valid payload of about 6,000,000 bytes is accepted (no 413 from a proxy in front of the model).
+
+    Why: InvokeEndpoint accepts bodies up to 6,291,456 bytes (6 MiB), and batch transform sends mini-batches up to
+    MaxPayloadInMB. nginx's default client_max_body_size of 1 MB (AWS's samples set 5m) refuses valid requests with
+    a 413 before they reach the model.
+
+    How: POSTs the test-dir's records repeated to about 6,000,000 bytes and requires a 200.
+    """
     server = ctx.server()
     body = sized_payload(ctx, contract.LARGE_PAYLOAD_BYTES)
     exchange = invoke(ctx, server, body, name="large")
@@ -500,7 +571,15 @@ def large_payload_accepted(ctx: CheckContext) -> Iterator[Violation]:
 @check("SRV-10", Level.MUST, "Extra headers SageMaker adds do not change the response", source=contract.DG_INF)
 def extra_headers_ignored(ctx: CheckContext) -> Iterator[Violation]:
     """Extra headers that SageMaker adds (X-Amzn-SageMaker-*, a 1024-character custom attribute, X-Amzn-Trace-Id)
-    do not change the response."""
+    do not change the response.
+
+    Why: AWS documents that SageMaker may add headers to the requests it forwards and that containers must safely
+    ignore them. A proxy with small header buffers answers a 1024-character custom attribute with a 400 or a 494.
+
+    How: POSTs the test-dir's payload with the headers SageMaker adds (X-Amzn-SageMaker-Target-Variant,
+    -Inference-Id, -Enable-Explanations, a 1024-character -Custom-Attributes, X-Amzn-Trace-Id, X-Forwarded-For) and
+    requires the same answer as without them.
+    """
     server = ctx.server()
     first, outputs = baseline(ctx, server)
     exchange = invoke(ctx, server, ctx.test_dir.payload, headers=dict(contract.SAGEMAKER_HEADERS), name="headers")
@@ -515,7 +594,14 @@ def extra_headers_ignored(ctx: CheckContext) -> Iterator[Violation]:
 
 @check("SRV-11", Level.MUST, "SIGTERM ends the server within 30 s without SIGKILL", source=contract.DG_INF)
 def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
-    """SIGTERM (docker stop -t 30) ends the container within 30 s without being killed; the time is reported."""
+    """SIGTERM (docker stop -t 30) ends the container within 30 s without being killed; the time is reported.
+
+    Why: On UpdateEndpoint and scale-in SageMaker sends SIGTERM, then SIGKILL thirty seconds later. A server that
+    never receives SIGTERM (a shell wrapper without `exec`) is killed with requests in flight, and they fail.
+
+    How: Starts a serving container of its own, waits for /ping, sends `docker stop -t 30` and times the exit
+    (measured): it must come before the SIGKILL.
+    """
     server = ctx.server(SERVE_SIGTERM)
     stop = server.stop_gracefully(contract.SERVE_STOP_GRACE_S)
     ctx.measure("serve_sigterm_seconds", stop.seconds)
@@ -548,6 +634,12 @@ def no_model_not_healthy(ctx: CheckContext) -> Iterator[Violation]:
     """With an empty /opt/ml/model, `/ping` never returns 200 (or the container exits non-zero).
 
     A healthy ping without a model sends traffic to a container that can only fail.
+
+    Why: /ping is how SageMaker decides that an instance can serve. A server that answers 200 without a model takes
+    traffic it can only fail, where an unhealthy ping would have stopped the launch.
+
+    How: Starts the server with an empty /opt/ml/model and polls /ping for the start-up budget: it must never answer
+    200 (exiting non-zero is fine, exiting 0 is not).
     """
     server = ctx.server(SERVE_EMPTY_MODEL, ready=False)
     readiness = server.readiness
@@ -569,7 +661,15 @@ def no_model_not_healthy(ctx: CheckContext) -> Iterator[Violation]:
 
 @check("SRV-13", Level.SHOULD, "/ping stays 200 and under 2 s while invocations are in flight", source=contract.DG_INF)
 def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
-    """`/ping` stays 200 and under 2 s while concurrent invocations are in flight."""
+    """`/ping` stays 200 and under 2 s while concurrent invocations are in flight.
+
+    Why: SageMaker keeps pinging while invocations are in flight, and batch transform sends MaxConcurrentTransforms
+    requests at once. A server whose workers are all busy lets /ping time out after 2 s, and the instance is taken
+    out of service under load.
+
+    How: Sends 8 concurrent invocations for 3 s while pinging; every ping must answer 200 within 2 s and the
+    invocations must succeed (the slowest ping is measured).
+    """
     server = ctx.server()
     body = sized_payload(ctx, 512 * 1024)
     stop = threading.Event()
@@ -623,7 +723,16 @@ def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
 
 @check("SRV-14", Level.MUST, "Serving works with no egress network and no AWS_* variables", source=contract.DG_NETISO)
 def serves_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
-    """Serving works with no egress network (an internal Docker network) and no AWS_* variables."""
+    """Serving works with no egress network (an internal Docker network) and no AWS_* variables.
+
+    Why: Under network isolation (CreateModel with EnableNetworkIsolation, required for AWS Marketplace models) the
+    container can make no outbound call and gets no AWS credentials. A server that downloads anything at start never
+    becomes healthy.
+
+    How: Starts the server on an internal Docker network (no egress) with no AWS_* variables and requires /ping 200
+    and a 200 for the test-dir's payload; skipped when the engine is remote, since this host cannot reach a
+    container on such a network.
+    """
     if os.environ.get("DOCKER_HOST", "unix://").split("://")[0] not in ("unix", "npipe"):
         raise CheckSkipped("the engine is remote: this host cannot reach a container on an internal network")
     server = ctx.server(SERVE_ISOLATED, ready=False)
@@ -640,7 +749,13 @@ def serves_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
 
 @check("SRV-15", Level.SHOULD, "The same payload twice gives the same output", source=contract.DG_BATCH)
 def retry_safe(ctx: CheckContext) -> Iterator[Violation]:
-    """The same payload twice gives the same output (retry-safe: batch transform retries invocations)."""
+    """The same payload twice gives the same output (retry-safe: batch transform retries invocations).
+
+    Why: Batch transform retries a failed invocation (InvocationsMaxRetries, 3 by default) and clients retry
+    timeouts. A server whose answer depends on earlier requests gives the retried records other predictions.
+
+    How: POSTs the test-dir's payload twice and requires the same status and the same body.
+    """
     server = ctx.server()
     first = invoke(ctx, server, ctx.test_dir.payload)
     second = invoke(ctx, server, ctx.test_dir.payload)

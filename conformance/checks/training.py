@@ -89,7 +89,16 @@ def _must_train(ctx: CheckContext, spec: TrainSpec, what: str) -> Iterator[Viola
 
 @check("TRN-1", Level.MUST, "A valid /opt/ml tree trains", source=contract.DG_TRAIN_OUT)
 def valid_tree_trains(ctx: CheckContext) -> Iterator[Violation]:
-    """A valid /opt/ml tree trains: exit code 0, a non-empty /opt/ml/model, and no /opt/ml/output/failure."""
+    """A valid /opt/ml tree trains: exit code 0, a non-empty /opt/ml/model, and no /opt/ml/output/failure.
+
+    Why: Exit code 0 is how SageMaker marks a job Completed, and it uploads /opt/ml/model as model.tar.gz for
+    hosting. A run that exits 0 with an empty model directory, or leaves a failure file, is a job that looks fine
+    and a model that cannot serve.
+
+    How: Runs `docker run IMAGE train` against a fresh /opt/ml staged from the test-dir (hyperparameters.json with
+    string values, inputdataconfig.json, resourceconfig.json, the channels), then reads the exit code, /opt/ml/model
+    and /opt/ml/output/failure. The model it writes is the one every serving check uses.
+    """
     yield from _must_train(ctx, TRAIN_DEFAULT, "on the test-dir")
     ctx.measure("train_seconds", ctx.train(TRAIN_DEFAULT).seconds)
 
@@ -99,7 +108,16 @@ def valid_tree_trains(ctx: CheckContext) -> Iterator[Violation]:
 )
 def hyperparameters_as_sagemaker_sends_them(ctx: CheckContext) -> Iterator[Violation]:
     """Hyperparameter values arrive as JSON strings, exactly as SageMaker writes them; `{}` trains with defaults;
-    unknown keys (`_tuning_objective_metric`, `sagemaker_*`) are tolerated."""
+    unknown keys (`_tuning_objective_metric`, `sagemaker_*`) are tolerated.
+
+    Why: SageMaker writes every hyperparameter value as a JSON string ("20", not 20), may send none at all, and adds
+    keys of its own (automatic model tuning's `_tuning_objective_metric`, framework estimators' `sagemaker_*`). An
+    image that expects numbers or rejects unknown keys fails on the service only.
+
+    How: The default run (TRN-1) sends the test-dir's values as strings; this check trains again with a
+    hyperparameters.json holding only the keys tuning and framework estimators add, so every hyperparameter takes
+    its default and the unknown keys must be ignored.
+    """
     _needs_trn1(ctx)
     keys = ", ".join(sorted(contract.TUNING_HYPERPARAMETERS))
     what = f"with defaults and only the keys tuning and framework estimators add ({keys})"
@@ -109,14 +127,29 @@ def hyperparameters_as_sagemaker_sends_them(ctx: CheckContext) -> Iterator[Viola
 @check("TRN-3", Level.MUST, "inputdataconfig.json and resourceconfig.json are tolerated", source=contract.DG_TRAIN_INFO)
 def config_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """The documented inputdataconfig.json and resourceconfig.json (full form with extra keys, and the minimal
-    local-mode form) are tolerated; the container's hostname is current_host (algo-1)."""
+    local-mode form) are tolerated; the container's hostname is current_host (algo-1).
+
+    Why: SageMaker writes inputdataconfig.json and resourceconfig.json into every training container, with more keys
+    than most images read, and SageMaker's local mode writes a smaller form. An image that requires a key one of
+    them lacks, or finds its host some other way than current_host, fails on the other.
+
+    How: The default run (TRN-1) gets the full documented files with extra keys; this check trains again with local
+    mode's minimal files. Every training container runs with the hostname algo-1, the current_host the files name.
+    """
     _needs_trn1(ctx)
     yield from _must_train(ctx, TRAIN_MINIMAL_CONFIG, "with local mode's minimal config files")
 
 
 @check("TRN-4", Level.MUST, "A failing run exits non-zero", source=contract.DG_TRAIN_OUT)
 def failing_run_exits_non_zero(ctx: CheckContext) -> Iterator[Violation]:
-    """A failing run (an empty channel) exits non-zero, so SageMaker marks the job Failed."""
+    """A failing run (an empty channel) exits non-zero, so SageMaker marks the job Failed.
+
+    Why: SageMaker marks a job Failed only on a non-zero exit code. An image that catches its error and exits 0
+    reports a failed job as Completed, and the pipeline goes on with a model that is missing or wrong.
+
+    How: Trains with an empty training channel, which no algorithm can train on, and requires a non-zero exit code;
+    a run still going at --train-timeout fails too.
+    """
     result = _run(ctx, TRAIN_EMPTY_CHANNEL)
     if result.timed_out:
         yield Violation(
@@ -142,6 +175,14 @@ def failure_file_states_cause(ctx: CheckContext) -> Iterator[Violation]:
     """A failing run writes a non-empty /opt/ml/output/failure whose first 1024 characters state the cause.
 
     SageMaker shows those 1024 characters as the job's FailureReason.
+
+    Why: DescribeTrainingJob shows the first 1024 characters of /opt/ml/output/failure as the job's FailureReason.
+    Without the file the user sees only an algorithm error and an exit code, and a cause written after a long
+    traceback is cut off.
+
+    How: Reads /opt/ml/output/failure after TRN-4's failing run (an empty channel): it must exist, be non-empty, and
+    its first 1024 characters must hold more than traceback framing. Skipped, naming TRN-4, when that run did not
+    fail.
     """
     result = _run(ctx, TRAIN_EMPTY_CHANNEL)
     if result.exit_code == 0 or result.timed_out:
@@ -168,7 +209,15 @@ def failure_file_states_cause(ctx: CheckContext) -> Iterator[Violation]:
 
 @check("TRN-6", Level.MUST, "Training works with no network and no AWS_* variables", source=contract.DG_NETISO)
 def trains_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
-    """Training succeeds with no network (--network none) and no AWS_* variables (network isolation)."""
+    """Training succeeds with no network (--network none) and no AWS_* variables (network isolation).
+
+    Why: Under network isolation (required for AWS Marketplace algorithms) a training container can make no outbound
+    call, not even to Amazon S3, and gets no AWS credentials. An image that downloads a package or pretrained
+    weights at start, or relies on credentials baked into it, fails there.
+
+    How: Trains again with `--network none` and no AWS_* variables, and reads the image's ENV for baked AWS_*
+    variables.
+    """
     baked = [item.split("=")[0] for item in ctx.image.env if item.startswith("AWS_")]
     if baked:
         yield Violation(
@@ -187,6 +236,14 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
     only because it was done does not pass.
 
     StopTrainingJob and MaxRuntimeInSeconds both send SIGTERM and SIGKILL 120 s later.
+
+    Why: StopTrainingJob, and reaching MaxRuntimeInSeconds, send SIGTERM and then SIGKILL 120 s later; the window is
+    there so the algorithm can save its work. A program that never receives SIGTERM (a shell wrapper without `exec`,
+    a PID 1 without a handler) is killed and loses it, and every stop takes the full two minutes.
+
+    How: Starts a training run (with the policy's [train] sigterm_hyperparameters, so that it runs long), reads PID
+    1's signal masks in /proc/1/status, sends `docker stop -t 120` once PID 1 takes SIGTERM, and times the exit: it
+    must come within 60 s, without SIGKILL, and not only because the run was done.
     """
     hyperparameters = dict(ctx.policy.sigterm_hyperparameters) or None
     spec = TrainSpec("sigterm", hyperparameters=hyperparameters)
@@ -233,7 +290,15 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
 )
 def stray_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """Stray files (_SUCCESS, README.txt) and nested folders in a channel are tolerated, or fail cleanly under
-    TRN-4/5 (non-zero exit and a failure file)."""
+    TRN-4/5 (non-zero exit and a failure file).
+
+    Why: A channel is an S3 prefix copied as it is, key structure included: it can hold Spark's _SUCCESS markers,
+    README files and nested folders. An image that reads every file as data crashes obscurely, or trains on the
+    wrong rows.
+
+    How: Adds _SUCCESS, README.txt and a nested folder holding copies of the data to the training channel and
+    trains: the run must succeed with a model, or fail cleanly (a non-zero exit and a non-empty failure file).
+    """
     _needs_trn1(ctx)
     result = _run(ctx, TRAIN_STRAY_FILES)
     if result.exit_code == 0 and not result.timed_out:

@@ -1,6 +1,6 @@
 """Every check can fail: the harness against the broken-image catalogue (tests/broken_images).
 
-Each catalogue image breaks one SPEC clause; the harness must fail exactly that clause (plus the clauses
+Each catalogue image breaks one clause (docs/clauses.md); the harness must fail exactly that clause (plus the clauses
 the defect makes fail with it, listed in the catalogue), say why in the evidence, and pass or justifiably
 skip everything else. The reference images must give no failure at all.
 

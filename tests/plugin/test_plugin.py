@@ -114,7 +114,7 @@ def test_markers_are_registered(pytester: pytest.Pytester) -> None:
     assert result.ret == 0
     result.stdout.fnmatch_lines(
         [
-            "@pytest.mark.clause(id, level): the SPEC clause a conformance test certifies.",
+            "@pytest.mark.clause(id, level): the clause a conformance test certifies.",
             "@pytest.mark.conformance: a conformance test generated from the clause registry.",
             "@pytest.mark.docker: needs a running Docker engine*",
         ]

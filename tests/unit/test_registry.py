@@ -1,4 +1,5 @@
-"""The clause registry against SPEC.md: one check per clause, in SPEC order, at the SPEC's level."""
+"""The clause registry against the in-repo specification, docs/clauses.md: one check per clause, in the
+specification's order, at its level, each with its rule, why it matters, its AWS source and how it is tested."""
 
 from __future__ import annotations
 
@@ -13,33 +14,25 @@ from conformance.failures import Violation
 from conformance.registry import REGISTRY, Clause, Level, Phase, check, clauses
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC_CANDIDATES = (ROOT / "SPEC.md", ROOT.parent / "shared" / "SPEC.md", Path("/work/shared/SPEC.md"))
-_ROW = re.compile(r"^\|\s*((?:IMG|TRN|SRV|ENV)-\d+)\s*\|(.*)\|\s*$")
+CLAUSES_MD = ROOT / "docs" / "clauses.md"
+README = ROOT / "README.md"
+EXAMPLES = ROOT / "docs" / "failure-examples.json"
+_ROW = re.compile(r"^\|\s*\[((?:IMG|TRN|SRV|ENV)-\d+)\]\(#[\w-]+\)\s*\|\s*(\w+)\s*\|")
+_HEADING = re.compile(r"^## ((?:IMG|TRN|SRV|ENV)-\d+)$", re.M)
 
 
 def spec_clauses() -> list[tuple[str, Level]]:
-    """(ID, level) of every row of SPEC.md's clause tables, in the order SPEC.md lists them.
-
-    The level cell's first word is the level: "MUST for the declared variable" is MUST, and ENV-4's
-    "MUST / CONDITIONAL" is MUST (its batch transform part is always checked).
-    """
-    spec = next((p for p in SPEC_CANDIDATES if p.is_file()), None)
-    if spec is None:
-        pytest.skip(f"SPEC.md not found in {[str(p) for p in SPEC_CANDIDATES]}")
-    found = []
-    for line in spec.read_text().splitlines():
-        match = _ROW.match(line)
-        if match:
-            cells = [c.strip() for c in match.group(2).split("|")]
-            level = cells[1].split()[0].strip("*")
-            found.append((match.group(1), Level(level)))
-    assert found, f"no clause rows parsed from {spec}"
+    """(ID, level) of every row of docs/clauses.md's clause table, in the order it lists them."""
+    assert CLAUSES_MD.is_file(), "docs/clauses.md is missing: run `python -m conformance.docs`"
+    found = [(m.group(1), Level(m.group(2))) for m in map(_ROW.match, CLAUSES_MD.read_text().splitlines()) if m]
+    assert found, f"no clause rows parsed from {CLAUSES_MD}"
     return found
 
 
 def test_clauses_are_every_spec_clause_in_spec_order_at_the_spec_level() -> None:
     registered = [(c.id, c.level) for c in clauses()]
     assert registered == spec_clauses()
+    assert _HEADING.findall(CLAUSES_MD.read_text()) == [c.id for c in clauses()], "one section per clause, in order"
 
 
 def test_environment_levels() -> None:
@@ -65,6 +58,7 @@ def test_every_check_is_documented_and_registered_once(clause: Clause) -> None:
     assert "\n" not in clause.rule
     assert clause.title
     assert clause.source.startswith("https://docs.aws.amazon.com/"), clause.source
+    assert registry.missing_parts(clause) == [], f"{clause.id}: add a `Why:` and a `How:` paragraph to the docstring"
     assert inspect.isgeneratorfunction(clause.function), "a check yields its violations"
     assert clause.function.__module__.startswith("conformance.checks.")
     assert [c for c in REGISTRY.values() if c.function is clause.function] == [clause]
@@ -124,11 +118,62 @@ def test_a_check_may_return_none() -> None:
     assert clause.rule == "t", "without a docstring, the title is the rule"
 
 
-def test_the_readme_clause_table_is_generated_from_the_registry() -> None:
-    readme = ROOT / "README.md"
-    if not readme.is_file() or docs.BEGIN not in readme.read_text():
-        pytest.skip("README.md has no generated clause table yet")
-    assert docs.main(["--check", "--readme", str(readme)]) == 0, "run `python -m conformance.docs`"
+def test_the_readme_table_and_docs_clauses_md_are_generated_from_the_registry() -> None:
+    args = ["--check", "--readme", str(README), "--clauses", str(CLAUSES_MD), "--examples", str(EXAMPLES)]
+    assert docs.main(args) == 0, "run `python -m conformance.docs`"
     table = docs.clause_table()
     for clause in clauses():
-        assert f"| {clause.id} | {clause.level.value} | `{clause.function.__name__}` |" in table
+        link = f"[{clause.id}](docs/clauses.md#{clause.id.lower()})"
+        assert f"| {link} | {clause.level.value} | `{clause.function.__name__}` |" in table
+
+
+def test_docs_check_fails_when_either_file_is_stale(tmp_path: Path) -> None:
+    readme, spec = tmp_path / "README.md", tmp_path / "clauses.md"
+    readme.write_text(f"intro\n{docs.BEGIN}\nold table\n{docs.END}\nrest\n")
+    args = ["--readme", str(readme), "--clauses", str(spec), "--examples", str(tmp_path / "none.json")]
+    assert docs.main(["--check", *args]) == 1, "both stale"
+    assert docs.main(args) == 0
+    assert docs.main(["--check", *args]) == 0
+    assert readme.read_text().startswith("intro\n")
+    assert readme.read_text().endswith("rest\n")
+    spec.write_text(spec.read_text().replace("**Why it matters.**", "**Why.**", 1))
+    assert docs.main(["--check", *args]) == 1, "an edited docs/clauses.md is stale"
+
+
+def test_every_clause_section_shows_its_parts_and_a_failure_when_one_is_recorded() -> None:
+    text = CLAUSES_MD.read_text()
+    examples = docs.load_examples(EXAMPLES)
+    sections = dict(zip(_HEADING.findall(text), _HEADING.split(text)[2::2], strict=True))
+    for clause in clauses():
+        section = sections[clause.id]
+        assert f"**{clause.level.value}**" in section
+        assert f"**Rule.** {clause.rule}" in section
+        assert f"**Why it matters.** {clause.why}" in section
+        assert f"**AWS source.** <{clause.source}>" in section
+        assert f"**How the harness tests it.** {clause.how}" in section
+        if clause.id in examples:
+            assert examples[clause.id]["failure"].splitlines()[0] in section
+            assert examples[clause.id]["failure"].startswith(f"{clause.id} [{clause.level.value}]")
+
+
+def test_a_clause_without_why_or_how_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "REGISTRY", {})
+
+    def bare(ctx: object) -> list[Violation]:
+        """A rule.
+
+        A detail.
+
+        How: somehow.
+        """
+        return []
+
+    check("SRV-98", Level.MUST, "Bare", source="https://docs.aws.amazon.com/x")(bare)
+    clause = registry.REGISTRY["SRV-98"]
+    assert (clause.rule, clause.why, clause.how, clause.details) == ("A rule.", "", "somehow.", ["A detail."])
+    assert registry.missing_parts(clause) == ["why"]
+    assert registry.missing_parts(Clause("ENV-9", Level.INFO, "t", lambda ctx: None, "", True, False)) == [
+        "why",
+        "how",
+        "source",
+    ]

@@ -1,4 +1,4 @@
-"""ENV-2: without MODEL_SERVER_WORKERS, serve starts 1 worker instead of one per CPU (peers P14).
+"""ENV-2: without MODEL_SERVER_WORKERS, serve starts 1 worker instead of one per CPU (https://github.com/aws/sagemaker-python-sdk/issues/1275).
 MODEL_SERVER_WORKERS=N still works (ENV-1 holds)."""
 
 from edit import replace

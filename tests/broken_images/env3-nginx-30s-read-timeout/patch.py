@@ -1,5 +1,5 @@
 """ENV-3: gunicorn honours MODEL_SERVER_TIMEOUT, but nginx's proxy_read_timeout is a fixed 30 s, so nginx
-cuts long requests off first with a 504 (peers P8, P9)."""
+cuts long requests off first with a 504 (https://github.com/aws/sagemaker-tensorflow-serving-container/issues/130, https://github.com/aws/sagemaker-containers/pull/185)."""
 
 from edit import replace
 

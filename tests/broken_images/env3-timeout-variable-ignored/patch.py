@@ -1,5 +1,5 @@
 """ENV-3: MODEL_SERVER_TIMEOUT is never read: gunicorn's --timeout stays 60 and nginx's proxy_read_timeout
-65 s, whatever the variable says (peers P8-P10)."""
+65 s, whatever the variable says (https://github.com/aws/sagemaker-tensorflow-serving-container/issues/130, https://github.com/mlflow/mlflow/issues/1537)."""
 
 from edit import replace
 

@@ -1,5 +1,5 @@
 """SRV-14: at start-up, serve fetches https://pypi.org/simple/scikit-learn/ (the first step of a start-up
-`pip install`, peers P24) and exits when it cannot: without egress the container never serves."""
+`pip install`, https://github.com/aws/amazon-sagemaker-examples/issues/2995) and exits when it cannot: without egress the container never serves."""
 
 from edit import replace
 

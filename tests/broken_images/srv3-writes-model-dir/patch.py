@@ -1,6 +1,6 @@
 """SRV-3: each worker writes a cache file into /opt/ml/model before loading the model. SageMaker mounts
 /opt/ml/model read-only, so the write fails with EROFS, the worker cannot boot and serve exits
-(peers P25)."""
+(https://github.com/aws/sagemaker-python-sdk/issues/5698)."""
 
 from edit import replace
 

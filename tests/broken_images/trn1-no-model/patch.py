@@ -1,4 +1,4 @@
-"""TRN-1: training fits the model, logs success and exits 0, but never saves the model (peers P26)."""
+"""TRN-1: training fits the model, logs success and exits 0, but never saves the model (https://github.com/aws/sagemaker-python-sdk/issues/3455)."""
 
 from edit import replace
 
