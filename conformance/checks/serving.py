@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -16,7 +15,7 @@ from hypothesis.strategies import SearchStrategy
 from conformance import contract, payloads
 from conformance.containers import ServingContainer
 from conformance.context import SERVE_DEFAULT, SERVE_EMPTY_MODEL, SERVE_ISOLATED, SERVE_SIGTERM, CheckContext
-from conformance.failures import CheckSkipped, DependencyFailed, Violation, shorten
+from conformance.failures import DependencyFailed, Violation, shorten
 from conformance.http import Exchange
 from conformance.procs import listening_sockets
 from conformance.registry import Level, check
@@ -623,9 +622,8 @@ def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
 
 @check("SRV-14", Level.MUST, "Serving works with no egress network and no AWS_* variables", source=contract.DG_NETISO)
 def serves_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
-    """Serving works with no egress network (an internal Docker network) and no AWS_* variables."""
-    if os.environ.get("DOCKER_HOST", "unix://").split("://")[0] not in ("unix", "npipe"):
-        raise CheckSkipped("the engine is remote: this host cannot reach a container on an internal network")
+    """Serving works with no egress (an internal Docker network) and no AWS_* variables; the harness asks /ping
+    and /invocations from a probe container on that network, so this holds wherever Docker runs."""
     server = ctx.server(SERVE_ISOLATED, ready=False)
     if not server.readiness.ready:
         yield Violation(
