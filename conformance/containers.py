@@ -538,8 +538,14 @@ class ServingContainer(DockerContainer):
             self.with_env(key, value)
         if network is None:
             self.with_exposed_ports(port)
-        # A generous per-request timeout: SRV-2 judges the 2 s ping limit, the wait only needs a 200.
-        self.waiting_for(PingReady(budget, self.readiness, lambda: self.request("GET", contract.PING_PATH, timeout=10)))
+        # A session of its own, and a generous per-request timeout: SRV-2 judges the 2 s ping limit, the wait
+        # only needs a 200.
+        waiting = requests.Session()
+        self.waiting_for(
+            PingReady(
+                budget, self.readiness, lambda: self.request("GET", contract.PING_PATH, timeout=10, session=waiting)
+            )
+        )
 
     def _configure(self) -> None:
         client = self.get_docker_client().client
