@@ -167,4 +167,3 @@ def test_the_reproduced_network_is_created_once() -> None:
         "docker network inspect smc-net-internal >/dev/null 2>&1 || docker network create --internal smc-net-internal"
     )
     assert reproduce_network("smc-net", False).endswith("|| docker network create smc-net")
-
