@@ -16,7 +16,7 @@ import shlex
 import signal
 import tarfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -24,12 +24,13 @@ from typing import Any, Final
 import docker
 import docker.errors
 import requests
-from docker.types import Mount
+from docker.types import EndpointConfig, Mount
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from conformance import contract
 from conformance.http import Exchange, send
+from conformance.netprobe import SERVER_ALIAS, NetworkProbe
 from conformance.procs import Process
 from conformance.timeline import SERVING, TRAINING, Span
 
@@ -220,6 +221,22 @@ def _volume_mounts(client: docker.DockerClient, labels: Mapping[str, str], paths
     return mounts
 
 
+REPRODUCE_NETWORK: Final = "smc-net"
+"""The network's name in the commands to reproduce a run (the harness's own networks are gone by then)."""
+
+
+def reproduce_network(name: str, internal: bool) -> str:
+    """Create the network unless an earlier command did: runs of one clause share it."""
+    create = "docker network create" + (" --internal" if internal else "") + f" {name}"
+    return f"docker network inspect {name} >/dev/null 2>&1 || {create}"
+
+
+def network_kwargs(client: docker.DockerClient, network: str, aliases: tuple[str, ...]) -> dict[str, Any]:
+    """``docker run --network NETWORK --network-alias ALIAS...`` as ``containers.create`` arguments."""
+    endpoint = EndpointConfig(client.api.api_version, aliases=list(aliases))
+    return {"network": network, "networking_config": {network: endpoint}}
+
+
 def _read_tree(container: Any, path: str, destination: Path) -> dict[str, int]:
     """Copy ``path`` out of a (possibly stopped) container into ``destination``; returns file sizes."""
     destination.mkdir(parents=True, exist_ok=True)
@@ -244,15 +261,32 @@ def _read_tree(container: Any, path: str, destination: Path) -> dict[str, int]:
 
 
 class TrainingRun(DockerContainer):
-    """``docker run IMAGE train`` with a fresh ``/opt/ml``, hostname ``algo-1``, artifacts copied out."""
+    """``docker run IMAGE train`` with a fresh ``/opt/ml`` on a network of its own, artifacts copied out.
+
+    As on SageMaker, the hostname is not ``current_host`` (unless ``hostname`` says so): Docker gives a random
+    one. Every host of resourceconfig.json resolves to the container through the network's DNS (network
+    aliases), also on an ``internal`` network, which is network isolation: no egress.
+    """
 
     def __init__(
-        self, image: str, *, stage: Path, labels: Mapping[str, str], network: bool = True, span: Span | None = None
+        self,
+        image: str,
+        *,
+        stage: Path,
+        labels: Mapping[str, str],
+        network: str,
+        internal: bool = False,
+        hosts: tuple[str, ...] = contract.HOSTS,
+        hostname: str | None = None,
+        span: Span | None = None,
     ) -> None:
         super().__init__(image, command=contract.TRAIN_ARG)
         self.stage = stage
         self.span = span or Span(TRAINING, stage.name)
-        self.network = network
+        self.network_name = network
+        self.internal = internal
+        self.hosts = hosts
+        self.hostname = hostname
         self._labels = dict(labels)
         self.with_env(contract.TRAINING_JOB_NAME_ENV, contract.TRAINING_JOB_NAME)
         self.with_env(contract.TRAINING_JOB_ARN_ENV, contract.TRAINING_JOB_ARN)
@@ -262,32 +296,37 @@ class TrainingRun(DockerContainer):
         client = self.get_docker_client().client
         kwargs: dict[str, Any] = {
             "labels": self._labels,
-            "hostname": contract.CURRENT_HOST,
             "mounts": _volume_mounts(client, self._labels, contract.REPLACED_AT_RUN_TIME),
+            **network_kwargs(client, self.network_name, self.hosts),
         }
-        if not self.network:
-            kwargs["network_mode"] = "none"
+        if self.hostname:
+            kwargs["hostname"] = self.hostname
         self.with_kwargs(**kwargs)
 
     def reproduce(self, sigterm_after: float | None = None) -> tuple[str, ...]:
         env = " ".join(f"-e {shlex.quote(f'{k}={v}')}" for k, v in self.env.items())
-        network = " --network none" if not self.network else ""
+        aliases = "".join(f" --network-alias {host}" for host in self.hosts)
+        name = REPRODUCE_NETWORK + ("-internal" if self.internal else "")
+        hostname = f" --hostname {self.hostname}" if self.hostname else ""
         run = (
-            f"--hostname {contract.CURRENT_HOST}{network} {env} "
+            f"--network {name}{aliases}{hostname} {env} "
             f"-v {shlex.quote(str(self.stage / 'input'))}:{contract.INPUT_DIR} "
             f'-v "$out/model:{contract.MODEL_DIR}" -v "$out/output:{contract.OUTPUT_DIR}" '
             f"{self.image} {contract.TRAIN_ARG}"
         )
         made = 'out=$(mktemp -d) && mkdir "$out/model" "$out/output"'
+        network = reproduce_network(name, self.internal)
         if sigterm_after is None:
             return (
                 made,
+                network,
                 f'docker run --rm {run}; echo "exit code $?"',
                 'ls -lR "$out/model"; cat "$out/output/failure"',
             )
         # The same run, stopped as StopTrainingJob stops it; PID 1's signal masks say whether SIGTERM can land.
         return (
             made,
+            network,
             f"id=$(docker run -d {run}) && sleep {sigterm_after:g}",
             'docker exec "$id" grep -E "^Sig(Blk|Ign|Cgt)" /proc/1/status   # bit 0x4000 = SIGTERM',
             f'time docker stop -t {contract.TRAIN_STOP_GRACE_S} "$id"',
@@ -444,13 +483,12 @@ class NotReady(TimeoutError):
 class PingReady(WaitStrategy):
     """Wait for ``GET /ping`` to answer 200; fail fast, and differently, when the container exits."""
 
-    def __init__(self, budget: float, readiness: Readiness, url: Any) -> None:
+    def __init__(self, budget: float, readiness: Readiness, ping: Callable[[], Exchange]) -> None:
         super().__init__()
         self.with_startup_timeout(int(budget) or 1)
         self.with_poll_interval(0.1)
         self.readiness = readiness
-        self.url = url
-        self.session = requests.Session()
+        self.ping = ping
 
     def wait_until_ready(self, container: WaitStrategyTarget) -> None:
         started = time.monotonic()
@@ -461,12 +499,10 @@ class PingReady(WaitStrategy):
                 self.readiness.exit_code = container.get_wrapped_container().attrs["State"].get("ExitCode")
                 raise NotReady(self.readiness.describe())
             try:
-                url = self.url() + contract.PING_PATH
-            except Exception:
+                exchange = self.ping()
+            except Exception:  # the engine has not published the port yet
                 time.sleep(self._poll_interval)
                 continue
-            # A generous per-request timeout: SRV-2 judges the 2 s ping limit, the wait only needs a 200.
-            exchange = send(self.session, "GET", url, timeout=10)
             self.readiness.last = exchange
             self.readiness.answered |= exchange.status is not None
             if exchange.status == 200:
@@ -477,7 +513,11 @@ class PingReady(WaitStrategy):
 
 
 class ServingContainer(DockerContainer):
-    """``docker run IMAGE serve`` with ``/opt/ml/model`` read-only, on a random host port."""
+    """``docker run IMAGE serve`` with ``/opt/ml/model`` read-only, on a random host port.
+
+    On a ``network`` (an internal one, SRV-14) nothing is published: the server is ``model-server`` on that
+    network, and every request goes through the ``probe`` container there.
+    """
 
     def __init__(
         self,
@@ -491,12 +531,14 @@ class ServingContainer(DockerContainer):
         port: int = contract.PORT,
         network: str | None = None,
         span: Span | None = None,
+        probe: NetworkProbe | None = None,
     ) -> None:
         super().__init__(image, command=contract.SERVE_ARG)
         self._labels = dict(labels)
         self.span = span or Span(SERVING, contract.SERVE_ARG)
         self.port = port
         self.network_name = network
+        self.probe = probe
         self.model_volume = model_volume
         self.model_stage = model_stage
         self.readiness = Readiness(budget=budget)
@@ -505,7 +547,14 @@ class ServingContainer(DockerContainer):
             self.with_env(key, value)
         if network is None:
             self.with_exposed_ports(port)
-        self.waiting_for(PingReady(budget, self.readiness, self.base_url))
+        # A session of its own, and a generous per-request timeout: SRV-2 judges the 2 s ping limit, the wait
+        # only needs a 200.
+        waiting = requests.Session()
+        self.waiting_for(
+            PingReady(
+                budget, self.readiness, lambda: self.request("GET", contract.PING_PATH, timeout=10, session=waiting)
+            )
+        )
 
     def _configure(self) -> None:
         client = self.get_docker_client().client
@@ -514,7 +563,7 @@ class ServingContainer(DockerContainer):
         mounts = [Mount(contract.MODEL_DIR, volume, type="volume", read_only=True, no_copy=True)]
         kwargs: dict[str, Any] = {"labels": self._labels, "mounts": mounts}
         if self.network_name:
-            kwargs["network"] = self.network_name
+            kwargs.update(network_kwargs(client, self.network_name, (SERVER_ALIAS,)))
         self.with_kwargs(**kwargs)
 
     def start(self) -> ServingContainer:
@@ -540,10 +589,7 @@ class ServingContainer(DockerContainer):
 
     def base_url(self) -> str:
         if self.network_name:
-            container = self.get_wrapped_container()
-            container.reload()
-            address = container.attrs["NetworkSettings"]["Networks"][self.network_name]["IPAddress"]
-            return f"http://{address}:{self.port}"
+            return f"http://{SERVER_ALIAS}:{self.port}"
         return f"http://{self.get_container_host_ip()}:{self.get_exposed_port(self.port)}"
 
     def request(
@@ -557,6 +603,17 @@ class ServingContainer(DockerContainer):
         session: requests.Session | None = None,
         payload_file: Path | None = None,
     ) -> Exchange:
+        if self.probe is not None:
+            return self.probe.send(
+                method,
+                SERVER_ALIAS,
+                self.port,
+                path,
+                body=body,
+                headers=headers,
+                timeout=timeout,
+                payload_file=payload_file,
+            )
         url = self.base_url() + path
         return send(
             session or self._session,
@@ -626,8 +683,18 @@ class ServingContainer(DockerContainer):
     def reproduce(self) -> tuple[str, ...]:
         env = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.env.items())
         model = f" -v {shlex.quote(str(self.model_stage))}:{contract.MODEL_DIR}:ro" if self.model_stage else ""
-        network = " --network none" if self.network_name else ""
-        return (f"docker run --rm -p {self.port}:{self.port}{network}{model}{env} {self.image} {contract.SERVE_ARG}",)
+        if not self.network_name:
+            return (f"docker run --rm -p {self.port}:{self.port}{model}{env} {self.image} {contract.SERVE_ARG}",)
+        # No egress, so no published port: ask from a second container on the same internal network.
+        net = REPRODUCE_NETWORK + "-internal"
+        ping = f"import urllib.request as u; print(u.urlopen('http://{SERVER_ALIAS}:{self.port}{contract.PING_PATH}').status)"
+        return (
+            reproduce_network(net, True),
+            f"docker run -d --rm --name {SERVER_ALIAS} --network {net} --network-alias {SERVER_ALIAS}{model}{env} "
+            f"{self.image} {contract.SERVE_ARG}",
+            f"docker run --rm --network {net} --entrypoint python3 {self.image} -c {shlex.quote(ping)}",
+            f"docker rm -f {SERVER_ALIAS}",
+        )
 
 
 def tar_of(files: Mapping[str, bytes], dirs: tuple[str, ...] = ()) -> bytes:

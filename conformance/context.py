@@ -18,10 +18,11 @@ from pathlib import Path
 
 import docker
 
-from conformance import contract, engine
+from conformance import contract, engine, netprobe
 from conformance.containers import ServingContainer, TrainingRun, TrainResult, populate_volume
 from conformance.failures import CheckSkipped, DependencyFailed, HarnessError, Section
 from conformance.imagefs import ImageFiles
+from conformance.netprobe import NetworkProbe
 from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec, stage_input
 from conformance.testdir import TestDir
 from conformance.timeline import SERVING, TRAINING, Timeline
@@ -84,6 +85,7 @@ class Certification:
         self._servers: dict[str, ServingContainer] = {}
         self._model: tuple[str, Path] | None = None
         self._network: str | None = None
+        self._probe: NetworkProbe | None = None
         self._files: ImageFiles | None = None
         stage.mkdir(parents=True, exist_ok=True)
 
@@ -105,11 +107,15 @@ class Certification:
             if directory.exists():
                 shutil.rmtree(directory)
             stage_input(self.test_dir, spec, directory)
+            labels = self.labels(f"train-{spec.name}")
+            network = engine.create_network(self.client, labels, internal=not spec.egress)
             run = TrainingRun(
                 self.image.reference,
                 stage=directory,
-                labels=self.labels(f"train-{spec.name}"),
-                network=spec.network,
+                labels=labels,
+                network=network,
+                internal=not spec.egress,
+                hostname=spec.hostname,
                 span=self.timeline.span(TRAINING, spec.name),
             )
             self.containers_started += 1
@@ -119,6 +125,7 @@ class Certification:
                 )
             finally:
                 run.stop()
+                engine.remove_network(self.client, network)
         return self._trainings[spec.name]
 
     def model(self) -> tuple[str, Path]:
@@ -171,6 +178,7 @@ class Certification:
             current.stop()
         volume, model_stage = self.model() if spec.model == "trained" else (None, None)
         env = {k: v for k, v in spec.env.items() if k}
+        network, probe = (self.isolated_network(), self.probe()) if spec.isolated else (None, None)
         container = ServingContainer(
             self.image.reference,
             labels=self.labels(f"serve-{spec.name}"),
@@ -179,7 +187,8 @@ class Certification:
             env=env,
             budget=self.options.startup_budget,
             port=spec.port,
-            network=self.isolated_network() if spec.isolated else None,
+            network=network,
+            probe=probe,
             span=self.timeline.span(SERVING, spec.name),
         )
         self.containers_started += 1
@@ -194,11 +203,22 @@ class Certification:
         return container
 
     def isolated_network(self) -> str:
+        """The internal network (no egress) of the isolated serving container and its probe, made once."""
         if self._network is None:
-            name = f"smc-isolated-{self.run_id}-{re.sub(r'[^a-z0-9]', '', self.image.id[-12:])}"
-            self.client.networks.create(name, internal=True, labels=self.labels("network"))
-            self._network = name
+            self._network = engine.create_network(self.client, self.labels("isolated"), internal=True)
         return self._network
+
+    def probe(self) -> NetworkProbe:
+        """The client container on the isolated network (see :mod:`conformance.netprobe`), started once."""
+        if self._probe is None:
+            python = netprobe.interpreter(self.files(), self.image.path)
+            if python is None:
+                raise CheckSkipped(netprobe.NO_INTERPRETER)
+            probe = NetworkProbe(
+                self.client, self.image.reference, python, self.isolated_network(), self.labels("probe")
+            )
+            self._probe = probe.start()
+        return self._probe
 
     def discard(self, spec: ServeSpec) -> None:
         """Forget a container a check stopped on purpose (SIGTERM), so nobody reuses it."""
@@ -215,6 +235,8 @@ class Certification:
             except Exception:
                 pass
         self._servers.clear()
+        if self._probe is not None:
+            self._probe.remove()
         engine.cleanup(self.client, self.run_id)
 
 

@@ -16,6 +16,8 @@ DG_TRAIN_INFO: Final = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html"
 )
 DG_TRAIN_OUT: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html"
+DG_TRAIN_DIST: Final = f"{DG_TRAIN_INFO}#your-algorithms-training-algo-running-container-dist-training"
+"""DG_TRAIN_INFO's "Distributed training configuration": resourceconfig.json, and which host the container is."""
 DG_INF: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html"
 DG_BATCH: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-batch-code.html"
 DG_NETISO: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html"
@@ -71,6 +73,11 @@ FAILURE_REASON_LIMIT: Final = 1024
 """Characters of the failure file that ``DescribeTrainingJob`` shows as ``FailureReason`` (DG_TRAIN_OUT)."""
 CURRENT_HOST: Final = "algo-1"
 """``current_host`` of a single-instance job, as SageMaker and its local mode name it (DG_TRAIN_INFO)."""
+HOSTS: Final = (CURRENT_HOST,)
+"""``hosts`` of a single-instance job: every name in it resolves through DNS in the training container."""
+HOSTNAME_UNRELIABLE: Final = "Don't use the information in /etc/hostname or /etc/hosts because it might be inaccurate"
+"""DG_TRAIN_DIST (distributed training configuration): the container's hostname is not ``current_host``; a
+container finds its own host in ``resourceconfig.json``, and the other hosts by resolving their names."""
 TRAINING_JOB_NAME_ENV: Final = "TRAINING_JOB_NAME"
 TRAINING_JOB_ARN_ENV: Final = "TRAINING_JOB_ARN"
 """The platform sets these two in every training container (DG_TRAIN_INFO)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import uuid
 from dataclasses import dataclass
@@ -130,6 +131,25 @@ def inspect_image(client: docker.DockerClient, reference: str) -> ImageInfo:
         exposed_ports=tuple(sorted(config.get("ExposedPorts") or {})),
         size=int(attrs.get("Size", 0)),
     )
+
+
+def create_network(client: docker.DockerClient, labels: dict[str, str], *, internal: bool) -> str:
+    """A user-defined bridge network of one run's own, labelled like its containers; returns its name.
+
+    Only on a user-defined network does Docker's DNS resolve network aliases (the training hosts, the server
+    the probe dials). ``internal`` is network isolation: traffic cannot leave the network, names outside it do
+    not resolve, while the containers on it still reach and resolve each other.
+    """
+    role = re.sub(r"[^a-z0-9-]", "", labels.get(f"{LABEL}.role", "net"))[:40]
+    name = f"smc-{labels.get(RUN_LABEL, 'run')}-{role}-{uuid.uuid4().hex[:6]}"
+    client.networks.create(name, driver="bridge", internal=internal, labels=dict(labels))
+    return name
+
+
+def remove_network(client: docker.DockerClient, name: str) -> None:
+    """Remove a network once its containers are gone; a leftover is reaped with the run's other objects."""
+    with contextlib.suppress(docker.errors.APIError):
+        client.networks.get(name).remove()
 
 
 def cleanup(client: docker.DockerClient, run_id: str) -> int:

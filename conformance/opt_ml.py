@@ -27,7 +27,11 @@ class TrainSpec:
     """``full``: the documented service form with extra keys; ``minimal``: what local mode writes."""
     channels: str = "test-dir"
     """``test-dir``; ``empty`` (every channel present but empty); ``stray`` (stray files and nested folders)."""
-    network: bool = True
+    egress: bool = True
+    """False: network isolation, an internal network with no egress (the hosts still resolve on it)."""
+    hostname: str | None = None
+    """``None``: a random hostname, as SageMaker's is not ``current_host``; TRN-3 sets ``current_host`` to tell
+    an image that relies on its hostname."""
 
 
 TRAIN_DEFAULT = TrainSpec("default")
@@ -35,7 +39,9 @@ TRAIN_DEFAULTS_AND_EXTRA_KEYS = TrainSpec("defaults-and-extra-keys", hyperparame
 """None of the algorithm's own hyperparameters (its defaults must do), only the keys real jobs add."""
 TRAIN_MINIMAL_CONFIG = TrainSpec("minimal-config", config_form="minimal")
 TRAIN_EMPTY_CHANNEL = TrainSpec("empty-channel", channels="empty")
-TRAIN_NO_NETWORK = TrainSpec("no-network", network=False)
+TRAIN_ISOLATED = TrainSpec("isolated", egress=False)
+TRAIN_HOSTNAME_IS_CURRENT_HOST = TrainSpec("hostname-current-host", hostname=contract.CURRENT_HOST)
+"""The default run, except that the hostname is ``current_host``, as local mode and ``--hostname`` make it."""
 TRAIN_STRAY_FILES = TrainSpec("stray-files", channels="stray")
 
 
@@ -88,11 +94,11 @@ def input_data_config(channels: Mapping[str, Path], form: str) -> dict[str, dict
 
 def resource_config(form: str) -> dict[str, object]:
     """``resourceconfig.json`` for one instance named ``current_host`` (contract.DG_TRAIN_INFO)."""
-    host = contract.CURRENT_HOST
+    host, hosts = contract.CURRENT_HOST, list(contract.HOSTS)
     if form == "minimal":
         return {
             "current_host": host,
-            "hosts": [host],
+            "hosts": hosts,
             "network_interface_name": "eth0",
             "current_instance_type": "local",
         }
@@ -100,9 +106,9 @@ def resource_config(form: str) -> dict[str, object]:
         "current_host": host,
         "current_instance_type": "ml.m5.xlarge",
         "current_group_name": "homogeneousCluster",
-        "hosts": [host],
+        "hosts": hosts,
         "instance_groups": [
-            {"instance_group_name": "homogeneousCluster", "instance_type": "ml.m5.xlarge", "hosts": [host]}
+            {"instance_group_name": "homogeneousCluster", "instance_type": "ml.m5.xlarge", "hosts": hosts}
         ],
         "network_interface_name": "eth0",
         "topology": None,

@@ -12,8 +12,9 @@ from conformance.opt_ml import (
     TRAIN_DEFAULT,
     TRAIN_DEFAULTS_AND_EXTRA_KEYS,
     TRAIN_EMPTY_CHANNEL,
+    TRAIN_HOSTNAME_IS_CURRENT_HOST,
+    TRAIN_ISOLATED,
     TRAIN_MINIMAL_CONFIG,
-    TRAIN_NO_NETWORK,
     TRAIN_STRAY_FILES,
     TrainSpec,
 )
@@ -127,17 +128,55 @@ def hyperparameters_as_sagemaker_sends_them(ctx: CheckContext) -> Iterator[Viola
 @check("TRN-3", Level.MUST, "inputdataconfig.json and resourceconfig.json are tolerated", source=contract.DG_TRAIN_INFO)
 def config_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """The documented inputdataconfig.json and resourceconfig.json (full form with extra keys, and the minimal
-    local-mode form) are tolerated; the container's hostname is current_host (algo-1).
+    local-mode form) are tolerated. The container's own host is current_host in resourceconfig.json, not its
+    hostname: SageMaker documents /etc/hostname and /etc/hosts as possibly inaccurate, and the harness gives a
+    random hostname, while every host in hosts resolves through DNS.
 
     Why: SageMaker writes inputdataconfig.json and resourceconfig.json into every training container, with more keys
     than most images read, and SageMaker's local mode writes a smaller form. An image that requires a key one of
-    them lacks, or finds its host some other way than current_host, fails on the other.
+    them lacks fails on the other; an image that finds its own host by its hostname fails on SageMaker, where the
+    hostname is not current_host.
 
-    How: The default run (TRN-1) gets the full documented files with extra keys; this check trains again with local
-    mode's minimal files. Every training container runs with the hostname algo-1, the current_host the files name.
+    How: The default run (TRN-1) gets the full documented files with extra keys and a random hostname, on a network
+    where every host of resourceconfig.json resolves; this check trains again with local mode's minimal files. When
+    the default run fails, the same run with the hostname current_host tells whether the image relies on its
+    hostname.
     """
+    relies = list(_relies_on_hostname(ctx))
+    if relies:
+        yield from relies
+        return
     _needs_trn1(ctx)
     yield from _must_train(ctx, TRAIN_MINIMAL_CONFIG, "with local mode's minimal config files")
+
+
+def _relies_on_hostname(ctx: CheckContext) -> Iterator[Violation]:
+    """When the default run fails, the same run with hostname current_host tells whether the image finds its own
+    host by its hostname (``socket.gethostname()`` compared with current_host or hosts)."""
+    default = ctx.train(TRAIN_DEFAULT)
+    if default.start_error or default.timed_out or (default.exit_code == 0 and default.model_files):
+        return  # a run that hung is not run again for a diagnosis: TRN-1 reports it
+    named = _run(ctx, TRAIN_HOSTNAME_IS_CURRENT_HOST)
+    if named.timed_out or named.exit_code != 0 or not named.model_files:
+        return
+    with_random = _outcome(default) + ("" if default.model_files else ", no model written")
+    yield Violation(
+        f"Training works only when the container's hostname is current_host ({contract.CURRENT_HOST}); "
+        "on SageMaker it is not",
+        expected=f"training that takes its own host from current_host in {contract.RESOURCE_CONFIG_FILE}: "
+        f'"{contract.HOSTNAME_UNRELIABLE}" ({contract.DG_TRAIN_DIST})',
+        actual=f"with a random hostname: {with_random}; with hostname {contract.CURRENT_HOST}: "
+        f"exit code 0 and {len(named.model_files)} model file(s)",
+        evidence=(
+            (
+                "Hint",
+                "Code that compares socket.gethostname() (or /etc/hostname) with current_host or hosts, e.g. to "
+                "tell the master host, breaks on SageMaker; read current_host from resourceconfig.json (or "
+                "SM_CURRENT_HOST in AWS's toolkits). The names in hosts resolve through DNS.",
+            ),
+            *_evidence(default, ctx, TRAIN_DEFAULT),
+        ),
+    )
 
 
 @check("TRN-4", Level.MUST, "A failing run exits non-zero", source=contract.DG_TRAIN_OUT)
@@ -207,16 +246,17 @@ def failure_file_states_cause(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
-@check("TRN-6", Level.MUST, "Training works with no network and no AWS_* variables", source=contract.DG_NETISO)
+@check("TRN-6", Level.MUST, "Training works with no egress and no AWS_* variables", source=contract.DG_NETISO)
 def trains_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
-    """Training succeeds with no network (--network none) and no AWS_* variables (network isolation).
+    """Training succeeds under network isolation, an internal Docker network with no egress (current_host still
+    resolves on it), and with no AWS_* variables.
 
     Why: Under network isolation (required for AWS Marketplace algorithms) a training container can make no outbound
     call, not even to Amazon S3, and gets no AWS credentials. An image that downloads a package or pretrained
     weights at start, or relies on credentials baked into it, fails there.
 
-    How: Trains again with `--network none` and no AWS_* variables, and reads the image's ENV for baked AWS_*
-    variables.
+    How: Trains again on an internal Docker network (no egress; the hosts of resourceconfig.json still resolve) with
+    no AWS_* variables, and reads the image's ENV for baked AWS_* variables.
     """
     baked = [item.split("=")[0] for item in ctx.image.env if item.startswith("AWS_")]
     if baked:
@@ -226,7 +266,7 @@ def trains_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
             actual=", ".join(baked),
         )
     _needs_trn1(ctx)
-    yield from _must_train(ctx, TRAIN_NO_NETWORK, "with --network none")
+    yield from _must_train(ctx, TRAIN_ISOLATED, "under network isolation (no egress)")
 
 
 @check("TRN-7", Level.SHOULD, "SIGTERM ends training well before SIGKILL", source=contract.DG_TRAIN_IMG)

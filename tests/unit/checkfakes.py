@@ -274,7 +274,7 @@ def trained(spec: str = "default", **changes: Any) -> TrainResult:
         model_files={"model.pkl": 1234},
         failure=None,
         model_dir=Path("/nonexistent/model"),
-        reproduce=(f"docker run --rm --hostname algo-1 IMAGE train  # {spec}",),
+        reproduce=(f"docker run --rm --network smc-net --network-alias algo-1 IMAGE train  # {spec}",),
     )
     return replace(result, **changes)
 

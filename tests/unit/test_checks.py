@@ -235,9 +235,41 @@ def test_trn3_minimal_config_breaks_training(tmp_path: Path) -> None:
 
 
 def test_trn3_depends_on_trn1(tmp_path: Path) -> None:
-    outcome, _ = certify(Trains(runs={"default": trained(exit_code=1)}), "TRN-3", tmp_path)
+    # Training fails whatever the hostname: nothing for TRN-3 to say.
+    runs = {"default": trained(exit_code=1), "hostname-current-host": trained("hostname-current-host", exit_code=1)}
+    outcome, certification = certify(Trains(runs=runs), "TRN-3", tmp_path)
     assert outcome.verdict == SKIP
     assert outcome.reason.startswith("depends on TRN-1")
+    assert {name for name, _ in certification.trainings} == {"default", "hostname-current-host"}
+
+
+def test_trn3_training_that_needs_its_hostname_to_be_current_host(tmp_path: Path) -> None:
+    # Only the master writes the model, and the image tells the master by socket.gethostname().
+    image = Trains(runs={"default": trained(model_files={}, logs="host 86e9c7b8f043 is not the master\n")})
+    outcome, _ = certify(image, "TRN-3", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "Training works only when the container's hostname is current_host (algo-1); on SageMaker it is not" in text
+    assert contract.HOSTNAME_UNRELIABLE in text
+    assert contract.DG_TRAIN_DIST in text
+    assert (
+        "with a random hostname: exit code 0 after 2.5 s, no model written; with hostname algo-1: exit code 0" in text
+    )
+    assert "socket.gethostname()" in text
+    assert "host 86e9c7b8f043 is not the master" in text
+
+
+def test_trn3_runs_no_hostname_diagnosis_when_training_works(tmp_path: Path) -> None:
+    outcome, certification = certify(GoodImage(), "TRN-3", tmp_path)
+    assert outcome.verdict == PASS
+    assert "hostname-current-host" not in [name for name, _ in certification.trainings]
+
+
+def test_trn3_runs_no_hostname_diagnosis_after_a_hung_run(tmp_path: Path) -> None:
+    image = Trains(runs={"default": trained(exit_code=None, timed_out=True, model_files={})})
+    outcome, certification = certify(image, "TRN-3", tmp_path)
+    assert outcome.verdict == SKIP
+    assert {name for name, _ in certification.trainings} == {"default"}
 
 
 def test_trn4_exit_0_on_an_empty_channel(tmp_path: Path) -> None:
@@ -301,12 +333,13 @@ def test_trn5_can_be_downgraded_by_the_policy(tmp_path: Path) -> None:
     assert outcome.reason == "downgraded to a warning by the policy: the framework writes its own failure file"
 
 
-def test_trn6_fails_without_network(tmp_path: Path) -> None:
-    image = Trains(runs={"no-network": trained("no-network", exit_code=1, failure="ConnectionError: pypi.org")})
-    outcome, _ = certify(image, "TRN-6", tmp_path)
+def test_trn6_fails_without_egress(tmp_path: Path) -> None:
+    image = Trains(runs={"isolated": trained("isolated", exit_code=1, failure="ConnectionError: pypi.org")})
+    outcome, certification = certify(image, "TRN-6", tmp_path)
     assert outcome.verdict == FAIL
+    assert ("isolated", None) in certification.trainings
     text = rendered(outcome)
-    assert "Training with --network none failed" in text
+    assert "Training under network isolation (no egress) failed" in text
     assert "ConnectionError: pypi.org" in text
 
 
@@ -771,10 +804,11 @@ def test_srv14_needs_egress_at_start_up(tmp_path: Path) -> None:
     assert "huggingface.co" in text
 
 
-def test_srv14_skips_on_a_remote_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_srv14_is_judged_on_a_remote_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The probe container asks from inside the network: where the engine runs does not matter.
     monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.5:2376")
     outcome, _ = certify(GoodImage(), "SRV-14", tmp_path)
-    assert outcome.verdict == SKIP
+    assert outcome.verdict == PASS
 
 
 @dataclass
@@ -1012,7 +1046,7 @@ BROKEN: dict[str, FakeImage] = {
     "TRN-3": Trains(runs={"minimal-config": trained("minimal-config", exit_code=1)}),
     "TRN-4": Trains(runs={"empty-channel": trained("empty-channel")}),
     "TRN-5": Trains(runs={"empty-channel": failed(failure=None)}),
-    "TRN-6": Trains(runs={"no-network": trained("no-network", exit_code=1)}),
+    "TRN-6": Trains(runs={"isolated": trained("isolated", exit_code=1)}),
     "TRN-7": Trains(runs={"sigterm": trained("sigterm", stop=StopResult(120, 120.1, 137, True))}),
     "TRN-8": Trains(runs={"stray-files": trained("stray-files", exit_code=1)}),
     "SRV-1": LoopbackOnly(),

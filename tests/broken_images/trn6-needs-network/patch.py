@@ -1,7 +1,8 @@
-"""TRN-6: training finds "its own IP address" with the classic trick of routing a UDP socket to 8.8.8.8.
+"""TRN-6: training downloads a file from the internet (here the PyPI index page of scikit-learn, standing for
+pretrained weights or a `pip install` at run time) before it fits.
 
-No packet is sent, but the kernel needs a route: with --network none (SageMaker's network isolation)
-there is none, and training fails with "Network is unreachable" (a clean failure: exit 2, failure file).
+Under network isolation there is no egress: the name does not resolve and training fails cleanly (exit 2 and a
+failure file that says the download failed).
 """
 
 from edit import replace
@@ -11,11 +12,11 @@ replace(
     """    import algorithm  # heavy (numpy, the ML library): imported after the signal handler is in place
 """,
     """    import algorithm  # heavy (numpy, the ML library): imported after the signal handler is in place
-    import socket
+    import urllib.request
 
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.connect(("8.8.8.8", 80))  # broken: needs a network route
-    log.info("this host's address: %s", probe.getsockname()[0])
-    probe.close()
+    try:  # broken: needs egress during training
+        urllib.request.urlopen("https://pypi.org/simple/scikit-learn/", timeout=10).close()
+    except OSError as exc:
+        raise UserError(f"download failed: pypi.org is unreachable: {exc}") from exc
 """,
 )
