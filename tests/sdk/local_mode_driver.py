@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -117,9 +119,10 @@ def main(argv: list[str]) -> int:
         # /execution-parameters as is, and that document spells it as the container's environment does
         # (MULTI_RECORD), which local mode's own batch code then rejects ("Invalid Batch Strategy").
         # wait=False: local mode runs the whole job inside create_transform_job, and the SDK's wait()
-        # would read the job's logs from CloudWatch (LocalSession does not override
-        # logs_for_transform_job; aws/sagemaker-python-sdk#3997 shows it asking CloudWatch for a local
-        # job's logs), which offline means retries; the job's status is read back instead.
+        # reads the job's logs from CloudWatch Logs (LocalSession does not override logs_for_transform_job;
+        # aws/sagemaker-python-sdk#3997 shows it asking CloudWatch for a local job's logs): offline, with
+        # botocore's retries, wait() failed after 78 s with EndpointConnectionError for
+        # logs.us-west-2.amazonaws.com. The job's status is read back from the local client instead.
         transformer.transform(payload_dir.as_uri(), content_type=args.content_type, split_type="Line", wait=False)
         job = local_client.describe_transform_job(TransformJobName=transformer.latest_transform_job.job_name)
         result["transform"][strategy] = {
@@ -135,4 +138,14 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        status = main(sys.argv[1:])
+    except BaseException:
+        traceback.print_exc()
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # os._exit, not sys.exit: when a transform job fails, local mode leaves its compose thread (not a daemon)
+    # and the serving container running, and a normal exit would wait for that thread for ever. The test
+    # ends the compose processes (this process group) and removes the containers (by label).
+    os._exit(status)
