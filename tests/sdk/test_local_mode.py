@@ -109,6 +109,8 @@ def offline_env(home: Path, aws_endpoint: str) -> dict[str, str]:
         {
             # A fresh HOME: no ~/.aws, ~/.sagemaker or ~/.config/sagemaker of the user's can change the run.
             "HOME": str(home),
+            # ... but the user's Docker CLI settings (contexts) still apply to local mode's docker and compose.
+            "DOCKER_CONFIG": os.environ.get("DOCKER_CONFIG", str(Path.home() / ".docker")),
             "AWS_CONFIG_FILE": str(home / "aws-config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
             "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
