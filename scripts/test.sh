@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and plugin tests, then the Docker tests (reference images, the
-# broken-image catalogue). Installs and builds what it needs first; extra arguments go to pytest.
+# broken-image catalogue, the SageMaker Python SDK's local mode). Installs and builds what it needs
+# first (the SDK and docker-compose through scripts/ensure-sdk.sh); extra arguments go to pytest.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/bootstrap.sh"
@@ -10,5 +11,6 @@ if [ -x "$root/scripts/build-broken-images.sh" ]; then
 fi
 # The HTML report's browser test needs a headless Chromium (installed here on a fresh machine).
 "$root/scripts/ensure-chromium.sh" >/dev/null
+"$root/scripts/ensure-sdk.sh" >/dev/null
 cd "$root"
 exec "${SMC_VENV:-$root/.venv}/bin/python" -m pytest tests -n 2 "$@"

@@ -47,7 +47,7 @@ def test_tox_alone_runs_lint_types_tests_every_reference_image_and_the_catalogue
 def test_every_environment_that_needs_the_engine_starts_it(tox: configparser.ConfigParser) -> None:
     # Each script named here runs scripts/ensure-docker.sh first, so no environment relies on another's order.
     starts_engine = ("ensure-docker.sh", "build-base.sh", "build-images.sh", "build-broken-images.sh")
-    for env in ["unit", "certify", "catalogue", *REFERENCE_IMAGES]:
+    for env in ["unit", "certify", "catalogue", "sdk", *REFERENCE_IMAGES]:
         pre = section(tox, env).get("commands_pre", "")
         assert any(script in pre for script in starts_engine), f"{env}: commands_pre starts no engine"
     for script in starts_engine[1:]:
@@ -64,6 +64,19 @@ def test_each_reference_image_env_builds_and_certifies_its_own_image(tox: config
         assert "build-images.sh {envname}" in body["commands_pre"]
         assert "--image=sagemaker-conformance/{envname}:latest" in body["commands"]
         assert "{posargs}" in body["commands"]
+
+
+def test_sdk_builds_both_images_installs_the_sdk_apart_and_runs_the_local_mode_tests(
+    tox: configparser.ConfigParser,
+) -> None:
+    assert "sdk" in [e.strip() for e in tox["tox"]["envlist"].split(",")]
+    body = section(tox, "sdk")
+    pre = body["commands_pre"]
+    assert "build-images.sh" in pre
+    assert "build-images.sh {envname}" not in pre, "both reference images, not one named sdk"
+    assert "ensure-sdk.sh" in pre
+    assert body["commands"].split()[:2] == ["pytest", "tests/sdk"]
+    assert "sagemaker" not in body.get("deps", ""), "the SDK lives in its own venv, not in the tox environment"
 
 
 def test_certify_passes_the_users_arguments_to_the_same_plugin(tox: configparser.ConfigParser) -> None:
