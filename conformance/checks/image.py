@@ -84,21 +84,42 @@ def platform_matches(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
+PLACEHOLDER_NAMES = frozenset({".gitkeep", ".keep"})
+"""Files that only keep a folder in version control; harmless when baked, whatever their content."""
+
+
+def is_placeholder(path: str, size: int) -> bool:
+    """An empty regular file, or a .gitkeep (size -1 is a link, which may point at content elsewhere)."""
+    return size == 0 or (size > 0 and posixpath.basename(path) in PLACEHOLDER_NAMES)
+
+
+def _size(size: int) -> str:
+    return f"{size} bytes" if size >= 0 else "a link or special file"
+
+
 @check("IMG-3", Level.MUST, "Nothing is baked into the directories SageMaker replaces", source=contract.DG_TRAIN_IMG)
 def nothing_baked_into_replaced_dirs(ctx: CheckContext) -> Iterator[Violation]:
     """The image does not rely on files baked into /opt/ml/input, /opt/ml/model, /opt/ml/output or
-    /opt/ml/checkpoints: SageMaker mounts fresh directories there, so such files are never seen.
+    /opt/ml/checkpoints: SageMaker mounts fresh directories there, so such files are never seen. Placeholders
+    (empty folders, zero-byte files, `.gitkeep` / `.keep`) pass: nothing can rely on them.
 
-    The harness always mounts fresh, empty directories there; code under /opt/ml/code stays visible.
+    The harness always mounts fresh, empty directories there; code under /opt/ml/code stays visible. Until
+    placeholders were allowed, any baked file failed, a `.gitkeep` included, although the clause is about relying
+    on baked content.
     """
     files = ctx.certification.files()
     for directory in contract.REPLACED_AT_RUN_TIME:
-        baked = files.files_under(directory)
+        sizes = files.sizes_under(directory)
+        baked = [path for path, size in sorted(sizes.items()) if not is_placeholder(path, size)]
+        placeholders = len(sizes) - len(baked)
+        if placeholders:
+            ctx.note(f"{placeholders} placeholder file(s) under {directory} (empty or .gitkeep): harmless")
         if baked:
-            listing = "\n".join(baked[:30]) + (f"\n... ({len(baked) - 30} more)" if len(baked) > 30 else "")
+            listing = "\n".join(f"{path} ({_size(sizes[path])})" for path in baked[:30])
+            listing += f"\n... ({len(baked) - 30} more)" if len(baked) > 30 else ""
             yield Violation(
                 f"The image bakes files into {directory}, which SageMaker hides under a fresh mount at run time",
-                expected=f"no files under {directory} (an empty directory is fine)",
+                expected=f"no files under {directory} but placeholders (empty folders, empty files, .gitkeep)",
                 actual=f"{len(baked)} file(s)",
                 evidence=(("Baked files", listing),),
                 reproduce=(f"docker run --rm --entrypoint ls {ctx.image.reference} -laR {directory}",),

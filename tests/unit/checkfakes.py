@@ -294,6 +294,8 @@ class FakeImage:
     info: ImageInfo = field(default_factory=image_info)
     executables: frozenset[str] = frozenset({"/opt/program/train", "/opt/program/serve"})
     baked: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Files under each replaced directory; each is 1 KiB unless ``baked_sizes`` says otherwise."""
+    baked_sizes: Mapping[str, int] = field(default_factory=dict)
     width: int = 4
     cpus: int = ENGINE.cpus
 
@@ -406,11 +408,12 @@ class FakeCertification:
         self.containers_started = 0
         self.measurements: dict[str, float] = {}
         self.trainings: list[tuple[str, float | None]] = []
+        self.model_note: str | None = None
         self._servers: dict[str, FakeServer] = {}
         stage.mkdir(parents=True, exist_ok=True)
 
     def files(self) -> FakeFiles:
-        return FakeFiles(self.fake.executables, self.fake.baked)
+        return FakeFiles(self.fake.executables, self.fake.baked, self.fake.baked_sizes)
 
     def train(self, spec: TrainSpec, *, sigterm_after: float | None = None) -> TrainResult:
         if not self.policy.trains:
@@ -443,17 +446,20 @@ class FakeCertification:
 class FakeFiles:
     """The image's file system as IMG-1 and IMG-3 read it."""
 
-    def __init__(self, executables: Iterable[str], baked: Mapping[str, Sequence[str]]) -> None:
+    def __init__(
+        self, executables: Iterable[str], baked: Mapping[str, Sequence[str]], sizes: Mapping[str, int] | None = None
+    ) -> None:
         self.executables = set(executables)
         self.baked = baked
+        self.sizes = dict(sizes or {})
 
     def which(self, name: str, path: tuple[str, ...]) -> PathStat | None:
         candidates = [name] if name.startswith("/") else [f"{d.rstrip('/')}/{name}" for d in path]
         found = next((c for c in candidates if c in self.executables), None)
         return PathStat(found, 0o100755, "") if found else None
 
-    def files_under(self, path: str) -> list[str]:
-        return list(self.baked.get(path, ()))
+    def sizes_under(self, path: str) -> dict[str, int]:
+        return {name: self.sizes.get(name, 1024) for name in self.baked.get(path, ())}
 
 
 def certify(
