@@ -20,6 +20,7 @@ import docker
 
 from conformance import contract, engine
 from conformance.containers import ServingContainer, TrainingRun, TrainResult, populate_volume
+from conformance.entrypoint import ArgumentProbe, probe_argument
 from conformance.failures import CheckSkipped, DependencyFailed, HarnessError, Section
 from conformance.imagefs import ImageFiles
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG, TrainSpec, stage_input
@@ -138,6 +139,7 @@ class Certification:
         """Where the served model came from when it is not the default training run's (said in each report)."""
         self._network: str | None = None
         self._files: ImageFiles | None = None
+        self._probes: dict[str, ArgumentProbe] = {}
         stage.mkdir(parents=True, exist_ok=True)
 
     def files(self) -> ImageFiles:
@@ -148,6 +150,24 @@ class Certification:
 
     def labels(self, role: str) -> dict[str, str]:
         return engine.labels(self.run_id, role)
+
+    def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
+        """Run the image's wrapper ENTRYPOINT with ``argument`` and a stub of it on PATH (IMG-1), once."""
+        if argument not in self._probes:
+            self.containers_started += 1
+            self._probes[argument] = probe_argument(
+                self.client,
+                self.image.reference,
+                entrypoint=self.image.entrypoint or (),
+                shell=shell,
+                path=self.image.path,
+                argument=argument,
+                names=(contract.TRAIN_ARG, contract.SERVE_ARG),
+                # Surroundings that point the other way, so that a script guessing the mode is caught.
+                decoy_folders=(contract.INPUT_CONFIG_DIR,) if argument == contract.SERVE_ARG else (),
+                labels=self.labels(f"entrypoint-probe-{argument}"),
+            )
+        return self._probes[argument]
 
     # --- training -------------------------------------------------------------------------------
     def train(self, spec: TrainSpec = TRAIN_DEFAULT, *, sigterm_after: float | None = None) -> TrainResult:
@@ -294,6 +314,11 @@ class CheckContext:
         result = self.certification.train(spec, sigterm_after=sigterm_after)
         self._use(f"training run '{spec.name}' logs", lambda: result.logs, result.reproduce)
         return result
+
+    def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
+        probe = self.certification.probe_entrypoint(argument, shell)
+        self._use(f"entrypoint probe '{argument}' logs", lambda: probe.logs, probe.reproduce)
+        return probe
 
     def training(self) -> Training:
         """The run that stands for the image's training (the minimal-config run when only that one trains)."""

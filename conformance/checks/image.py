@@ -15,36 +15,47 @@ _SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
 
 @check("IMG-1", Level.MUST, "train and serve resolve the way SageMaker calls them", source=contract.DG_TRAIN_IMG)
 def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
-    """`train` and `serve` resolve as SageMaker calls them: the first argument to an exec-form ENTRYPOINT, or
-    executables on PATH when there is no ENTRYPOINT; and no `tini` entrypoint.
+    """`train` and `serve` resolve as SageMaker calls them: the first argument to an exec-form ENTRYPOINT (a shell
+    `-c` wrapper must pass it through to a program, as `exec "$@"` does), or executables on PATH when there is no
+    ENTRYPOINT; no shell-form ENTRYPOINT, and no `tini` entrypoint.
 
-    SageMaker runs `docker run IMAGE train` and `docker run IMAGE serve`, replacing CMD.
+    SageMaker runs `docker run IMAGE train` and `docker run IMAGE serve`, replacing CMD. A shell-form ENTRYPOINT
+    (`["/bin/sh", "-c", "SCRIPT"]`, nothing after the script) makes the argument the script's `$0`, so it fails from
+    the config alone. A `-c` wrapper with arguments after its script (the conda/venv pattern
+    `["/bin/bash", "-c", "source activate env && exec \"$@\"", "--"]`) gets the argument as `$1`, and only its
+    behaviour tells whether it passes it on: the harness runs it with a stub `train`/`serve` first on PATH and
+    passes it when the stub, or a program holding the argument, is reached within 15 s (see
+    conformance/entrypoint.py for why this probe). Until this probe, every `sh -c` / `bash -c` ENTRYPOINT failed.
     """
     image = ctx.image
     files = ctx.certification.files()
     entrypoint = image.entrypoint
     if entrypoint:
         program = posixpath.basename(entrypoint[0])
+        found = files.which(entrypoint[0], image.path)
         if program in _SHELLS and len(entrypoint) > 1 and entrypoint[1] == "-c":
-            yield Violation(
-                "A shell-form ENTRYPOINT drops the `train`/`serve` argument and keeps SIGTERM from the program",
-                expected='an exec-form ENTRYPOINT, e.g. ENTRYPOINT ["/opt/program/entrypoint"], or none',
-                actual=f"ENTRYPOINT {list(entrypoint)}",
-                evidence=(
-                    (
-                        "Why",
-                        f"`docker run IMAGE train` runs {list(entrypoint)} with `train` as $0 of the shell "
-                        "script, so the program never sees it.",
+            if len(entrypoint) <= 3:
+                yield Violation(
+                    "A shell-form ENTRYPOINT drops the `train`/`serve` argument and keeps SIGTERM from the program",
+                    expected='an exec-form ENTRYPOINT, e.g. ENTRYPOINT ["/opt/program/entrypoint"], or none',
+                    actual=f"ENTRYPOINT {list(entrypoint)}",
+                    evidence=(
+                        (
+                            "Why",
+                            f"`docker run IMAGE train` runs {list(entrypoint)} with `train` as $0 of the shell "
+                            "script, so the program never sees it.",
+                        ),
                     ),
-                ),
-            )
+                )
+            elif found is not None:
+                yield from _wrapper_passes_arguments(ctx, entrypoint, found.path)
         if program in contract.FORBIDDEN_INIT_ENTRYPOINTS:
             yield Violation(
                 "The ENTRYPOINT is the tini initializer, which SageMaker forbids",
                 expected='an ENTRYPOINT that is not tini ("it gets confused by the train and serve arguments")',
                 actual=f"ENTRYPOINT {list(entrypoint)}",
             )
-        elif files.which(entrypoint[0], image.path) is None:
+        elif found is None:
             yield Violation(
                 "The ENTRYPOINT's program does not exist or is not executable in the image",
                 expected=f"an executable {entrypoint[0]!r} (absolute, or on PATH {':'.join(image.path)})",
@@ -61,6 +72,31 @@ def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
                     ("Image config", f"Entrypoint: none\nCmd: {list(image.cmd or [])}\nPATH: {':'.join(image.path)}"),
                 ),
             )
+
+
+def _wrapper_passes_arguments(ctx: CheckContext, entrypoint: tuple[str, ...], shell: str) -> Iterator[Violation]:
+    """IMG-1's probe of a shell `-c` wrapper: each of `train` and `serve` must reach a program."""
+    for argument in (contract.TRAIN_ARG, contract.SERVE_ARG):
+        probe = ctx.probe_entrypoint(argument, shell)
+        if probe.reached:
+            ctx.note(f"wrapper ENTRYPOINT probed: {probe.describe()}")
+            continue
+        seen = "\n".join(probe.processes[:20]) or "(none seen)"
+        yield Violation(
+            f"The wrapper ENTRYPOINT does not pass `{argument}` on: `docker run IMAGE {argument}` never reaches a "
+            f"program called as `{argument}`",
+            expected=f'the script passes its arguments through, e.g. `exec "$@"`, so that `{argument}` runs',
+            actual=probe.describe(),
+            evidence=(
+                (
+                    "How it was probed",
+                    f"The image ran with its own ENTRYPOINT {list(entrypoint)} and the argument `{argument}`, with a "
+                    f"stub `{argument}` first on PATH that reports and exits; neither the stub nor any process with "
+                    f"`{argument}` among its arguments was seen.",
+                ),
+                ("Processes last seen", seen),
+            ),
+        )
 
 
 @check("IMG-2", Level.MUST, "The image's platform is the one SageMaker runs", source=contract.DG_TRAIN_IMG)

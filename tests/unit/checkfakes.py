@@ -20,6 +20,7 @@ from conformance import contract
 from conformance.containers import Readiness, StopResult, TrainResult
 from conformance.context import Options, ServeSpec
 from conformance.engine import EngineInfo, ImageInfo
+from conformance.entrypoint import ArgumentProbe
 from conformance.failures import CheckSkipped, DependencyFailed
 from conformance.http import Exchange
 from conformance.imagefs import PathStat
@@ -307,6 +308,23 @@ class FakeImage:
             return failed(spec.name)
         return trained(spec.name)
 
+    # IMG-1's probe of a wrapper ENTRYPOINT: by default the wrapper passes the argument through (`exec "$@"`)
+    passes_arguments: bool = True
+
+    def probe(self, argument: str) -> ArgumentProbe:
+        via = f"the stub `{argument}` on PATH, which reported: /smc-entrypoint-probe/{argument} 0:"
+        return ArgumentProbe(
+            argument,
+            reached=self.passes_arguments,
+            via=via if self.passes_arguments else "",
+            seconds=0.8,
+            exit_code=0,
+            logs="",
+            processes=("/bin/bash -c exec /opt/program/entrypoint.sh --",),
+            reproduce=(f"docker run --rm IMAGE {argument}",),
+            other="" if self.passes_arguments else ("serve" if argument == "train" else "train"),
+        )
+
     # serving
     def serve(self, spec: ServeSpec) -> FakeServer:
         if spec.model == "empty":
@@ -409,6 +427,7 @@ class FakeCertification:
         self.measurements: dict[str, float] = {}
         self.trainings: list[tuple[str, float | None]] = []
         self.model_note: str | None = None
+        self.probes: list[tuple[str, str]] = []
         self._servers: dict[str, FakeServer] = {}
         stage.mkdir(parents=True, exist_ok=True)
 
@@ -432,6 +451,10 @@ class FakeCertification:
         self.containers_started += 1
         current = self._servers[spec.name] = self.fake.serve(spec)
         return current
+
+    def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
+        self.probes.append((argument, shell))
+        return self.fake.probe(argument)
 
     def ready_server(self, spec: ServeSpec) -> FakeServer:
         server = self.server(spec)

@@ -119,6 +119,51 @@ def test_img1_exec_form_entrypoint_passes(tmp_path: Path) -> None:
     assert outcome.verdict == PASS
 
 
+CONDA_WRAPPER = ("/bin/bash", "-c", 'source activate env && exec "$@"', "--")
+
+
+def test_img1_wrapper_that_passes_the_argument_through_passes(tmp_path: Path) -> None:
+    image = GoodImage(info=image_info(entrypoint=CONDA_WRAPPER), executables=frozenset({"/bin/bash"}))
+    outcome, certification = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+    assert certification.probes == [("train", "/bin/bash"), ("serve", "/bin/bash")]
+    assert any("wrapper ENTRYPOINT probed: `train` reached the stub `train`" in note for note in outcome.notes)
+
+
+def test_img1_wrapper_that_drops_the_argument_fails(tmp_path: Path) -> None:
+    image = GoodImage(
+        info=image_info(entrypoint=("/bin/bash", "-c", "exec /opt/program/entrypoint.sh", "--")),
+        executables=frozenset({"/bin/bash"}),
+        passes_arguments=False,
+    )
+    outcome, _ = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "The wrapper ENTRYPOINT does not pass `train` on" in text
+    assert "Actual:   `docker run IMAGE train` ran `serve` instead: the wrapper chose the program itself" in text
+    assert "The wrapper ENTRYPOINT does not pass `serve` on" in text
+    assert 'e.g. `exec "$@"`' in text
+
+
+def test_img1_shell_form_is_judged_from_the_config_without_a_probe(tmp_path: Path) -> None:
+    image = GoodImage(
+        info=image_info(entrypoint=("/bin/sh", "-c", "exec /opt/program/entrypoint.sh")),
+        executables=frozenset({"/bin/sh"}),
+    )
+    outcome, certification = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "shell-form ENTRYPOINT" in rendered(outcome)
+    assert certification.probes == []
+
+
+def test_img1_tini_fails_even_when_arguments_pass_through(tmp_path: Path) -> None:
+    image = GoodImage(info=image_info(entrypoint=("tini", "--")), executables=frozenset({"/usr/bin/tini"}))
+    outcome, certification = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "tini" in rendered(outcome)
+    assert certification.probes == []
+
+
 def test_img2_arm64_image(tmp_path: Path) -> None:
     image = GoodImage(info=image_info(architecture="arm64", variant="v8"))
     outcome, _ = certify(image, "IMG-2", tmp_path)
