@@ -8,5 +8,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 if [ -x "$root/scripts/build-broken-images.sh" ]; then
   PYTHON="${SMC_VENV:-$root/.venv}/bin/python" "$root/scripts/build-broken-images.sh"
 fi
+"$root/tests/good_images/build.sh"
 cd "$root"
 exec "${SMC_VENV:-$root/.venv}/bin/python" -m pytest tests -n 2 "$@"
