@@ -21,10 +21,11 @@ def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
 
     SageMaker runs `docker run IMAGE train` and `docker run IMAGE serve`, replacing CMD. A shell-form ENTRYPOINT
     (`["/bin/sh", "-c", "SCRIPT"]`, nothing after the script) makes the argument the script's `$0`, so it fails from
-    the config alone. A `-c` wrapper with arguments after its script (the conda/venv pattern
-    `["/bin/bash", "-c", "source activate env && exec \"$@\"", "--"]`) gets the argument as `$1`, and only its
-    behaviour tells whether it passes it on: the harness runs it with a stub `train`/`serve` first on PATH and
-    passes it when the stub, or a program holding the argument, is reached within 15 s (see
+    the config alone, unless the script reads `$0` (then it is probed like a wrapper). A `-c` wrapper with
+    arguments after its script (the conda/venv pattern `["/bin/bash", "-c", "source activate env && exec \"$@\"",
+    "--"]`) gets the argument as `$1`, and only its behaviour tells whether it passes it on: the harness runs it
+    with a stub `train`/`serve` first on PATH and passes it when the stub, or a program holding the argument, is
+    reached within 15 s, in surroundings where a script that guesses the mode guesses wrong (see
     conformance/entrypoint.py for why this probe). Until this probe, every `sh -c` / `bash -c` ENTRYPOINT failed.
     """
     image = ctx.image
@@ -34,7 +35,7 @@ def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
         program = posixpath.basename(entrypoint[0])
         found = files.which(entrypoint[0], image.path)
         if program in _SHELLS and len(entrypoint) > 1 and entrypoint[1] == "-c":
-            if len(entrypoint) <= 3:
+            if len(entrypoint) <= 3 and not _reads_dollar_zero(entrypoint[2:]):
                 yield Violation(
                     "A shell-form ENTRYPOINT drops the `train`/`serve` argument and keeps SIGTERM from the program",
                     expected='an exec-form ENTRYPOINT, e.g. ENTRYPOINT ["/opt/program/entrypoint"], or none',
@@ -72,6 +73,11 @@ def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
                     ("Image config", f"Entrypoint: none\nCmd: {list(image.cmd or [])}\nPATH: {':'.join(image.path)}"),
                 ),
             )
+
+
+def _reads_dollar_zero(script: tuple[str, ...]) -> bool:
+    """The `-c` script reads `$0`, where a shell-form ENTRYPOINT puts the argument (`exec "$0" "$@"` passes it on)."""
+    return any("$0" in part or "${0" in part for part in script)
 
 
 def _wrapper_passes_arguments(ctx: CheckContext, entrypoint: tuple[str, ...], shell: str) -> Iterator[Violation]:

@@ -156,6 +156,15 @@ def test_img1_shell_form_is_judged_from_the_config_without_a_probe(tmp_path: Pat
     assert certification.probes == []
 
 
+def test_img1_shell_form_that_reads_dollar_zero_is_probed(tmp_path: Path) -> None:
+    image = GoodImage(
+        info=image_info(entrypoint=("/bin/sh", "-c", 'exec "$0" "$@"')), executables=frozenset({"/bin/sh"})
+    )
+    outcome, certification = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == PASS, outcome.reason
+    assert [argument for argument, _ in certification.probes] == ["train", "serve"]
+
+
 def test_img1_tini_fails_even_when_arguments_pass_through(tmp_path: Path) -> None:
     image = GoodImage(info=image_info(entrypoint=("tini", "--")), executables=frozenset({"/usr/bin/tini"}))
     outcome, certification = certify(image, "IMG-1", tmp_path)
