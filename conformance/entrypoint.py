@@ -18,9 +18,10 @@ Both stubs are on PATH in each probe, and each probe's surroundings point the ot
 guesses the mode from them (training jobs have ``/opt/ml/input/config``) then runs the other stub, and fails at
 once, instead of passing by luck.
 
-A wrapper that hands the argument to a program by absolute path (``exec python /app/main.py "$@"``) never runs
-the stub; while the probe waits, the container's process table (``docker top``, read by the engine, so the image
-needs no ``ps``) shows that program with ``train`` among its arguments, and that passes too. Anything else is
+A wrapper that hands the argument to a program by absolute path (``exec python /app/main.py "$@"``), or that
+resets PATH and so runs the real ``train``, never runs the stub; while the probe waits, the container's process
+table (``docker top``, read by the engine, so the image needs no ``ps``) shows that program with ``train`` among
+its arguments, or a program named ``train``, and that passes too. Anything else is
 stopped after :data:`PROBE_BUDGET_S`, so the probe is bounded whatever the wrapper does.
 """
 
@@ -111,12 +112,16 @@ def stub_report(logs: str, token: str) -> tuple[str, str] | None:
 
 
 def argument_holder(processes: Sequence[str], argument: str, wrapper: Sequence[str]) -> str | None:
-    """A process that has ``argument`` among its arguments and is not the wrapper shell itself (whose own
-    command line ends with it)."""
+    """A process that runs a program named ``argument`` (itself, or as a script of an interpreter: a wrapper that
+    resets PATH reaches the real one) or has ``argument`` among its arguments, and is not the wrapper shell itself
+    (whose own command line ends with it). The probe's decoys make a script that guesses the mode run the other
+    program, so a program of the right name is evidence that the argument was passed on."""
     own = " ".join([*wrapper, argument])
     for command in processes:
         words = command.split()
-        if command.strip() != own and argument in words[1:]:
+        if command.strip() == own or not words:
+            continue
+        if argument in words[1:] or any(word.rsplit("/", 1)[-1] == argument for word in words[:2]):
             return command
     return None
 

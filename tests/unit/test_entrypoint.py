@@ -36,4 +36,10 @@ def test_a_program_holding_the_argument_is_found_but_not_the_wrapper_itself() ->
     wrapper_line = " ".join([*WRAPPER, "train"])
     assert argument_holder([wrapper_line], "train", WRAPPER) is None
     assert argument_holder([wrapper_line, "python /app/main.py train"], "train", WRAPPER) == "python /app/main.py train"
-    assert argument_holder(["python /opt/program/train"], "train", WRAPPER) is None
+    assert argument_holder(["python3 /opt/program/serve"], "train", WRAPPER) is None
+    assert argument_holder(["/bin/sh /opt/program/entrypoint.sh"], "train", WRAPPER) is None
+
+
+def test_the_real_program_of_that_name_counts_when_the_wrapper_reset_path() -> None:
+    assert argument_holder(["python3 /opt/program/train"], "train", WRAPPER) == "python3 /opt/program/train"
+    assert argument_holder(["/usr/local/bin/serve --workers 2"], "serve", WRAPPER) == "/usr/local/bin/serve --workers 2"
