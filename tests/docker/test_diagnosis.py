@@ -55,6 +55,7 @@ def test_serving_is_judged_on_the_test_dirs_model_when_training_gives_none(tmp_p
     train_reference_model(test_dir, test_dir / "model")
     assert any((test_dir / "model").iterdir())
 
+    (tmp_path / "run").mkdir()
     run = catalogue.certify(IMAGE, str(test_dir), tmp_path / "run")
     assert run.report is not None, run.output[-4000:]
     clauses = run.clauses
