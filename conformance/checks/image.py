@@ -75,6 +75,15 @@ def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
             )
 
 
+_DECOYS = {
+    contract.TRAIN_ARG: f"no {contract.OPT_ML} (a script that guesses the mode would pick `{contract.SERVE_ARG}`)",
+    contract.SERVE_ARG: (
+        f"an empty {contract.INPUT_CONFIG_DIR} (a script that guesses the mode would pick `{contract.TRAIN_ARG}`)"
+    ),
+}
+"""The probe's surroundings (see conformance.context's probe_entrypoint), as the evidence states them."""
+
+
 def _reads_dollar_zero(script: tuple[str, ...]) -> bool:
     """The `-c` script reads `$0`, where a shell-form ENTRYPOINT puts the argument (`exec "$0" "$@"` passes it on)."""
     return any("$0" in part or "${0" in part for part in script)
@@ -96,9 +105,10 @@ def _wrapper_passes_arguments(ctx: CheckContext, entrypoint: tuple[str, ...], sh
             evidence=(
                 (
                     "How it was probed",
-                    f"The image ran with its own ENTRYPOINT {list(entrypoint)} and the argument `{argument}`, with a "
-                    f"stub `{argument}` first on PATH that reports and exits; neither the stub nor any process with "
-                    f"`{argument}` among its arguments was seen.",
+                    f"The image ran with its own ENTRYPOINT {list(entrypoint)} and the argument `{argument}`, with "
+                    f"stub `{contract.TRAIN_ARG}` and `{contract.SERVE_ARG}` programs first on PATH that report and "
+                    f"exit, and {_DECOYS[argument]}. It passes when the `{argument}` stub runs, or a program named "
+                    f"`{argument}` or holding it as an argument.",
                 ),
                 ("Processes last seen", seen),
             ),
