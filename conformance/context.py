@@ -20,10 +20,11 @@ import docker
 
 from conformance import contract, engine, netprobe
 from conformance.containers import ServingContainer, TrainingRun, TrainResult, populate_volume
+from conformance.entrypoint import ArgumentProbe, probe_argument
 from conformance.failures import CheckSkipped, DependencyFailed, HarnessError, Section
 from conformance.imagefs import ImageFiles
 from conformance.netprobe import NetworkProbe
-from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec, stage_input
+from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG, TrainSpec, stage_input
 from conformance.testdir import TestDir
 from conformance.timeline import SERVING, TRAINING, Timeline
 
@@ -45,6 +46,59 @@ SERVE_DEFAULT = ServeSpec("default")
 SERVE_SIGTERM = ServeSpec("sigterm")
 SERVE_EMPTY_MODEL = ServeSpec("empty-model", model="empty")
 SERVE_ISOLATED = ServeSpec("isolated", isolated=True)
+
+
+def produced_model(result: TrainResult) -> bool:
+    """The run trained: it exited 0 and left a model."""
+    return not result.timed_out and result.start_error is None and result.exit_code == 0 and bool(result.model_files)
+
+
+@dataclass(frozen=True)
+class Training:
+    """The run that stands for the image's training, and the config form it used.
+
+    Normally the default run (the test-dir with the full config files SageMaker writes). When that run exits
+    non-zero, the same tree with local mode's minimal config files is tried: if that one trains, the full form is
+    what broke (TRN-3 holds the evidence) and the other clauses judge the minimal run and use its model, instead of
+    all skipping as if training itself were broken. A run that hung or could not start is not retried: a second
+    try would only cost time.
+    """
+
+    run: TrainResult
+    default: TrainResult
+    config_form: str = "full"
+
+    @property
+    def trained(self) -> bool:
+        return produced_model(self.run)
+
+    @property
+    def full_form_rejected(self) -> bool:
+        return self.config_form == "minimal"
+
+
+def working_training(train: Callable[[TrainSpec], TrainResult]) -> Training:
+    """The default run, or the minimal-config run when only that one trains (see :class:`Training`)."""
+    default = train(TRAIN_DEFAULT)
+    if produced_model(default) or default.timed_out or default.start_error is not None or default.exit_code == 0:
+        return Training(default, default)
+    minimal = train(TRAIN_MINIMAL_CONFIG)
+    if produced_model(minimal):
+        return Training(minimal, default, "minimal")
+    return Training(default, default)
+
+
+MINIMAL_FORM_NOTE = (
+    "the training run with the full documented config files failed and the run with local mode's minimal form "
+    "trained: TRN-3 holds that failure, and this clause was judged with the minimal form"
+)
+MINIMAL_FORM_MODEL_NOTE = (
+    "the model served came from the training run with local mode's minimal config files: the run with the full "
+    "documented files failed (TRN-3)"
+)
+TEST_DIR_MODEL_NOTE = (
+    "training produced no model (TRN-1), so the serving clauses were judged on the test-dir's model/ folder"
+)
 
 
 @dataclass(frozen=True)
@@ -84,9 +138,12 @@ class Certification:
         self._trainings: dict[str, TrainResult] = {}
         self._servers: dict[str, ServingContainer] = {}
         self._model: tuple[str, Path] | None = None
+        self.model_note: str | None = None
+        """Where the served model came from when it is not the default training run's (said in each report)."""
         self._network: str | None = None
         self._probe: NetworkProbe | None = None
         self._files: ImageFiles | None = None
+        self._probes: dict[str, ArgumentProbe] = {}
         stage.mkdir(parents=True, exist_ok=True)
 
     def files(self) -> ImageFiles:
@@ -97,6 +154,24 @@ class Certification:
 
     def labels(self, role: str) -> dict[str, str]:
         return engine.labels(self.run_id, role)
+
+    def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
+        """Run the image's wrapper ENTRYPOINT with ``argument`` and a stub of it on PATH (IMG-1), once."""
+        if argument not in self._probes:
+            self.containers_started += 1
+            self._probes[argument] = probe_argument(
+                self.client,
+                self.image.reference,
+                entrypoint=self.image.entrypoint or (),
+                shell=shell,
+                path=self.image.path,
+                argument=argument,
+                names=(contract.TRAIN_ARG, contract.SERVE_ARG),
+                # Surroundings that point the other way, so that a script guessing the mode is caught.
+                decoy_folders=(contract.INPUT_CONFIG_DIR,) if argument == contract.SERVE_ARG else (),
+                labels=self.labels(f"entrypoint-probe-{argument}"),
+            )
+        return self._probes[argument]
 
     # --- training -------------------------------------------------------------------------------
     def train(self, spec: TrainSpec = TRAIN_DEFAULT, *, sigterm_after: float | None = None) -> TrainResult:
@@ -135,14 +210,7 @@ class Certification:
         an endpoint: ``tar czf`` of ``/opt/ml/model``'s contents, extracted into a fresh directory.
         """
         if self._model is None:
-            if self.policy.trains:
-                result = self.train(TRAIN_DEFAULT)
-                if result.exit_code != 0 or not result.model_files:
-                    raise DependencyFailed("TRN-1", "training did not produce a model to serve")
-                source = result.model_dir
-            else:
-                assert self.test_dir.model_dir is not None  # load() guarantees it for serve-only
-                source = self.test_dir.model_dir
+            source = self.model_source()
             tarball = self.stage / "model.tar.gz"
             with tarfile.open(tarball, "w:gz") as archive:
                 for path in sorted(source.iterdir()):
@@ -157,6 +225,23 @@ class Certification:
             populate_volume(self.client, self.image.reference, volume, extracted, self.labels("model-loader"))
             self._model = (volume, extracted)
         return self._model
+
+    def model_source(self) -> Path:
+        """The folder the served model comes from: the training run that trained (the default run, else the
+        minimal-config run), else the test-dir's ``model/`` when it ships one; otherwise TRN-1 holds the failure.
+        Sets :attr:`model_note` when the source is not the default run."""
+        if not self.policy.trains:
+            assert self.test_dir.model_dir is not None  # load() guarantees it for serve-only
+            return self.test_dir.model_dir
+        training = working_training(self.train)
+        if training.trained:
+            if training.full_form_rejected:
+                self.model_note = MINIMAL_FORM_MODEL_NOTE
+            return training.run.model_dir
+        if self.test_dir.model_dir is not None:
+            self.model_note = TEST_DIR_MODEL_NOTE
+            return self.test_dir.model_dir
+        raise DependencyFailed("TRN-1", "training did not produce a model to serve (and the test-dir has no model/)")
 
     # --- serving --------------------------------------------------------------------------------
     def server(self, spec: ServeSpec = SERVE_DEFAULT) -> ServingContainer:
@@ -259,6 +344,15 @@ class CheckContext:
         self._use(f"training run '{spec.name}' logs", lambda: result.logs, result.reproduce)
         return result
 
+    def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
+        probe = self.certification.probe_entrypoint(argument, shell)
+        self._use(f"entrypoint probe '{argument}' logs", lambda: probe.logs, probe.reproduce)
+        return probe
+
+    def training(self) -> Training:
+        """The run that stands for the image's training (the minimal-config run when only that one trains)."""
+        return working_training(self.train)
+
     def server(self, spec: ServeSpec = SERVE_DEFAULT, *, ready: bool = True) -> ServingContainer:
         getter = self.certification.ready_server if ready else self.certification.server
         try:
@@ -267,6 +361,9 @@ class CheckContext:
             current = self.certification._servers.get(spec.name)
             if current is not None:
                 self._use(f"serving container '{spec.name}' logs", current.logs, current.reproduce())
+            note = self.certification.model_note
+            if spec.model == "trained" and note and note not in self.notes:
+                self.note(note)
         return container
 
     def discard(self, spec: ServeSpec) -> None:
@@ -317,4 +414,13 @@ def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.
     return condition()
 
 
-__all__ = ["SERVE_DEFAULT", "Certification", "CheckContext", "HarnessError", "Options", "ServeSpec"]
+__all__ = [
+    "SERVE_DEFAULT",
+    "Certification",
+    "CheckContext",
+    "HarnessError",
+    "Options",
+    "ServeSpec",
+    "Training",
+    "working_training",
+]

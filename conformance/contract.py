@@ -20,6 +20,7 @@ DG_TRAIN_DIST: Final = f"{DG_TRAIN_INFO}#your-algorithms-training-algo-running-c
 """DG_TRAIN_INFO's "Distributed training configuration": resourceconfig.json, and which host the container is."""
 DG_INF: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html"
 DG_BATCH: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-batch-code.html"
+API_CREATE_TRAINING: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html"
 DG_NETISO: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html"
 DG_PIPE: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/inference-pipeline-real-time.html"
 API_RT: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html"
@@ -89,6 +90,13 @@ TUNING_HYPERPARAMETERS: Final = {
     "sagemaker_region": '"us-east-1"',
 }
 """Keys real jobs add: tuning's objective metric, framework estimators' ``sagemaker_*`` (DG_TRAIN_INFO)."""
+AWS_CREDENTIAL_ENV: Final = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+"""The variables the AWS SDKs read static credentials from (AWS_SECURITY_TOKEN is boto's older name for the session
+token). A job's and an endpoint's AWS access comes from its execution role, "an IAM role that SageMaker can assume to
+perform tasks on your behalf" (API_CREATE_TRAINING ``RoleArn``), not from the image; a baked key ships with every push
+of the image and outranks the role in the SDKs' credential chain."""
+AWS_REGION_ENV: Final = ("AWS_REGION", "AWS_DEFAULT_REGION")
+"""Region variables: configuration, not credentials; a baked region grants nothing and leaks nothing."""
 TRAIN_STOP_GRACE_S: Final = 120
 """``StopTrainingJob`` is "the equivalent of docker stop -t 120" (DG_TRAIN_IMG, API_STOP)."""
 

@@ -87,12 +87,17 @@ class ImageFiles:
                 return found
         return None
 
-    def files_under(self, path: str) -> list[str]:
-        """Files (not empty directories) the image holds under ``path``."""
+    def sizes_under(self, path: str) -> dict[str, int]:
+        """Size of each file (not directory) the image holds under ``path``; -1 for a link or any other
+        non-regular file, which may stand for content elsewhere."""
         try:
             stream, _ = self.container.get_archive(path)
         except docker.errors.NotFound:
-            return []
+            return {}
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
             parent = posixpath.dirname(path.rstrip("/"))
-            return sorted(posixpath.join(parent, m.name) for m in archive.getmembers() if not m.isdir())
+            return {
+                posixpath.join(parent, m.name): m.size if m.isfile() else -1
+                for m in archive.getmembers()
+                if not m.isdir()
+            }

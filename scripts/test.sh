@@ -12,5 +12,6 @@ fi
 # The HTML report's browser test needs a headless Chromium (installed here on a fresh machine).
 "$root/scripts/ensure-chromium.sh" >/dev/null
 "$root/scripts/ensure-sdk.sh" >/dev/null
+"$root/tests/good_images/build.sh"
 cd "$root"
 exec "${SMC_VENV:-$root/.venv}/bin/python" -m pytest tests -n 2 "$@"

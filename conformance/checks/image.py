@@ -15,45 +15,56 @@ _SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
 
 @check("IMG-1", Level.MUST, "train and serve resolve the way SageMaker calls them", source=contract.DG_TRAIN_IMG)
 def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
-    """`train` and `serve` resolve as SageMaker calls them: the first argument to an exec-form ENTRYPOINT, or
-    executables on PATH when there is no ENTRYPOINT; and no `tini` entrypoint.
+    """`train` and `serve` resolve as SageMaker calls them: the first argument to an exec-form ENTRYPOINT (a shell
+    `-c` wrapper must pass it through to a program, as `exec "$@"` does), or executables on PATH when there is no
+    ENTRYPOINT; no shell-form ENTRYPOINT, and no `tini` entrypoint.
 
-    SageMaker runs `docker run IMAGE train` and `docker run IMAGE serve`, replacing CMD.
+    SageMaker runs `docker run IMAGE train` and `docker run IMAGE serve`, replacing CMD. A shell-form ENTRYPOINT
+    (`["/bin/sh", "-c", "SCRIPT"]`, nothing after the script) makes the argument the script's `$0`, so it fails from
+    the config alone, unless the script reads `$0` (then it is probed like a wrapper). A `-c` wrapper with
+    arguments after its script (the conda/venv pattern `["/bin/bash", "-c", "source activate env && exec \"$@\"",
+    "--"]`) gets the argument as `$1`, and only its behaviour tells whether it passes it on: the harness runs it
+    with a stub `train`/`serve` first on PATH and passes it when the stub, or a program holding the argument, is
+    reached within 15 s, in surroundings where a script that guesses the mode guesses wrong (see
+    conformance/entrypoint.py for why this probe).
 
     Why: SageMaker starts every training job with `docker run IMAGE train` and every endpoint and batch transform
     with `docker run IMAGE serve`, replacing CMD. An entrypoint that drops or ignores that argument never starts the
     right program, and AWS documents that tini cannot be the entrypoint.
 
-    How: Reads the image config (ENTRYPOINT, CMD, PATH) and the image's files without starting a container: an
-    exec-form entrypoint must hand its arguments on; without one, `train` and `serve` must be executables on PATH. A
-    shell-form entrypoint and a tini entrypoint are refused; where the configuration alone cannot tell, the serving
-    and training runs judge by behaviour.
+    How: Reads the image config (ENTRYPOINT, CMD, PATH) and the image's files: an exec-form entrypoint must exist
+    and be executable; without one, `train` and `serve` must be executables on PATH. A shell-form entrypoint and a
+    tini entrypoint are refused; a `-c` wrapper is probed as above, in a short-lived container with no network.
     """
     image = ctx.image
     files = ctx.certification.files()
     entrypoint = image.entrypoint
     if entrypoint:
         program = posixpath.basename(entrypoint[0])
+        found = files.which(entrypoint[0], image.path)
         if program in _SHELLS and len(entrypoint) > 1 and entrypoint[1] == "-c":
-            yield Violation(
-                "A shell-form ENTRYPOINT drops the `train`/`serve` argument and keeps SIGTERM from the program",
-                expected='an exec-form ENTRYPOINT, e.g. ENTRYPOINT ["/opt/program/entrypoint"], or none',
-                actual=f"ENTRYPOINT {list(entrypoint)}",
-                evidence=(
-                    (
-                        "Why",
-                        f"`docker run IMAGE train` runs {list(entrypoint)} with `train` as $0 of the shell "
-                        "script, so the program never sees it.",
+            if len(entrypoint) <= 3 and not _reads_dollar_zero(entrypoint[2:]):
+                yield Violation(
+                    "A shell-form ENTRYPOINT drops the `train`/`serve` argument and keeps SIGTERM from the program",
+                    expected='an exec-form ENTRYPOINT, e.g. ENTRYPOINT ["/opt/program/entrypoint"], or none',
+                    actual=f"ENTRYPOINT {list(entrypoint)}",
+                    evidence=(
+                        (
+                            "Why",
+                            f"`docker run IMAGE train` runs {list(entrypoint)} with `train` as $0 of the shell "
+                            "script, so the program never sees it.",
+                        ),
                     ),
-                ),
-            )
+                )
+            elif found is not None:
+                yield from _wrapper_passes_arguments(ctx, entrypoint, found.path)
         if program in contract.FORBIDDEN_INIT_ENTRYPOINTS:
             yield Violation(
                 "The ENTRYPOINT is the tini initializer, which SageMaker forbids",
                 expected='an ENTRYPOINT that is not tini ("it gets confused by the train and serve arguments")',
                 actual=f"ENTRYPOINT {list(entrypoint)}",
             )
-        elif files.which(entrypoint[0], image.path) is None:
+        elif found is None:
             yield Violation(
                 "The ENTRYPOINT's program does not exist or is not executable in the image",
                 expected=f"an executable {entrypoint[0]!r} (absolute, or on PATH {':'.join(image.path)})",
@@ -70,6 +81,46 @@ def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
                     ("Image config", f"Entrypoint: none\nCmd: {list(image.cmd or [])}\nPATH: {':'.join(image.path)}"),
                 ),
             )
+
+
+_DECOYS = {
+    contract.TRAIN_ARG: f"no {contract.OPT_ML} (a script that guesses the mode would pick `{contract.SERVE_ARG}`)",
+    contract.SERVE_ARG: (
+        f"an empty {contract.INPUT_CONFIG_DIR} (a script that guesses the mode would pick `{contract.TRAIN_ARG}`)"
+    ),
+}
+"""The probe's surroundings (see conformance.context's probe_entrypoint), as the evidence states them."""
+
+
+def _reads_dollar_zero(script: tuple[str, ...]) -> bool:
+    """The `-c` script reads `$0`, where a shell-form ENTRYPOINT puts the argument (`exec "$0" "$@"` passes it on)."""
+    return any("$0" in part or "${0" in part for part in script)
+
+
+def _wrapper_passes_arguments(ctx: CheckContext, entrypoint: tuple[str, ...], shell: str) -> Iterator[Violation]:
+    """IMG-1's probe of a shell `-c` wrapper: each of `train` and `serve` must reach a program."""
+    for argument in (contract.TRAIN_ARG, contract.SERVE_ARG):
+        probe = ctx.probe_entrypoint(argument, shell)
+        if probe.reached:
+            ctx.note(f"wrapper ENTRYPOINT probed: {probe.describe()}")
+            continue
+        seen = "\n".join(probe.processes[:20]) or "(none seen)"
+        yield Violation(
+            f"The wrapper ENTRYPOINT does not pass `{argument}` on: `docker run IMAGE {argument}` never reaches a "
+            f"program called as `{argument}`",
+            expected=f'the script passes its arguments through, e.g. `exec "$@"`, so that `{argument}` runs',
+            actual=probe.describe(),
+            evidence=(
+                (
+                    "How it was probed",
+                    f"The image ran with its own ENTRYPOINT {list(entrypoint)} and the argument `{argument}`, with "
+                    f"stub `{contract.TRAIN_ARG}` and `{contract.SERVE_ARG}` programs first on PATH that report and "
+                    f"exit, and {_DECOYS[argument]}. It passes when the `{argument}` stub runs, or a program named "
+                    f"`{argument}` or holding it as an argument.",
+                ),
+                ("Processes last seen", seen),
+            ),
+        )
 
 
 @check("IMG-2", Level.MUST, "The image's platform is the one SageMaker runs", source=contract.DG_TRAIN_IMG)
@@ -99,10 +150,24 @@ def platform_matches(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
+PLACEHOLDER_NAMES = frozenset({".gitkeep", ".keep"})
+"""Files that only keep a folder in version control; harmless when baked, whatever their content."""
+
+
+def is_placeholder(path: str, size: int) -> bool:
+    """An empty regular file, or a .gitkeep (size -1 is a link, which may point at content elsewhere)."""
+    return size == 0 or (size > 0 and posixpath.basename(path) in PLACEHOLDER_NAMES)
+
+
+def _size(size: int) -> str:
+    return f"{size} bytes" if size >= 0 else "a link or special file"
+
+
 @check("IMG-3", Level.MUST, "Nothing is baked into the directories SageMaker replaces", source=contract.DG_TRAIN_IMG)
 def nothing_baked_into_replaced_dirs(ctx: CheckContext) -> Iterator[Violation]:
     """The image does not rely on files baked into /opt/ml/input, /opt/ml/model, /opt/ml/output or
-    /opt/ml/checkpoints: SageMaker mounts fresh directories there, so such files are never seen.
+    /opt/ml/checkpoints: SageMaker mounts fresh directories there, so such files are never seen. Placeholders
+    (empty folders, zero-byte files, `.gitkeep` / `.keep`) pass: nothing can rely on them.
 
     The harness always mounts fresh, empty directories there; code under /opt/ml/code stays visible.
 
@@ -110,18 +175,23 @@ def nothing_baked_into_replaced_dirs(ctx: CheckContext) -> Iterator[Violation]:
     service mounts fresh directories over input, model, output and checkpoints. A model baked into the image works
     under a plain `docker run` and is gone on SageMaker.
 
-    How: Lists the files the image's layers put under those four directories (placeholders such as empty folders do
-    not count). Every container the harness starts also gets fresh, empty volumes there, as on SageMaker, so nothing
-    baked in can pass for a trained model.
+    How: Lists the files the image's layers put under those four directories; placeholders (empty folders,
+    zero-byte files, `.gitkeep` / `.keep`) do not count, a link does. Every container the harness starts also gets
+    fresh, empty volumes there, as on SageMaker, so nothing baked in can pass for a trained model.
     """
     files = ctx.certification.files()
     for directory in contract.REPLACED_AT_RUN_TIME:
-        baked = files.files_under(directory)
+        sizes = files.sizes_under(directory)
+        baked = [path for path, size in sorted(sizes.items()) if not is_placeholder(path, size)]
+        placeholders = len(sizes) - len(baked)
+        if placeholders:
+            ctx.note(f"{placeholders} placeholder file(s) under {directory} (empty or .gitkeep): harmless")
         if baked:
-            listing = "\n".join(baked[:30]) + (f"\n... ({len(baked) - 30} more)" if len(baked) > 30 else "")
+            listing = "\n".join(f"{path} ({_size(sizes[path])})" for path in baked[:30])
+            listing += f"\n... ({len(baked) - 30} more)" if len(baked) > 30 else ""
             yield Violation(
                 f"The image bakes files into {directory}, which SageMaker hides under a fresh mount at run time",
-                expected=f"no files under {directory} (an empty directory is fine)",
+                expected=f"no files under {directory} but placeholders (empty folders, empty files, .gitkeep)",
                 actual=f"{len(baked)} file(s)",
                 evidence=(("Baked files", listing),),
                 reproduce=(f"docker run --rm --entrypoint ls {ctx.image.reference} -laR {directory}",),

@@ -20,6 +20,7 @@ from conformance import contract
 from conformance.containers import Readiness, StopResult, TrainResult
 from conformance.context import Options, ServeSpec
 from conformance.engine import EngineInfo, ImageInfo
+from conformance.entrypoint import ArgumentProbe
 from conformance.failures import CheckSkipped, DependencyFailed
 from conformance.http import Exchange
 from conformance.imagefs import PathStat
@@ -295,6 +296,8 @@ class FakeImage:
     info: ImageInfo = field(default_factory=image_info)
     executables: frozenset[str] = frozenset({"/opt/program/train", "/opt/program/serve"})
     baked: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Files under each replaced directory; each is 1 KiB unless ``baked_sizes`` says otherwise."""
+    baked_sizes: Mapping[str, int] = field(default_factory=dict)
     width: int = 4
     cpus: int = ENGINE.cpus
 
@@ -305,6 +308,23 @@ class FakeImage:
         if spec.channels == "empty":
             return failed(spec.name)
         return trained(spec.name)
+
+    # IMG-1's probe of a wrapper ENTRYPOINT: by default the wrapper passes the argument through (`exec "$@"`)
+    passes_arguments: bool = True
+
+    def probe(self, argument: str) -> ArgumentProbe:
+        via = f"the stub `{argument}` on PATH, which reported: /smc-entrypoint-probe/{argument} 0:"
+        return ArgumentProbe(
+            argument,
+            reached=self.passes_arguments,
+            via=via if self.passes_arguments else "",
+            seconds=0.8,
+            exit_code=0,
+            logs="",
+            processes=("/bin/bash -c exec /opt/program/entrypoint.sh --",),
+            reproduce=(f"docker run --rm IMAGE {argument}",),
+            other="" if self.passes_arguments else ("serve" if argument == "train" else "train"),
+        )
 
     # serving
     def serve(self, spec: ServeSpec) -> FakeServer:
@@ -408,11 +428,13 @@ class FakeCertification:
         self.measurements: dict[str, float] = {}
         self.trainings: list[tuple[str, float | None]] = []
         self.timeline = Timeline()
+        self.model_note: str | None = None
+        self.probes: list[tuple[str, str]] = []
         self._servers: dict[str, FakeServer] = {}
         stage.mkdir(parents=True, exist_ok=True)
 
     def files(self) -> FakeFiles:
-        return FakeFiles(self.fake.executables, self.fake.baked)
+        return FakeFiles(self.fake.executables, self.fake.baked, self.fake.baked_sizes)
 
     def train(self, spec: TrainSpec, *, sigterm_after: float | None = None) -> TrainResult:
         if not self.policy.trains:
@@ -436,6 +458,10 @@ class FakeCertification:
         current = self._servers[spec.name] = self.fake.serve(spec)
         return current
 
+    def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
+        self.probes.append((argument, shell))
+        return self.fake.probe(argument)
+
     def ready_server(self, spec: ServeSpec) -> FakeServer:
         server = self.server(spec)
         if not server.readiness.ready:
@@ -449,17 +475,20 @@ class FakeCertification:
 class FakeFiles:
     """The image's file system as IMG-1 and IMG-3 read it."""
 
-    def __init__(self, executables: Iterable[str], baked: Mapping[str, Sequence[str]]) -> None:
+    def __init__(
+        self, executables: Iterable[str], baked: Mapping[str, Sequence[str]], sizes: Mapping[str, int] | None = None
+    ) -> None:
         self.executables = set(executables)
         self.baked = baked
+        self.sizes = dict(sizes or {})
 
     def which(self, name: str, path: tuple[str, ...]) -> PathStat | None:
         candidates = [name] if name.startswith("/") else [f"{d.rstrip('/')}/{name}" for d in path]
         found = next((c for c in candidates if c in self.executables), None)
         return PathStat(found, 0o100755, "") if found else None
 
-    def files_under(self, path: str) -> list[str]:
-        return list(self.baked.get(path, ()))
+    def sizes_under(self, path: str) -> dict[str, int]:
+        return {name: self.sizes.get(name, 1024) for name in self.baked.get(path, ())}
 
 
 def certify(

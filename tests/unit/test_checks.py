@@ -119,6 +119,60 @@ def test_img1_exec_form_entrypoint_passes(tmp_path: Path) -> None:
     assert outcome.verdict == PASS
 
 
+CONDA_WRAPPER = ("/bin/bash", "-c", 'source activate env && exec "$@"', "--")
+
+
+def test_img1_wrapper_that_passes_the_argument_through_passes(tmp_path: Path) -> None:
+    image = GoodImage(info=image_info(entrypoint=CONDA_WRAPPER), executables=frozenset({"/bin/bash"}))
+    outcome, certification = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+    assert certification.probes == [("train", "/bin/bash"), ("serve", "/bin/bash")]
+    assert any("wrapper ENTRYPOINT probed: `train` reached the stub `train`" in note for note in outcome.notes)
+
+
+def test_img1_wrapper_that_drops_the_argument_fails(tmp_path: Path) -> None:
+    image = GoodImage(
+        info=image_info(entrypoint=("/bin/bash", "-c", "exec /opt/program/entrypoint.sh", "--")),
+        executables=frozenset({"/bin/bash"}),
+        passes_arguments=False,
+    )
+    outcome, _ = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "The wrapper ENTRYPOINT does not pass `train` on" in text
+    assert "Actual:   `docker run IMAGE train` ran `serve` instead: the wrapper chose the program itself" in text
+    assert "The wrapper ENTRYPOINT does not pass `serve` on" in text
+    assert 'e.g. `exec "$@"`' in text
+
+
+def test_img1_shell_form_is_judged_from_the_config_without_a_probe(tmp_path: Path) -> None:
+    image = GoodImage(
+        info=image_info(entrypoint=("/bin/sh", "-c", "exec /opt/program/entrypoint.sh")),
+        executables=frozenset({"/bin/sh"}),
+    )
+    outcome, certification = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "shell-form ENTRYPOINT" in rendered(outcome)
+    assert certification.probes == []
+
+
+def test_img1_shell_form_that_reads_dollar_zero_is_probed(tmp_path: Path) -> None:
+    image = GoodImage(
+        info=image_info(entrypoint=("/bin/sh", "-c", 'exec "$0" "$@"')), executables=frozenset({"/bin/sh"})
+    )
+    outcome, certification = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == PASS, outcome.reason
+    assert [argument for argument, _ in certification.probes] == ["train", "serve"]
+
+
+def test_img1_tini_fails_even_when_arguments_pass_through(tmp_path: Path) -> None:
+    image = GoodImage(info=image_info(entrypoint=("tini", "--")), executables=frozenset({"/usr/bin/tini"}))
+    outcome, certification = certify(image, "IMG-1", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "tini" in rendered(outcome)
+    assert certification.probes == []
+
+
 def test_img2_arm64_image(tmp_path: Path) -> None:
     image = GoodImage(info=image_info(architecture="arm64", variant="v8"))
     outcome, _ = certify(image, "IMG-2", tmp_path)
@@ -145,6 +199,64 @@ def test_img3_model_baked_into_opt_ml_model(tmp_path: Path) -> None:
     assert "/opt/ml/model/model.pkl" in text
 
 
+def test_img3_placeholders_pass(tmp_path: Path) -> None:
+    image = GoodImage(
+        baked={
+            contract.MODEL_DIR: ["/opt/ml/model/.gitkeep"],
+            contract.OUTPUT_DIR: ["/opt/ml/output/data/.keep", "/opt/ml/output/empty.txt"],
+        },
+        baked_sizes={"/opt/ml/model/.gitkeep": 40, "/opt/ml/output/data/.keep": 0, "/opt/ml/output/empty.txt": 0},
+    )
+    outcome, _ = certify(image, "IMG-3", tmp_path)
+    assert outcome.verdict == PASS, outcome.reason
+    assert any("placeholder" in note for note in outcome.notes)
+
+
+def test_img3_a_model_beside_a_gitkeep_still_fails(tmp_path: Path) -> None:
+    image = GoodImage(
+        baked={contract.MODEL_DIR: ["/opt/ml/model/.gitkeep", "/opt/ml/model/model.pkl", "/opt/ml/model/latest"]},
+        baked_sizes={"/opt/ml/model/.gitkeep": 0, "/opt/ml/model/model.pkl": 5120, "/opt/ml/model/latest": -1},
+    )
+    outcome, _ = certify(image, "IMG-3", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "Actual:   2 file(s)" in text
+    assert "/opt/ml/model/model.pkl (5120 bytes)" in text
+    assert "/opt/ml/model/latest (a link or special file)" in text
+    assert ".gitkeep" not in text.split("Baked files")[1]
+
+
+def test_trn6_baked_credentials_fail_without_printing_them(tmp_path: Path) -> None:
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    env = (
+        "PATH=/opt/program",
+        "AWS_REGION=us-east-1",
+        "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+        f"AWS_SECRET_ACCESS_KEY={secret}",
+    )
+    outcome, _ = certify(GoodImage(info=image_info(env=env)), "TRN-6", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "The image bakes AWS credentials into its environment" in text
+    assert "Actual:   AWS_ACCESS_KEY_ID (20 characters), AWS_SECRET_ACCESS_KEY (40 characters)" in text
+    assert "execution role" in text
+    assert secret not in text
+    assert "AKIAIOSFODNN7EXAMPLE" not in text
+    assert "AWS_REGION" not in text
+
+
+@pytest.mark.parametrize("name", ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"])
+def test_trn6_session_tokens_are_credentials(name: str, tmp_path: Path) -> None:
+    outcome, _ = certify(GoodImage(info=image_info(env=(f"{name}=FwoGZXIvYXdzEXAMPLE",))), "TRN-6", tmp_path)
+    assert outcome.verdict == FAIL
+
+
+def test_trn6_region_profile_and_empty_values_pass(tmp_path: Path) -> None:
+    env = ("AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=eu-west-1", "AWS_PROFILE=default", "AWS_ACCESS_KEY_ID=")
+    outcome, _ = certify(GoodImage(info=image_info(env=env)), "TRN-6", tmp_path)
+    assert outcome.verdict == PASS, outcome.reason
+
+
 # --- TRN ----------------------------------------------------------------------------------------------------------
 
 
@@ -156,6 +268,11 @@ class Trains(GoodImage):
 
     def train(self, spec: TrainSpec, sigterm_after: float | None, input_dir: Path) -> TrainResult:
         return self.runs.get(spec.name) or super().train(spec, sigterm_after, input_dir)
+
+
+def in_both_forms(result: TrainResult) -> dict[str, TrainResult]:
+    """The same run with the full config files and with local mode's minimal ones: training itself is broken."""
+    return {"default": result, "minimal-config": replace(result, spec="train-minimal-config")}
 
 
 @dataclass
@@ -174,7 +291,7 @@ class ReadsHyperparameters(GoodImage):
 
 
 def test_trn1_exit_code_1(tmp_path: Path) -> None:
-    outcome, _ = certify(Trains(runs={"default": trained(exit_code=1, model_files={})}), "TRN-1", tmp_path)
+    outcome, _ = certify(Trains(runs=in_both_forms(trained(exit_code=1, model_files={}))), "TRN-1", tmp_path)
     assert outcome.verdict == FAIL
     text = rendered(outcome)
     assert text.startswith("TRN-1 [MUST] A valid /opt/ml tree trains")
@@ -235,12 +352,15 @@ def test_trn3_minimal_config_breaks_training(tmp_path: Path) -> None:
 
 
 def test_trn3_depends_on_trn1(tmp_path: Path) -> None:
-    # Training fails whatever the hostname: nothing for TRN-3 to say.
-    runs = {"default": trained(exit_code=1), "hostname-current-host": trained("hostname-current-host", exit_code=1)}
+    # Training fails whatever the hostname and whatever the config form: nothing for TRN-3 to say.
+    runs = {
+        **in_both_forms(trained(exit_code=1)),
+        "hostname-current-host": trained("hostname-current-host", exit_code=1),
+    }
     outcome, certification = certify(Trains(runs=runs), "TRN-3", tmp_path)
     assert outcome.verdict == SKIP
     assert outcome.reason.startswith("depends on TRN-1")
-    assert {name for name, _ in certification.trainings} == {"default", "hostname-current-host"}
+    assert {name for name, _ in certification.trainings} == {"default", "minimal-config", "hostname-current-host"}
 
 
 def test_trn3_training_that_needs_its_hostname_to_be_current_host(tmp_path: Path) -> None:
@@ -270,6 +390,39 @@ def test_trn3_runs_no_hostname_diagnosis_after_a_hung_run(tmp_path: Path) -> Non
     outcome, certification = certify(image, "TRN-3", tmp_path)
     assert outcome.verdict == SKIP
     assert {name for name, _ in certification.trainings} == {"default"}
+
+
+REJECTS_FULL_FORM = {"default": failed("default", failure="unknown keys in resourceconfig.json: instance_groups\n")}
+"""Only the run with the full documented config files fails: the image rejects keys it does not know."""
+
+
+def test_trn3_blames_the_full_form_when_only_the_minimal_form_trains(tmp_path: Path) -> None:
+    outcome, certification = certify(Trains(runs=REJECTS_FULL_FORM), "TRN-3", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "Training with the full documented config files failed, while local mode's minimal form trained" in text
+    assert "Actual:   full form: exit code 1 after 2.5 s; minimal form: exit code 0 and a model" in text
+    assert "unknown keys in resourceconfig.json: instance_groups" in text
+    assert '"instance_groups"' in text.split("Minimal form")[0]
+    assert list(dict.fromkeys(name for name, _ in certification.trainings)) == ["default", "minimal-config"]
+
+
+@pytest.mark.parametrize("clause_id", ["TRN-1", "TRN-2", "TRN-4", "TRN-5", "TRN-6", "TRN-7", "TRN-8"])
+def test_the_other_training_clauses_use_the_minimal_form_when_only_it_trains(clause_id: str, tmp_path: Path) -> None:
+    outcome, certification = certify(Trains(runs=REJECTS_FULL_FORM), clause_id, tmp_path)
+    assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+    assert any("TRN-3 holds that failure" in note for note in outcome.notes)
+    for name, _ in certification.trainings:
+        config = tmp_path / "stage" / f"train-{name}" / "input" / "config" / contract.RESOURCE_CONFIG_FILE
+        if name != "default":
+            assert "instance_groups" not in config.read_text(), name
+
+
+def test_a_hung_default_run_is_not_tried_again_in_the_minimal_form(tmp_path: Path) -> None:
+    image = Trains(runs={"default": trained(exit_code=None, timed_out=True, model_files={})})
+    outcome, certification = certify(image, "TRN-3", tmp_path)
+    assert outcome.verdict == SKIP
+    assert "minimal-config" not in [name for name, _ in certification.trainings]
 
 
 def test_trn4_exit_0_on_an_empty_channel(tmp_path: Path) -> None:
@@ -343,14 +496,22 @@ def test_trn6_fails_without_egress(tmp_path: Path) -> None:
     assert "ConnectionError: pypi.org" in text
 
 
-def test_trn6_baked_aws_variables(tmp_path: Path) -> None:
-    image = GoodImage(
-        info=image_info(env=("PATH=/usr/bin", "AWS_ACCESS_KEY_ID=AKIA...", "AWS_REGION=us-east-1")),
-        executables=frozenset({"/usr/bin/train", "/usr/bin/serve"}),
+def test_trn6_credentials_are_reported_when_the_isolated_run_cannot_be_judged(tmp_path: Path) -> None:
+    image = Trains(
+        info=image_info(env=("AWS_SESSION_TOKEN=FwoGZXIvYXdzEXAMPLE",)), runs=in_both_forms(trained(exit_code=1))
     )
     outcome, _ = certify(image, "TRN-6", tmp_path)
     assert outcome.verdict == FAIL
-    assert "Actual:   AWS_ACCESS_KEY_ID, AWS_REGION" in rendered(outcome)
+    assert "AWS_SESSION_TOKEN (19 characters)" in rendered(outcome)
+    assert any("depends on TRN-1" in note for note in outcome.notes)
+
+
+def test_trn6_passes_a_baked_region(tmp_path: Path) -> None:
+    image = GoodImage(
+        info=image_info(env=("PATH=/opt/program", "AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=eu-west-1"))
+    )
+    outcome, _ = certify(image, "TRN-6", tmp_path)
+    assert outcome.verdict == PASS, outcome.reason
 
 
 def test_trn7_sigterm_ignored(tmp_path: Path) -> None:
@@ -359,7 +520,7 @@ def test_trn7_sigterm_ignored(tmp_path: Path) -> None:
     assert outcome.verdict == FAIL
     assert "Training ignored SIGTERM and was killed by SIGKILL" in rendered(outcome)
     assert outcome.measurements == {"train_sigterm_seconds": 120.2}
-    assert certification.trainings == [("sigterm", 0.5)]
+    assert certification.trainings[-1] == ("sigterm", 0.0)
 
 
 def test_trn7_skips_when_training_ends_before_sigterm(tmp_path: Path) -> None:
@@ -1041,7 +1202,7 @@ BROKEN: dict[str, FakeImage] = {
     "IMG-1": GoodImage(executables=frozenset()),
     "IMG-2": GoodImage(info=image_info(architecture="arm64")),
     "IMG-3": GoodImage(baked={contract.OUTPUT_DIR: ["/opt/ml/output/data/x"]}),
-    "TRN-1": Trains(runs={"default": trained(exit_code=1)}),
+    "TRN-1": Trains(runs=in_both_forms(trained(exit_code=1))),
     "TRN-2": ReadsHyperparameters(refuse=lambda hp: "_tuning_objective_metric" in hp),
     "TRN-3": Trains(runs={"minimal-config": trained("minimal-config", exit_code=1)}),
     "TRN-4": Trains(runs={"empty-channel": trained("empty-channel")}),

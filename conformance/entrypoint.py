@@ -1,0 +1,207 @@
+"""Probing a wrapper ENTRYPOINT: does ``docker run IMAGE train`` reach a program called as ``train``?
+
+A shell ``-c`` ENTRYPOINT with arguments after its script (``["/bin/bash", "-c", "source activate env && exec
+\"$@\"", "--"]``) gets ``train`` as ``$1``; whether it passes it on is up to the script, which the configuration
+cannot tell. So the harness runs the image as SageMaker does, with one change: a stub ``train`` and ``serve``
+come first on PATH. A wrapper that passes the argument through (``exec "$@"``, or ``"$@"``) runs the stub, which
+prints its name and arguments and exits at once; the probe is then over in about a second, before any of the
+image's own code beyond the wrapper has run. The stub is copied into the container before it starts (no bind
+mount, so a remote engine works) and the container has no network.
+
+Why a stub on PATH rather than reading the script: the script may source other files, call functions, or build
+the command in a variable; only running it tells. Why not the real ``train``: a script that ignores its argument
+and guesses the mode (training jobs have ``/opt/ml/input/config``) reaches the real program too, so that would
+not tell passing the argument from swallowing it.
+
+Both stubs are on PATH in each probe, and each probe's surroundings point the other way: the ``train`` probe has no
+``/opt/ml``, the ``serve`` probe has an empty ``/opt/ml/input/config``. A script that ignores its argument and
+guesses the mode from them (training jobs have ``/opt/ml/input/config``) then runs the other stub, and fails at
+once, instead of passing by luck.
+
+A wrapper that hands the argument to a program by absolute path (``exec python /app/main.py "$@"``), or that
+resets PATH and so runs the real ``train``, never runs the stub; while the probe waits, the container's process
+table (``docker top``, read by the engine, so the image needs no ``ps``) shows that program with ``train`` among
+its arguments, or a program named ``train``, and that passes too. Anything else is
+stopped after :data:`PROBE_BUDGET_S`, so the probe is bounded whatever the wrapper does.
+"""
+
+from __future__ import annotations
+
+import io
+import shlex
+import tarfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import docker
+import docker.errors
+
+PROBE_BUDGET_S: Final = 15.0
+"""How long a wrapper may take to reach the stub: activating a conda environment takes a second or two; a
+wrapper still busy after this is running something else."""
+STUB_DIR: Final = "/smc-entrypoint-probe"
+STUB_MARK: Final = "smc-entrypoint-probe"
+
+
+@dataclass(frozen=True)
+class ArgumentProbe:
+    """What became of ``argument`` when the image ran with it."""
+
+    argument: str
+    reached: bool
+    """The stub ran under the argument's name (the wrapper exec'd or ran ``argument`` through PATH)."""
+    via: str
+    """How it was reached: the stub's own report, or the process that had the argument."""
+    seconds: float
+    exit_code: int | None
+    """None when the container was still running at the end of the probe (then it was stopped)."""
+    logs: str
+    processes: tuple[str, ...]
+    """The command lines last seen in the container (``docker top``)."""
+    reproduce: tuple[str, ...]
+    other: str = ""
+    """The other stub's name when the wrapper ran that one instead (it guessed the mode)."""
+
+    def describe(self) -> str:
+        if self.reached:
+            return f"`{self.argument}` reached {self.via} after {self.seconds:.1f} s"
+        if self.other:
+            return (
+                f"`docker run IMAGE {self.argument}` ran `{self.other}` instead: the wrapper chose the program itself"
+            )
+        end = (
+            f"the container exited with code {self.exit_code}"
+            if self.exit_code is not None
+            else f"the container was still running after {self.seconds:.0f} s and was stopped"
+        )
+        return f"no program was called as `{self.argument}` or given it as an argument; {end}"
+
+
+def stub_script(shell: str, token: str) -> str:
+    return f'#!{shell}\necho "{STUB_MARK} {token} $0 $#: $*"\n'
+
+
+def stub_archive(shell: str, token: str, names: Sequence[str], folders: Sequence[str] = ()) -> bytes:
+    """A tar of ``STUB_DIR`` holding an executable stub per name (and empty ``folders``), to extract at ``/``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path in [STUB_DIR, *folders]:
+            parts = path.strip("/").split("/")
+            for depth in range(1, len(parts) + 1):
+                folder = tarfile.TarInfo("/".join(parts[:depth]))
+                folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+                archive.addfile(folder)
+        script = stub_script(shell, token).encode()
+        for name in names:
+            info = tarfile.TarInfo(f"{STUB_DIR.lstrip('/')}/{name}")
+            info.size, info.mode = len(script), 0o755
+            archive.addfile(info, io.BytesIO(script))
+    return buffer.getvalue()
+
+
+def stub_report(logs: str, token: str) -> tuple[str, str] | None:
+    """The name the first stub ran as, and what it reported (its path, argument count and arguments)."""
+    for line in logs.splitlines():
+        if line.startswith(f"{STUB_MARK} {token} "):
+            report = line.split(" ", 2)[2]
+            return report.split(" ", 1)[0].rsplit("/", 1)[-1], report
+    return None
+
+
+def argument_holder(processes: Sequence[str], argument: str, wrapper: Sequence[str]) -> str | None:
+    """A process that runs a program named ``argument`` (itself, or as a script of an interpreter: a wrapper that
+    resets PATH reaches the real one) or has ``argument`` among its arguments, and is not the wrapper shell itself
+    (whose own command line ends with it). The probe's decoys make a script that guesses the mode run the other
+    program, so a program of the right name is evidence that the argument was passed on."""
+    own = " ".join([*wrapper, argument])
+    for command in processes:
+        words = command.split()
+        if command.strip() == own or not words:
+            continue
+        if argument in words[1:] or any(word.rsplit("/", 1)[-1] == argument for word in words[:2]):
+            return command
+    return None
+
+
+def _top(container: Any) -> list[str]:
+    try:
+        table = container.top()
+    except docker.errors.APIError:
+        return []
+    titles = [str(t) for t in table.get("Titles") or []]
+    column = titles.index("CMD") if "CMD" in titles else len(titles) - 1
+    return [str(row[column]) for row in table.get("Processes") or [] if len(row) > column]
+
+
+def probe_argument(
+    client: docker.DockerClient,
+    image: str,
+    *,
+    entrypoint: Sequence[str],
+    shell: str,
+    path: Sequence[str],
+    argument: str,
+    names: Sequence[str],
+    decoy_folders: Sequence[str] = (),
+    labels: Mapping[str, str],
+    budget: float = PROBE_BUDGET_S,
+) -> ArgumentProbe:
+    """Run ``image`` with its own ENTRYPOINT and ``argument``, a stub ``argument`` first on PATH (see the module)."""
+    token = uuid.uuid4().hex[:12]
+    search = ":".join([STUB_DIR, *path])
+    container: Any = client.containers.create(
+        image,
+        command=[argument],
+        environment={"PATH": search},
+        network_mode="none",
+        labels=dict(labels),
+    )
+    stubs = " ".join(names)
+    decoys = "".join(f" -v /tmp/probe-empty:{folder}:ro" for folder in decoy_folders)
+    reproduce = (
+        f"mkdir -p /tmp/probe /tmp/probe-empty && for n in {stubs}; do printf '#!{shell}\\necho \"reached: $0 $*\"\\n' "
+        '> "/tmp/probe/$n" && chmod +x "/tmp/probe/$n"; done',
+        f"docker run --rm --network none -v /tmp/probe:{STUB_DIR}:ro{decoys} -e PATH={shlex.quote(search)} "
+        f"{image} {argument}",
+    )
+    started = time.monotonic()
+    processes: list[str] = []
+    via = ""
+    exit_code: int | None = None
+    try:
+        container.put_archive("/", stub_archive(shell, token, names, decoy_folders))
+        container.start()
+        while True:
+            container.reload()
+            if container.status in ("exited", "dead"):
+                exit_code = int(container.attrs["State"].get("ExitCode", -1))
+                break
+            seen = _top(container)
+            processes = seen or processes
+            holder = argument_holder(seen, argument, entrypoint)
+            if holder is not None:
+                via = f"the process `{holder}`"
+                break
+            # A stub may have run while the wrapper goes on (`"$@"` without exec): its report is enough.
+            if stub_report(container.logs().decode("utf-8", "replace"), token) is not None:
+                break
+            if time.monotonic() - started >= budget:
+                break
+            time.sleep(0.2)
+        seconds = time.monotonic() - started
+        logs = container.logs().decode("utf-8", "replace")
+        report = stub_report(logs, token)
+        other = ""
+        if report is not None and report[0] == argument:
+            via = f"the stub `{argument}` on PATH, which reported: {report[1]}"
+        elif report is not None:
+            other = report[0]
+        return ArgumentProbe(argument, bool(via), via, seconds, exit_code, logs, tuple(processes), reproduce, other)
+    finally:
+        try:
+            container.remove(force=True)
+        except docker.errors.APIError:
+            pass
