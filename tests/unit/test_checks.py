@@ -494,7 +494,7 @@ def test_srv4_one_record_out_per_record_in(tmp_path: Path) -> None:
     assert outcome.verdict == FAIL
     text = rendered(outcome)
     assert "The response does not have one record per input record (the test-dir's payload)" in text
-    assert "Expected: 3 records (counted as text/csv)" in text
+    assert "Expected: 3 records (CSV in, counted as CSV out)" in text
     assert "Actual:   1 records" in text
     # The test-dir's payload, without a trailing newline, with CRLF line ends; a single record is fine.
     assert "(3 violations)" in text.splitlines()[0]

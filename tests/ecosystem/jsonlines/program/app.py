@@ -1,0 +1,55 @@
+"""A Flask JSON Lines service in the shape of SageMaker's built-in algorithms: one `{"features": [...]}` per
+request line in, one `{"predicted_label": ..., "probability": ...}` per response line out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import flask
+
+from model import Model, numbers
+
+# Loaded at import: without a model the worker fails to boot, gunicorn exits non-zero, and /ping never says 200.
+MODEL = Model.load(Path("/opt/ml/model/model.json"))
+MEDIA_TYPES = ("application/jsonlines", "application/x-jsonlines")
+
+app = flask.Flask(__name__)
+
+
+def error(status: int, message: str) -> flask.Response:
+    return flask.Response(json.dumps({"error": message}) + "\n", status=status, mimetype="application/json")
+
+
+def parse(text: str) -> list[list[float]]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or "features" not in record:
+                raise ValueError('expected {"features": [...]}')
+            rows.append(numbers(record["features"], MODEL.width))
+        except ValueError as problem:
+            raise ValueError(f"line {number}: {problem}") from None
+    return rows
+
+
+@app.get("/ping")
+def ping() -> flask.Response:
+    return flask.Response(status=200)
+
+
+@app.post("/invocations")
+def invocations() -> flask.Response:
+    if flask.request.mimetype not in MEDIA_TYPES:
+        return error(415, f"send {MEDIA_TYPES[0]}, not {flask.request.mimetype or 'no Content-Type'}")
+    try:
+        rows = parse(flask.request.get_data().decode("utf-8"))
+        if not rows:
+            raise ValueError("no records")
+    except ValueError as problem:  # UnicodeDecodeError included
+        return error(400, str(problem))
+    lines = "".join(json.dumps(MODEL.predict(row)) + "\n" for row in rows)
+    return flask.Response(lines, status=200, mimetype=MEDIA_TYPES[0])
