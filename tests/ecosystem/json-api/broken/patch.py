@@ -1,5 +1,7 @@
 """Break the prediction loop by one: the last instance of every request gets no prediction."""
 
+from __future__ import annotations
+
 from pathlib import Path
 
 app = Path("/opt/program/app.py")

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
-
 from model import Model, numbers
 
 # Loaded at import: without a model the worker fails to boot, gunicorn exits non-zero, and /ping never says 200.
 MODEL = Model.load(Path("/opt/ml/model/model.json"))
 MEDIA_TYPE = "application/json"
+# The model is plain Python and holds the GIL: one prediction at a time per worker process. More threads would
+# only take turns with the event loop, and /ping would wait behind them.
+PREDICTIONS = anyio.CapacityLimiter(1)
 
 app = FastAPI()
 
@@ -47,4 +49,4 @@ async def invocations(request: Request) -> Response:
         return error(415, f"send {MEDIA_TYPE}, not {media_type or 'no Content-Type'}")
     body = await request.body()
     # Parsing and predicting are CPU work: off the event loop, so /ping answers while they run.
-    return await run_in_threadpool(predict, body)
+    return await anyio.to_thread.run_sync(predict, body, limiter=PREDICTIONS)

@@ -1,5 +1,7 @@
 """Split on "\\n" and drop what follows the last newline: an unterminated last line is lost."""
 
+from __future__ import annotations
+
 from pathlib import Path
 
 app = Path("/opt/program/app.py")

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import flask
-
 from model import Model, numbers
 
 # Loaded at import: without a model the worker fails to boot, gunicorn exits non-zero, and /ping never says 200.

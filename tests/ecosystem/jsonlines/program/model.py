@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 
@@ -25,9 +27,16 @@ class Model:
     def width(self) -> int:
         return len(self.means)
 
+    @cached_property
+    def folded(self) -> tuple[list[list[float]], list[float]]:
+        """The standardisation folded into the weights: one multiply-add per feature and class when predicting."""
+        weights = [[w / s for w, s in zip(ws, self.scales, strict=True)] for ws in self.weights]
+        shifts = [sum(w * m for w, m in zip(ws, self.means, strict=True)) for ws in weights]
+        return weights, [b - shift for b, shift in zip(self.biases, shifts, strict=True)]
+
     def probabilities(self, row: Sequence[float]) -> list[float]:
-        x = [(v - m) / s for v, m, s in zip(row, self.means, self.scales)]
-        scores = [b + sum(w * v for w, v in zip(ws, x)) for ws, b in zip(self.weights, self.biases)]
+        weights, biases = self.folded
+        scores = [b + sum(map(operator.mul, ws, row)) for ws, b in zip(weights, biases, strict=True)]
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
@@ -52,13 +61,13 @@ def fit(rows: Sequence[Sequence[float]], labels: Sequence[str], epochs: int, lea
     means = [sum(r[j] for r in rows) / len(rows) for j in range(width)]
     scales = [math.sqrt(sum((r[j] - means[j]) ** 2 for r in rows) / len(rows)) or 1.0 for j in range(width)]
     model = Model(classes, means, scales, [[0.0] * width for _ in classes], [0.0] * len(classes))
-    xs = [[(v - m) / s for v, m, s in zip(r, means, scales)] for r in rows]
+    xs = [[(v - m) / s for v, m, s in zip(r, means, scales, strict=True)] for r in rows]
     targets = [classes.index(label) for label in labels]
     for _ in range(epochs):
         grad_w = [[0.0] * width for _ in classes]
         grad_b = [0.0] * len(classes)
-        for x, target in zip(xs, targets):
-            scores = [b + sum(w * v for w, v in zip(ws, x)) for ws, b in zip(model.weights, model.biases)]
+        for x, target in zip(xs, targets, strict=True):
+            scores = [b + sum(map(operator.mul, ws, x)) for ws, b in zip(model.weights, model.biases, strict=True)]
             top = max(scores)
             exps = [math.exp(s - top) for s in scores]
             total = sum(exps)
