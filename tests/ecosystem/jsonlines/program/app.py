@@ -4,6 +4,7 @@ request line in, one `{"predicted_label": ..., "probability": ...}` per response
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import flask
@@ -12,6 +13,9 @@ from model import Model, numbers
 # Loaded at import: without a model the worker fails to boot, gunicorn exits non-zero, and /ping never says 200.
 MODEL = Model.load(Path("/opt/ml/model/model.json"))
 MEDIA_TYPES = ("application/jsonlines", "application/x-jsonlines")
+# Parsing and the model are plain Python and hold the GIL: one request at a time per worker process, so that the
+# thread answering /ping takes turns with one busy thread, not eight.
+PREDICTIONS = threading.Semaphore(1)
 
 app = flask.Flask(__name__)
 
@@ -44,11 +48,13 @@ def ping() -> flask.Response:
 def invocations() -> flask.Response:
     if flask.request.mimetype not in MEDIA_TYPES:
         return error(415, f"send {MEDIA_TYPES[0]}, not {flask.request.mimetype or 'no Content-Type'}")
-    try:
-        rows = parse(flask.request.get_data().decode("utf-8"))
-        if not rows:
-            raise ValueError("no records")
-    except ValueError as problem:  # UnicodeDecodeError included
-        return error(400, str(problem))
-    lines = "".join(json.dumps(MODEL.predict(row)) + "\n" for row in rows)
+    body = flask.request.get_data()
+    with PREDICTIONS:
+        try:
+            rows = parse(body.decode("utf-8"))
+            if not rows:
+                raise ValueError("no records")
+        except ValueError as problem:  # UnicodeDecodeError included
+            return error(400, str(problem))
+        lines = "".join(json.dumps(MODEL.predict(row)) + "\n" for row in rows)
     return flask.Response(lines, status=200, mimetype=MEDIA_TYPES[0])
