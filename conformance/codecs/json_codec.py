@@ -41,6 +41,14 @@ def _at(document: Any, path: Sequence[str]) -> Any:
     return document
 
 
+def shape(path: Sequence[str]) -> str:
+    """``("dataframe_split", "data")`` -> ``{"dataframe_split": {"data": [...]}}``."""
+    text = "[...]"
+    for key in reversed(path):
+        text = "{" + json.dumps(key) + ": " + text + "}"
+    return text
+
+
 def find_array(document: Any) -> tuple[str, ...] | None:
     """The path to a request document's array of records, or None when it has none this codec knows."""
     if isinstance(document, list):
@@ -150,15 +158,9 @@ class JsonCodec(Codec):
             _at(envelope, path[:-1])[path[-1]] = _MARK
         else:
             envelope = _MARK
-        self._prefix, self._suffix = self._frame(envelope, compact_dump)
+        before, after = compact_dump(envelope).split(json.dumps(_MARK))
+        self._prefix, self._suffix = before.encode(), after.encode()
         self._envelope = envelope
-
-    @staticmethod
-    def _frame(envelope: Any, writer: Any) -> tuple[bytes, bytes]:
-        text = writer(envelope)
-        mark = json.dumps(_MARK)
-        before, after = text.split(mark)
-        return before.encode(), after.encode()
 
     @classmethod
     def fit(cls, payload: bytes, *, header: bool = False) -> JsonCodec:
@@ -167,16 +169,11 @@ class JsonCodec(Codec):
         document = loads(payload)
         path = find_array(document)
         if path is None:
-            shapes = ", ".join(json.dumps(dict.fromkeys(p[:1], "...")) for p in REQUEST_ENVELOPES if len(p) == 1)
+            shapes = ", ".join(shape(p) for p in REQUEST_ENVELOPES)
             raise CodecError(f"the JSON payload is neither an array of records nor one of {shapes}")
         if not _at(document, path):
             raise CodecError("the JSON payload's array of records is empty")
         return cls(document, path)
-
-    @property
-    def shape(self) -> str:
-        """The envelope, for a report: ``{"instances": [...]}``."""
-        return self._prefix.decode() + "..." + self._suffix.decode()
 
     def split(self, body: bytes) -> list[bytes] | None:
         try:
@@ -188,8 +185,16 @@ class JsonCodec(Codec):
     def render(self, records: Sequence[bytes]) -> bytes:
         return self._prefix + b"[" + b",".join(records) + b"]" + self._suffix
 
-    def _write(self, values: Sequence[Any], *, style: str = "as-is", spaced: bool = False, indent: str | None = None,
-               line_end: str = "\n") -> bytes:  # fmt: skip
+    def _write(
+        self,
+        values: Sequence[Any],
+        *,
+        style: str = "as-is",
+        spaced: bool = False,
+        indent: str | None = None,
+        line_end: str = "\n",
+    ) -> bytes:
+        """``values`` in the payload's envelope, written with the notation and whitespace asked for."""
         envelope = json.loads(json.dumps(self._envelope))
         document: Any = list(values)
         if self.path:
