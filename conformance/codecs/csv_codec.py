@@ -54,8 +54,11 @@ NOTATIONS = ("as-is", "integer", "decimal", "exponent")
 
 
 @st.composite
-def valid_payloads(draw: st.DrawFn, table: Sequence[Sequence[str]], max_records: int = 2000) -> Generated:
-    """1 to thousands of test-dir rows: shuffled, repeated, renotated, CRLF, blank trailing lines."""
+def valid_payloads(
+    draw: st.DrawFn, table: Sequence[Sequence[str]], max_records: int = 2000, header: bytes = b""
+) -> Generated:
+    """1 to thousands of test-dir rows: shuffled, repeated, renotated, CRLF, blank trailing lines; after the
+    header row, when there is one (with the same line end)."""
     count = draw(st.integers(min_value=1, max_value=max_records))
     sources = tuple(draw(st.lists(st.integers(0, len(table) - 1), min_size=count, max_size=count)))
     style = draw(st.sampled_from(NOTATIONS))
@@ -68,6 +71,8 @@ def valid_payloads(draw: st.DrawFn, table: Sequence[Sequence[str]], max_records:
         trailing=trailing,
         blank_lines=blank_lines,
     )
+    if header:
+        body = header + line_end.encode() + body
     description = (
         f"{count} records, {style} notation, {'CRLF' if line_end == chr(13) + chr(10) else 'LF'} line ends, "
         f"{'trailing newline' if trailing else 'no trailing newline'}, {blank_lines} blank trailing lines"
@@ -79,8 +84,9 @@ NOT_NUMBERS = st.sampled_from(["abc", "x1", "1.2.3", "--4", "one", "12a", "?", "
 
 
 @st.composite
-def malformed_payloads(draw: st.DrawFn, table: Sequence[Sequence[str]]) -> Generated:
-    """A few test-dir rows with one defect: a wrong width, a non-number, a stray quote, bad UTF-8."""
+def malformed_payloads(draw: st.DrawFn, table: Sequence[Sequence[str]], header: bytes = b"") -> Generated:
+    """A few test-dir rows with one defect: a wrong width, a non-number, a stray quote, bad UTF-8; after the header
+    row, when there is one."""
     picked = [list(table[i]) for i in draw(st.lists(st.integers(0, len(table) - 1), min_size=1, max_size=5))]
     target = draw(st.integers(0, len(picked) - 1))
     row = picked[target]
@@ -102,7 +108,7 @@ def malformed_payloads(draw: st.DrawFn, table: Sequence[Sequence[str]]) -> Gener
         body = render(picked[:target]) + b"\xff\xfe" + render(picked[target:])
     else:
         body = render(picked)
-    return Generated(body, (), f"{kind} in record {target + 1} of {len(picked)}")
+    return Generated(header + b"\n" + body if header else body, (), f"{kind} in record {target + 1} of {len(picked)}")
 
 
 class CsvCodec(Codec):
@@ -140,8 +146,7 @@ class CsvCodec(Codec):
         }
 
     def valid_payloads(self, records: Sequence[bytes], max_records: int = 2000) -> st.SearchStrategy[Generated]:
-        strategy = valid_payloads(rows(b"\n".join(records)), max_records)
-        return strategy.map(lambda g: Generated(self._framed(g.body), g.sources, g.description))
+        return valid_payloads(rows(b"\n".join(records)), max_records, self.header)
 
     def malformed_cases(self, records: Sequence[bytes]) -> dict[str, bytes]:
         row = rows(records[0])[0]
@@ -155,8 +160,7 @@ class CsvCodec(Codec):
         return cases
 
     def malformed_payloads(self, records: Sequence[bytes]) -> st.SearchStrategy[Generated]:
-        strategy = malformed_payloads(rows(b"\n".join(records)))
-        return strategy.map(lambda g: Generated(self._framed(g.body), g.sources, g.description))
+        return malformed_payloads(rows(b"\n".join(records)), self.header)
 
     @classmethod
     def output_records(cls, body: bytes) -> list[str]:

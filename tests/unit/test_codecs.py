@@ -200,6 +200,19 @@ def test_csv_round_trips(table: list[list[str]], header: bool) -> None:
         assert codec.split(variant) == (split[:1] if case == SINGLE else split), case
 
 
+@given(data=st.data())
+@PROPERTY
+def test_csv_generated_payloads_keep_the_header_row(data: st.DataObject) -> None:
+    codec = CsvCodec.fit(b"a,b\n1,2\n3,4\n", header=True)
+    records = codec.split(b"a,b\n1,2\n3,4\n")
+    valid = data.draw(codec.valid_payloads(records, max_records=20))
+    assert valid.body.startswith(b"a,b\r\n" if b"\r\n" in valid.body else b"a,b\n"), "the body's own line end"
+    assert codec.count(valid.body) == len(valid.sources)
+    assert valid.body.count(b"a,b") == 1
+    malformed = data.draw(codec.malformed_payloads(records))
+    assert malformed.body.startswith(b"a,b\n")
+
+
 # --- generated payloads -------------------------------------------------------------------------------------------
 
 
