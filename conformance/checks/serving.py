@@ -363,7 +363,8 @@ def invocations_round_trip(ctx: CheckContext) -> Iterator[Violation]:
 
 @check("SRV-5", Level.SHOULD, "Media-type parameters are understood (text/csv; charset=utf-8)", source=contract.DG_INF)
 def media_type_parameters(ctx: CheckContext) -> Iterator[Violation]:
-    """Media-type parameters are understood: `text/csv; charset=utf-8` is accepted like `text/csv`."""
+    """Media-type parameters are understood: the policy's content type with `; charset=utf-8` (`text/csv;
+    charset=utf-8`, `application/json; charset=utf-8`) is accepted like the type alone."""
     server = ctx.server()
     first, outputs = baseline(ctx, server)
     content_type = f"{_content_type(ctx)}; charset=utf-8"
