@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance import contract
+from conformance import codecs, contract
 from conformance.failures import HarnessError
 
 if sys.version_info >= (3, 11):
@@ -22,7 +22,9 @@ else:  # pragma: no cover
 
 POLICY_FILE = "conformance.toml"
 PROFILES = ("train+serve", "serve-only", "train-only")
-_POLICY_KEYS = {"profile", "content_type", "payload", "expected_output", "csv_header", "env", "waive", "train"}
+_POLICY_KEYS = {
+    "profile", "content_type", "accept", "payload", "expected_output", "csv_header", "env", "waive", "train",
+}  # fmt: skip
 
 
 EXPECTED_OUTPUT = "expected_output.csv"
@@ -35,6 +37,10 @@ class Policy:
 
     profile: str = "train+serve"
     content_type: str = contract.CSV
+    """The request's media type: sent as Content-Type, and the codec that counts, splits and generates payloads."""
+    accept: str | None = None
+    """The response's media type: sent as Accept, and the codec that reads responses whose own Content-Type the
+    harness has no codec for. None: no Accept header; responses are read by their own Content-Type, else as lines."""
     payload: str = "payload.csv"
     expected_output: str | None = None
     csv_header: bool = False
@@ -65,6 +71,10 @@ class TestDir:
     payload: bytes
     expected_output: tuple[str, ...] | None
     model_dir: Path | None
+    codec: codecs.Codec | None = None
+    """The request codec, fitted to the payload (None when the image does not serve)."""
+    records: tuple[bytes, ...] = ()
+    """The payload's records, as the request codec splits them."""
 
     @property
     def name(self) -> str:
@@ -93,6 +103,14 @@ def load(root: Path) -> TestDir:
     payload = payload_path.read_bytes() if payload_path.is_file() else b""
     if policy.serves and not payload.strip():
         raise HarnessError(f"{payload_path} is empty: give at least one record.")
+    codec: codecs.Codec | None = None
+    records: tuple[bytes, ...] = ()
+    if policy.serves:
+        try:
+            codec = codecs.for_request(policy.content_type, payload, header=policy.csv_header)
+        except codecs.CodecError as error:
+            raise HarnessError(f"{payload_path} as content_type = {policy.content_type!r}: {error}.") from None
+        records = tuple(codec.split(payload) or ())
     expected = None
     # The conventional file counts when present: a user who drops it in expects it compared, named or not.
     expected_name = policy.expected_output or (EXPECTED_OUTPUT if (root / EXPECTED_OUTPUT).is_file() else None)
@@ -101,11 +119,11 @@ def load(root: Path) -> TestDir:
         if not expected_path.is_file():
             raise HarnessError(f"{POLICY_FILE} names expected_output = {policy.expected_output!r}, which is missing.")
         expected = tuple(line for line in expected_path.read_text().splitlines() if line.strip())
-        records = sum(1 for line in payload.splitlines() if line.strip()) - (1 if policy.csv_header else 0)
-        if len(expected) != records:
+        if len(expected) != len(records):
             raise HarnessError(
-                f"{expected_path} has {len(expected)} records but {payload_path.name} has {records}: "
-                "give one expected output record per input record."
+                f"{expected_path} has {len(expected)} records but {payload_path.name} has {len(records)} "
+                f"({codec.name if codec else 'no'} records): give one expected output record per input record, "
+                "one per line."
             )
     model_dir = root / "model"
     has_model = model_dir.is_dir() and any(p.is_file() for p in model_dir.rglob("*"))
@@ -121,6 +139,8 @@ def load(root: Path) -> TestDir:
         payload=payload,
         expected_output=expected,
         model_dir=model_dir if has_model else None,
+        codec=codec,
+        records=records,
     )
 
 
@@ -172,6 +192,7 @@ def _load_policy(path: Path) -> Policy:
     return Policy(
         profile=profile,
         content_type=_get(raw, "content_type", str, contract.CSV, path),
+        accept=_get(raw, "accept", str, None, path),
         payload=_get(raw, "payload", str, "payload.csv", path),
         expected_output=_get(raw, "expected_output", str, None, path),
         csv_header=_get(raw, "csv_header", bool, False, path),

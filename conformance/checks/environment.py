@@ -258,5 +258,5 @@ def bind_to_port(ctx: CheckContext) -> Iterator[Violation]:
         )
         return
     exchange = invoke(ctx, server, ctx.test_dir.payload)
-    if exchange.status != 200 or len(payloads.output_records(exchange) or []) == 0:
+    if exchange.status != 200 or len(payloads.output_records(exchange, ctx.policy.accept) or []) == 0:
         yield exchange_violation(exchange, f"/invocations failed on port {port}", expected="200", port=port)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import HypothesisException
 from hypothesis.strategies import SearchStrategy
 
-from conformance import contract, payloads
+from conformance import codecs, contract
 from conformance.containers import ServingContainer
 from conformance.context import SERVE_DEFAULT, SERVE_EMPTY_MODEL, SERVE_ISOLATED, SERVE_SIGTERM, CheckContext
 from conformance.failures import DependencyFailed, Violation, shorten
@@ -28,6 +28,23 @@ CONCURRENT_SECONDS = 3.0
 
 def _content_type(ctx: CheckContext) -> str:
     return ctx.policy.content_type
+
+
+def _codec(ctx: CheckContext) -> codecs.Codec:
+    """The request codec the policy's content_type chose, fitted to the test-dir's payload."""
+    codec = ctx.test_dir.codec
+    if codec is None:  # the test-dir was loaded for an image that does not serve
+        codec = codecs.for_request(ctx.policy.content_type, ctx.test_dir.payload, header=ctx.policy.csv_header)
+    return codec
+
+
+def _records(ctx: CheckContext) -> list[bytes]:
+    return list(ctx.test_dir.records) or (_codec(ctx).split(ctx.test_dir.payload) or [])
+
+
+def response_records(ctx: CheckContext, exchange: Exchange) -> list[str] | None:
+    """The response's records, read by the codec of its Content-Type (or of the policy's accept, or as lines)."""
+    return codecs.for_response(exchange.media_type, ctx.policy.accept).output_records(exchange.body)
 
 
 def _curl(exchange: Exchange, port: int = contract.PORT) -> tuple[str, ...]:
@@ -59,29 +76,21 @@ def invoke(
 ) -> Exchange:
     """POST /invocations, keeping the body on disk so the failure can be replayed with curl."""
     sent = {"Content-Type": content_type or _content_type(ctx), **(headers or {})}
+    if ctx.policy.accept:
+        sent.setdefault("Accept", ctx.policy.accept)
     return server.request(
         "POST", contract.INVOCATIONS_PATH, body=body, headers=sent, payload_file=ctx.payload_file(f"{name}.body", body)
     )
 
 
-def split_header(ctx: CheckContext) -> tuple[bytes, bytes]:
-    """The payload's header line (when the policy says the image needs one) and its records."""
-    payload = ctx.test_dir.payload
-    if not ctx.policy.csv_header:
-        return b"", payload
-    header, _, records = payload.partition(b"\n")
-    return header + b"\n", records
-
-
 def sized_payload(ctx: CheckContext, size: int) -> bytes:
-    """The test-dir's records repeated to about ``size`` bytes, with at most one header row."""
-    header, records = split_header(ctx)
-    return header + payloads.repeat_to_size(records, size - len(header))
+    """The test-dir's records repeated to about ``size`` bytes, framed as the payload is (CSV header row, JSON
+    envelope)."""
+    return _codec(ctx).sized(_records(ctx), size)
 
 
 def _records_in(ctx: CheckContext, body: bytes) -> int:
-    count = len(payloads.input_records(body))
-    return count - 1 if ctx.policy.csv_header else count
+    return _codec(ctx).count(body) or 0
 
 
 def round_trip_violations(
@@ -107,15 +116,28 @@ def round_trip_violations(
                 actual="none",
             )
         )
-    records = payloads.output_records(exchange)
+    accept = ctx.policy.accept
+    if accept and exchange.media_type and exchange.media_type != codecs.media_type(accept):
+        found.append(
+            exchange_violation(
+                exchange,
+                f"The response is not in the media type the Accept header asked for ({case})",
+                expected=f"Content-Type {codecs.media_type(accept)} (the policy's accept)",
+                actual=f"Content-Type {exchange.headers.get('content-type')}",
+            )
+        )
+    reader = codecs.for_response(exchange.media_type, accept)
+    records = reader.output_records(exchange.body)
     wanted = _records_in(ctx, body)
+    if expected_records is not None:
+        expected_records = [reader.canonical(record) for record in expected_records]
     if records is None or len(records) != wanted:
-        actual = "a body that does not parse as its media type" if records is None else f"{len(records)} records"
+        actual = f"a body that does not parse as {reader.name}" if records is None else f"{len(records)} records"
         found.append(
             exchange_violation(
                 exchange,
                 f"The response does not have one record per input record ({case})",
-                expected=f"{wanted} records (counted as {exchange.media_type or 'lines'})",
+                expected=f"{wanted} records ({_codec(ctx).name} in, counted as {reader.name} out)",
                 actual=actual,
             )
         )
@@ -149,7 +171,7 @@ def baseline(ctx: CheckContext, server: ServingContainer) -> tuple[Exchange, lis
     """The answer to the test-dir's payload as it is, and its records when they line up with the input."""
     exchange = invoke(ctx, server, ctx.test_dir.payload)
     again = invoke(ctx, server, ctx.test_dir.payload)
-    records = payloads.output_records(exchange) if exchange.status == 200 else None
+    records = response_records(ctx, exchange) if exchange.status == 200 else None
     if records is not None and len(records) != _records_in(ctx, ctx.test_dir.payload):
         records = None
     if again.body != exchange.body:
@@ -158,16 +180,16 @@ def baseline(ctx: CheckContext, server: ServingContainer) -> tuple[Exchange, lis
     return exchange, records
 
 
-def same_answer(first: Exchange, second: Exchange, deterministic: bool) -> bool:
+def same_answer(ctx: CheckContext, first: Exchange, second: Exchange, deterministic: bool) -> bool:
     """Equal bodies for a deterministic model; equal status, media type and record count otherwise."""
     if deterministic:
         return (first.status, first.body) == (second.status, second.body)
-    counts = (len(payloads.output_records(first) or []), len(payloads.output_records(second) or []))
+    counts = (len(response_records(ctx, first) or []), len(response_records(ctx, second) or []))
     return first.status == second.status and first.media_type == second.media_type and counts[0] == counts[1]
 
 
 def generated(
-    ctx: CheckContext, strategy: SearchStrategy[payloads.Generated], test: Callable[[payloads.Generated], None]
+    ctx: CheckContext, strategy: SearchStrategy[codecs.Generated], test: Callable[[codecs.Generated], None]
 ) -> None:
     """Run ``test`` on up to --max-examples generated payloads; hypothesis shrinks a failure to its smallest."""
     if ctx.options.max_examples <= 0:
@@ -194,12 +216,12 @@ class _Found(AssertionError):
 
 def _generated_violations(
     ctx: CheckContext,
-    strategy: SearchStrategy[payloads.Generated],
-    judge: Callable[[payloads.Generated], list[Violation]],
+    strategy: SearchStrategy[codecs.Generated],
+    judge: Callable[[codecs.Generated], list[Violation]],
 ) -> Iterator[Violation]:
     last: list[Violation] = []
 
-    def test(example: payloads.Generated) -> None:
+    def test(example: codecs.Generated) -> None:
         found = judge(example)
         if found:
             last[:] = found
@@ -331,18 +353,23 @@ def serves_trained_model_read_only(ctx: CheckContext) -> Iterator[Violation]:
 )
 def invocations_round_trip(ctx: CheckContext) -> Iterator[Violation]:
     """`POST /invocations` with the test-dir's payload returns 200, a Content-Type, and exactly one output record
-    per input record, in order: with and without a trailing newline, with CRLF line ends, and for a single record.
+    per input record, in order: also for the same records written the other ways their media type allows (CSV
+    and JSON Lines: without a trailing newline, with CRLF line ends; JSON: spaced, indented) and for a single
+    record. Records are counted per media type: CSV and JSON Lines, non-blank lines (a declared CSV header row
+    is none); JSON, the items of the request's array (the document, or `instances`, `inputs`,
+    `dataframe_records`, `dataframe_split.data`) and of the response's (the document, or `predictions`). With
+    `accept` in the policy, the response is in that media type.
 
-    Also for generated payloads built from the test-dir's rows (shuffled, repeated, renotated).
+    Also for generated payloads built from the test-dir's records (shuffled, repeated, renotated, re-spaced).
 
     Why: InvokeEndpoint and batch transform pass the body to /invocations as it is, and batch transform splits files
     into mini-batches of lines and joins the answers line by line. A server that drops an unterminated last line,
     adds a header row or reorders records misaligns every prediction with its input, silently.
 
-    How: POSTs the test-dir's payload (with and without a trailing newline, with CRLF line ends, a single record)
-    and --max-examples payloads that hypothesis builds from its rows; each answer must be a 200 with a Content-Type
-    and one record per input record, in order (equal to expected_output.csv when the test-dir has one). A failing
-    generated body is shrunk and kept on disk for curl.
+    How: POSTs the test-dir's payload in each of the variants above and --max-examples payloads that hypothesis
+    builds from its records, through the codec of the policy's media type; each answer must be a 200 with a
+    Content-Type and one record per input record, in order (equal to expected_output.csv when the test-dir has one).
+    A failing generated body is shrunk and kept on disk for curl.
     """
     server = ctx.server()
     payload = ctx.test_dir.payload
@@ -351,34 +378,27 @@ def invocations_round_trip(ctx: CheckContext) -> Iterator[Violation]:
     first, outputs = baseline(ctx, server)
     expected = list(ctx.test_dir.expected_output) if ctx.test_dir.expected_output else outputs
     yield from round_trip_violations(ctx, first, payload, "the test-dir's payload", ctx.test_dir.expected_output)
-    lines = payload.splitlines()
-    header, records = (lines[:1], lines[1:]) if ctx.policy.csv_header else ([], lines)
-    records = [r for r in records if r.strip()]
-    cases = {
-        "no trailing newline": b"\n".join(header + records),
-        "CRLF line ends": b"\r\n".join(header + records) + b"\r\n",
-        "a single record": b"\n".join([*header, records[0]]) + b"\n",
-    }
-    for case, body in cases.items():
-        exchange = invoke(ctx, server, body, name=case.replace(" ", "-"))
-        wanted = expected[:1] if case == "a single record" and expected else expected
+    codec, records = _codec(ctx), _records(ctx)
+    for case, body in codec.variants(records).items():
+        exchange = invoke(ctx, server, body, name=case.replace(" ", "-").replace(",", ""))
+        wanted = expected[:1] if case == codecs.SINGLE and expected else expected
         yield from round_trip_violations(ctx, exchange, body, case, wanted)
-    if outputs is None or ctx.policy.csv_header:
+    if outputs is None:
         return
-    table = payloads.rows(payload)
 
-    def judge(example: payloads.Generated) -> list[Violation]:
+    def judge(example: codecs.Generated) -> list[Violation]:
         exchange = invoke(ctx, server, example.body, name="generated-valid")
         return round_trip_violations(
             ctx, exchange, example.body, f"generated: {example.description}", [outputs[i] for i in example.sources]
         )
 
-    yield from _generated_violations(ctx, payloads.valid_payloads(table), judge)
+    yield from _generated_violations(ctx, codec.valid_payloads(records), judge)
 
 
 @check("SRV-5", Level.SHOULD, "Media-type parameters are understood (text/csv; charset=utf-8)", source=contract.DG_INF)
 def media_type_parameters(ctx: CheckContext) -> Iterator[Violation]:
-    """Media-type parameters are understood: `text/csv; charset=utf-8` is accepted like `text/csv`.
+    """Media-type parameters are understood: the policy's content type with `; charset=utf-8` (`text/csv;
+    charset=utf-8`, `application/json; charset=utf-8`) is accepted like the type alone.
 
     Why: Clients and SageMaker's own formats send media types with parameters (`; charset=utf-8` from HTTP
     libraries, `text/csv;label_size=0`). A server that compares the whole Content-Type string rejects valid
@@ -391,7 +411,7 @@ def media_type_parameters(ctx: CheckContext) -> Iterator[Violation]:
     first, outputs = baseline(ctx, server)
     content_type = f"{_content_type(ctx)}; charset=utf-8"
     exchange = invoke(ctx, server, ctx.test_dir.payload, content_type=content_type)
-    if exchange.status != 200 or not same_answer(first, exchange, outputs is not None):
+    if exchange.status != 200 or not same_answer(ctx, first, exchange, outputs is not None):
         yield exchange_violation(
             exchange,
             f"Content-Type '{content_type}' is not treated like '{_content_type(ctx)}'",
@@ -425,17 +445,9 @@ def unsupported_media_type_rejected(ctx: CheckContext) -> Iterator[Violation]:
 
 
 def malformed_cases(ctx: CheckContext) -> dict[str, bytes]:
-    """The fixed malformed bodies: wrong widths, a non-number, an empty body."""
-    header, records = split_header(ctx)
-    row = payloads.rows(records)[0]
-    cases = {
-        "an empty body": b"",
-        "one field too many": header + payloads.render([[*row, row[0]]]),
-        "a non-numeric field": header + payloads.render([["not-a-number", *row[1:]]]),
-    }
-    if len(row) > 1:
-        cases["one field too few"] = header + payloads.render([row[:-1]])
-    return cases
+    """The fixed malformed bodies of the request's media type: an empty body, wrong widths, a non-number, and
+    what breaks the media type's own syntax."""
+    return _codec(ctx).malformed_cases(_records(ctx))
 
 
 def _rejects(exchange: Exchange, case: str) -> list[Violation]:
@@ -452,15 +464,17 @@ def _rejects(exchange: Exchange, case: str) -> list[Violation]:
 
 @check("SRV-7", Level.SHOULD, "Malformed payloads get a 4xx, not a 5xx", source=contract.DG_INF)
 def malformed_payloads_rejected(ctx: CheckContext) -> Iterator[Violation]:
-    """Malformed payloads (wrong number of columns, non-numeric fields, empty body) get a 4xx, not a 5xx.
+    """Malformed payloads of the request's media type (an empty body, a wrong number of fields, a non-numeric
+    field; JSON cut short; a JSON Lines line that is not JSON) get a 4xx, not a 5xx.
 
-    Also for generated ones: wrong widths, non-numeric cells, stray quotes, invalid UTF-8.
+    Also for generated ones: wrong widths, non-numeric fields, invalid UTF-8, and per media type stray CSV
+    quotes, truncated JSON documents or JSON Lines records.
 
     Why: A 5xx tells the caller, the endpoint's metrics and its alarms that the model server broke, and batch
     transform retries it; a 4xx says that the request was wrong, which it was.
 
-    How: POSTs fixed malformed bodies (too few and too many columns, a non-numeric field, an empty body) and
-    --max-examples generated ones (wrong widths, non-numbers, stray quotes, invalid UTF-8); each must get a 4xx.
+    How: POSTs the media type's fixed malformed bodies and --max-examples generated ones, built by the policy's
+    codec; each must get a 4xx.
     """
     server = ctx.server()
     for case, body in malformed_cases(ctx).items():
@@ -469,16 +483,13 @@ def malformed_payloads_rejected(ctx: CheckContext) -> Iterator[Violation]:
             # The server went down (SRV-8's finding): its proxy's 5xx says nothing of how it judges input.
             raise DependencyFailed("SRV-8", f"the server stopped answering after a malformed payload ({case})")
         yield from _rejects(exchange, case)
-    table = payloads.rows(ctx.test_dir.payload)
-    if ctx.policy.csv_header:
-        return
 
-    def judge(example: payloads.Generated) -> list[Violation]:
+    def judge(example: codecs.Generated) -> list[Violation]:
         return _rejects(
             invoke(ctx, server, example.body, name="generated-malformed"), f"generated: {example.description}"
         )
 
-    yield from _generated_violations(ctx, payloads.malformed_payloads(table), judge)
+    yield from _generated_violations(ctx, _codec(ctx).malformed_payloads(_records(ctx)), judge)
 
 
 def _healthy_after(ctx: CheckContext, server: ServingContainer, bad: Exchange, case: str) -> list[Violation]:
@@ -530,25 +541,25 @@ def healthy_after_bad_requests(ctx: CheckContext) -> Iterator[Violation]:
         yield from found
         if found and not server.running():
             return
-    if ctx.policy.csv_header:
-        return
 
-    def judge(example: payloads.Generated) -> list[Violation]:
+    def judge(example: codecs.Generated) -> list[Violation]:
         bad = invoke(ctx, server, example.body, name="generated-malformed")
         return _healthy_after(ctx, server, bad, f"generated: {example.description}")
 
-    yield from _generated_violations(ctx, payloads.malformed_payloads(payloads.rows(ctx.test_dir.payload)), judge)
+    yield from _generated_violations(ctx, _codec(ctx).malformed_payloads(_records(ctx)), judge)
 
 
 @check("SRV-9", Level.SHOULD, "A valid payload of about 6,000,000 bytes is accepted", source=contract.API_RT)
 def large_payload_accepted(ctx: CheckContext) -> Iterator[Violation]:
-    """A valid payload of about 6,000,000 bytes is accepted (no 413 from a proxy in front of the model).
+    """A valid payload of about 6,000,000 bytes is accepted (no 413 from a proxy in front of the model): the
+    test-dir's records repeated in the request's media type.
 
     Why: InvokeEndpoint accepts bodies up to 6,291,456 bytes (6 MiB), and batch transform sends mini-batches up to
     MaxPayloadInMB. nginx's default client_max_body_size of 1 MB (AWS's samples set 5m) refuses valid requests with
     a 413 before they reach the model.
 
-    How: POSTs the test-dir's records repeated to about 6,000,000 bytes and requires a 200.
+    How: POSTs the test-dir's records repeated to about 6,000,000 bytes, rendered by the policy's codec, and
+    requires a 200.
     """
     server = ctx.server()
     body = sized_payload(ctx, contract.LARGE_PAYLOAD_BYTES)
@@ -582,7 +593,7 @@ def extra_headers_ignored(ctx: CheckContext) -> Iterator[Violation]:
     server = ctx.server()
     first, outputs = baseline(ctx, server)
     exchange = invoke(ctx, server, ctx.test_dir.payload, headers=dict(contract.SAGEMAKER_HEADERS), name="headers")
-    if not same_answer(first, exchange, outputs is not None):
+    if not same_answer(ctx, first, exchange, outputs is not None):
         yield exchange_violation(
             exchange,
             "The headers SageMaker adds changed the response",
@@ -671,6 +682,7 @@ def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
     """
     server = ctx.server()
     body = sized_payload(ctx, 512 * 1024)
+    accept = ctx.policy.accept
     stop = threading.Event()
     statuses: list[int | None] = []
 
@@ -681,7 +693,7 @@ def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
                 "POST",
                 contract.INVOCATIONS_PATH,
                 body=body,
-                headers={"Content-Type": _content_type(ctx)},
+                headers={"Content-Type": _content_type(ctx), **({"Accept": accept} if accept else {})},
                 session=session,
             )
             statuses.append(exchange.status)

@@ -688,7 +688,7 @@ def test_srv4_one_record_out_per_record_in(tmp_path: Path) -> None:
     assert outcome.verdict == FAIL
     text = rendered(outcome)
     assert "The response does not have one record per input record (the test-dir's payload)" in text
-    assert "Expected: 3 records (counted as text/csv)" in text
+    assert "Expected: 3 records (CSV in, counted as CSV out)" in text
     assert "Actual:   1 records" in text
     # The test-dir's payload, without a trailing newline, with CRLF line ends; a single record is fine.
     assert "(3 violations)" in text.splitlines()[0]
@@ -1263,6 +1263,17 @@ def header_test_dir(tmp_path: Path) -> TestDir:
 def test_an_image_that_needs_a_header_row_passes(clause_id: str, header_test_dir: TestDir, tmp_path: Path) -> None:
     outcome, _ = certify(NeedsHeader(), clause_id, tmp_path, test_dir=header_test_dir)
     assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+
+
+@pytest.mark.parametrize("clause_id", ["SRV-4", "SRV-7", "SRV-8"])
+def test_generated_payloads_keep_the_header_row(clause_id: str, header_test_dir: TestDir, tmp_path: Path) -> None:
+    """Generated bodies for a csv_header image start with its header row, once: a correct image passes them."""
+    options = Options(max_examples=10)
+    outcome, certification = certify(NeedsHeader(), clause_id, tmp_path, test_dir=header_test_dir, options=options)
+    assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+    bodies = [r[2] for r in certification._servers["default"].requests if r[1] == contract.INVOCATIONS_PATH and r[2]]
+    assert len(bodies) > 10, "the generated payloads were sent"
+    assert all(body.startswith(HEADER.strip()) and body.count(HEADER.strip()) == 1 for body in bodies)
 
 
 def test_srv4_notes_that_the_image_needs_a_header_row(header_test_dir: TestDir, tmp_path: Path) -> None:
