@@ -1,28 +1,82 @@
-"""ENV: the server's environment variables, observed in the running container's process table."""
+"""ENV: the server's environment variables, observed in the running container (process table, behaviour)."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from conformance import contract, payloads, procs
 from conformance.checks.serving import accepted, exchange_violation, invoke
 from conformance.containers import ServingContainer
 from conformance.context import SERVE_DEFAULT, CheckContext, ServeSpec, wait_for
 from conformance.failures import CheckSkipped, Violation
+from conformance.http import Exchange
 from conformance.registry import Level, check
+from conformance.testdir import POLICY_FILE
 
 SETTLE_TIMEOUT_S = 20.0
 """How long workers may take to settle (boot, or respawn) after /ping first answers 200."""
+HEARTBEAT_SLACK_S = 1.0
+"""ENV-3 accepts a cut this much before T: servers count a worker's silence from its last heartbeat
+(gunicorn's workers beat about once a second), which may precede the freeze."""
+CUT_MARGIN_S = 8.0
+"""ENV-3's "near T": the request must end before T + this margin. It covers a supervisor's polling
+(gunicorn checks once a second, then sends SIGABRT and SIGKILL a second apart), a replacement worker's
+boot, and a front proxy that waits a few seconds longer than the server (the reference images' nginx:
+T + 5 s); with T = 10 s it still excludes every built-in limit named in contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S."""
+RECOVERY_S = 30.0
+"""How long the server may take to answer /ping 200 and an invocation again once its workers resume."""
 
 
-def _env_spec(ctx: CheckContext) -> ServeSpec:
-    """The container ENV-1 and ENV-3 observe: both declared variables set to telling values."""
+@dataclass(frozen=True)
+class Variables:
+    """The variables ENV-1..3 judge, and why these."""
+
+    workers: str
+    timeout: str
+    reason: str
+
+
+def judged_variables(ctx: CheckContext) -> Variables:
+    """The worker and timeout variables to judge: the policy's, else those of a stack recognised in the
+    default server's process table, else AWS's samples' ``MODEL_SERVER_WORKERS`` / ``MODEL_SERVER_TIMEOUT``.
+
+    A variable the policy names (or declares absent with "") always wins.
+    """
+    policy = ctx.policy
+    workers, timeout = policy.workers_env, policy.timeout_env
+    if workers is not None and timeout is not None:
+        return Variables(workers, timeout, f"named by the policy ([env] in {POLICY_FILE})")
+    stack = procs.recognise_stack(ctx.server(SERVE_DEFAULT).processes())
+    if stack is not None:
+        origin = f"recognised {stack.name} ({stack.evidence[:160]}): {stack.reason}"
+        default_workers, default_timeout = stack.workers_env, stack.timeout_env
+    else:
+        origin = (
+            "no policy names them and no known stack (SageMaker Inference Toolkit, MLflow) is in the process "
+            "table: the names of AWS's bring-your-own-container samples"
+        )
+        default_workers, default_timeout = contract.MODEL_SERVER_WORKERS_ENV, contract.MODEL_SERVER_TIMEOUT_ENV
+    named = [f"{v!r} named by the policy" for v in (workers, timeout) if v is not None]
+    reason = origin + (f"; {', '.join(named)}" if named else "")
+    return Variables(
+        default_workers if workers is None else workers, default_timeout if timeout is None else timeout, reason
+    )
+
+
+def _judging(ctx: CheckContext, kind: str, variable: str, variables: Variables) -> None:
+    ctx.note(f"Judged {kind} variable: {variable or '(none)'} ({variables.reason})")
+
+
+def _env_spec(variables: Variables) -> ServeSpec:
+    """The container ENV-1 and ENV-3 read configuration in: both variables set to telling values."""
     env = {}
-    if ctx.policy.workers_env:
-        env[ctx.policy.workers_env] = str(contract.ENV_WORKERS_PROBE)
-    if ctx.policy.timeout_env:
-        env[ctx.policy.timeout_env] = str(contract.ENV_TIMEOUT_PROBE_S)
+    if variables.workers:
+        env[variables.workers] = str(contract.ENV_WORKERS_PROBE)
+    if variables.timeout:
+        env[variables.timeout] = str(contract.ENV_TIMEOUT_PROBE_S)
     return ServeSpec("env", env=env)
 
 
@@ -49,26 +103,40 @@ def settled_workers(server: ServingContainer) -> tuple[procs.WorkerCount, list[p
 @check("ENV-1", Level.MUST, "MODEL_SERVER_WORKERS=N runs N model-server workers", source=contract.DG_INF)
 def workers_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     """`MODEL_SERVER_WORKERS=N` runs N model-server workers, counted in the container's process table after the
-    workers settle. The policy may name another variable, or declare that the image has none."""
-    variable = ctx.policy.workers_env
+    workers settle. The policy may name another variable, or declare that the image has none.
+
+    Workers are the processes that run the model: gunicorn's (any worker class) and uvicorn ``--workers``'
+    children of the master; Multi Model Server's and TorchServe's Python backends
+    (``model_service_worker``) that fork no backend of their own, under the Java frontend; the server
+    itself for a single-process server (waitress, uvicorn without ``--workers``). When the policy names
+    no variable, the check judges a recognised stack's own (the SageMaker Inference Toolkit's
+    `SAGEMAKER_MODEL_SERVER_WORKERS`, MLflow's `MLFLOW_MODELS_WORKERS`), else `MODEL_SERVER_WORKERS`,
+    and says which in the report."""
+    variables = judged_variables(ctx)
+    variable = variables.workers
+    _judging(ctx, "worker-count", variable, variables)
     if not variable:
         raise CheckSkipped('the policy declares no worker-count variable ([env] workers = "")')
-    server = ctx.server(_env_spec(ctx))
+    server = ctx.server(_env_spec(variables))
     count, table = settled_workers(server)
     ctx.measure("workers_observed", count.count)
     if count.count != contract.ENV_WORKERS_PROBE:
         yield Violation(
             f"{variable}={contract.ENV_WORKERS_PROBE} did not give {contract.ENV_WORKERS_PROBE} model-server workers",
-            expected=f"{contract.ENV_WORKERS_PROBE} worker processes under the model server's master",
-            actual=f"{count.count} (master: {count.master.args if count.master else 'none found'})",
+            expected=f"{contract.ENV_WORKERS_PROBE} processes running the model ({variables.reason})",
+            actual=f"{count.count} (master: {count.master.args if count.master else 'none found'}"
+            + (f"; counted as {count.rule})" if count.rule else ")"),
             evidence=_process_table(table),
         )
 
 
 @check("ENV-2", Level.SHOULD, "Without the variable, one worker per CPU the container sees", source=contract.DG_INF)
 def default_workers_per_cpu(ctx: CheckContext) -> Iterator[Violation]:
-    """Without `MODEL_SERVER_WORKERS`, the number of workers is the number of CPUs the container sees."""
-    if not ctx.policy.workers_env:
+    """Without `MODEL_SERVER_WORKERS`, the number of workers is the number of CPUs the container sees.
+    Workers are counted as ENV-1 counts them."""
+    variables = judged_variables(ctx)
+    _judging(ctx, "worker-count", variables.workers, variables)
+    if not variables.workers:
         raise CheckSkipped("the policy declares no worker-count variable, so there is no default to check")
     server = ctx.server(SERVE_DEFAULT)
     count, table = settled_workers(server)
@@ -85,57 +153,177 @@ def default_workers_per_cpu(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
+def _inside_table(server: ServingContainer) -> list[procs.Process] | None:
+    code, output = server.execute(["sh", "-c", procs.PROC_TABLE_SCRIPT])
+    table = procs.parse_proc_dump(output) if code == 0 else []
+    return table or None
+
+
+def _signal(server: ServingContainer, name: str, pids: list[int]) -> bool:
+    code, _ = server.execute(["sh", "-c", f"kill -{name} {' '.join(str(p) for p in pids)}"])
+    return code == 0
+
+
+def _cut(exchange: Exchange) -> bool:
+    """The server gave up on the request: an error status or a closed connection, not an answer."""
+    return exchange.status is None or exchange.status >= 500 or exchange.status == 408
+
+
+def _nginx_before(ctx: CheckContext, variables: Variables) -> Iterator[Violation]:
+    """A front nginx must not cut /invocations before the variable's T, read at T = 97 s (ENV-3's probe
+    would take 97 s to see it by behaviour)."""
+    server = ctx.server(_env_spec(variables))
+    nginx = procs.nginx_master(server.processes())
+    if nginx is None:
+        return
+    path = procs.nginx_config_path(nginx)
+    code, config = server.execute(["nginx", "-T", "-c", path])
+    if code != 0:
+        config = (server.read_file(path) or b"").decode("utf-8", "replace")
+    if not config:
+        return
+    wanted = float(contract.ENV_TIMEOUT_PROBE_S)
+    seconds, where = procs.nginx_read_timeout(config, contract.INVOCATIONS_PATH)
+    ctx.measure("nginx_read_timeout_seconds", seconds)
+    if seconds < wanted:
+        yield Violation(
+            f"nginx would cut /invocations off after {seconds:g} s, before the model server's {wanted:g} s",
+            expected=f"proxy_read_timeout >= {wanted:g} s for {contract.INVOCATIONS_PATH} "
+            f"with {variables.timeout}={wanted:g}",
+            actual=f"{seconds:g} s ({where} of {path})",
+            evidence=(("Hint", "Render nginx's proxy_read_timeout from the same variable as the server's timeout."),),
+        )
+
+
 @check(
     "ENV-3",
     Level.MUST,
-    "MODEL_SERVER_TIMEOUT=T sets the request timeout, and no proxy cuts in first",
+    "MODEL_SERVER_TIMEOUT=T cuts off a request the model does not answer, near T",
     source=contract.DG_INF,
 )
 def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
-    """`MODEL_SERVER_TIMEOUT=T` sets the model server's request timeout to T: the server's own configuration in
-    its process table, and a front proxy (nginx) that does not cut requests off before T."""
-    variable = ctx.policy.timeout_env
+    """`MODEL_SERVER_TIMEOUT=T` makes the server give up on a request the model does not answer, near T, and
+    recover: judged by behaviour. With T = 10 s, the harness freezes every model worker (ENV-1's processes;
+    SIGSTOP through `docker exec`) and sends an invocation. Between T - 1 s and T + 8 s the server must either
+    cut the request off (a 5xx or 408, or a closed connection) or replace the frozen workers and answer it
+    from a fresh one; a request still open at T + 8 s, or one cut off earlier, fails. After SIGCONT, /ping
+    answers 200 and an invocation succeeds again within 30 s. A `--timeout` on a command line that does
+    not cut requests off no longer passes; the command line is reported as supporting evidence.
+
+    A front nginx must also not cut /invocations off before T: its `proxy_read_timeout` is read with T =
+    97 s, which would take as long to see by behaviour. The variable judged is chosen as for ENV-1
+    (`SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS` for the Inference Toolkit on MMS, which reads
+    `SAGEMAKER_MODEL_SERVER_TIMEOUT` as minutes; `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT` for MLflow)."""
+    variables = judged_variables(ctx)
+    variable = variables.timeout
+    _judging(ctx, "timeout", variable, variables)
     if not variable:
         raise CheckSkipped('the policy declares no timeout variable ([env] timeout = "")')
-    wanted = float(contract.ENV_TIMEOUT_PROBE_S)
-    server = ctx.server(_env_spec(ctx))
-    table = server.processes()
-    master = procs.count_workers(table).master
-    observed = procs.server_timeout(master) if master else None
-    evidence = _process_table(table)
-    checked = False
-    if master is not None and observed is not None:
-        checked = True
-        if observed != wanted:
-            yield Violation(
-                f"{variable}={wanted:g} did not set the model server's timeout",
-                expected=f"--timeout {wanted:g} on the model server's command line",
-                actual=f"--timeout {observed:g}",
-                evidence=evidence,
-            )
-    nginx = procs.nginx_master(table)
-    if nginx is not None:
-        path = procs.nginx_config_path(nginx)
-        code, config = server.execute(["nginx", "-T", "-c", path])
-        if code != 0:
-            config = (server.read_file(path) or b"").decode("utf-8", "replace")
-        if config:
-            checked = True
-            seconds, where = procs.nginx_read_timeout(config, contract.INVOCATIONS_PATH)
-            ctx.measure("nginx_read_timeout_seconds", seconds)
-            if seconds < wanted:
-                yield Violation(
-                    f"nginx would cut /invocations off after {seconds:g} s, before the model server's {wanted:g} s",
-                    expected=f"proxy_read_timeout >= {wanted:g} s for {contract.INVOCATIONS_PATH}",
-                    actual=f"{seconds:g} s ({where} of {path})",
-                    evidence=(
-                        ("Hint", "Render nginx's proxy_read_timeout from the same variable as the server's timeout."),
-                    ),
-                )
-    if not checked:
+    yield from _nginx_before(ctx, variables)
+
+    limit = float(contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S)
+    spec = ServeSpec("env-timeout", env={variable: str(contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S)})
+    server = ctx.server(spec)
+    settled_workers(server)
+    table = _inside_table(server)
+    if table is None:
+        raise CheckSkipped("the container has no sh to read its process table and send signals with")
+    count = procs.count_workers(table)
+    if not count.workers:
         raise CheckSkipped(
-            "no model-server timeout is visible in the process table (no --timeout on a known server's command line) "
-            "and no nginx front proxy was found; ENV-3 cannot observe this image"
+            "no process that runs the model is visible (no known server, no forked workers), so ENV-3 cannot "
+            "freeze the model"
+        )
+    frozen = sorted(w.pid for w in count.workers)
+    configured = procs.server_timeout(count.master) if count.master else None
+    evidence = [("Process table (container PIDs)", procs.render_table(table))]
+    if configured is not None:
+        ctx.measure("configured_timeout_seconds", configured)
+        master = count.master
+        evidence.append(
+            ("Command line", f"--timeout {configured:g} (PID {master.pid}: {master.args})" if master else "")
+        )
+    body = ctx.test_dir.payload
+    headers = {"Content-Type": ctx.policy.content_type}
+    payload_file = ctx.payload_file("env3-frozen.body", body)
+    if not _signal(server, "STOP", frozen):
+        raise CheckSkipped(f"kill -STOP {' '.join(map(str, frozen))} failed inside the container")
+    try:
+        # The request starts right after the freeze: its elapsed time is how long the server held it.
+        exchange = server.request(
+            "POST",
+            contract.INVOCATIONS_PATH,
+            body=body,
+            headers=headers,
+            timeout=limit + CUT_MARGIN_S,
+            payload_file=payload_file,
+        )
+        after = _inside_table(server) or []
+    finally:
+        alive = {p.pid for p in (_inside_table(server) or [])}
+        _signal(server, "CONT", [pid for pid in frozen if pid in alive] or frozen)
+    ended = exchange.elapsed
+    replaced = [pid for pid in frozen if pid not in {p.pid for p in after}]
+    ctx.measure("frozen_request_seconds", ended)
+    evidence.append(
+        (
+            "Frozen",
+            f"PIDs {', '.join(map(str, frozen))} ({count.rule}); replaced by the server: "
+            + (", ".join(map(str, replaced)) or "none"),
+        )
+    )
+    evidence += list(exchange.evidence())
+    replaced_text = ", ".join(map(str, replaced)) or "none"
+    window = f"between {limit - HEARTBEAT_SLACK_S:g} and {limit + CUT_MARGIN_S:g} s"
+    setting = f"{variable}={limit:g}"
+    if exchange.status is None and "ReadTimeout" in (exchange.error or ""):
+        yield Violation(
+            f"{setting} did not cut off a request to frozen workers: still open after {ended:.1f} s",
+            expected=f"a 5xx, a closed connection, or an answer from a replacement worker {window}",
+            actual=f"no answer within {limit + CUT_MARGIN_S:g} s"
+            + (f" (the command line says --timeout {configured:g})" if configured is not None else ""),
+            evidence=tuple(evidence),
+            reproduce=(f"docker exec CONTAINER kill -STOP {' '.join(map(str, frozen))}", exchange.curl(contract.PORT)),
+        )
+    elif not _cut(exchange) and not replaced:
+        raise CheckSkipped(
+            f"/invocations answered {exchange.describe()} in {ended:.1f} s although every process ENV-3 found "
+            f"running the model was frozen ({count.rule}): another process runs it, and ENV-3 cannot freeze it"
+        )
+    elif ended < limit - HEARTBEAT_SLACK_S:
+        yield Violation(
+            f"{setting} was not the timeout: the server gave up on frozen workers after {ended:.1f} s",
+            expected=f"the request cut off, or the workers replaced, {window}",
+            actual=f"{exchange.describe()} after {ended:.1f} s; workers replaced: {replaced_text}",
+            evidence=tuple(evidence),
+        )
+    elif ended >= limit + CUT_MARGIN_S:
+        yield Violation(
+            f"{setting} cut off a request to frozen workers only after {ended:.1f} s",
+            expected=f"the request cut off, or the workers replaced, {window}",
+            actual=f"{exchange.describe()} after {ended:.1f} s",
+            evidence=tuple(evidence),
+        )
+    yield from _recovered(ctx, server)
+
+
+def _recovered(ctx: CheckContext, server: ServingContainer) -> Iterator[Violation]:
+    """After SIGCONT: /ping 200 and a valid invocation, within RECOVERY_S."""
+    deadline = time.monotonic() + RECOVERY_S
+    wait_for(lambda: server.request("GET", contract.PING_PATH, timeout=2).status == 200, RECOVERY_S, interval=0.5)
+    ping = server.request("GET", contract.PING_PATH, timeout=5)
+    if ping.status != 200:
+        yield exchange_violation(
+            ping, f"/ping did not answer 200 within {RECOVERY_S:g} s after the workers resumed", expected="200"
+        )
+        return
+    exchange = invoke(ctx, server, ctx.test_dir.payload, name="env3-after")
+    while exchange.status != 200 and time.monotonic() < deadline:
+        time.sleep(1)
+        exchange = invoke(ctx, server, ctx.test_dir.payload, name="env3-after")
+    if exchange.status != 200 or not payloads.output_records(exchange):
+        yield exchange_violation(
+            exchange, "/invocations failed after the frozen workers resumed", expected="200 with predictions"
         )
 
 
