@@ -102,16 +102,20 @@ def settled_workers(server: ServingContainer) -> tuple[procs.WorkerCount, list[p
 
 @check("ENV-1", Level.MUST, "MODEL_SERVER_WORKERS=N runs N model-server workers", source=contract.DG_INF)
 def workers_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
-    """`MODEL_SERVER_WORKERS=N` runs N model-server workers, counted in the container's process table after the
-    workers settle. The policy may name another variable, or declare that the image has none.
+    """`MODEL_SERVER_WORKERS=N` runs N model-server workers: the processes that run the model, counted in the
+    container's process table once they settle (gunicorn's and uvicorn's workers, Multi Model Server's and
+    TorchServe's Python backends, the server itself when it runs alone). The variable is the one the policy
+    names (or none); when the policy names none, a recognised stack's own (the SageMaker Inference Toolkit's
+    `SAGEMAKER_MODEL_SERVER_WORKERS`, MLflow's `MLFLOW_MODELS_WORKERS`), else `MODEL_SERVER_WORKERS`; the
+    report says which variable was judged and why.
 
-    Workers are the processes that run the model: gunicorn's (any worker class) and uvicorn ``--workers``'
-    children of the master; Multi Model Server's and TorchServe's Python backends
-    (``model_service_worker``) that fork no backend of their own, under the Java frontend; the server
-    itself for a single-process server (waitress, uvicorn without ``--workers``). When the policy names
-    no variable, the check judges a recognised stack's own (the SageMaker Inference Toolkit's
-    `SAGEMAKER_MODEL_SERVER_WORKERS`, MLflow's `MLFLOW_MODELS_WORKERS`), else `MODEL_SERVER_WORKERS`,
-    and says which in the report."""
+    Counting (``procs.count_workers``): gunicorn (sync, gthread, gevent, uvicorn worker class) and uvicorn
+    ``--workers``: the master's children, without multiprocessing's resource tracker. MMS and TorchServe: the
+    ``model_service_worker`` backends under the Java frontend that fork no backend themselves, that is MMS's
+    forked per-connection children (not their listener) and TorchServe's one backend per worker. waitress,
+    uvicorn without ``--workers``: one. Unknown servers: the children running their parent's command line.
+    Earlier the harness counted a single-process server as 0 workers, counted MMS's listener with its
+    children, and always judged `MODEL_SERVER_WORKERS` unless the policy named another variable."""
     variables = judged_variables(ctx)
     variable = variables.workers
     _judging(ctx, "worker-count", variable, variables)
@@ -133,7 +137,7 @@ def workers_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
 @check("ENV-2", Level.SHOULD, "Without the variable, one worker per CPU the container sees", source=contract.DG_INF)
 def default_workers_per_cpu(ctx: CheckContext) -> Iterator[Violation]:
     """Without `MODEL_SERVER_WORKERS`, the number of workers is the number of CPUs the container sees.
-    Workers are counted as ENV-1 counts them."""
+    Workers are counted, and the variable chosen, as for ENV-1."""
     variables = judged_variables(ctx)
     _judging(ctx, "worker-count", variables.workers, variables)
     if not variables.workers:
@@ -202,18 +206,31 @@ def _nginx_before(ctx: CheckContext, variables: Variables) -> Iterator[Violation
     source=contract.DG_INF,
 )
 def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
-    """`MODEL_SERVER_TIMEOUT=T` makes the server give up on a request the model does not answer, near T, and
-    recover: judged by behaviour. With T = 10 s, the harness freezes every model worker (ENV-1's processes;
-    SIGSTOP through `docker exec`) and sends an invocation. Between T - 1 s and T + 8 s the server must either
-    cut the request off (a 5xx or 408, or a closed connection) or replace the frozen workers and answer it
-    from a fresh one; a request still open at T + 8 s, or one cut off earlier, fails. After SIGCONT, /ping
-    answers 200 and an invocation succeeds again within 30 s. A `--timeout` on a command line that does
-    not cut requests off no longer passes; the command line is reported as supporting evidence.
+    """`MODEL_SERVER_TIMEOUT=T` makes the server give up, near T, on a request the model does not answer, and
+    recover; judged by behaviour with T = 10 s. The harness freezes every process that runs the model (as
+    ENV-1 counts them; SIGSTOP through `docker exec`) and sends an invocation: between T - 1 s and T + 8 s the
+    server must cut it off (a 5xx or 408, or a closed connection) or replace the frozen workers and answer
+    from a fresh one; a request still open at T + 8 s, or given up on earlier, fails. After SIGCONT, /ping
+    answers 200 and an invocation succeeds within 30 s. A front nginx must not cut /invocations off before
+    T either (its `proxy_read_timeout`, read with T = 97 s). The variable is chosen as for ENV-1 (the
+    Inference Toolkit's `SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS`, MLflow's
+    `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT`, else `MODEL_SERVER_TIMEOUT`).
 
-    A front nginx must also not cut /invocations off before T: its `proxy_read_timeout` is read with T =
-    97 s, which would take as long to see by behaviour. The variable judged is chosen as for ENV-1
-    (`SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS` for the Inference Toolkit on MMS, which reads
-    `SAGEMAKER_MODEL_SERVER_TIMEOUT` as minutes; `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT` for MLflow)."""
+    Why this window: servers count a worker's silence from its last heartbeat, up to about a second before
+    the freeze; gunicorn's arbiter checks once a second and sends SIGABRT then SIGKILL a second apart, a
+    replacement worker boots, and a front proxy may wait a few seconds longer than the server (the reference
+    images' nginx: T + 5 s). T = 10 s keeps the window clear of built-in limits that are not the variable
+    (uvicorn replaces a worker that misses its 5 s health check; gunicorn's default is 30 s). A request sent
+    while every worker is frozen may wait in the listening socket's queue rather than in a worker: a
+    replacement worker's answer then shows that the server enforced T on the frozen ones.
+
+    Earlier the rule was read from configuration only: `--timeout T` on the model server's command line and
+    nginx's `proxy_read_timeout`. A `--timeout` that cuts nothing (a server that parses and ignores it)
+    passed; it now fails, and the command line is reported as supporting evidence. MMS under the Inference
+    Toolkit, whose timeout is in no command line, was skipped; it is now judged. SIGSTOP freezes a whole
+    worker, heartbeat thread included: it stands for a model that hangs the process (a loop holding the
+    GIL, a deadlock in native code), not for a slow handler beside a live heartbeat thread (gthread), which
+    only a slow model could show."""
     variables = judged_variables(ctx)
     variable = variables.timeout
     _judging(ctx, "timeout", variable, variables)
