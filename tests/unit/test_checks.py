@@ -1008,6 +1008,49 @@ def test_env3_a_cut_before_t_fails(tmp_path: Path) -> None:
 
 
 @dataclass
+class ReplacesWorkersAfter5s(RecordedProcessTable):
+    """A supervisor that replaces silent workers after 5 s whatever the variable says."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        server.replace_processes(set(server.frozen))
+        return replace(self.invoke(server, body, headers), elapsed=6.5)
+
+
+def test_env3_a_hard_coded_shorter_timeout_fails(tmp_path: Path) -> None:
+    table = tuple(Process(p.pid, p.ppid, p.args.replace("--timeout 60", "--timeout 5")) for p in HARD_CODED)
+    outcome, _ = certify(ReplacesWorkersAfter5s(table=table), "ENV-3", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "MODEL_SERVER_TIMEOUT=10 was not the timeout: the server replaced its frozen workers after 6.5 s" in text
+    assert "Actual:   200 OK after 6.5 s from a fresh worker; the command line says --timeout 5" in text
+
+
+SPAWNED = "/usr/local/bin/python -c from multiprocessing.spawn import spawn_main; spawn_main() --multiprocessing-fork"
+UVICORN_WORKERS = (
+    Process(1, 0, "/usr/local/bin/python /usr/local/bin/uvicorn main:app --port 8080 --workers 2"),
+    Process(7, 1, "/usr/local/bin/python -c from multiprocessing.resource_tracker import main;main(4)"),
+    Process(8, 1, SPAWNED),
+    Process(9, 1, SPAWNED),
+)
+
+
+def test_env3_skips_when_a_health_check_replaces_the_workers_first(tmp_path: Path) -> None:
+    outcome, _ = certify(ReplacesWorkersAfter5s(table=UVICORN_WORKERS), "ENV-3", tmp_path)
+    assert outcome.verdict == SKIP
+    assert "the server replaced its frozen workers after 6.5 s, before MODEL_SERVER_TIMEOUT=10" in outcome.reason
+
+
+def test_env3_keeps_nginx_evidence_when_the_behaviour_cannot_be_judged(tmp_path: Path) -> None:
+    table = (*UVICORN_WORKERS, HARD_CODED[1], HARD_CODED[3])  # nginx in front, with a fixed 30 s
+    outcome, _ = certify(ReplacesWorkersAfter5s(table=table, nginx=NGINX_30S), "ENV-3", tmp_path)
+    assert outcome.verdict == FAIL
+    assert outcome.failure is not None
+    assert len(outcome.failure.violations) == 1
+    assert "nginx would cut /invocations off after 30 s" in rendered(outcome)
+    assert outcome.notes[-1].startswith("The timeout's behaviour was not judged: the server replaced")
+
+
+@dataclass
 class ModelRunsElsewhere(GoodImage):
     """A process ENV-3 does not freeze answers at once."""
 
