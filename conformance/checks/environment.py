@@ -295,13 +295,18 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
         alive = {p.pid for p in (_inside_table(server) or [])}
         _signal(server, "CONT", [pid for pid in frozen if pid in alive] or frozen)
     ended = exchange.elapsed
-    replaced = [pid for pid in frozen if pid not in {p.pid for p in after}]
+    # Replaced: a frozen worker is gone (gunicorn kills it), or a worker that was not there took over (MMS
+    # leaves the frozen child and forks a fresh one).
+    known = {p.pid for p in table}
+    gone = [pid for pid in frozen if pid not in {p.pid for p in after}]
+    fresh = [w.pid for w in procs.count_workers(after).workers if w.pid not in known]
+    replaced = gone + fresh
     ctx.measure("frozen_request_seconds", ended)
     evidence.append(
         (
             "Frozen",
-            f"PIDs {', '.join(map(str, frozen))} ({count.rule}); replaced by the server: "
-            + (", ".join(map(str, replaced)) or "none"),
+            f"PIDs {', '.join(map(str, frozen))} ({count.rule}); afterwards, frozen workers gone: "
+            f"{', '.join(map(str, gone)) or 'none'}; fresh workers: {', '.join(map(str, fresh)) or 'none'}",
         )
     )
     evidence += list(exchange.evidence())
@@ -320,7 +325,8 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
     elif not _cut(exchange) and not replaced:
         raise CheckSkipped(
             f"/invocations answered {exchange.describe()} in {ended:.1f} s although every process ENV-3 found "
-            f"running the model was frozen ({count.rule}): another process runs it, and ENV-3 cannot freeze it"
+            f"running the model was frozen (PIDs {', '.join(map(str, frozen))}: {count.rule}) and none was "
+            "replaced: another process runs it, and ENV-3 cannot freeze it"
         )
     elif ended < limit - HEARTBEAT_SLACK_S and not _cut(exchange):
         # Not a cut: a supervisor replaced the frozen workers early and a fresh one answered. Its own limit

@@ -969,7 +969,7 @@ def test_env3_server_keeps_its_own_60s_timeout(tmp_path: Path) -> None:
     assert "MODEL_SERVER_TIMEOUT=10 did not cut off a request to frozen workers: still open after 18.0 s" in text
     assert "Expected: a 5xx, a closed connection, or an answer from a replacement worker between 9 and 18 s" in text
     assert "Actual:   no answer within 18 s (the command line says --timeout 60)" in text
-    assert "PIDs 15, 16 (children of the model server's master); replaced by the server: none" in text
+    assert "PIDs 15, 16 (children of the model server's master); afterwards, frozen workers gone: none; fresh" in text
     assert "kill -STOP 15 16" in text
 
 
