@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from conformance import contract, payloads, procs
 from conformance.checks.serving import accepted, exchange_violation, invoke
@@ -26,6 +28,8 @@ CUT_MARGIN_S = 8.0
 (gunicorn checks once a second, then sends SIGABRT and SIGKILL a second apart), a replacement worker's
 boot, and a front proxy that waits a few seconds longer than the server (the reference images' nginx:
 T + 5 s); with T = 10 s it still excludes every built-in limit named in contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S."""
+WATCH_INTERVAL_S = 0.5
+"""How often ENV-3 reads the process table while the request to the frozen workers is open."""
 RECOVERY_S = 30.0
 """How long the server may take to answer /ping 200 and an invocation again once its workers resume."""
 
@@ -222,8 +226,10 @@ def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     images' nginx: T + 5 s). T = 10 s keeps the window clear of built-in limits that are not the variable
     (uvicorn replaces a worker that misses its 5 s health check; gunicorn's default is 30 s). A request sent
     while every worker is frozen may wait in the listening socket's queue rather than in a worker: a
-    replacement worker's answer then shows that the server enforced T on the frozen ones. When a supervisor
-    replaces the frozen workers before T - 1 s and a fresh one answers, a limit of its own decided (uvicorn's
+    replacement worker's answer then shows that the server enforced T on the frozen ones, and the moment that
+    counts is the replacement (a frozen worker gone, or a fresh worker beside it), seen in the process table
+    read every 0.5 s while the request is open, not the answer, which waits for the fresh worker to boot.
+    When a supervisor replaces the frozen workers before T - 1 s, a limit of its own decided (uvicorn's
     health check): that fails when the command line shows another `--timeout`, and is skipped otherwise, as
     freezing cannot show the variable's effect there. A skip never hides nginx's finding.
 
@@ -281,38 +287,31 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
     if not _signal(server, "STOP", frozen):
         raise CheckSkipped(f"kill -STOP {' '.join(map(str, frozen))} failed inside the container")
     try:
-        # The request starts right after the freeze: its elapsed time is how long the server held it.
-        exchange = server.request(
-            "POST",
-            contract.INVOCATIONS_PATH,
-            body=body,
-            headers=headers,
-            timeout=limit + CUT_MARGIN_S,
-            payload_file=payload_file,
-        )
-        after = _inside_table(server) or []
+        exchange, replaced_at, after = _send_while_watching(server, table, frozen, body, headers, limit, payload_file)
     finally:
         alive = {p.pid for p in (_inside_table(server) or [])}
         _signal(server, "CONT", [pid for pid in frozen if pid in alive] or frozen)
     ended = exchange.elapsed
-    # Replaced: a frozen worker is gone (gunicorn kills it), or a worker that was not there took over (MMS
-    # leaves the frozen child and forks a fresh one).
-    known = {p.pid for p in table}
-    gone = [pid for pid in frozen if pid not in {p.pid for p in after}]
-    fresh = [w.pid for w in procs.count_workers(after).workers if w.pid not in known]
+    gone, fresh = _replacements(table, frozen, after)
     replaced = gone + fresh
     ctx.measure("frozen_request_seconds", ended)
+    if replaced_at is not None:
+        ctx.measure("workers_replaced_seconds", replaced_at)
     evidence.append(
         (
             "Frozen",
             f"PIDs {', '.join(map(str, frozen))} ({count.rule}); afterwards, frozen workers gone: "
-            f"{', '.join(map(str, gone)) or 'none'}; fresh workers: {', '.join(map(str, fresh)) or 'none'}",
+            f"{', '.join(map(str, gone)) or 'none'}; fresh workers: {', '.join(map(str, fresh)) or 'none'}"
+            + (f"; first seen replaced after {replaced_at:.1f} s" if replaced_at is not None else ""),
         )
     )
     evidence += list(exchange.evidence())
     replaced_text = ", ".join(map(str, replaced)) or "none"
     window = f"between {limit - HEARTBEAT_SLACK_S:g} and {limit + CUT_MARGIN_S:g} s"
     setting = f"{variable}={limit:g}"
+    cut = _cut(exchange)
+    # When a fresh worker answered, the server's decision was the replacement, not the answer.
+    moment = ended if cut or replaced_at is None else replaced_at
     if exchange.status is None and "ReadTimeout" in (exchange.error or ""):
         yield Violation(
             f"{setting} did not cut off a request to frozen workers: still open after {ended:.1f} s",
@@ -322,43 +321,92 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
             evidence=tuple(evidence),
             reproduce=(f"docker exec CONTAINER kill -STOP {' '.join(map(str, frozen))}", exchange.curl(contract.PORT)),
         )
-    elif not _cut(exchange) and not replaced:
+    elif not cut and not replaced:
         raise CheckSkipped(
             f"/invocations answered {exchange.describe()} in {ended:.1f} s although every process ENV-3 found "
             f"running the model was frozen (PIDs {', '.join(map(str, frozen))}: {count.rule}) and none was "
             "replaced: another process runs it, and ENV-3 cannot freeze it"
         )
-    elif ended < limit - HEARTBEAT_SLACK_S and not _cut(exchange):
-        # Not a cut: a supervisor replaced the frozen workers early and a fresh one answered. Its own limit
-        # decided (uvicorn's 5 s health check, a hard-coded --timeout), so the variable's effect is unseen.
+    elif moment < limit - HEARTBEAT_SLACK_S and not cut:
+        # A supervisor replaced the frozen workers early: a limit of its own decided (uvicorn's 5 s health
+        # check, a hard-coded --timeout), so the variable's effect is unseen.
         if configured is None or configured == limit:
             raise CheckSkipped(
-                f"the server replaced its frozen workers after {ended:.1f} s, before {setting} could act, and "
+                f"the server replaced its frozen workers after {moment:.1f} s, before {setting} could act, and "
                 f"answered {exchange.describe()} from a fresh worker: a limit of its own (such as uvicorn's 5 s "
                 "worker health check) decided, so freezing cannot show the variable's effect"
             )
         yield Violation(
-            f"{setting} was not the timeout: the server replaced its frozen workers after {ended:.1f} s",
+            f"{setting} was not the timeout: the server replaced its frozen workers after {moment:.1f} s",
             expected=f"the request cut off, or the workers replaced, {window}",
-            actual=f"{exchange.describe()} after {ended:.1f} s from a fresh worker; the command line says "
-            f"--timeout {configured:g}",
+            actual=f"{exchange.describe()} from a fresh worker; the command line says --timeout {configured:g}",
             evidence=tuple(evidence),
         )
-    elif ended < limit - HEARTBEAT_SLACK_S:
+    elif moment < limit - HEARTBEAT_SLACK_S:
         yield Violation(
             f"{setting} was not the timeout: the server gave up on frozen workers after {ended:.1f} s",
             expected=f"the request cut off, or the workers replaced, {window}",
             actual=f"{exchange.describe()} after {ended:.1f} s; workers replaced: {replaced_text}",
             evidence=tuple(evidence),
         )
-    elif ended >= limit + CUT_MARGIN_S:
+    elif moment >= limit + CUT_MARGIN_S:
         yield Violation(
-            f"{setting} cut off a request to frozen workers only after {ended:.1f} s",
+            f"{setting} cut off a request to frozen workers only after {moment:.1f} s",
             expected=f"the request cut off, or the workers replaced, {window}",
             actual=f"{exchange.describe()} after {ended:.1f} s",
             evidence=tuple(evidence),
         )
     yield from _recovered(ctx, server)
+
+
+def _replacements(
+    table: list[procs.Process], frozen: list[int], now: list[procs.Process]
+) -> tuple[list[int], list[int]]:
+    """Frozen workers that are gone (gunicorn kills them) and workers that were not there before (MMS forks a
+    fresh child and leaves the frozen one)."""
+    known = {p.pid for p in table}
+    gone = [pid for pid in frozen if pid not in {p.pid for p in now}]
+    fresh = [w.pid for w in procs.count_workers(now).workers if w.pid not in known]
+    return gone, fresh
+
+
+def _send_while_watching(
+    server: ServingContainer,
+    table: list[procs.Process],
+    frozen: list[int],
+    body: bytes,
+    headers: dict[str, str],
+    limit: float,
+    payload_file: Path,
+) -> tuple[Exchange, float | None, list[procs.Process]]:
+    """Send the invocation (right after the freeze) and watch the process table while it is open: the answer,
+    when the frozen workers were first seen replaced (within about a second), and the final table."""
+    answers: list[Exchange] = []
+
+    def send() -> None:
+        answers.append(
+            server.request(
+                "POST",
+                contract.INVOCATIONS_PATH,
+                body=body,
+                headers=headers,
+                timeout=limit + CUT_MARGIN_S,
+                payload_file=payload_file,
+            )
+        )
+
+    started = time.monotonic()
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    replaced_at = None
+    while True:
+        sender.join(WATCH_INTERVAL_S)
+        if not sender.is_alive():
+            break
+        looked = time.monotonic() - started
+        if replaced_at is None and any(_replacements(table, frozen, _inside_table(server) or [])):
+            replaced_at = looked
+    return answers[0], replaced_at, _inside_table(server) or []
 
 
 def _recovered(ctx: CheckContext, server: ServingContainer) -> Iterator[Violation]:
