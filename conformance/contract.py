@@ -124,7 +124,8 @@ ENV_TIMEOUT_PROBE_S: Final = 97
 """The timeout ENV-3 renders configuration with: no server's default, so an ignored variable shows."""
 ENV_TIMEOUT_BEHAVIOUR_PROBE_S: Final = 10
 """The timeout ENV-3 freezes the workers under: short, yet no server's built-in limit falls near it (uvicorn
-replaces a worker that misses its 5 s health check, gunicorn's default is 30 s, MMS's and TorchServe's 120)."""
+replaces a worker that misses its 5 s health check, gunicorn's default is 30 s, TorchServe's 120 s, MMS's
+120 minutes)."""
 TOOLKIT_WORKERS_ENV: Final = "SAGEMAKER_MODEL_SERVER_WORKERS"
 TOOLKIT_TIMEOUT_ENV: Final = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
 TOOLKIT_TIMEOUT_SECONDS_ENV: Final = "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS"

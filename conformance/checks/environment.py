@@ -118,8 +118,9 @@ def workers_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     ``model_service_worker`` backends under the Java frontend that fork no backend themselves, that is MMS's
     forked per-connection children (not their listener) and TorchServe's one backend per worker. waitress,
     uvicorn without ``--workers``: one. Unknown servers: the children running their parent's command line.
-    Earlier the harness counted a single-process server as 0 workers, counted MMS's listener with its
-    children, and always judged `MODEL_SERVER_WORKERS` unless the policy named another variable."""
+    Earlier the harness counted a single-process server as 0 workers, found MMS's workers only through the
+    same-command-line fallback and TorchServe's not at all, and always judged `MODEL_SERVER_WORKERS` unless
+    the policy named another variable."""
     variables = judged_variables(ctx)
     variable = variables.workers
     _judging(ctx, "worker-count", variable, variables)
