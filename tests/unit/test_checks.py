@@ -1051,6 +1051,36 @@ def test_env3_keeps_nginx_evidence_when_the_behaviour_cannot_be_judged(tmp_path:
 
 
 @dataclass
+class SlowFreshWorker(RecordedProcessTable):
+    """Replaces its frozen workers at once, then takes a while to answer from the fresh one (a slow model load)."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        server.replace_processes(set(server.frozen))
+        time.sleep(3 * environment.WATCH_INTERVAL_S)
+        return replace(self.invoke(server, body, headers), elapsed=10.5)
+
+
+def test_env3_times_the_replacement_not_the_fresh_workers_answer(tmp_path: Path) -> None:
+    outcome, _ = certify(SlowFreshWorker(table=UVICORN_WORKERS), "ENV-3", tmp_path)
+    # Answered in T's window, but the workers were replaced within the first looks: uvicorn's own limit decided.
+    assert outcome.verdict == SKIP
+    assert outcome.measurements["frozen_request_seconds"] == 10.5
+    assert outcome.measurements["workers_replaced_seconds"] < 2 * environment.WATCH_INTERVAL_S + 0.5
+
+
+def test_env_recognises_mlflow(tmp_path: Path) -> None:
+    entry = "python -c import sys; from mlflow.models import container as C; C._init(sys.argv[1], 'local') serve"
+    uvicorn = "/opt/venv/bin/python /opt/venv/bin/uvicorn --port 8000 --workers 2 mlflow.pyfunc.scoring_server.app:app"
+    mlflow = (Process(1, 0, entry), Process(20, 1, uvicorn))
+    outcome, certification = certify(RecordedProcessTable(table=mlflow), "ENV-1", tmp_path)
+    assert certification._servers["env"].spec.env == {
+        "MLFLOW_MODELS_WORKERS": "3",
+        "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": "97",
+    }
+    assert "recognised MLflow's scoring container" in outcome.notes[0]
+
+
+@dataclass
 class ModelRunsElsewhere(GoodImage):
     """A process ENV-3 does not freeze answers at once."""
 
