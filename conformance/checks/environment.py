@@ -400,13 +400,19 @@ def _send_while_watching(
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
     replaced_at = None
-    while True:
+    # The client's timeout is per read: a server that trickles bytes could hold it longer; the watch cannot.
+    deadline = started + limit + CUT_MARGIN_S + WATCH_INTERVAL_S
+    while time.monotonic() < deadline:
         sender.join(WATCH_INTERVAL_S)
         if not sender.is_alive():
             break
         looked = time.monotonic() - started
         if replaced_at is None and any(_replacements(table, frozen, _inside_table(server) or [])):
             replaced_at = looked
+    if not answers:
+        held = time.monotonic() - started
+        error = f"ReadTimeout: no complete answer within {held:.1f} s"
+        answers.append(Exchange("POST", contract.INVOCATIONS_PATH, headers, body, None, "", {}, b"", held, error))
     return answers[0], replaced_at, _inside_table(server) or []
 
 
