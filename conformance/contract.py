@@ -147,7 +147,21 @@ DEFAULT_MODEL_SERVER_TIMEOUT_S: Final = 60
 ENV_WORKERS_PROBE: Final = 3
 """The worker count ENV-1 asks for: neither 1 nor a likely CPU count, so a default cannot pass for it."""
 ENV_TIMEOUT_PROBE_S: Final = 97
-"""The timeout ENV-3 asks for: no server's default, so an ignored variable shows."""
+"""The timeout ENV-3 renders configuration with: no server's default, so an ignored variable shows."""
+ENV_TIMEOUT_BEHAVIOUR_PROBE_S: Final = 10
+"""The timeout ENV-3 freezes the workers under: short, yet no server's built-in limit falls near it (uvicorn
+replaces a worker that misses its 5 s health check, gunicorn's default is 30 s, TorchServe's 120 s, MMS's
+120 minutes)."""
+TOOLKIT_WORKERS_ENV: Final = "SAGEMAKER_MODEL_SERVER_WORKERS"
+TOOLKIT_TIMEOUT_ENV: Final = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
+TOOLKIT_TIMEOUT_SECONDS_ENV: Final = "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS"
+"""AWS's SageMaker Inference Toolkit (``sagemaker_inference/parameters.py``): workers per model and the
+response timeout, rendered into MMS's ``default_workers_per_model``, ``default_response_timeout`` (read by
+MMS as minutes) and ``default_response_timeout_seconds`` (``model_server.py``)."""
+MLFLOW_WORKERS_ENV: Final = "MLFLOW_MODELS_WORKERS"
+MLFLOW_TIMEOUT_ENV: Final = "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"
+"""MLflow's SageMaker container (``mlflow/models/container/__init__.py``): scoring-server workers (default:
+the CPU count) and its request timeout (``mlflow/environment_variables.py``, default 60 s)."""
 BATCH_ENV: Final = {
     "SAGEMAKER_BATCH": "true",
     "SAGEMAKER_MAX_PAYLOAD_IN_MB": "6",

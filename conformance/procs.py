@@ -1,7 +1,7 @@
 """Reading a running server's configuration from the outside: its process table and nginx's config.
 
-ENV-1..3 observe what the container really runs, not what its source says: the worker processes
-under the model server's master, the ``--timeout`` on that master's command line, and the
+ENV-1..3 observe what the container really runs, not what its source says: the processes that run
+the model (the workers), the ``--timeout`` on the server's command line, and the
 ``proxy_read_timeout`` nginx applies to ``/invocations``. These functions are pure, so they are
 tested on recorded tables and configs.
 """
@@ -13,6 +13,8 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from conformance import contract
+
 
 @dataclass(frozen=True)
 class Process:
@@ -21,16 +23,21 @@ class Process:
     args: str
 
 
-# Pre-fork model servers whose master forks the workers ENV-1 counts.
+# Model servers whose master starts the workers ENV-1 counts (pre-fork servers and uvicorn's
+# --workers supervisor), or that run the model in their own process when they start none.
 _SERVERS = re.compile(r"(^|[/\s])(gunicorn|uvicorn|hypercorn|granian|waitress-serve|multi-model-server|torchserve)\b")
 # Children of a master that are not workers.
 _HELPERS = re.compile(r"multiprocessing\.resource_tracker|semaphore_tracker")
+# The Python backend of Multi Model Server (mms/) and TorchServe (ts/): one process per worker, or one
+# listener that forks one child per worker connection, all with the same command line.
+_BACKEND_WORKER = re.compile(r"(^|[/\s])(mms|ts)/model_service_worker\.py\b|model_service_worker\b")
 
 
 @dataclass(frozen=True)
 class WorkerCount:
     master: Process | None
     workers: tuple[Process, ...]
+    rule: str = ""
 
     @property
     def count(self) -> int:
@@ -44,15 +51,34 @@ def render_table(processes: Sequence[Process]) -> str:
 
 
 def count_workers(processes: Sequence[Process]) -> WorkerCount:
-    """The model server's master and its worker children.
+    """The model server's master and the processes that run the model (its workers).
 
-    The master is the outermost process that looks like a known pre-fork server; without one,
-    the process with the most children running the same command as itself.
+    - Multi Model Server and TorchServe: a Java frontend starts Python backends
+      (``model_service_worker.py``). TorchServe runs one backend per worker; MMS runs one listener
+      per socket that forks a child per worker connection, all sharing one command line. The
+      workers are the backends with no backend child: MMS's forked children (or a listener that
+      has not forked yet), TorchServe's backends. The master is the frontend above them.
+    - gunicorn (sync, gthread, gevent, uvicorn worker class), uvicorn ``--workers``, hypercorn,
+      granian: the outermost process that looks like a known server is the master, and its
+      children are the workers, except multiprocessing's resource tracker.
+    - A known server with no worker children (waitress, uvicorn without ``--workers``) runs the
+      model in its own process: that process is the one worker.
+    - Otherwise, the process with the most children running its own command line (a script that
+      forks copies of itself); with none, no worker is visible.
     """
     by_pid = {p.pid: p for p in processes}
     children: dict[int, list[Process]] = {}
     for process in processes:
         children.setdefault(process.ppid, []).append(process)
+
+    backends = [p for p in processes if _BACKEND_WORKER.search(p.args)]
+    if backends:
+        leaves = tuple(b for b in backends if not any(_BACKEND_WORKER.search(c.args) for c in children.get(b.pid, [])))
+        top = backends[0]
+        while top.ppid in by_pid and _BACKEND_WORKER.search(by_pid[top.ppid].args):
+            top = by_pid[top.ppid]
+        frontend = by_pid.get(top.ppid)
+        return WorkerCount(frontend, leaves, "model_service_worker backends without a forked backend child")
 
     def workers_of(master: Process) -> tuple[Process, ...]:
         return tuple(c for c in children.get(master.pid, []) if not _HELPERS.search(c.args))
@@ -61,13 +87,87 @@ def count_workers(processes: Sequence[Process]) -> WorkerCount:
     masters = [p for p in servers if not (p.ppid in by_pid and _SERVERS.search(by_pid[p.ppid].args))]
     if masters:
         master = max(masters, key=lambda m: len(workers_of(m)))
-        return WorkerCount(master, workers_of(master))
+        workers = workers_of(master)
+        if workers:
+            return WorkerCount(master, workers, "children of the model server's master")
+        return WorkerCount(master, (master,), "a single-process server: the server itself runs the model")
     best: WorkerCount = WorkerCount(None, ())
     for process in processes:
         same = tuple(c for c in children.get(process.pid, []) if c.args == process.args)
         if len(same) > best.count:
-            best = WorkerCount(process, same)
+            best = WorkerCount(process, same, "children running their parent's command line")
     return best
+
+
+PROC_TABLE_SCRIPT = (
+    'printf "%s" "$$"; for d in /proc/[0-9]*; do '
+    'printf "\\036%s\\037" "${d#/proc/}"; cat "$d/stat" "$d/cmdline" 2>/dev/null; done'
+)
+"""A process table with the container's own PIDs, for ``docker exec IMAGE sh -c``: ``docker top``
+shows the host's PIDs, which ``kill`` inside the container cannot use. Needs only ``sh`` and ``cat``."""
+
+
+def parse_proc_dump(output: str) -> list[Process]:
+    """The processes in :data:`PROC_TABLE_SCRIPT`'s output, without the script itself and its children."""
+    head, _, rest = output.partition("\036")
+    own = int(head) if head.strip().isdigit() else -1
+    processes = []
+    for record in ("\036" + rest).split("\036")[1:]:
+        pid_text, _, body = record.partition("\037")
+        stat, _, cmdline = body.partition("\n")
+        if not pid_text.isdigit() or ")" not in stat:
+            continue
+        comm = stat[stat.find("(") + 1 : stat.rfind(")")]
+        fields = stat[stat.rfind(")") + 1 :].split()
+        if len(fields) < 2 or not fields[1].isdigit():
+            continue
+        pid, ppid = int(pid_text), int(fields[1])
+        if own in (pid, ppid):
+            continue
+        args = " ".join(part for part in cmdline.split("\0") if part) or f"[{comm}]"
+        processes.append(Process(pid, ppid, args))
+    return sorted(processes, key=lambda p: p.pid)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A serving stack recognised in a process table, and the variables it reads."""
+
+    name: str
+    workers_env: str
+    timeout_env: str
+    reason: str
+    evidence: str
+
+
+_STACKS = (
+    (
+        re.compile(r"sagemaker-mms\.properties|sagemaker_inference"),
+        "the SageMaker Inference Toolkit on Multi Model Server",
+        contract.TOOLKIT_WORKERS_ENV,
+        contract.TOOLKIT_TIMEOUT_SECONDS_ENV,
+        f"the toolkit writes {contract.TOOLKIT_WORKERS_ENV} into MMS's default_workers_per_model and "
+        f"{contract.TOOLKIT_TIMEOUT_SECONDS_ENV} into default_response_timeout_seconds "
+        f"(MMS reads {contract.TOOLKIT_TIMEOUT_ENV} as minutes)",
+    ),
+    (
+        re.compile(r"mlflow[./]models[./]container|mlflow\.models import container|mlflow\.pyfunc\.scoring_server"),
+        "MLflow's scoring container",
+        contract.MLFLOW_WORKERS_ENV,
+        contract.MLFLOW_TIMEOUT_ENV,
+        f"mlflow.models.container starts {contract.MLFLOW_WORKERS_ENV} scoring-server workers and the scoring "
+        f"server's request timeout is {contract.MLFLOW_TIMEOUT_ENV}",
+    ),
+)
+
+
+def recognise_stack(processes: Sequence[Process]) -> Stack | None:
+    """The known serving stack whose processes run in this table, if one does."""
+    for pattern, name, workers, timeout, reason in _STACKS:
+        for process in processes:
+            if pattern.search(process.args):
+                return Stack(name, workers, timeout, reason, f"PID {process.pid}: {process.args}")
+    return None
 
 
 def option_value(args: str, *names: str) -> str | None:

@@ -44,8 +44,10 @@ class Policy:
     payload: str = "payload.csv"
     expected_output: str | None = None
     csv_header: bool = False
-    workers_env: str = contract.MODEL_SERVER_WORKERS_ENV
-    timeout_env: str = contract.MODEL_SERVER_TIMEOUT_ENV
+    workers_env: str | None = None
+    """The worker-count variable ENV-1/2 judge; "" declares none; None lets ENV-1..3 recognise the stack."""
+    timeout_env: str | None = None
+    """The timeout variable ENV-3 judges; "" declares none; None lets ENV-3 recognise the stack."""
     waive: Mapping[str, str] = field(default_factory=dict)
     sigterm_hyperparameters: Mapping[str, str] = field(default_factory=dict)
 
@@ -196,8 +198,8 @@ def _load_policy(path: Path) -> Policy:
         payload=_get(raw, "payload", str, "payload.csv", path),
         expected_output=_get(raw, "expected_output", str, None, path),
         csv_header=_get(raw, "csv_header", bool, False, path),
-        workers_env=_get(env, "workers", str, contract.MODEL_SERVER_WORKERS_ENV, path),
-        timeout_env=_get(env, "timeout", str, contract.MODEL_SERVER_TIMEOUT_ENV, path),
+        workers_env=_get(env, "workers", str, None, path),
+        timeout_env=_get(env, "timeout", str, None, path),
         waive=waive,
         sigterm_hyperparameters=sigterm_hp,
     )

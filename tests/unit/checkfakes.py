@@ -10,13 +10,14 @@ one clause to fail. Only the harness's pure logic is exercised here: the Docker 
 from __future__ import annotations
 
 import csv
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from conformance import contract
+from conformance import contract, procs
 from conformance.containers import Readiness, StopResult, TrainResult
 from conformance.context import Options, ServeSpec
 from conformance.engine import EngineInfo, ImageInfo
@@ -166,6 +167,8 @@ class FakeServer:
         self._logs = logs
         self._stop = stop or StopResult(grace=contract.SERVE_STOP_GRACE_S, seconds=0.4, exit_code=0, killed=False)
         self.in_flight = 0
+        self.frozen: set[int] = set()  # PIDs stopped with `kill -STOP` (ENV-3)
+        self.client_timeout = 70.0  # the latest request's: what happens after it, the client never sees
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str, bytes, dict[str, str]]] = []
 
@@ -198,7 +201,22 @@ class FakeServer:
                 error="ConnectionError: connection refused",
                 payload_file=payload_file,
             )
+        self.client_timeout = timeout
         response = self.image.handle(self, method, path, body, {k.lower(): v for k, v in sent.items()})
+        if response.elapsed > timeout:
+            return Exchange(
+                method,
+                url,
+                sent,
+                body,
+                None,
+                "",
+                {},
+                b"",
+                timeout,
+                error=f"ReadTimeout: read timed out. (read timeout={timeout})",
+                payload_file=payload_file,
+            )
         answer_headers = {"content-length": str(len(response.body))}
         if response.content_type:
             answer_headers["content-type"] = response.content_type
@@ -230,6 +248,11 @@ class FakeServer:
     def processes(self) -> list[Process]:
         return list(self._processes)
 
+    def replace_processes(self, pids: set[int]) -> None:
+        """A supervisor killed these processes and started fresh ones in their place."""
+        self._processes = [Process(p.pid + 1000, p.ppid, p.args) if p.pid in pids else p for p in self._processes]
+        self.frozen -= pids
+
     def read_file(self, path: str) -> bytes | None:
         return self._files.get(path)
 
@@ -259,6 +282,15 @@ def parse_csv(body: bytes, width: int) -> list[list[float]] | None:
         return [list(map(float, row)) for row in table]
     except ValueError:
         return None
+
+
+def proc_dump(processes: Sequence[Process], own_pid: int = 999) -> str:
+    """What procs.PROC_TABLE_SCRIPT prints for a table: ``/proc/PID/stat`` and ``cmdline`` of each process."""
+    out = str(own_pid)
+    for p in [*processes, Process(own_pid + 1, own_pid, "cat /proc/1000/stat")]:
+        comm = p.args.split()[0].rsplit("/", 1)[-1][:15] if p.args else "?"
+        out += f"\036{p.pid}\037{p.pid} ({comm}) S {p.ppid} 1 1 0 -1\n" + "\0".join(p.args.split()) + "\0"
+    return out
 
 
 # --- training -----------------------------------------------------------------------------------------------------
@@ -368,11 +400,20 @@ class FakeImage:
             return (0, config.decode()) if config is not None else (1, "nginx: [emerg] open() failed")
         if command[:1] == ["cat"]:
             return 0, PROC_NET_TCP_ALL
+        if command[:2] == ["sh", "-c"] and command[2] == procs.PROC_TABLE_SCRIPT:
+            return 0, proc_dump(server.processes())
+        signal = re.fullmatch(r"kill -(STOP|CONT) ([0-9 ]+)", command[2]) if command[:2] == ["sh", "-c"] else None
+        if signal is not None:
+            pids = {int(pid) for pid in signal.group(2).split()}
+            server.frozen = server.frozen | pids if signal.group(1) == "STOP" else server.frozen - pids
+            return 0, ""
         return 127, f"exec: {command[0]!r}: executable file not found"
 
     def handle(self, server: FakeServer, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
         if path == contract.PING_PATH and method == "GET":
             return self.ping(server)
+        if path == contract.INVOCATIONS_PATH and method == "POST" and server.frozen:
+            return self.frozen_invoke(server, body, headers)
         if path == contract.INVOCATIONS_PATH and method == "POST":
             with server.lock:
                 server.in_flight += 1
@@ -402,6 +443,16 @@ class FakeImage:
 
     def predict(self, table: list[list[float]]) -> bytes:
         return "".join(f"{sum(row):.4f}\n" for row in table).encode()
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        """An invocation while workers are stopped, as gunicorn handles it: the arbiter kills workers silent for
+        longer than the master's --timeout about a second later, and a fresh worker answers the queued request."""
+        master = procs.count_workers(server.processes()).master
+        timeout = procs.server_timeout(master) if master is not None else None
+        if timeout is None or timeout + 2.0 > server.client_timeout:
+            return Response(504, b"", "text/plain", elapsed=3600.0)  # nobody gives up while the client waits
+        server.replace_processes(set(server.frozen))
+        return replace(self.invoke(server, body, headers), elapsed=timeout + 2.0)
 
 
 @dataclass

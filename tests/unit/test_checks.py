@@ -1042,11 +1042,12 @@ def test_env1_wrong_worker_count(tmp_path: Path) -> None:
     text = rendered(outcome)
     assert text.startswith("ENV-1 [MUST] MODEL_SERVER_WORKERS=N runs N model-server workers")
     assert "MODEL_SERVER_WORKERS=3 did not give 3 model-server workers" in text
-    assert f"Actual:   2 (master: {GUNICORN_60})" in text
+    assert f"Actual:   2 (master: {GUNICORN_60}; counted as children of the model server's master)" in text
     assert "Process table:" in text
     assert outcome.measurements == {"workers_observed": 2}
     env = certification._servers["env"].spec.env
     assert env == {"MODEL_SERVER_WORKERS": "3", "MODEL_SERVER_TIMEOUT": "97"}
+    assert "Judged worker-count variable: MODEL_SERVER_WORKERS (no policy names them" in outcome.notes[0]
 
 
 def test_env1_uses_the_variable_the_policy_names(tmp_path: Path) -> None:
@@ -1055,6 +1056,9 @@ def test_env1_uses_the_variable_the_policy_names(tmp_path: Path) -> None:
     outcome, certification = certify(RecordedProcessTable(table=HARD_CODED), "ENV-1", tmp_path, test_dir=test_dir)
     assert "SAGEMAKER_MODEL_SERVER_WORKERS=3 did not give 3 model-server workers" in rendered(outcome)
     assert certification._servers["env"].spec.env == {"SAGEMAKER_MODEL_SERVER_WORKERS": "3"}
+    assert outcome.notes == [
+        "Judged worker-count variable: SAGEMAKER_MODEL_SERVER_WORKERS (named by the policy ([env] in conformance.toml))"
+    ]
 
 
 def test_env1_skips_when_the_policy_declares_no_variable(tmp_path: Path) -> None:
@@ -1072,48 +1076,282 @@ def test_env2_one_worker_regardless_of_cpus(tmp_path: Path) -> None:
     assert "The default worker count is not the number of CPUs" in rendered(outcome)
 
 
-def test_env3_gunicorn_timeout_60_when_97_asked(tmp_path: Path) -> None:
+def test_env2_a_single_process_server_is_one_worker(tmp_path: Path) -> None:
+    table = (Process(1, 0, "/usr/local/bin/python /usr/local/bin/waitress-serve --port=8080 app:app"),)
+    outcome, _ = certify(RecordedProcessTable(table=table), "ENV-2", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "Actual:   1" in rendered(outcome)
+
+
+# Multi Model Server under AWS's SageMaker Inference Toolkit, as `ps` shows it inside the container: the toolkit's
+# entry point, the Java frontend, one Python listener and the two workers it forked, with its command line.
+MMS_JAVA = (
+    "java -Dmodel_server_home=/opt/venv/lib/python3.11/site-packages -Dlog4j.configurationFile=file:///opt/venv/lib/"
+    "python3.11/site-packages/sagemaker_inference/etc/log4j2.xml -XX:-UseContainerSupport -cp .:/opt/venv/lib/"
+    "python3.11/site-packages/mms/frontend/* com.amazonaws.ml.mms.ModelServer --python /opt/venv/bin/python3 "
+    "-f /etc/sagemaker-mms.properties -s / -m model=/opt/ml/model"
+)
+MMS_BACKEND = (
+    "/opt/venv/bin/python3 /opt/venv/lib/python3.11/site-packages/mms/model_service_worker.py --sock-type unix "
+    "--sock-name /tmp/.mms.sock.9000 --handler iris_serving.handler_service --model-path /opt/ml/model "
+    "--model-name model --preload-model false --tmp-dir /tmp"
+)
+
+
+def mms_table(workers: int) -> tuple[Process, ...]:
+    return (
+        Process(1, 0, "python /usr/local/bin/dockerd-entrypoint.py serve"),
+        Process(8, 1, "[multi-model-ser] <defunct>"),
+        Process(9, 1, MMS_JAVA),
+        Process(32, 9, MMS_BACKEND),
+        *(Process(42 + n, 32, MMS_BACKEND) for n in range(workers)),
+    )
+
+
+@dataclass
+class InferenceToolkitOnMms(GoodImage):
+    """The toolkit's variables, read as MMS reads them: the frontend answers 500 when a worker does not reply
+    within default_response_timeout_seconds and keeps the frozen worker."""
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        workers = int(spec.env.get("SAGEMAKER_MODEL_SERVER_WORKERS", self.cpus))
+        return FakeServer(self, spec, processes=mms_table(workers))
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        seconds = float(server.spec.env.get("SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS", 120 * 60))
+        return Response(500, b'{"code": 500, "message": "Worker died."}', "application/json", elapsed=seconds + 0.05)
+
+
+def test_env_recognises_the_inference_toolkit_on_mms(tmp_path: Path) -> None:
+    outcome, certification = certify(InferenceToolkitOnMms(), "ENV-1", tmp_path)
+    assert outcome.verdict == PASS, rendered(outcome)
+    assert outcome.measurements == {"workers_observed": 3}
+    assert certification._servers["env"].spec.env == {
+        "SAGEMAKER_MODEL_SERVER_WORKERS": "3",
+        "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "97",
+    }
+    assert "recognised the SageMaker Inference Toolkit on Multi Model Server" in outcome.notes[0]
+    outcome, certification = certify(InferenceToolkitOnMms(), "ENV-3", tmp_path / "env3")
+    assert outcome.verdict == PASS, rendered(outcome)
+    assert outcome.measurements["frozen_request_seconds"] == 10.05
+    assert certification._servers["env-timeout"].spec.env == {"SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "10"}
+    assert not certification._servers["env-timeout"].frozen, "the workers were resumed"
+
+
+def test_env_an_explicit_policy_wins_over_a_recognised_stack(tmp_path: Path) -> None:
+    test_dir = load_test_dir(write_test_dir(tmp_path / "td", policy='[env]\nworkers = "MY_WORKERS"\n'))
+    outcome, certification = certify(InferenceToolkitOnMms(), "ENV-1", tmp_path, test_dir=test_dir)
+    assert outcome.verdict == FAIL  # the image never reads MY_WORKERS
+    assert certification._servers["env"].spec.env == {
+        "MY_WORKERS": "3",
+        "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "97",
+    }
+    assert "'MY_WORKERS' named by the policy" in outcome.notes[0]
+
+
+def test_env3_gunicorn_replaces_frozen_workers_near_t(tmp_path: Path) -> None:
+    outcome, certification = certify(GoodImage(), "ENV-3", tmp_path)
+    assert outcome.verdict == PASS, rendered(outcome)
+    assert outcome.measurements["frozen_request_seconds"] == 12.0  # T = 10, the arbiter's second, a fresh worker
+    assert outcome.measurements["configured_timeout_seconds"] == 10.0
+    assert certification._servers["env-timeout"].spec.env == {"MODEL_SERVER_TIMEOUT": "10"}
+
+
+def test_env3_server_keeps_its_own_60s_timeout(tmp_path: Path) -> None:
     outcome, _ = certify(RecordedProcessTable(table=HARD_CODED), "ENV-3", tmp_path)
     assert outcome.verdict == FAIL
     text = rendered(outcome)
-    assert "MODEL_SERVER_TIMEOUT=97 did not set the model server's timeout" in text
-    assert "Expected: --timeout 97 on the model server's command line" in text
-    assert "Actual:   --timeout 60" in text
+    assert "MODEL_SERVER_TIMEOUT=10 did not cut off a request to frozen workers: still open after 18.0 s" in text
+    assert "Expected: a 5xx, a closed connection, or an answer from a replacement worker between 9 and 18 s" in text
+    assert "Actual:   no answer within 18 s (the command line says --timeout 60)" in text
+    assert "PIDs 15, 16 (children of the model server's master); afterwards, frozen workers gone: none; fresh" in text
+    assert "kill -STOP 15 16" in text
+
+
+@dataclass
+class TimeoutOnlyOnTheCommandLine(RecordedProcessTable):
+    """`--timeout 10` on the master's command line, which nothing enforces (a home-made pre-fork server)."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        return Response(200, b"", "text/csv", elapsed=3600.0)
+
+
+def test_env3_a_command_line_timeout_that_cuts_nothing_fails(tmp_path: Path) -> None:
+    serve = "/usr/bin/python3 /opt/program/prefork.py --timeout 10 --workers 2"
+    table = (Process(1, 0, "/usr/bin/python3 /opt/program/serve"), Process(7, 1, serve), Process(8, 7, serve))
+    outcome, _ = certify(TimeoutOnlyOnTheCommandLine(table=(*table, Process(9, 7, serve))), "ENV-3", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "did not cut off a request to frozen workers" in text
+    assert "(the command line says --timeout 10)" in text
+
+
+@dataclass
+class GivesUpAtOnce(GoodImage):
+    """Answers 503 as soon as no worker is free, whatever the timeout."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        return Response(503, b"no worker available", "text/plain", elapsed=0.01)
+
+
+def test_env3_a_cut_before_t_fails(tmp_path: Path) -> None:
+    outcome, _ = certify(GivesUpAtOnce(), "ENV-3", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "MODEL_SERVER_TIMEOUT=10 was not the timeout: the server gave up on frozen workers after 0.0 s" in text
+    assert "Actual:   503 Service Unavailable after 0.0 s; workers replaced: none" in text
+
+
+@dataclass
+class ReplacesWorkersAfter5s(RecordedProcessTable):
+    """A supervisor that replaces silent workers after 5 s whatever the variable says."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        server.replace_processes(set(server.frozen))
+        return replace(self.invoke(server, body, headers), elapsed=6.5)
+
+
+def test_env3_a_hard_coded_shorter_timeout_fails(tmp_path: Path) -> None:
+    table = tuple(Process(p.pid, p.ppid, p.args.replace("--timeout 60", "--timeout 5")) for p in HARD_CODED)
+    outcome, _ = certify(ReplacesWorkersAfter5s(table=table), "ENV-3", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "MODEL_SERVER_TIMEOUT=10 was not the timeout: the server replaced its frozen workers after 6.5 s" in text
+    assert "Actual:   200 OK from a fresh worker; the command line says --timeout 5" in text
+
+
+SPAWNED = "/usr/local/bin/python -c from multiprocessing.spawn import spawn_main; spawn_main() --multiprocessing-fork"
+UVICORN_WORKERS = (
+    Process(1, 0, "/usr/local/bin/python /usr/local/bin/uvicorn main:app --port 8080 --workers 2"),
+    Process(7, 1, "/usr/local/bin/python -c from multiprocessing.resource_tracker import main;main(4)"),
+    Process(8, 1, SPAWNED),
+    Process(9, 1, SPAWNED),
+)
+
+
+def test_env3_skips_when_a_health_check_replaces_the_workers_first(tmp_path: Path) -> None:
+    outcome, _ = certify(ReplacesWorkersAfter5s(table=UVICORN_WORKERS), "ENV-3", tmp_path)
+    assert outcome.verdict == SKIP
+    assert "the server replaced its frozen workers after 6.5 s, before MODEL_SERVER_TIMEOUT=10" in outcome.reason
+
+
+def test_env3_keeps_nginx_evidence_when_the_behaviour_cannot_be_judged(tmp_path: Path) -> None:
+    table = (*UVICORN_WORKERS, HARD_CODED[1], HARD_CODED[3])  # nginx in front, with a fixed 30 s
+    outcome, _ = certify(ReplacesWorkersAfter5s(table=table, nginx=NGINX_30S), "ENV-3", tmp_path)
+    assert outcome.verdict == FAIL
+    assert outcome.failure is not None
+    assert len(outcome.failure.violations) == 1
+    assert "nginx would cut /invocations off after 30 s" in rendered(outcome)
+    assert outcome.notes[-1].startswith("The timeout's behaviour was not judged: the server replaced")
+
+
+@dataclass
+class SlowFreshWorker(RecordedProcessTable):
+    """Replaces its frozen workers at once, then takes a while to answer from the fresh one (a slow model load)."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        server.replace_processes(set(server.frozen))
+        time.sleep(3 * environment.WATCH_INTERVAL_S)
+        return replace(self.invoke(server, body, headers), elapsed=10.5)
+
+
+def test_env3_times_the_replacement_not_the_fresh_workers_answer(tmp_path: Path) -> None:
+    outcome, _ = certify(SlowFreshWorker(table=UVICORN_WORKERS), "ENV-3", tmp_path)
+    # Answered in T's window, but the workers were replaced within the first looks: uvicorn's own limit decided.
+    assert outcome.verdict == SKIP
+    assert outcome.measurements["frozen_request_seconds"] == 10.5
+    assert outcome.measurements["workers_replaced_seconds"] < 2 * environment.WATCH_INTERVAL_S + 0.5
+
+
+def test_env_recognises_mlflow(tmp_path: Path) -> None:
+    entry = "python -c import sys; from mlflow.models import container as C; C._init(sys.argv[1], 'local') serve"
+    uvicorn = "/opt/venv/bin/python /opt/venv/bin/uvicorn --port 8000 --workers 2 mlflow.pyfunc.scoring_server.app:app"
+    mlflow = (Process(1, 0, entry), Process(20, 1, uvicorn))
+    outcome, certification = certify(RecordedProcessTable(table=mlflow), "ENV-1", tmp_path)
+    assert certification._servers["env"].spec.env == {
+        "MLFLOW_MODELS_WORKERS": "3",
+        "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": "97",
+    }
+    assert "recognised MLflow's scoring container" in outcome.notes[0]
+
+
+@dataclass
+class ModelRunsElsewhere(GoodImage):
+    """A process ENV-3 does not freeze answers at once."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        return self.invoke(server, body, headers)
+
+
+def test_env3_skips_when_an_unfrozen_process_answers(tmp_path: Path) -> None:
+    outcome, _ = certify(ModelRunsElsewhere(), "ENV-3", tmp_path)
+    assert outcome.verdict == SKIP
+    assert "another process runs it, and ENV-3 cannot freeze it" in outcome.reason
+
+
+@dataclass
+class StaysBrokenAfterTheFreeze(GoodImage):
+    """Replaces its frozen workers in time, but the replacements never serve again."""
+
+    def ping(self, server: FakeServer) -> Response:
+        return Response(200 if not any(p.pid > 1000 for p in server.processes()) else 503, b"", None)
+
+
+def test_env3_the_server_must_recover(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(environment, "RECOVERY_S", 0.0)
+    outcome, _ = certify(StaysBrokenAfterTheFreeze(), "ENV-3", tmp_path)
+    assert outcome.verdict == FAIL
+    assert "/ping did not answer 200 within 0 s after the workers resumed" in rendered(outcome)
 
 
 def test_env3_nginx_cuts_invocations_off_at_30s(tmp_path: Path) -> None:
-    table = [p if "gunicorn" not in p.args else Process(p.pid, p.ppid, p.args.replace("60", "97")) for p in HARD_CODED]
+    table = [p if "gunicorn" not in p.args else Process(p.pid, p.ppid, p.args.replace("60", "10")) for p in HARD_CODED]
     image = RecordedProcessTable(table=tuple(table), nginx=NGINX_30S)
     outcome, _ = certify(image, "ENV-3", tmp_path)
     assert outcome.verdict == FAIL
     text = rendered(outcome)
     assert text.startswith("ENV-3 [MUST]")
     assert outcome.failure is not None
-    assert len(outcome.failure.violations) == 1, "gunicorn's --timeout 97 is right"
+    assert len(outcome.failure.violations) == 1, "the frozen workers are replaced near T"
     assert "nginx would cut /invocations off after 30 s, before the model server's 97 s" in text
     assert "Actual:   30 s (location ~ ^/(ping|invocations) of /opt/program/nginx.conf)" in text
-    assert outcome.measurements == {"nginx_read_timeout_seconds": 30.0}
+    assert outcome.measurements["nginx_read_timeout_seconds"] == 30.0
 
 
 def test_env3_reads_the_config_file_when_nginx_t_fails(tmp_path: Path) -> None:
     @dataclass
     class NoNginxBinaryInPath(RecordedProcessTable):
         def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
-            return 127, "exec: nginx: not found"
+            if command[:1] == ["nginx"]:
+                return 127, "exec: nginx: not found"
+            return super().execute(server, command)
 
     image = NoNginxBinaryInPath(table=HARD_CODED, nginx=NGINX_30S.replace("30s", "600s"))
     outcome, _ = certify(image, "ENV-3", tmp_path)
-    # Only the server's own --timeout 60 is wrong; nginx's 600 s, read from the file, is fine.
+    # Only the server's own 60 s timeout is wrong; nginx's 600 s, read from the file, is fine.
     assert outcome.verdict == FAIL
     assert "nginx would cut" not in rendered(outcome)
-    assert outcome.measurements == {"nginx_read_timeout_seconds": 600.0}
+    assert outcome.measurements["nginx_read_timeout_seconds"] == 600.0
 
 
 def test_env3_skips_when_nothing_is_observable(tmp_path: Path) -> None:
     table = (Process(1, 0, "python /opt/program/serve.py"),)
     outcome, _ = certify(RecordedProcessTable(table=table), "ENV-3", tmp_path)
     assert outcome.verdict == SKIP
-    assert "ENV-3 cannot observe this image" in outcome.reason
+    assert "no process that runs the model is visible" in outcome.reason
+
+
+def test_env3_skips_without_a_shell(tmp_path: Path) -> None:
+    @dataclass
+    class Distroless(GoodImage):
+        def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
+            if command[:1] == ["sh"]:
+                return 127, 'exec: "sh": executable file not found in $PATH'
+            return super().execute(server, command)
+
+    outcome, _ = certify(Distroless(), "ENV-3", tmp_path)
+    assert outcome.verdict == SKIP
+    assert "no sh" in outcome.reason
 
 
 @dataclass

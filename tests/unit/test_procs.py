@@ -14,11 +14,13 @@ from conformance.procs import (
     nginx_read_timeout,
     nginx_time,
     option_value,
+    parse_proc_dump,
+    recognise_stack,
     render_table,
     server_timeout,
 )
 
-from .checkfakes import PROC_NET_TCP6_ALL, PROC_NET_TCP_ALL, PROC_NET_TCP_LOOPBACK
+from .checkfakes import PROC_NET_TCP6_ALL, PROC_NET_TCP_ALL, PROC_NET_TCP_LOOPBACK, proc_dump
 
 
 def table(text: str) -> list[Process]:
@@ -101,10 +103,134 @@ def test_fallback_without_a_known_server() -> None:
     assert [w.pid for w in count.workers] == [7, 8]
 
 
-def test_single_process_server_has_no_workers() -> None:
+def test_an_unknown_single_process_shows_no_workers() -> None:
     count = count_workers(table("PID PPID COMMAND\n1 0 python /opt/program/serve.py"))
     assert count.master is None
     assert count.count == 0
+
+
+# Recorded with `ps -eo pid,ppid,args` in the SageMaker Inference Toolkit 1.10.1 on Multi Model Server 1.1.11 with
+# SAGEMAKER_MODEL_SERVER_WORKERS=2: the Java frontend starts one Python listener, which forks one child per worker
+# connection; listener and children share one command line.
+MMS = table("""
+PID     PPID    COMMAND
+1       0       python /usr/local/bin/dockerd-entrypoint.py serve
+8       1       [multi-model-ser] <defunct>
+9       1       java -Dmodel_server_home=/opt/venv/lib/python3.11/site-packages -Dlog4j.configurationFile=file:///opt/venv/lib/python3.11/site-packages/sagemaker_inference/etc/log4j2.xml -XX:-UseContainerSupport -cp .:/opt/venv/lib/python3.11/site-packages/mms/frontend/* com.amazonaws.ml.mms.ModelServer --python /opt/venv/bin/python3 -f /etc/sagemaker-mms.properties -s / -m model=/opt/ml/model
+32      9       /opt/venv/bin/python3 /opt/venv/lib/python3.11/site-packages/mms/model_service_worker.py --sock-type unix --sock-name /tmp/.mms.sock.9000 --handler iris_serving.handler_service --model-path /opt/ml/model --model-name model --preload-model false --tmp-dir /tmp
+42      32      /opt/venv/bin/python3 /opt/venv/lib/python3.11/site-packages/mms/model_service_worker.py --sock-type unix --sock-name /tmp/.mms.sock.9000 --handler iris_serving.handler_service --model-path /opt/ml/model --model-name model --preload-model false --tmp-dir /tmp
+43      32      /opt/venv/bin/python3 /opt/venv/lib/python3.11/site-packages/mms/model_service_worker.py --sock-type unix --sock-name /tmp/.mms.sock.9000 --handler iris_serving.handler_service --model-path /opt/ml/model --model-name model --preload-model false --tmp-dir /tmp
+""")  # noqa: E501
+
+# TorchServe: the frontend starts one backend per worker, each on its own socket, and none forks.
+TORCHSERVE = table("""
+PID     PPID    COMMAND
+1       0       /bin/bash /usr/local/bin/dockerd-entrypoint.sh serve
+7       1       java -Dmodel_server_home=/usr/local/lib/python3.10/dist-packages -Djava.io.tmpdir=/home/model-server/tmp -cp .:/usr/local/lib/python3.10/dist-packages/ts/frontend/* org.pytorch.serve.ModelServer --python /usr/bin/python3 -f /home/model-server/config.properties -s /home/model-server/model-store
+45      7       /usr/bin/python3 /usr/local/lib/python3.10/dist-packages/ts/model_service_worker.py --sock-type unix --sock-name /home/model-server/tmp/.ts.sock.9000 --metrics-config /usr/local/lib/python3.10/dist-packages/ts/configs/metrics.yaml
+46      7       /usr/bin/python3 /usr/local/lib/python3.10/dist-packages/ts/model_service_worker.py --sock-type unix --sock-name /home/model-server/tmp/.ts.sock.9001 --metrics-config /usr/local/lib/python3.10/dist-packages/ts/configs/metrics.yaml
+47      7       /usr/bin/python3 /usr/local/lib/python3.10/dist-packages/ts/model_service_worker.py --sock-type unix --sock-name /home/model-server/tmp/.ts.sock.9002 --metrics-config /usr/local/lib/python3.10/dist-packages/ts/configs/metrics.yaml
+""")  # noqa: E501
+
+# gunicorn's gthread and uvicorn worker classes fork their workers like sync.
+GTHREAD = table("""
+PID     PPID    COMMAND
+1       0       python3 /opt/program/serve
+6       1       /opt/venv/bin/python3 /opt/venv/bin/gunicorn --bind unix:/tmp/gunicorn.sock --workers 2 --worker-class gthread --threads 16 --timeout 10 app:app
+7       6       /opt/venv/bin/python3 /opt/venv/bin/gunicorn --bind unix:/tmp/gunicorn.sock --workers 2 --worker-class gthread --threads 16 --timeout 10 app:app
+8       1       nginx: master process nginx -c /tmp/nginx.conf
+10      6       /opt/venv/bin/python3 /opt/venv/bin/gunicorn --bind unix:/tmp/gunicorn.sock --workers 2 --worker-class gthread --threads 16 --timeout 10 app:app
+11      8       nginx: worker process
+""")  # noqa: E501
+UVICORN_WORKER_CLASS = table("""
+PID     PPID    COMMAND
+1       0       /usr/local/bin/python /usr/local/bin/gunicorn -k uvicorn.workers.UvicornWorker -w 2 -b 0.0.0.0:8080 main:app
+7       1       /usr/local/bin/python /usr/local/bin/gunicorn -k uvicorn.workers.UvicornWorker -w 2 -b 0.0.0.0:8080 main:app
+8       1       /usr/local/bin/python /usr/local/bin/gunicorn -k uvicorn.workers.UvicornWorker -w 2 -b 0.0.0.0:8080 main:app
+""")  # noqa: E501
+
+
+def test_mms_workers_are_the_forked_children_not_the_listener() -> None:
+    count = count_workers(MMS)
+    assert count.master is not None
+    assert "com.amazonaws.ml.mms.ModelServer" in count.master.args
+    assert [w.pid for w in count.workers] == [42, 43]
+    assert "model_service_worker" in count.rule
+
+
+def test_mms_listener_before_its_first_connection_is_the_worker() -> None:
+    count = count_workers(MMS[:4])
+    assert [w.pid for w in count.workers] == [32]
+
+
+def test_torchserve_one_backend_per_worker() -> None:
+    count = count_workers(TORCHSERVE)
+    assert count.master == TORCHSERVE[1]
+    assert [w.pid for w in count.workers] == [45, 46, 47]
+
+
+@pytest.mark.parametrize(("recorded", "workers"), [(GTHREAD, [7, 10]), (UVICORN_WORKER_CLASS, [7, 8])])
+def test_gunicorn_worker_classes(recorded: list[Process], workers: list[int]) -> None:
+    assert [w.pid for w in count_workers(recorded).workers] == workers
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        "/usr/local/bin/python /usr/local/bin/waitress-serve --listen=*:8080 --threads=8 app:app",
+        "/usr/local/bin/python /usr/local/bin/uvicorn main:app --host 0.0.0.0 --port 8080",
+    ],
+)
+def test_a_single_process_server_is_its_own_worker(args: str) -> None:
+    recorded = [Process(1, 0, "/bin/sh /opt/program/serve"), Process(7, 1, args)]
+    count = count_workers(recorded)
+    assert count.master == recorded[1]
+    assert count.workers == (recorded[1],)
+    assert "single-process" in count.rule
+
+
+def test_parse_proc_dump_leaves_out_the_script_and_its_children() -> None:
+    dump = proc_dump(GTHREAD, own_pid=50)
+    assert parse_proc_dump(dump) == sorted(GTHREAD, key=lambda p: p.pid)
+
+
+def test_parse_proc_dump_of_odd_processes() -> None:
+    # A comm with spaces and parentheses, a zombie (no cmdline), a process gone between ls and cat.
+    dump = (
+        "70\0363\0373 (my (odd) name) S 1 3 3 0 -1\nworker\0--flag\0"
+        "\0364\0374 (python3) Z 3 4 4 0 -1\n"
+        "\0365\037"
+        "\03671\03771 (cat) R 70 70 70 0 -1\ncat\0/proc/71/stat\0"
+    )
+    assert parse_proc_dump(dump) == [Process(3, 1, "worker --flag"), Process(4, 3, "[python3]")]
+    assert parse_proc_dump("") == []
+
+
+def test_recognise_the_inference_toolkit_on_mms() -> None:
+    stack = recognise_stack(MMS)
+    assert stack is not None
+    assert (stack.workers_env, stack.timeout_env) == (
+        "SAGEMAKER_MODEL_SERVER_WORKERS",
+        "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS",
+    )
+    assert stack.evidence.startswith("PID 9: java")
+
+
+def test_recognise_mlflow() -> None:
+    recorded = table("""
+PID     PPID    COMMAND
+1       0       python -c from mlflow.models import container as C;C._init(sys.argv[1], "local") serve
+20      1       nginx: master process nginx -c /opt/venv/lib/python3.11/site-packages/mlflow/models/container/scoring_server/nginx.conf
+21      1       /bin/bash -c gunicorn --timeout=60 -b 127.0.0.1:8000 -w 2 ${GUNICORN_CMD_ARGS} -- mlflow.pyfunc.scoring_server.wsgi:app
+""")  # noqa: E501
+    stack = recognise_stack(recorded)
+    assert stack is not None
+    assert (stack.workers_env, stack.timeout_env) == ("MLFLOW_MODELS_WORKERS", "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT")
+
+
+def test_nothing_recognised() -> None:
+    assert recognise_stack(GUNICORN) is None
+    assert recognise_stack(TORCHSERVE) is None
 
 
 def test_empty_table() -> None:
