@@ -8,6 +8,7 @@ table), so that both apply exactly the same rule:
 * every other clause passes, or is skipped because it depends on a clause that failed in the same run
   (the harness says "depends on <ID>, which failed here");
 * no clause is a check error, and none is a warning;
+* a clause of ``also_skips`` may be skipped: the defect leaves it nothing to judge;
 * a twin of an ecosystem corpus image (``base = "smc-eco/..."``) keeps that image's pinned verdicts
   (tests/ecosystem/corpus.toml) for every other clause: its own skips, waivers and real defects.
 """
@@ -63,6 +64,8 @@ class Entry:
     test_dir: str = DEFAULT_TEST_DIR
     architecture: str | None = None
     requires: tuple[str, ...] = ()
+    also_skips: Mapping[str, str] = field(default_factory=dict)
+    """Clauses the defect leaves nothing to judge on (a run that ends before SIGTERM), with the reason."""
     base: str | None = None
     """The image this one is built on, when not the decision-tree reference image: an ecosystem corpus
     image (tests/ecosystem/corpus.toml), whose pinned verdicts the entry inherits for its other clauses."""
@@ -87,6 +90,7 @@ def load(path: Path = CATALOGUE) -> list[Entry]:
             evidence=tuple(raw.get("evidence", ())), also_fails=also,
             test_dir=raw.get("test_dir", DEFAULT_TEST_DIR), architecture=raw.get("architecture"),
             requires=tuple(raw.get("requires", ())), base=raw.get("base"),
+            also_skips={item["clause"]: item["reason"] for item in raw.get("also_skips", [])},
         ))  # fmt: skip
     names = [e.name for e in entries]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -270,6 +274,8 @@ def judge(entry: Entry, report: Mapping[str, Any]) -> Judgement:
             continue
         verdict = clause["verdict"]
         if verdict == "pass" or verdict in own_verdicts.get(clause_id, ()):
+            continue
+        if verdict == "skip" and clause_id in entry.also_skips:
             continue
         if verdict == "skip":
             reason = clause.get("reason") or ""

@@ -17,8 +17,8 @@ import pytest
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "broken_images"))
 sys.path.insert(0, str(TESTS / "ecosystem"))
-import catalogue  # tests/broken_images/catalogue.py
-import corpus  # tests/ecosystem/corpus.py
+import catalogue  # tests/broken_images/catalogue.py  # noqa: E402
+import corpus  # tests/ecosystem/corpus.py  # noqa: E402
 
 pytestmark = pytest.mark.docker
 

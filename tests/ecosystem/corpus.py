@@ -74,7 +74,9 @@ def _pin(image: str, clause: str, raw: Any) -> Pin:
     if verdict != "pass" and not raw.get("reason"):
         raise ValueError(f"{image} {clause}: a {verdict} verdict needs a reason")
     today = raw.get("today")
-    if today is not None and (today not in REPORT_VERDICT.values() and today != "error" or not raw.get("today_reason")):
+    if today is not None and (
+        (today not in REPORT_VERDICT.values() and today != "error") or not raw.get("today_reason")
+    ):
         raise ValueError(f"{image} {clause}: `today` must be a report verdict, with a today_reason")
     return Pin(
         clause=clause, verdict=verdict, reason=raw.get("reason", ""), evidence=tuple(raw.get("evidence", ())),
@@ -125,7 +127,9 @@ def compare(image: Image, report: Mapping[str, Any]) -> Comparison:
     clauses = {c["id"]: c for c in report.get("clauses", [])}
     result = Comparison()
     for clause_id in sorted(set(clauses) - set(image.pins)):
-        result.mismatches.append(f"{clause_id}: not pinned in corpus.toml (the harness says {_said(clauses[clause_id])})")
+        result.mismatches.append(
+            f"{clause_id}: not pinned in corpus.toml (the harness says {_said(clauses[clause_id])})"
+        )
     for clause_id, pin in image.pins.items():
         clause = clauses.get(clause_id)
         if clause is None:

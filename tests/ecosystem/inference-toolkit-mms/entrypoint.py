@@ -1,5 +1,7 @@
 """The image's ENTRYPOINT: `serve` starts the model server; any other command runs as given."""
 
+from __future__ import annotations
+
 import shlex
 import subprocess
 import sys

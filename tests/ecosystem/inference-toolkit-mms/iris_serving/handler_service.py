@@ -1,5 +1,7 @@
 """The handler service Multi Model Server loads (the toolkit's DefaultHandlerService with our handler)."""
 
+from __future__ import annotations
+
 from sagemaker_inference.default_handler_service import DefaultHandlerService
 from sagemaker_inference.transformer import Transformer
 

@@ -1,5 +1,7 @@
 """Starts Multi Model Server with this package's handler service."""
 
+from __future__ import annotations
+
 from sagemaker_inference import model_server
 
 from iris_serving import handler_service

@@ -2,6 +2,8 @@
 fitted by gradient descent with numpy. The toolkit passes hyperparameters as --name value arguments and
 the locations as SM_* variables."""
 
+from __future__ import annotations
+
 import argparse
 import glob
 import json
@@ -49,8 +51,10 @@ def main():
             print(f"epoch {epoch}: accuracy {(p.argmax(axis=1) == onehot.argmax(axis=1)).mean():.3f}", flush=True)
 
     with open(os.path.join(args.model_dir, "model.json"), "w") as f:
-        json.dump({"classes": classes.tolist(), "mean": mean.tolist(), "scale": scale.tolist(),
-                   "weights": weights.tolist()}, f)
+        json.dump(
+            {"classes": classes.tolist(), "mean": mean.tolist(), "scale": scale.tolist(), "weights": weights.tolist()},
+            f,
+        )
 
 
 if __name__ == "__main__":
