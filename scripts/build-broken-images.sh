@@ -97,4 +97,4 @@ while read -r outcome name; do
 done <"$logs/outcomes"
 total=$(printf '%s\n' "$entries" | grep -c .)
 [ "$failed" -eq 0 ] || die "$failed of $total images failed to build (logs above)."
-say "built $total broken images (smc-broken/<name>:latest) on $base in $(( $(date +%s) - start )) s"
+say "built $total broken images (smc-broken/<name>:latest) on $base (twins on their corpus images) in $(( $(date +%s) - start )) s"
