@@ -238,15 +238,29 @@ class Judgement:
         return not self.unexpected
 
 
-def inherited(entry: Entry) -> dict[str, set[str]]:
-    """For a twin of a corpus image: each clause's verdicts pinned for that image (tests/ecosystem/corpus.toml),
-    which the twin keeps for every clause it does not break (a serve-only image skips training, say)."""
+def options(entry: Entry) -> tuple[str, ...]:
+    """The harness options for an entry: the catalogue's bounds, then a twin's corpus image's own options
+    (which win: a container that checks its requirements at start-up needs its own start-up budget)."""
+    return (*BROKEN_OPTIONS, *_corpus_image(entry).get("options", ()))
+
+
+def _corpus_image(entry: Entry) -> dict[str, Any]:
     if not entry.base:
         return {}
     sys.path.insert(0, str(ROOT / "tests" / "ecosystem"))
     import corpus  # tests/ecosystem/corpus.py
 
-    return corpus.accepted_verdicts(entry.base)
+    image = corpus.by_image(entry.base)
+    if image is None:
+        return {}
+    return {"options": image.options, "verdicts": corpus.accepted_verdicts(entry.base)}
+
+
+def inherited(entry: Entry) -> dict[str, set[str]]:
+    """For a twin of a corpus image: each clause's verdicts pinned for that image (tests/ecosystem/corpus.toml),
+    which the twin keeps for every clause it does not break (a serve-only image skips training, say)."""
+    verdicts: dict[str, set[str]] = _corpus_image(entry).get("verdicts", {})
+    return verdicts
 
 
 def judge(entry: Entry, report: Mapping[str, Any]) -> Judgement:
