@@ -8,6 +8,10 @@
 # shared helpers in tests/broken_images/_lib; an entry with `architecture = "..."` is built for amd64 and then
 # has its config rewritten (tests/broken_images/_lib/set_architecture.py).
 #
+# An entry with `base = "smc-eco/<name>:latest"` is a twin of an ecosystem corpus image
+# (tests/ecosystem/corpus.toml) and is built on that image instead (scripts/build-ecosystem-images.sh
+# builds it first when it is missing).
+#
 # Idempotent and fast when cached: Docker's layer cache makes an unchanged image a no-op (about half a second
 # each). Set SMC_BROKEN_BASE to build on another image of the same stack; SMC_BUILD_JOBS builds in parallel
 # (default 4).
@@ -35,7 +39,7 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
   "$here/build-images.sh" decision_trees
 fi
 
-# "name architecture" ("-" for none), one line per catalogue entry, in catalogue order.
+# "name architecture base" ("-" for none), one line per catalogue entry, in catalogue order.
 entries=$("$python" - "$catalogue" "$@" <<'PY'
 import sys
 try:
@@ -51,19 +55,25 @@ if unknown:
     sys.exit(f"not in {catalogue}: {', '.join(unknown)}")
 for image in images:
     if not wanted or image["name"] in wanted:
-        print(image["name"], image.get("architecture") or "-")
+        print(image["name"], image.get("architecture") or "-", image.get("base") or "-")
 PY
 ) || die "could not read $catalogue (above)."
+
+# The corpus images that twins build on, built (or found in the cache) before the parallel builds.
+eco=$(printf '%s\n' "$entries" | awk '$3 ~ /^smc-eco\// { sub(/^smc-eco\//, "", $3); sub(/:latest$/, "", $3); print $3 }' | sort -u)
+for name in $eco; do
+  docker image inspect "smc-eco/$name:latest" >/dev/null 2>&1 || "$here/build-ecosystem-images.sh" "$name"
+done
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/build-broken.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
 
-build_one() {  # name architecture ("-" for none)
-  local name=$1 arch=${2#-} tag="smc-broken/$1:latest" built="smc-broken/$1:latest"
+build_one() {  # name architecture base ("-" for none)
+  local name=$1 arch=${2#-} from=${3#-} tag="smc-broken/$1:latest" built="smc-broken/$1:latest"
   [ -f "$context/$name/Dockerfile" ] || { echo "no $context/$name/Dockerfile" >"$logs/$name.log"; return 1; }
   # An image whose architecture is rewritten is first built as an ordinary (amd64) image under another tag.
   [ -z "$arch" ] || built="smc-broken/$name:amd64-build"
-  docker build -f "$context/$name/Dockerfile" --build-arg "BASE_IMAGE=$base" -t "$built" "$context" \
+  docker build -f "$context/$name/Dockerfile" --build-arg "BASE_IMAGE=${from:-$base}" -t "$built" "$context" \
     >"$logs/$name.log" 2>&1 || return 1
   if [ -n "$arch" ]; then
     "$python" "$context/_lib/set_architecture.py" "$built" "$tag" "$arch" >>"$logs/$name.log" 2>&1 || return 1
@@ -76,8 +86,8 @@ start=$(date +%s)
 failed=0
 # xargs runs up to $jobs builds at once; each prints its name and outcome when it is done.
 # shellcheck disable=SC2016  # $0 and $1 are the inner shell's arguments, expanded there
-printf '%s\n' "$entries" | xargs -P "$jobs" -n 2 bash -c '
-  if build_one "$0" "$1"; then echo "ok $0"; else echo "FAILED $0"; fi' >"$logs/outcomes" || true
+printf '%s\n' "$entries" | xargs -P "$jobs" -n 3 bash -c '
+  if build_one "$0" "$1" "$2"; then echo "ok $0"; else echo "FAILED $0"; fi' >"$logs/outcomes" || true
 while read -r outcome name; do
   if [ "$outcome" != ok ]; then
     failed=$((failed + 1))
@@ -87,4 +97,4 @@ while read -r outcome name; do
 done <"$logs/outcomes"
 total=$(printf '%s\n' "$entries" | grep -c .)
 [ "$failed" -eq 0 ] || die "$failed of $total images failed to build (logs above)."
-say "built $total broken images (smc-broken/<name>:latest) on $base in $(( $(date +%s) - start )) s"
+say "built $total broken images (smc-broken/<name>:latest) on $base (twins on their corpus images) in $(( $(date +%s) - start )) s"

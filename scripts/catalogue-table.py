@@ -50,7 +50,7 @@ def run_all(entries: list[catalogue.Entry], references: list[str], jobs: int) ->
         if problem:
             print(f"  not certifying {entry.name}: {problem}", file=sys.stderr)
             continue
-        work.append((entry.image, entry.test_dir, catalogue.BROKEN_OPTIONS))
+        work.append((entry.image, entry.test_dir, catalogue.options(entry)))
     work += [(reference, catalogue.REFERENCE_IMAGES[reference], ()) for reference in references]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(one, work))

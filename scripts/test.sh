@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and plugin tests, then the Docker tests (reference images, the
-# broken-image catalogue, the SageMaker Python SDK's local mode). Installs and builds what it needs
-# first (the SDK and docker-compose through scripts/ensure-sdk.sh); extra arguments go to pytest.
+# ecosystem corpus, the broken-image catalogue, the SageMaker Python SDK's local mode). Installs and builds
+# what it needs first (the SDK and docker-compose through scripts/ensure-sdk.sh); extra arguments go to pytest.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/bootstrap.sh"
 "$root/scripts/build-images.sh"
+PYTHON="${SMC_VENV:-$root/.venv}/bin/python" "$root/scripts/build-ecosystem-images.sh"
 if [ -x "$root/scripts/build-broken-images.sh" ]; then
   PYTHON="${SMC_VENV:-$root/.venv}/bin/python" "$root/scripts/build-broken-images.sh"
 fi

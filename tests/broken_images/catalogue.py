@@ -7,7 +7,10 @@ table), so that both apply exactly the same rule:
 * every clause of ``also_fails`` fails too (a consequence the defect makes unavoidable);
 * every other clause passes, or is skipped because it depends on a clause that failed in the same run
   (the harness says "depends on <ID>, which failed here");
-* no clause is a check error, and none is a warning.
+* no clause is a check error, and none is a warning;
+* a clause of ``also_skips`` may be skipped: the defect leaves it nothing to judge;
+* a twin of an ecosystem corpus image (``base = "smc-eco/..."``) keeps that image's pinned verdicts
+  (tests/ecosystem/corpus.toml) for every other clause: its own skips, waivers and real defects.
 """
 
 from __future__ import annotations
@@ -61,6 +64,11 @@ class Entry:
     test_dir: str = DEFAULT_TEST_DIR
     architecture: str | None = None
     requires: tuple[str, ...] = ()
+    also_skips: Mapping[str, str] = field(default_factory=dict)
+    """Clauses the defect leaves nothing to judge on (a run that ends before SIGTERM), with the reason."""
+    base: str | None = None
+    """The image this one is built on, when not the decision-tree reference image: an ecosystem corpus
+    image (tests/ecosystem/corpus.toml), whose pinned verdicts the entry inherits for its other clauses."""
 
     @property
     def image(self) -> str:
@@ -81,7 +89,8 @@ def load(path: Path = CATALOGUE) -> list[Entry]:
             name=raw["name"], clause=raw["clause"], description=raw["description"],
             evidence=tuple(raw.get("evidence", ())), also_fails=also,
             test_dir=raw.get("test_dir", DEFAULT_TEST_DIR), architecture=raw.get("architecture"),
-            requires=tuple(raw.get("requires", ())),
+            requires=tuple(raw.get("requires", ())), base=raw.get("base"),
+            also_skips={item["clause"]: item["reason"] for item in raw.get("also_skips", [])},
         ))  # fmt: skip
     names = [e.name for e in entries]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -123,7 +132,7 @@ def unmet_requirement(entry: Entry) -> str | None:
     """Why this machine cannot show the entry's defect, or None."""
     for requirement in entry.requires:
         if requirement == "egress":
-            why = container_egress(base_image())
+            why = container_egress(base_image(entry))
             if why:
                 return f"needs egress to show that serving breaks without it, but {why}"
         elif match := re.fullmatch(r"cpus(>=|!=)(\d+)", requirement):
@@ -135,7 +144,9 @@ def unmet_requirement(entry: Entry) -> str | None:
     return None
 
 
-def base_image() -> str:
+def base_image(entry: Entry | None = None) -> str:
+    if entry is not None and entry.base:
+        return entry.base
     return os.environ.get("SMC_BROKEN_BASE") or BASE_IMAGE
 
 
@@ -147,13 +158,14 @@ def layers(reference: str) -> list[str] | None:
 def image_problem(entry: Entry) -> str | None:
     """Why the entry's image cannot be certified as it is (missing, or built on an older base), or None."""
     build = "scripts/build-broken-images.sh " + entry.name
-    mine, base = layers(entry.image), layers(base_image())
+    mine, base = layers(entry.image), layers(base_image(entry))
     if mine is None:
         return f"{entry.image} is not built: run {build}"
     if base is None:
-        return f"{base_image()} is not built: run scripts/build-images.sh decision_trees"
+        builder = "scripts/build-ecosystem-images.sh" if entry.base else "scripts/build-images.sh decision_trees"
+        return f"{base_image(entry)} is not built: run {builder}"
     if mine[: len(base)] != base:
-        return f"{entry.image} was built on an older {base_image()}: run {build}"
+        return f"{entry.image} was built on an older {base_image(entry)}: run {build}"
     return None
 
 
@@ -226,6 +238,31 @@ class Judgement:
         return not self.unexpected
 
 
+def options(entry: Entry) -> tuple[str, ...]:
+    """The harness options for an entry: the catalogue's bounds, then a twin's corpus image's own options
+    (which win: a container that checks its requirements at start-up needs its own start-up budget)."""
+    return (*BROKEN_OPTIONS, *_corpus_image(entry).get("options", ()))
+
+
+def _corpus_image(entry: Entry) -> dict[str, Any]:
+    if not entry.base:
+        return {}
+    sys.path.insert(0, str(ROOT / "tests" / "ecosystem"))
+    import corpus  # tests/ecosystem/corpus.py
+
+    image = corpus.by_image(entry.base)
+    if image is None:
+        return {}
+    return {"options": image.options, "verdicts": corpus.accepted_verdicts(entry.base)}
+
+
+def inherited(entry: Entry) -> dict[str, set[str]]:
+    """For a twin of a corpus image: each clause's verdicts pinned for that image (tests/ecosystem/corpus.toml),
+    which the twin keeps for every clause it does not break (a serve-only image skips training, say)."""
+    verdicts: dict[str, set[str]] = _corpus_image(entry).get("verdicts", {})
+    return verdicts
+
+
 def judge(entry: Entry, report: Mapping[str, Any]) -> Judgement:
     """The catalogue's rule (module docstring) applied to one report."""
     clauses = {c["id"]: c for c in report.get("clauses", [])}
@@ -245,11 +282,14 @@ def judge(entry: Entry, report: Mapping[str, Any]) -> Judgement:
         verdict = clauses.get(clause_id, {}).get("verdict", "missing")
         if verdict != "fail":
             note(f"{clause_id}: {verdict}, but it must fail too ({reason})")
+    own_verdicts = inherited(entry)
     for clause_id, clause in clauses.items():
         if clause_id in entry.failing:
             continue
         verdict = clause["verdict"]
-        if verdict == "pass":
+        if verdict == "pass" or verdict in own_verdicts.get(clause_id, ()):
+            continue
+        if verdict == "skip" and clause_id in entry.also_skips:
             continue
         if verdict == "skip":
             reason = clause.get("reason") or ""

@@ -49,7 +49,7 @@ def test_broken_image_fails_its_clause(entry: catalogue.Entry, tmp_path: Path) -
     problem = catalogue.image_problem(entry)
     if problem:
         pytest.fail(problem, pytrace=False)
-    run = catalogue.certify(entry.image, entry.test_dir, tmp_path, catalogue.BROKEN_OPTIONS)
+    run = catalogue.certify(entry.image, entry.test_dir, tmp_path, catalogue.options(entry))
     if run.report is None:
         pytest.fail(_failure_message(entry, run, ["the harness wrote no report"]), pytrace=False)
     judgement = catalogue.judge(entry, run.report)

@@ -1,0 +1,1 @@
+"""A nearest-centroid iris classifier served by the SageMaker Inference Toolkit on Multi Model Server."""
