@@ -33,7 +33,8 @@ def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
     right program, and AWS documents that tini cannot be the entrypoint.
 
     How: Reads the image config (ENTRYPOINT, CMD, PATH) and the image's files: an exec-form entrypoint must exist
-    and be executable; without one, `train` and `serve` must be executables on PATH. A shell-form entrypoint and a
+    and be executable; without one, `train` and `serve` must be executables on PATH (only the one the policy's
+    profile uses for a train-only or serve-only image). A shell-form entrypoint and a
     tini entrypoint are refused; a `-c` wrapper is probed as above, in a short-lived container with no network.
     """
     image = ctx.image
@@ -71,7 +72,7 @@ def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
                 actual="not found or not executable",
             )
         return
-    for argument in (contract.TRAIN_ARG, contract.SERVE_ARG):
+    for argument in _arguments(ctx):
         if files.which(argument, image.path) is None:
             yield Violation(
                 f"`docker run IMAGE {argument}` cannot start: `{argument}` is not an executable on PATH",
@@ -81,6 +82,16 @@ def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
                     ("Image config", f"Entrypoint: none\nCmd: {list(image.cmd or [])}\nPATH: {':'.join(image.path)}"),
                 ),
             )
+
+
+def _arguments(ctx: CheckContext) -> tuple[str, ...]:
+    """The arguments SageMaker will pass this image: a train-only image is never run with `serve`, nor a serve-only
+    one with `train` (AWS's training toolkit images have no `serve`)."""
+    return tuple(
+        argument
+        for argument, used in ((contract.TRAIN_ARG, ctx.policy.trains), (contract.SERVE_ARG, ctx.policy.serves))
+        if used
+    )
 
 
 _DECOYS = {
@@ -99,7 +110,7 @@ def _reads_dollar_zero(script: tuple[str, ...]) -> bool:
 
 def _wrapper_passes_arguments(ctx: CheckContext, entrypoint: tuple[str, ...], shell: str) -> Iterator[Violation]:
     """IMG-1's probe of a shell `-c` wrapper: each of `train` and `serve` must reach a program."""
-    for argument in (contract.TRAIN_ARG, contract.SERVE_ARG):
+    for argument in _arguments(ctx):
         probe = ctx.probe_entrypoint(argument, shell)
         if probe.reached:
             ctx.note(f"wrapper ENTRYPOINT probed: {probe.describe()}")

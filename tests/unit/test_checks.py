@@ -83,6 +83,20 @@ def test_img1_shell_form_entrypoint(tmp_path: Path) -> None:
     assert "Actual:   ENTRYPOINT ['/bin/sh', '-c', 'python /opt/program/main.py']" in text
 
 
+@pytest.mark.parametrize(
+    ("profile", "executables"), [("train-only", {"/usr/local/bin/train"}), ("serve-only", {"/opt/program/serve"})]
+)
+def test_img1_judges_only_the_argument_the_profile_uses(profile: str, executables: set[str], tmp_path: Path) -> None:
+    # AWS's training toolkit images have `train` and no `serve`: SageMaker never runs them with `serve`.
+    root = write_test_dir(tmp_path / "test-dir", policy=f'profile = "{profile}"\n', extra={"model/model.bin": b"m"})
+    test_dir = load_test_dir(root)
+    outcome, _ = certify(GoodImage(executables=frozenset(executables)), "IMG-1", tmp_path, test_dir=test_dir)
+    assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+    other = GoodImage(executables=frozenset({"/usr/local/bin/unrelated"}))
+    outcome, _ = certify(other, "IMG-1", tmp_path / "other", test_dir=test_dir)
+    assert outcome.verdict == FAIL
+
+
 def test_img1_tini_entrypoint(tmp_path: Path) -> None:
     image = GoodImage(
         info=image_info(entrypoint=("/usr/bin/tini", "--", "/opt/program/entrypoint")),
