@@ -225,6 +225,10 @@ REPRODUCE_NETWORK: Final = "smc-net"
 """The network's name in the commands to reproduce a run (the harness's own networks are gone by then)."""
 
 
+REPRODUCE_SHARED: Final = "smc-first"
+"""The name of the container whose network namespace a neighbour joins, in the commands to reproduce (ENV-6)."""
+
+
 def reproduce_network(name: str, internal: bool) -> str:
     """Create the network unless an earlier command did: runs of one clause share it."""
     create = "docker network create" + (" --internal" if internal else "") + f" {name}"
@@ -532,9 +536,14 @@ class ServingContainer(DockerContainer):
         network: str | None = None,
         span: Span | None = None,
         probe: NetworkProbe | None = None,
+        publish: tuple[int, ...] = (),
+        via: ServingContainer | None = None,
     ) -> None:
         super().__init__(image, command=contract.SERVE_ARG)
         self._labels = dict(labels)
+        self.publish = publish
+        self.via = via
+        """The container whose network namespace this one joins, and through whose published ports it is reached."""
         self.span = span or Span(SERVING, contract.SERVE_ARG)
         self.port = port
         self.network_name = network
@@ -545,8 +554,8 @@ class ServingContainer(DockerContainer):
         self._session = requests.Session()
         for key, value in env.items():
             self.with_env(key, value)
-        if network is None:
-            self.with_exposed_ports(port)
+        if network is None and via is None:
+            self.with_exposed_ports(port, *publish)
         # A session of its own, and a generous per-request timeout: SRV-2 judges the 2 s ping limit, the wait
         # only needs a 200.
         waiting = requests.Session()
@@ -564,6 +573,8 @@ class ServingContainer(DockerContainer):
         kwargs: dict[str, Any] = {"labels": self._labels, "mounts": mounts}
         if self.network_name:
             kwargs.update(network_kwargs(client, self.network_name, (SERVER_ALIAS,)))
+        if self.via is not None:
+            kwargs["network_mode"] = f"container:{self.via.get_wrapped_container().id}"
         self.with_kwargs(**kwargs)
 
     def start(self) -> ServingContainer:
@@ -588,6 +599,8 @@ class ServingContainer(DockerContainer):
         self.span.mark("stopped")
 
     def base_url(self) -> str:
+        if self.via is not None:
+            return f"http://{self.via.get_container_host_ip()}:{self.via.get_exposed_port(self.port)}"
         if self.network_name:
             return f"http://{SERVER_ALIAS}:{self.port}"
         return f"http://{self.get_container_host_ip()}:{self.get_exposed_port(self.port)}"
@@ -683,6 +696,15 @@ class ServingContainer(DockerContainer):
     def reproduce(self) -> tuple[str, ...]:
         env = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.env.items())
         model = f" -v {shlex.quote(str(self.model_stage))}:{contract.MODEL_DIR}:ro" if self.model_stage else ""
+        if self.via is not None:
+            return (
+                f"docker run --rm --network container:{REPRODUCE_SHARED}{model}{env} {self.image} {contract.SERVE_ARG}",
+            )
+        if self.publish:
+            ports = "".join(f" -p {p}:{p}" for p in (self.port, *self.publish))
+            return (
+                f"docker run -d --rm --name {REPRODUCE_SHARED}{ports}{model}{env} {self.image} {contract.SERVE_ARG}",
+            )
         if not self.network_name:
             return (f"docker run --rm -p {self.port}:{self.port}{model}{env} {self.image} {contract.SERVE_ARG}",)
         # No egress, so no published port: ask from a second container on the same internal network.

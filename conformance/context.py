@@ -40,6 +40,11 @@ class ServeSpec:
     isolated: bool = False
     """On an internal network: no egress at all (SRV-14)."""
     port: int = contract.PORT
+    publish: tuple[int, ...] = ()
+    """More container ports to publish, for a neighbour in this container's network namespace (ENV-6)."""
+    network_of: str | None = None
+    """Join the network namespace of the running container of this spec name (``--network container:...``); requests
+    go through that container's published ports."""
 
 
 SERVE_DEFAULT = ServeSpec("default")
@@ -264,6 +269,9 @@ class Certification:
         volume, model_stage = self.model() if spec.model == "trained" else (None, None)
         env = {k: v for k, v in spec.env.items() if k}
         network, probe = (self.isolated_network(), self.probe()) if spec.isolated else (None, None)
+        via = self._servers.get(spec.network_of) if spec.network_of else None
+        if spec.network_of and (via is None or not via.running()):
+            raise HarnessError(f"serving container {spec.name!r} needs {spec.network_of!r} running first")
         container = ServingContainer(
             self.image.reference,
             labels=self.labels(f"serve-{spec.name}"),
@@ -275,6 +283,8 @@ class Certification:
             network=network,
             probe=probe,
             span=self.timeline.span(SERVING, spec.name),
+            publish=spec.publish,
+            via=via,
         )
         self.containers_started += 1
         container.start()

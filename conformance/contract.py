@@ -164,3 +164,12 @@ BIND_TO_PORT_LABEL: Final = "com.amazonaws.sagemaker.capabilities.accept-bind-to
 """Images that honour ``SAGEMAKER_BIND_TO_PORT`` must carry this label set to ``true`` (DG_PIPE)."""
 BIND_TO_PORT_PROBE: Final = 9090
 SAFE_PORT_RANGE_PROBE: Final = "9091-9099"
+
+# --- Deployment profiles: inference pipelines and multi-container endpoints (DG_PIPE) ------------
+PIPELINE_PORTS: Final = (9090, 9190)
+"""The SAGEMAKER_BIND_TO_PORT of each of two copies side by side in one network namespace (ENV-6)."""
+PIPELINE_SAFE_PORT_RANGES: Final = ("9091-9099", "9191-9199")
+"""Each copy's SAGEMAKER_SAFE_PORT_RANGE: "If your container needs to listen on a second port, choose a port in the
+range specified by the SAGEMAKER_SAFE_PORT_RANGE environment variable" (DG_PIPE), an inclusive "XXXX-YYYY"."""
+DOCKER_EMBEDDED_DNS: Final = "127.0.0.11"
+"""Docker's embedded DNS resolver, which the engine (not the image) opens in a container on a user-defined network."""

@@ -522,3 +522,39 @@ PROC_NET_TCP6_ALL = """\
   sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 51212 1 0000000000000000 100 0 0 10 0
 """  # noqa: E501
+
+
+# --- ENV-6: two copies in one network namespace -------------------------------------------------------------------
+
+
+def proc_net_tcp(sockets: Sequence[tuple[str, int]]) -> str:
+    """/proc/net/tcp text with a listening socket at each (IPv4 address, port)."""
+    lines = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"]
+    for n, (address, port) in enumerate(sockets):
+        hexed = "".join(f"{int(octet):02X}" for octet in reversed(address.split(".")))
+        lines.append(f"   {n}: {hexed}:{port:04X} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 0 {n}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class SharesPorts(GoodImage):
+    """Claims accept-bind-to-port; with ``fixed_port`` every copy also listens on 127.0.0.1:fixed_port, so a second
+    copy in the same network namespace cannot start."""
+
+    fixed_port: int | None = None
+    info: ImageInfo = field(default_factory=lambda: image_info(labels={contract.BIND_TO_PORT_LABEL: "true"}))
+    listening: list[tuple[str, int]] = field(default_factory=list)
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.network_of is None:
+            self.listening = []
+        extra = [("127.0.0.1", self.fixed_port)] if self.fixed_port else []
+        if spec.network_of is not None and extra and extra[0] in self.listening:
+            return FakeServer(self, spec, ready=False, exited=True, exit_code=1, logs="Connection in use: 8000\n")
+        self.listening += [("0.0.0.0", spec.port), *extra]
+        return super().serve(spec)
+
+    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
+        if command[:1] == ["cat"]:
+            return 0, proc_net_tcp(self.listening)
+        return super().execute(server, command)

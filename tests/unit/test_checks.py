@@ -36,6 +36,7 @@ from .checkfakes import (
     FakeServer,
     GoodImage,
     Response,
+    SharesPorts,
     certify,
     failed,
     image_info,
@@ -61,7 +62,7 @@ ALL_IDS = [c.id for c in clauses()]
 @pytest.mark.parametrize("clause_id", ALL_IDS)
 def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) -> None:
     outcome, _ = certify(GoodImage(), clause_id, tmp_path)
-    if clause_id == "ENV-5":
+    if clause_id in ("ENV-5", "ENV-6"):
         assert outcome.verdict == SKIP
         assert contract.BIND_TO_PORT_LABEL in outcome.reason
         return
@@ -1230,6 +1231,7 @@ BROKEN: dict[str, FakeImage] = {
     "ENV-3": RecordedProcessTable(table=HARD_CODED),
     "ENV-4": BadExecutionParameters(),
     "ENV-5": ClaimsBindToPort(honours=False),
+    "ENV-6": SharesPorts(fixed_port=8000),
 }
 
 

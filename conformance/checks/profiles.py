@@ -1,0 +1,144 @@
+"""Deployment profiles: how SageMaker runs the same `serve` container in places other than a one-container endpoint.
+
+ENV-6: inference pipelines and multi-container endpoints, where containers of one endpoint sit side by side and
+each keeps to the port and the port range SageMaker gives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from conformance import contract, payloads
+from conformance.context import CheckContext, ServeSpec
+from conformance.failures import CheckSkipped, DependencyFailed, Violation
+from conformance.procs import listening_sockets
+from conformance.registry import Level, check
+
+
+def port_range(text: str) -> range:
+    """``"XXXX-YYYY"`` (inclusive, as SAGEMAKER_SAFE_PORT_RANGE gives it) as a range."""
+    low, _, high = text.partition("-")
+    return range(int(low), int(high) + 1)
+
+
+def pipeline_specs() -> tuple[ServeSpec, ServeSpec]:
+    """The two copies ENV-6 starts: the first publishes both ports, the second joins its network namespace."""
+    first_port, second_port = contract.PIPELINE_PORTS
+    first_range, second_range = contract.PIPELINE_SAFE_PORT_RANGES
+    first = ServeSpec(
+        "pipeline-first",
+        env={contract.BIND_TO_PORT_ENV: str(first_port), contract.SAFE_PORT_RANGE_ENV: first_range},
+        port=first_port,
+        publish=(second_port,),
+    )
+    second = ServeSpec(
+        "pipeline-second",
+        env={contract.BIND_TO_PORT_ENV: str(second_port), contract.SAFE_PORT_RANGE_ENV: second_range},
+        port=second_port,
+        network_of=first.name,
+    )
+    return first, second
+
+
+def stray_listeners(sockets: list[str], allowed: set[int]) -> list[str]:
+    """The listening sockets (``address:port``) on a port outside ``allowed``; Docker's own DNS resolver excepted."""
+    stray = []
+    for socket in sockets:
+        address, _, port = socket.rpartition(":")
+        if address == contract.DOCKER_EMBEDDED_DNS:
+            continue  # the engine opens it on user-defined networks, not the image
+        if int(port) not in allowed:
+            stray.append(socket)
+    return stray
+
+
+@check(
+    "ENV-6",
+    Level.CONDITIONAL,
+    "Two copies share one network namespace, each on its own port and range (accept-bind-to-port images)",
+    source=contract.DG_PIPE,
+)
+def pipeline_neighbours(ctx: CheckContext) -> Iterator[Violation]:
+    """If the image carries `com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true`, two copies of it in one
+    network namespace, each given its own `SAGEMAKER_BIND_TO_PORT` and `SAGEMAKER_SAFE_PORT_RANGE`, both answer on
+    their ports, and nothing in them listens on a port outside those ports and ranges.
+
+    Why: The containers of an inference pipeline or a multi-container endpoint run side by side on one instance:
+    SageMaker gives each its port in SAGEMAKER_BIND_TO_PORT and, for any second listener it needs, a range in
+    SAGEMAKER_SAFE_PORT_RANGE. A container that also listens on a fixed port (a model server behind its proxy on
+    127.0.0.1:8000, a metrics endpoint) collides with its neighbour, or with a second copy of itself, and one of
+    them fails to start.
+
+    How: Skipped unless the image carries the label. Starts one copy with SAGEMAKER_BIND_TO_PORT=9090 and
+    SAGEMAKER_SAFE_PORT_RANGE=9091-9099, then a second in the first's network namespace (`docker run --network
+    container:FIRST`) with 9190 and 9191-9199; requires /ping and the test-dir's payload to answer on both ports,
+    the first still to answer after the second started, and every listening TCP socket in the shared namespace
+    (/proc/net/tcp and tcp6) to be on one of the two ports or in one of the two ranges.
+    """
+    if ctx.image.labels.get(contract.BIND_TO_PORT_LABEL, "").lower() != "true":
+        raise CheckSkipped(f"the image does not claim the capability (label {contract.BIND_TO_PORT_LABEL}=true)")
+    first_spec, second_spec = pipeline_specs()
+    first = ctx.server(first_spec, ready=False)
+    if not first.readiness.ready:
+        # One copy alone on its port is ENV-5's observation: that failure is reported there.
+        raise DependencyFailed("ENV-5", f"one copy alone on port {first_spec.port}: {first.readiness.describe()}")
+    second = ctx.server(second_spec, ready=False)
+    allowed = set(contract.PIPELINE_PORTS)
+    for text in contract.PIPELINE_SAFE_PORT_RANGES:
+        allowed.update(port_range(text))
+    code, output = first.execute(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+    sockets = listening_sockets(output) if code == 0 else []
+    listing = "\n".join(sockets) or "(none)" if code == 0 else "(could not read /proc/net/tcp)"
+    evidence = (("Listening sockets in the shared network namespace", listing),)
+    if not second.readiness.ready:
+        yield Violation(
+            f"A second copy beside the first did not answer on its port {second_spec.port}",
+            expected=f"200 on /ping at port {second_spec.port} ({contract.BIND_TO_PORT_ENV}={second_spec.port}) "
+            f"while the first copy serves on {first_spec.port}",
+            actual=second.readiness.describe(),
+            evidence=evidence,
+        )
+    for spec, server in ((first_spec, first), (second_spec, second)):
+        if not server.readiness.ready:
+            continue
+        if not server.healthy():
+            yield Violation(
+                f"The copy on port {spec.port} stopped answering /ping once its neighbour started",
+                expected=f"200 on /ping at port {spec.port}",
+                actual=server.request("GET", contract.PING_PATH, timeout=5).describe(),
+                evidence=evidence,
+            )
+            continue
+        headers = {"Content-Type": ctx.policy.content_type}
+        if ctx.policy.accept:
+            headers["Accept"] = ctx.policy.accept
+        body = ctx.test_dir.payload
+        exchange = server.request(
+            "POST",
+            contract.INVOCATIONS_PATH,
+            body=body,
+            headers=headers,
+            payload_file=ctx.payload_file("pipeline.body", body),
+        )
+        if exchange.status != 200 or not payloads.output_records(exchange, ctx.policy.accept):
+            yield Violation(
+                f"/invocations failed on port {spec.port} with a neighbour in the same network namespace",
+                expected="200 with the predictions",
+                actual=exchange.describe(),
+                evidence=exchange.evidence(),
+                reproduce=(exchange.curl(spec.port),),
+            )
+    stray = stray_listeners(sockets, allowed)
+    if stray:
+        ports = ", ".join(str(p) for p in contract.PIPELINE_PORTS)
+        ranges = " and ".join(contract.PIPELINE_SAFE_PORT_RANGES)
+        yield Violation(
+            f"A copy listens on a port outside its {contract.BIND_TO_PORT_ENV} and {contract.SAFE_PORT_RANGE_ENV}",
+            expected=f"listeners only on {ports} ({contract.BIND_TO_PORT_ENV}) or in {ranges} "
+            f"({contract.SAFE_PORT_RANGE_ENV})",
+            actual=", ".join(stray),
+            evidence=(
+                *evidence,
+                ("Hint", "Put every second listener on a port from SAGEMAKER_SAFE_PORT_RANGE, or on a unix socket."),
+            ),
+        )

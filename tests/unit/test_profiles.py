@@ -1,0 +1,58 @@
+"""ENV-6 (conformance/checks/profiles.py) on fakes: two copies of an image in one network namespace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conformance import contract
+from conformance.checks.profiles import pipeline_specs, port_range, stray_listeners
+from conformance.runner import FAIL, PASS, SKIP
+
+from .checkfakes import GoodImage, SharesPorts, certify, rendered
+
+
+def test_port_range_is_inclusive() -> None:
+    assert list(port_range("9091-9093")) == [9091, 9092, 9093]
+
+
+def test_stray_listeners_spares_the_given_ports_and_dockers_dns() -> None:
+    sockets = ["0.0.0.0:9090", "127.0.0.1:8000", "[::]:9195", "127.0.0.11:41234", "127.0.0.1:9200"]
+    allowed = {9090, *port_range("9191-9199")}
+    assert stray_listeners(sockets, allowed) == ["127.0.0.1:8000", "127.0.0.1:9200"]
+
+
+def test_the_second_copy_joins_the_first_ones_network_namespace() -> None:
+    first, second = pipeline_specs()
+    assert first.publish == (second.port,)
+    assert second.network_of == first.name
+    assert first.env[contract.BIND_TO_PORT_ENV] != second.env[contract.BIND_TO_PORT_ENV]
+    assert first.env[contract.SAFE_PORT_RANGE_ENV] != second.env[contract.SAFE_PORT_RANGE_ENV]
+
+
+def test_env6_skips_an_image_without_the_label(tmp_path: Path) -> None:
+    outcome, _ = certify(GoodImage(), "ENV-6", tmp_path)
+    assert outcome.verdict == SKIP
+    assert contract.BIND_TO_PORT_LABEL in outcome.reason
+
+
+def test_env6_two_copies_on_their_own_ports_pass(tmp_path: Path) -> None:
+    outcome, certification = certify(SharesPorts(), "ENV-6", tmp_path)
+    assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+    assert sorted(certification._servers) == ["pipeline-first", "pipeline-second"]
+
+
+def test_env6_a_fixed_second_port_fails_both_ways(tmp_path: Path) -> None:
+    outcome, _ = certify(SharesPorts(fixed_port=8000), "ENV-6", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert text.startswith("ENV-6 [CONDITIONAL]")
+    assert "A second copy beside the first did not answer on its port 9190" in text
+    assert "A copy listens on a port outside its SAGEMAKER_BIND_TO_PORT and SAGEMAKER_SAFE_PORT_RANGE" in text
+    assert "Actual:   127.0.0.1:8000" in text
+
+
+def test_env6_a_fixed_port_inside_a_safe_range_passes(tmp_path: Path) -> None:
+    outcome, _ = certify(SharesPorts(fixed_port=9095), "ENV-6", tmp_path)
+    # The second copy still collides on 9095 (both copies take the same fixed port): only the listener is allowed.
+    assert outcome.verdict == FAIL
+    assert "A copy listens on a port outside" not in rendered(outcome)
