@@ -538,12 +538,17 @@ class ServingContainer(DockerContainer):
         probe: NetworkProbe | None = None,
         publish: tuple[int, ...] = (),
         via: ServingContainer | None = None,
+        models: Path | None = None,
     ) -> None:
         super().__init__(image, command=contract.SERVE_ARG)
         self._labels = dict(labels)
         self.publish = publish
         self.via = via
         """The container whose network namespace this one joins, and through whose published ports it is reached."""
+        self.models = models
+        if models is not None:
+            # Copied, not bind-mounted, as the model volume is: a multi-model endpoint's models folder (ENV-7).
+            self.with_copy_into_container(models, contract.OPT_ML)
         self.span = span or Span(SERVING, contract.SERVE_ARG)
         self.port = port
         self.network_name = network
@@ -696,6 +701,8 @@ class ServingContainer(DockerContainer):
     def reproduce(self) -> tuple[str, ...]:
         env = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.env.items())
         model = f" -v {shlex.quote(str(self.model_stage))}:{contract.MODEL_DIR}:ro" if self.model_stage else ""
+        if self.models is not None:
+            model += f" -v {shlex.quote(str(self.models))}:{contract.MODELS_DIR}"
         if self.via is not None:
             return (
                 f"docker run --rm --network container:{REPRODUCE_SHARED}{model}{env} {self.image} {contract.SERVE_ARG}",

@@ -36,7 +36,8 @@ class ServeSpec:
     name: str
     env: Mapping[str, str] = field(default_factory=dict)
     model: str = "trained"
-    """``trained``: the extracted model.tar.gz of TRN-1 (or the test-dir's model/); ``empty``: nothing."""
+    """``trained``: the extracted model.tar.gz of TRN-1 (or the test-dir's model/); ``empty``: nothing; ``multi``:
+    nothing at /opt/ml/model, and that model copied twice under /opt/ml/models as a multi-model endpoint has it."""
     isolated: bool = False
     """On an internal network: no egress at all (SRV-14)."""
     port: int = contract.PORT
@@ -267,6 +268,7 @@ class Certification:
         if current is not None:
             current.stop()
         volume, model_stage = self.model() if spec.model == "trained" else (None, None)
+        models = self.multi_models() if spec.model == "multi" else None
         env = {k: v for k, v in spec.env.items() if k}
         network, probe = (self.isolated_network(), self.probe()) if spec.isolated else (None, None)
         via = self._servers.get(spec.network_of) if spec.network_of else None
@@ -285,6 +287,7 @@ class Certification:
             span=self.timeline.span(SERVING, spec.name),
             publish=spec.publish,
             via=via,
+            models=models,
         )
         self.containers_started += 1
         container.start()
@@ -296,6 +299,16 @@ class Certification:
         if not container.readiness.ready:
             raise DependencyFailed("SRV-2", container.readiness.describe())
         return container
+
+    def multi_models(self) -> Path:
+        """A ``models`` folder with the served model under ``{folder}/model`` for each of MULTI_MODEL_PROBES (ENV-7)."""
+        _, extracted = self.model()
+        models = self.stage / "multi-model" / "models"
+        if models.exists():
+            shutil.rmtree(models)
+        for _, folder in contract.MULTI_MODEL_PROBES:
+            shutil.copytree(extracted, models / folder / "model")
+        return models
 
     def isolated_network(self) -> str:
         """The internal network (no egress) of the isolated serving container and its probe, made once."""

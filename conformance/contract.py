@@ -173,3 +173,21 @@ PIPELINE_SAFE_PORT_RANGES: Final = ("9091-9099", "9191-9199")
 range specified by the SAGEMAKER_SAFE_PORT_RANGE environment variable" (DG_PIPE), an inclusive "XXXX-YYYY"."""
 DOCKER_EMBEDDED_DNS: Final = "127.0.0.11"
 """Docker's embedded DNS resolver, which the engine (not the image) opens in a container on a user-defined network."""
+
+# --- Deployment profiles: multi-model endpoints (DG_MME, DG_MME_BUILD) ----------------------------
+DG_MME: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/mms-container-apis.html"
+DG_MME_BUILD: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/build-multi-model-build-container.html"
+MULTI_MODEL_LABEL: Final = "com.amazonaws.sagemaker.capabilities.multi-models"
+"""Images that implement the /models API carry this label set to ``true`` (DG_MME_BUILD)."""
+MULTI_MODEL_ENV: Final = "SAGEMAKER_MULTI_MODEL"
+"""SageMaker "injects" ``SAGEMAKER_MULTI_MODEL=true`` into a multi-model endpoint's container (DG_MME_BUILD); no single
+model is at MODEL_DIR then."""
+MODELS_DIR: Final = f"{OPT_ML}/models"
+"""Where a multi-model endpoint puts each model's extracted artifacts: ``/opt/ml/models/{id}/model`` (DG_MME)."""
+MODELS_PATH: Final = "/models"
+"""Load (POST), list (GET); ``/models/{model_name}``: get (GET), unload (DELETE); ``.../invoke``: invoke (DG_MME)."""
+TARGET_MODEL_HEADER: Final = "X-Amzn-SageMaker-Target-Model"
+"""The caller's TargetModel, passed to the /models API for logging; the container keys models by model_name."""
+MULTI_MODEL_PROBES: Final = (("smc-model-a", "3f2a9c1e"), ("smc-model-b", "b7d04e55"))
+"""(model_name, folder under MODELS_DIR) of the two models ENV-7 loads: names and folders differ, as on SageMaker,
+where model_name is opaque and the folder is the service's own."""

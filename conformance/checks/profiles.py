@@ -1,16 +1,19 @@
 """Deployment profiles: how SageMaker runs the same `serve` container in places other than a one-container endpoint.
 
 ENV-6: inference pipelines and multi-container endpoints, where containers of one endpoint sit side by side and
-each keeps to the port and the port range SageMaker gives it.
+each keeps to the port and the port range SageMaker gives it. ENV-7: multi-model endpoints, where SageMaker loads,
+invokes and unloads models through the /models API.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from conformance import contract, payloads
 from conformance.context import CheckContext, ServeSpec
 from conformance.failures import CheckSkipped, DependencyFailed, Violation
+from conformance.http import Exchange
 from conformance.procs import listening_sockets
 from conformance.registry import Level, check
 
@@ -142,3 +145,122 @@ def pipeline_neighbours(ctx: CheckContext) -> Iterator[Violation]:
                 ("Hint", "Put every second listener on a port from SAGEMAKER_SAFE_PORT_RANGE, or on a unix socket."),
             ),
         )
+
+
+SERVE_MULTI_MODEL = ServeSpec("multi-model", env={contract.MULTI_MODEL_ENV: "true"}, model="multi")
+"""A multi-model endpoint's container: SAGEMAKER_MULTI_MODEL=true, no single model, two models under MODELS_DIR."""
+
+
+def listed_models(body: bytes) -> dict[str, str] | None:
+    """``{modelName: modelUrl}`` of a List Models answer, or None when it is not ``{"models": [{...}, ...]}``."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    models = document.get("models") if isinstance(document, dict) else None
+    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+        return None
+    return {str(m.get("modelName")): str(m.get("modelUrl")) for m in models}
+
+
+@check(
+    "ENV-7",
+    Level.CONDITIONAL,
+    "The /models API loads, lists, invokes and unloads models (multi-models images)",
+    source=contract.DG_MME,
+)
+def multi_model_api(ctx: CheckContext) -> Iterator[Violation]:
+    """If the image carries `com.amazonaws.sagemaker.capabilities.multi-models=true`, its server started with
+    `SAGEMAKER_MULTI_MODEL=true` and no model at /opt/ml/model answers /ping, and the /models API works: `POST
+    /models` loads a model from the `url` given under the `model_name` given (409 when that name is loaded),
+    `GET /models` lists the loaded ones with `modelName` and `modelUrl`, `POST /models/{name}/invoke` predicts
+    with that model, `DELETE /models/{name}` unloads it; an unknown or unloaded name gets 404.
+
+    Why: A multi-model endpoint downloads each model to its own folder under /opt/ml/models and drives the container
+    through this API, loading and unloading models as traffic and memory require; the label is how the image
+    claims it. A container that claims it and answers anything else fails every invocation of the endpoint, and one
+    that never answers 409 or 404 leaves SageMaker unable to tell a loaded model from a missing one.
+
+    How: Skipped unless the image carries the label. Starts the server with SAGEMAKER_MULTI_MODEL=true, an empty
+    /opt/ml/model and the served model copied (not mounted) to two folders under /opt/ml/models; loads both under
+    names unlike their folders, loads one again (409), lists them, invokes each with the test-dir's payload, unloads
+    one, then requires 404 for invoking and unloading it again and for invoking a name never loaded.
+    """
+    if ctx.image.labels.get(contract.MULTI_MODEL_LABEL, "").lower() != "true":
+        raise CheckSkipped(f"the image does not claim the capability (label {contract.MULTI_MODEL_LABEL}=true)")
+    server = ctx.server(SERVE_MULTI_MODEL, ready=False)
+    if not server.readiness.ready:
+        yield Violation(
+            f"The server did not start as a multi-model endpoint's container ({contract.MULTI_MODEL_ENV}=true, no "
+            f"model at {contract.MODEL_DIR})",
+            expected="200 on /ping before any model is loaded",
+            actual=server.readiness.describe(),
+        )
+        return
+    json_headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    urls = {name: f"{contract.MODELS_DIR}/{folder}/model" for name, folder in contract.MULTI_MODEL_PROBES}
+    body = ctx.test_dir.payload
+    payload_file = ctx.payload_file("multi-model.body", body)
+    invoke_headers = {"Content-Type": ctx.policy.content_type}
+    if ctx.policy.accept:
+        invoke_headers["Accept"] = ctx.policy.accept
+
+    def call(method: str, path: str, data: bytes = b"", headers: dict[str, str] | None = None) -> Exchange:
+        return server.request(method, path, body=data, headers=headers, timeout=contract.INVOCATION_LIMIT_S)
+
+    def invoke(name: str) -> Exchange:
+        headers = {**invoke_headers, contract.TARGET_MODEL_HEADER: f"{name}.tar.gz"}
+        path = f"{contract.MODELS_PATH}/{name}/invoke"
+        return server.request("POST", path, body=body, headers=headers, payload_file=payload_file)
+
+    def wrong(summary: str, expected: str, exchange: Exchange) -> Violation:
+        return Violation(
+            summary,
+            expected=expected,
+            actual=exchange.describe(),
+            evidence=exchange.evidence(),
+            reproduce=(exchange.curl(contract.PORT),),
+        )
+
+    unknown = invoke("smc-never-loaded")
+    if unknown.status != 404:
+        yield wrong("Invoking a model that was never loaded did not answer 404", "404", unknown)
+    loaded = []
+    for name, url in urls.items():
+        answer = call("POST", contract.MODELS_PATH, json.dumps({"model_name": name, "url": url}).encode(), json_headers)
+        if answer.status == 200:
+            loaded.append(name)
+        else:
+            yield wrong(f"Loading {url} as {name!r} failed", "200", answer)
+    if not loaded:
+        return
+    first = loaded[0]
+    again = call(
+        "POST", contract.MODELS_PATH, json.dumps({"model_name": first, "url": urls[first]}).encode(), json_headers
+    )
+    if again.status != 409:
+        yield wrong(f"Loading {first!r} a second time did not answer 409", "409 (the name is already loaded)", again)
+    listing = call("GET", contract.MODELS_PATH, headers={"Accept": "application/json"})
+    listed = listed_models(listing.body) if listing.status == 200 else None
+    wanted = {name: urls[name] for name in loaded}
+    if listed is None or any(listed.get(name) != url for name, url in wanted.items()):
+        yield wrong(
+            "GET /models did not list the loaded models",
+            '200 {"models": [{"modelName": ..., "modelUrl": ...}, ...]} with '
+            + ", ".join(f"{name} at {url}" for name, url in wanted.items()),
+            listing,
+        )
+    for name in loaded:
+        exchange = invoke(name)
+        if exchange.status != 200 or not payloads.output_records(exchange, ctx.policy.accept):
+            yield wrong(f"Invoking the loaded model {name!r} failed", "200 with the predictions", exchange)
+    unload = call("DELETE", f"{contract.MODELS_PATH}/{first}")
+    if unload.status != 200:
+        yield wrong(f"Unloading {first!r} failed", "200", unload)
+        return
+    for summary, exchange in (
+        (f"Invoking {first!r} after it was unloaded did not answer 404", invoke(first)),
+        (f"Unloading {first!r} a second time did not answer 404", call("DELETE", f"{contract.MODELS_PATH}/{first}")),
+    ):
+        if exchange.status != 404:
+            yield wrong(summary, "404 (the model is not loaded)", exchange)

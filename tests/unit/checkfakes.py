@@ -10,6 +10,7 @@ one clause to fail. Only the harness's pure logic is exercised here: the Docker 
 from __future__ import annotations
 
 import csv
+import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -558,3 +559,38 @@ class SharesPorts(GoodImage):
         if command[:1] == ["cat"]:
             return 0, proc_net_tcp(self.listening)
         return super().execute(server, command)
+
+
+# --- ENV-7: the multi-model API -----------------------------------------------------------------------------------
+
+
+@dataclass
+class MultiModel(GoodImage):
+    """Claims multi-models and implements /models; ``duplicate_status`` is what a second load of one name answers,
+    ``forgets`` makes unload answer 200 but keep the model."""
+
+    duplicate_status: int = 409
+    forgets: bool = True
+    info: ImageInfo = field(default_factory=lambda: image_info(labels={contract.MULTI_MODEL_LABEL: "true"}))
+    models: dict[str, str] = field(default_factory=dict)
+
+    def handle(self, server: FakeServer, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        if not path.startswith(contract.MODELS_PATH):
+            return super().handle(server, method, path, body, headers)
+        name = path[len(contract.MODELS_PATH) + 1 :].removesuffix("/invoke")
+        if method == "POST" and path == contract.MODELS_PATH:
+            request = json.loads(body)
+            if request["model_name"] in self.models:
+                return Response(self.duplicate_status, b"already loaded", "text/plain")
+            self.models[request["model_name"]] = request["url"]
+            return Response(200, b'{"status": "loaded"}', "application/json")
+        if method == "GET" and path == contract.MODELS_PATH:
+            listed = [{"modelName": n, "modelUrl": u} for n, u in self.models.items()]
+            return Response(200, json.dumps({"models": listed}).encode(), "application/json")
+        if name not in self.models:
+            return Response(404, b"not loaded", "text/plain")
+        if method == "DELETE":
+            if self.forgets:
+                del self.models[name]
+            return Response(200, b'{"status": "unloaded"}', "application/json")
+        return self.invoke(server, body, headers)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from conformance import contract
-from conformance.checks.profiles import pipeline_specs, port_range, stray_listeners
+from conformance.checks.profiles import listed_models, pipeline_specs, port_range, stray_listeners
 from conformance.runner import FAIL, PASS, SKIP
 
-from .checkfakes import GoodImage, SharesPorts, certify, rendered
+from .checkfakes import GoodImage, MultiModel, SharesPorts, certify, image_info, rendered
 
 
 def test_port_range_is_inclusive() -> None:
@@ -56,3 +56,49 @@ def test_env6_a_fixed_port_inside_a_safe_range_passes(tmp_path: Path) -> None:
     # The second copy still collides on 9095 (both copies take the same fixed port): only the listener is allowed.
     assert outcome.verdict == FAIL
     assert "A copy listens on a port outside" not in rendered(outcome)
+
+
+def test_env7_skips_an_image_without_the_label(tmp_path: Path) -> None:
+    outcome, _ = certify(GoodImage(), "ENV-7", tmp_path)
+    assert outcome.verdict == SKIP
+    assert contract.MULTI_MODEL_LABEL in outcome.reason
+
+
+def test_env7_a_working_models_api_passes(tmp_path: Path) -> None:
+    image = MultiModel()
+    outcome, certification = certify(image, "ENV-7", tmp_path)
+    assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+    spec = certification._servers["multi-model"].spec
+    assert spec.env == {contract.MULTI_MODEL_ENV: "true"}
+    assert spec.model == "multi"
+    assert list(image.models) == ["smc-model-b"]  # the other one was unloaded
+    assert image.models["smc-model-b"] == f"{contract.MODELS_DIR}/b7d04e55/model"
+
+
+def test_env7_a_duplicate_load_must_answer_409(tmp_path: Path) -> None:
+    outcome, _ = certify(MultiModel(duplicate_status=200), "ENV-7", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "Loading 'smc-model-a' a second time did not answer 409" in text
+    assert "Expected: 409 (the name is already loaded)" in text
+
+
+def test_env7_an_unload_that_keeps_the_model_fails(tmp_path: Path) -> None:
+    outcome, _ = certify(MultiModel(forgets=False), "ENV-7", tmp_path)
+    text = rendered(outcome)
+    assert "Invoking 'smc-model-a' after it was unloaded did not answer 404" in text
+    assert "Unloading 'smc-model-a' a second time did not answer 404" in text
+
+
+def test_env7_a_label_without_the_api_fails_at_the_first_request(tmp_path: Path) -> None:
+    outcome, _ = certify(SharesPorts(info=image_info(labels={contract.MULTI_MODEL_LABEL: "true"})), "ENV-7", tmp_path)
+    text = rendered(outcome)
+    assert "Invoking a model that was never loaded did not answer 404" not in text  # the fake answers 404 to all
+    assert "Loading /opt/ml/models/3f2a9c1e/model as 'smc-model-a' failed" in text
+
+
+def test_listed_models_reads_the_documented_shape() -> None:
+    body = b'{"models": [{"modelName": "a", "modelUrl": "/opt/ml/models/x/model"}]}'
+    assert listed_models(body) == {"a": "/opt/ml/models/x/model"}
+    assert listed_models(b'["a"]') is None
+    assert listed_models(b"not json") is None
