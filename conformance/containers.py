@@ -539,6 +539,8 @@ class ServingContainer(DockerContainer):
         publish: tuple[int, ...] = (),
         via: ServingContainer | None = None,
         models: Path | None = None,
+        memory_mb: int | None = None,
+        cpus: float | None = None,
     ) -> None:
         super().__init__(image, command=contract.SERVE_ARG)
         self._labels = dict(labels)
@@ -546,6 +548,8 @@ class ServingContainer(DockerContainer):
         self.via = via
         """The container whose network namespace this one joins, and through whose published ports it is reached."""
         self.models = models
+        self.memory_mb = memory_mb
+        self.cpus = cpus
         if models is not None:
             # Copied, not bind-mounted, as the model volume is: a multi-model endpoint's models folder (ENV-7).
             self.with_copy_into_container(models, contract.OPT_ML)
@@ -580,6 +584,10 @@ class ServingContainer(DockerContainer):
             kwargs.update(network_kwargs(client, self.network_name, (SERVER_ALIAS,)))
         if self.via is not None:
             kwargs["network_mode"] = f"container:{self.via.get_wrapped_container().id}"
+        if self.memory_mb is not None:
+            kwargs["mem_limit"] = kwargs["memswap_limit"] = f"{self.memory_mb}m"
+        if self.cpus is not None:
+            kwargs["nano_cpus"] = int(self.cpus * 1e9)
         self.with_kwargs(**kwargs)
 
     def start(self) -> ServingContainer:
@@ -656,6 +664,13 @@ class ServingContainer(DockerContainer):
         """A quick /ping: a container an earlier check broke is replaced before the next check uses it."""
         return self.request("GET", contract.PING_PATH, timeout=5).status == 200
 
+    def oom_killed(self) -> bool:
+        """The engine saw the kernel kill the container for memory (``State.OOMKilled``)."""
+        container = self.get_wrapped_container()
+        with contextlib.suppress(docker.errors.APIError):
+            container.reload()
+        return bool(container.attrs["State"].get("OOMKilled"))
+
     def exit_code(self) -> int | None:
         state = self.get_wrapped_container().attrs["State"]
         return None if state.get("Running") else state.get("ExitCode")
@@ -703,6 +718,10 @@ class ServingContainer(DockerContainer):
         model = f" -v {shlex.quote(str(self.model_stage))}:{contract.MODEL_DIR}:ro" if self.model_stage else ""
         if self.models is not None:
             model += f" -v {shlex.quote(str(self.models))}:{contract.MODELS_DIR}"
+        if self.memory_mb is not None:
+            model += f" --memory {self.memory_mb}m --memory-swap {self.memory_mb}m"
+        if self.cpus is not None:
+            model += f" --cpus {self.cpus:g}"
         if self.via is not None:
             return (
                 f"docker run --rm --network container:{REPRODUCE_SHARED}{model}{env} {self.image} {contract.SERVE_ARG}",

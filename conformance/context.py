@@ -43,6 +43,10 @@ class ServeSpec:
     port: int = contract.PORT
     publish: tuple[int, ...] = ()
     """More container ports to publish, for a neighbour in this container's network namespace (ENV-6)."""
+    memory_mb: int | None = None
+    """``docker run --memory`` (and as much swap: none), as a serverless endpoint limits it (ENV-8)."""
+    cpus: float | None = None
+    """``docker run --cpus`` (ENV-8)."""
     network_of: str | None = None
     """Join the network namespace of the running container of this spec name (``--network container:...``); requests
     go through that container's published ports."""
@@ -288,6 +292,8 @@ class Certification:
             publish=spec.publish,
             via=via,
             models=models,
+            memory_mb=spec.memory_mb,
+            cpus=spec.cpus,
         )
         self.containers_started += 1
         container.start()

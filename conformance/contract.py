@@ -191,3 +191,21 @@ TARGET_MODEL_HEADER: Final = "X-Amzn-SageMaker-Target-Model"
 MULTI_MODEL_PROBES: Final = (("smc-model-a", "3f2a9c1e"), ("smc-model-b", "b7d04e55"))
 """(model_name, folder under MODELS_DIR) of the two models ENV-7 loads: names and folders differ, as on SageMaker,
 where model_name is opaque and the folder is the service's own."""
+
+# --- Deployment profiles: serverless inference (DG_SERVERLESS, API_SERVERLESS) ------------------------
+DG_SERVERLESS: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-invoke.html"
+API_SERVERLESS: Final = (
+    "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html"
+)
+SERVERLESS_MEMORY_SIZES_MB: Final = (1024, 2048, 3072, 4096, 5120, 6144)
+"""``MemorySizeInMB``: "Valid values are in 1 GB increments" from 1024 to 6144 MB (API_SERVERLESS); the SDK's default
+is 2048."""
+SERVERLESS_CPUS: Final = 1.0
+"""The harness's CPU share for a serverless container: AWS sizes compute with the memory but publishes no vCPU count,
+so the smallest plausible share is used."""
+SERVERLESS_MAX_PAYLOAD_BYTES: Final = 4 * 1024 * 1024
+""""The maximum request and response payload size for serverless invocations is 4 MB" (DG_SERVERLESS)."""
+SERVERLESS_PAYLOAD_BYTES: Final = 4_000_000
+"""The body ENV-8 sends: as large as serverless allows, just under SERVERLESS_MAX_PAYLOAD_BYTES."""
+CGROUP_MEMORY_EVENTS: Final = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
+"""Where the kernel counts the container's out-of-memory kills (``oom_kill N``): cgroup v2, then v1."""

@@ -2,7 +2,8 @@
 
 ENV-6: inference pipelines and multi-container endpoints, where containers of one endpoint sit side by side and
 each keeps to the port and the port range SageMaker gives it. ENV-7: multi-model endpoints, where SageMaker loads,
-invokes and unloads models through the /models API.
+invokes and unloads models through the /models API. ENV-8: serverless endpoints, with little memory and
+4 MB payloads.
 """
 
 from __future__ import annotations
@@ -264,3 +265,103 @@ def multi_model_api(ctx: CheckContext) -> Iterator[Violation]:
     ):
         if exchange.status != 404:
             yield wrong(summary, "404 (the model is not loaded)", exchange)
+
+
+def serverless_spec(memory_mb: int) -> ServeSpec:
+    """The container ENV-8 starts: the policy's memory size (no swap) and one CPU, as a serverless endpoint runs it."""
+    return ServeSpec(f"serverless-{memory_mb}", memory_mb=memory_mb, cpus=contract.SERVERLESS_CPUS)
+
+
+def oom_kills(text: str) -> int | None:
+    """The ``oom_kill N`` count of a cgroup's memory.events (v2) or memory.oom_control (v1); None when absent."""
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == "oom_kill" and value.strip().isdigit():
+            return int(value)
+    return None
+
+
+@check(
+    "ENV-8",
+    Level.CONDITIONAL,
+    "Serverless: a 4 MB request within the declared memory and one CPU, no out-of-memory kill",
+    source=contract.DG_SERVERLESS,
+)
+def serverless_profile(ctx: CheckContext) -> Iterator[Violation]:
+    """If the policy declares a serverless deployment (`[serverless] memory_mb`), the server started with that much
+    memory, no swap and one CPU becomes healthy and answers a request of almost 4 MB with 200, a response of at
+    most 4 MB, and without the kernel killing anything in it for memory.
+
+    Why: A serverless endpoint runs the container in the memory size chosen (1024 to 6144 MB, 2048 by default) and
+    caps both request and response at 4 MB. An image that fits on an instance, where memory is plentiful, can be
+    killed for memory there: a worker killed mid-request returns a 5xx, and a container killed at start never
+    becomes healthy.
+
+    How: Skipped unless the policy has `[serverless] memory_mb`. Starts `docker run --memory M --memory-swap M
+    --cpus 1 IMAGE serve`, sends the test-dir's records repeated to just under 4 MB (4,000,000 bytes), and reads
+    the response's size, the engine's State.OOMKilled and the kernel's oom_kill count in the container's cgroup
+    (memory.events).
+    """
+    memory_mb = ctx.policy.serverless_memory_mb
+    if memory_mb is None:
+        raise CheckSkipped(
+            "the image does not claim the capability: its policy declares no serverless deployment "
+            "([serverless] memory_mb)"
+        )
+    spec = serverless_spec(memory_mb)
+    server = ctx.server(spec, ready=False)
+    limits = f"{memory_mb} MB of memory, no swap, {contract.SERVERLESS_CPUS:g} CPU"
+    if not server.readiness.ready:
+        killed = server.oom_killed()
+        yield Violation(
+            f"The server did not start within {limits}" + (": the kernel killed it for memory" if killed else ""),
+            expected="200 on /ping",
+            actual=server.readiness.describe() + (" (State.OOMKilled = true)" if killed else ""),
+        )
+        return
+    codec = ctx.test_dir.codec
+    records = list(ctx.test_dir.records) or (codec.split(ctx.test_dir.payload) if codec else None) or []
+    body = codec.sized(records, contract.SERVERLESS_PAYLOAD_BYTES) if codec else ctx.test_dir.payload
+    headers = {"Content-Type": ctx.policy.content_type}
+    if ctx.policy.accept:
+        headers["Accept"] = ctx.policy.accept
+    exchange = server.request(
+        "POST",
+        contract.INVOCATIONS_PATH,
+        body=body,
+        headers=headers,
+        payload_file=ctx.payload_file("serverless.body", body),
+    )
+    ctx.measure("serverless_response_bytes", len(exchange.body))
+    code, events = 1, ""
+    for path in contract.CGROUP_MEMORY_EVENTS:
+        code, events = server.execute(["cat", path])
+        if code == 0:
+            break
+    kills = oom_kills(events) if code == 0 else None
+    killed = server.oom_killed()
+    memory = (("Memory events of the container's cgroup", events.strip() or "(empty)"),) if code == 0 else ()
+    if killed or kills:
+        yield Violation(
+            f"The kernel killed a process of the server for memory under {limits}",
+            expected=f"no out-of-memory kill while answering a {len(body):,}-byte request",
+            actual=f"oom_kill = {kills}" if kills else "State.OOMKilled = true",
+            evidence=memory + exchange.evidence(),
+            reproduce=(exchange.curl(spec.port),),
+        )
+    if exchange.status != 200 or not payloads.output_records(exchange, ctx.policy.accept):
+        yield Violation(
+            f"A {len(body):,}-byte request failed under {limits}",
+            expected="200 with the predictions",
+            actual=exchange.describe(),
+            evidence=exchange.evidence(),
+            reproduce=(exchange.curl(spec.port),),
+        )
+    elif len(exchange.body) > contract.SERVERLESS_MAX_PAYLOAD_BYTES:
+        yield Violation(
+            "The response is larger than a serverless endpoint returns",
+            expected=f"at most {contract.SERVERLESS_MAX_PAYLOAD_BYTES:,} bytes",
+            actual=f"{len(exchange.body):,} bytes for a {len(body):,}-byte request",
+            evidence=exchange.evidence(),
+            reproduce=(exchange.curl(spec.port),),
+        )

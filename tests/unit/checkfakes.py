@@ -169,6 +169,10 @@ class FakeServer:
         self.in_flight = 0
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str, bytes, dict[str, str]]] = []
+        self.oom = False
+        """State.OOMKilled, as the engine reports it."""
+        self.oom_kills = 0
+        """The kernel's oom_kill count in the container's cgroup."""
 
     def request(
         self,
@@ -224,6 +228,9 @@ class FakeServer:
 
     def exit_code(self) -> int | None:
         return None if self.alive else self._exit_code
+
+    def oom_killed(self) -> bool:
+        return self.oom
 
     def logs(self) -> str:
         return self._logs
@@ -594,3 +601,39 @@ class MultiModel(GoodImage):
                 del self.models[name]
             return Response(200, b'{"status": "unloaded"}', "application/json")
         return self.invoke(server, body, headers)
+
+
+# --- ENV-8: serverless --------------------------------------------------------------------------------------------
+
+
+def serverless_test_dir(root: Path, memory_mb: int = 1024) -> TestDir:
+    """A test-dir whose policy declares a serverless deployment of ``memory_mb``."""
+    return load_test_dir(write_test_dir(root, policy=f"[serverless]\nmemory_mb = {memory_mb}\n"))
+
+
+@dataclass
+class Serverless(GoodImage):
+    """Needs ``startup_mb`` to start and ``peak_mb`` for a request of about 4 MB; over a memory limit, the kernel
+    kills it (at start, the whole container; mid-request, the worker, and nginx answers 502)."""
+
+    startup_mb: int = 200
+    peak_mb: int = 600
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.memory_mb is not None and self.startup_mb > spec.memory_mb:
+            server = FakeServer(self, spec, ready=False, exited=True, exit_code=137, logs="Killed\n")
+            server.oom = True
+            return server
+        return super().serve(spec)
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        limit = server.spec.memory_mb
+        if limit is not None and len(body) > 1_000_000 and self.peak_mb > limit:
+            server.oom_kills += 1
+            return Response(502, b"<html>502 Bad Gateway</html>", "text/html")
+        return super().invoke(server, body, headers)
+
+    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
+        if command == ["cat", contract.CGROUP_MEMORY_EVENTS[0]]:
+            return 0, f"low 0\nhigh 0\nmax 3\noom {server.oom_kills}\noom_kill {server.oom_kills}\n"
+        return super().execute(server, command)

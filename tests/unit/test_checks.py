@@ -37,11 +37,13 @@ from .checkfakes import (
     GoodImage,
     MultiModel,
     Response,
+    Serverless,
     SharesPorts,
     certify,
     failed,
     image_info,
     rendered,
+    serverless_test_dir,
     trained,
     write_test_dir,
 )
@@ -65,6 +67,7 @@ def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) 
     outcome, _ = certify(GoodImage(), clause_id, tmp_path)
     claimed = {"ENV-5": contract.BIND_TO_PORT_LABEL, "ENV-6": contract.BIND_TO_PORT_LABEL}
     claimed["ENV-7"] = contract.MULTI_MODEL_LABEL
+    claimed["ENV-8"] = "[serverless] memory_mb"
     if clause_id in claimed:
         assert outcome.verdict == SKIP
         assert claimed[clause_id] in outcome.reason
@@ -1194,7 +1197,8 @@ def test_a_crashing_check_is_a_harness_error_not_a_verdict(tmp_path: Path) -> No
 def test_every_failure_names_its_clause_and_level(clause_id: str, tmp_path: Path) -> None:
     """The broken images above fail each clause; the headline always starts with ID and level."""
     image = BROKEN[clause_id]
-    outcome, _ = certify(image, clause_id, tmp_path)
+    test_dir = serverless_test_dir(tmp_path / "test-dir") if clause_id == "ENV-8" else None
+    outcome, _ = certify(image, clause_id, tmp_path, test_dir=test_dir)
     assert outcome.verdict == FAIL, f"{clause_id}: {outcome.verdict} {outcome.reason}"
     clause = outcome.clause
     assert rendered(outcome).startswith(f"{clause.id} [{clause.level.value}] {clause.title}")
@@ -1236,6 +1240,7 @@ BROKEN: dict[str, FakeImage] = {
     "ENV-5": ClaimsBindToPort(honours=False),
     "ENV-6": SharesPorts(fixed_port=8000),
     "ENV-7": MultiModel(duplicate_status=200),
+    "ENV-8": Serverless(peak_mb=1500),
 }
 
 

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conformance import contract
-from conformance.checks.profiles import listed_models, pipeline_specs, port_range, stray_listeners
+from conformance.checks.profiles import listed_models, oom_kills, pipeline_specs, port_range, stray_listeners
+from conformance.failures import HarnessError
 from conformance.runner import FAIL, PASS, SKIP
 
-from .checkfakes import GoodImage, MultiModel, SharesPorts, certify, image_info, rendered
+from .checkfakes import (
+    GoodImage,
+    MultiModel,
+    Serverless,
+    SharesPorts,
+    certify,
+    image_info,
+    rendered,
+    serverless_test_dir,
+)
 
 
 def test_port_range_is_inclusive() -> None:
@@ -102,3 +114,49 @@ def test_listed_models_reads_the_documented_shape() -> None:
     assert listed_models(body) == {"a": "/opt/ml/models/x/model"}
     assert listed_models(b'["a"]') is None
     assert listed_models(b"not json") is None
+
+
+def test_env8_skips_without_a_serverless_policy(tmp_path: Path) -> None:
+    outcome, _ = certify(Serverless(), "ENV-8", tmp_path)
+    assert outcome.verdict == SKIP
+    assert outcome.reason.startswith("the image does not claim the capability")
+
+
+def test_env8_runs_with_the_declared_memory_and_one_cpu(tmp_path: Path) -> None:
+    outcome, certification = certify(
+        Serverless(), "ENV-8", tmp_path, test_dir=serverless_test_dir(tmp_path / "test-dir", 2048)
+    )
+    assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+    server = certification._servers["serverless-2048"]
+    assert (server.spec.memory_mb, server.spec.cpus) == (2048, 1.0)
+    method, path, body, _ = server.requests[-1]
+    assert (method, path) == ("POST", contract.INVOCATIONS_PATH)
+    assert contract.SERVERLESS_PAYLOAD_BYTES - 100 < len(body) <= contract.SERVERLESS_PAYLOAD_BYTES
+
+
+def test_env8_an_out_of_memory_kill_mid_request_fails(tmp_path: Path) -> None:
+    outcome, _ = certify(Serverless(peak_mb=1500), "ENV-8", tmp_path, test_dir=serverless_test_dir(tmp_path / "t"))
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "The kernel killed a process of the server for memory under 1024 MB of memory, no swap, 1 CPU" in text
+    assert "Actual:   oom_kill = 1" in text
+    assert "failed under 1024 MB of memory" in text
+
+
+def test_env8_an_out_of_memory_kill_at_start_fails(tmp_path: Path) -> None:
+    outcome, _ = certify(Serverless(startup_mb=1100), "ENV-8", tmp_path, test_dir=serverless_test_dir(tmp_path / "t"))
+    text = rendered(outcome)
+    assert "The server did not start within 1024 MB of memory, no swap, 1 CPU: the kernel killed it for memory" in text
+    assert "(State.OOMKilled = true)" in text
+
+
+def test_oom_kills_reads_cgroup_v2_and_v1() -> None:
+    assert oom_kills("low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n") == 1
+    assert oom_kills("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n") == 3
+    assert oom_kills("") is None
+
+
+def test_the_serverless_policy_takes_only_documented_memory_sizes(tmp_path: Path) -> None:
+    assert serverless_test_dir(tmp_path / "a", 3072).policy.serverless_memory_mb == 3072
+    with pytest.raises(HarnessError, match="memory_mb = 1000 is not one of 1024, 2048"):
+        serverless_test_dir(tmp_path / "b", 1000)
