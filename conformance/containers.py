@@ -225,6 +225,10 @@ REPRODUCE_NETWORK: Final = "smc-net"
 """The network's name in the commands to reproduce a run (the harness's own networks are gone by then)."""
 
 
+REPRODUCE_SHARED: Final = "smc-first"
+"""The name of the container whose network namespace a neighbour joins, in the commands to reproduce (ENV-6)."""
+
+
 def reproduce_network(name: str, internal: bool) -> str:
     """Create the network unless an earlier command did: runs of one clause share it."""
     create = "docker network create" + (" --internal" if internal else "") + f" {name}"
@@ -532,9 +536,23 @@ class ServingContainer(DockerContainer):
         network: str | None = None,
         span: Span | None = None,
         probe: NetworkProbe | None = None,
+        publish: tuple[int, ...] = (),
+        via: ServingContainer | None = None,
+        models: Path | None = None,
+        memory_mb: int | None = None,
+        cpus: float | None = None,
     ) -> None:
         super().__init__(image, command=contract.SERVE_ARG)
         self._labels = dict(labels)
+        self.publish = publish
+        self.via = via
+        """The container whose network namespace this one joins, and through whose published ports it is reached."""
+        self.models = models
+        self.memory_mb = memory_mb
+        self.cpus = cpus
+        if models is not None:
+            # Copied, not bind-mounted, as the model volume is: a multi-model endpoint's models folder (ENV-7).
+            self.with_copy_into_container(models, contract.OPT_ML)
         self.span = span or Span(SERVING, contract.SERVE_ARG)
         self.port = port
         self.network_name = network
@@ -545,8 +563,8 @@ class ServingContainer(DockerContainer):
         self._session = requests.Session()
         for key, value in env.items():
             self.with_env(key, value)
-        if network is None:
-            self.with_exposed_ports(port)
+        if network is None and via is None:
+            self.with_exposed_ports(port, *publish)
         # A session of its own, and a generous per-request timeout: SRV-2 judges the 2 s ping limit, the wait
         # only needs a 200.
         waiting = requests.Session()
@@ -564,6 +582,12 @@ class ServingContainer(DockerContainer):
         kwargs: dict[str, Any] = {"labels": self._labels, "mounts": mounts}
         if self.network_name:
             kwargs.update(network_kwargs(client, self.network_name, (SERVER_ALIAS,)))
+        if self.via is not None:
+            kwargs["network_mode"] = f"container:{self.via.get_wrapped_container().id}"
+        if self.memory_mb is not None:
+            kwargs["mem_limit"] = kwargs["memswap_limit"] = f"{self.memory_mb}m"
+        if self.cpus is not None:
+            kwargs["nano_cpus"] = int(self.cpus * 1e9)
         self.with_kwargs(**kwargs)
 
     def start(self) -> ServingContainer:
@@ -588,6 +612,8 @@ class ServingContainer(DockerContainer):
         self.span.mark("stopped")
 
     def base_url(self) -> str:
+        if self.via is not None:
+            return f"http://{self.via.get_container_host_ip()}:{self.via.get_exposed_port(self.port)}"
         if self.network_name:
             return f"http://{SERVER_ALIAS}:{self.port}"
         return f"http://{self.get_container_host_ip()}:{self.get_exposed_port(self.port)}"
@@ -638,6 +664,13 @@ class ServingContainer(DockerContainer):
         """A quick /ping: a container an earlier check broke is replaced before the next check uses it."""
         return self.request("GET", contract.PING_PATH, timeout=5).status == 200
 
+    def oom_killed(self) -> bool:
+        """The engine saw the kernel kill the container for memory (``State.OOMKilled``)."""
+        container = self.get_wrapped_container()
+        with contextlib.suppress(docker.errors.APIError):
+            container.reload()
+        return bool(container.attrs["State"].get("OOMKilled"))
+
     def exit_code(self) -> int | None:
         state = self.get_wrapped_container().attrs["State"]
         return None if state.get("Running") else state.get("ExitCode")
@@ -683,6 +716,21 @@ class ServingContainer(DockerContainer):
     def reproduce(self) -> tuple[str, ...]:
         env = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.env.items())
         model = f" -v {shlex.quote(str(self.model_stage))}:{contract.MODEL_DIR}:ro" if self.model_stage else ""
+        if self.models is not None:
+            model += f" -v {shlex.quote(str(self.models))}:{contract.MODELS_DIR}"
+        if self.memory_mb is not None:
+            model += f" --memory {self.memory_mb}m --memory-swap {self.memory_mb}m"
+        if self.cpus is not None:
+            model += f" --cpus {self.cpus:g}"
+        if self.via is not None:
+            return (
+                f"docker run --rm --network container:{REPRODUCE_SHARED}{model}{env} {self.image} {contract.SERVE_ARG}",
+            )
+        if self.publish:
+            ports = "".join(f" -p {p}:{p}" for p in (self.port, *self.publish))
+            return (
+                f"docker run -d --rm --name {REPRODUCE_SHARED}{ports}{model}{env} {self.image} {contract.SERVE_ARG}",
+            )
         if not self.network_name:
             return (f"docker run --rm -p {self.port}:{self.port}{model}{env} {self.image} {contract.SERVE_ARG}",)
         # No egress, so no published port: ask from a second container on the same internal network.

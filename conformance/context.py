@@ -36,10 +36,20 @@ class ServeSpec:
     name: str
     env: Mapping[str, str] = field(default_factory=dict)
     model: str = "trained"
-    """``trained``: the extracted model.tar.gz of TRN-1 (or the test-dir's model/); ``empty``: nothing."""
+    """``trained``: the extracted model.tar.gz of TRN-1 (or the test-dir's model/); ``empty``: nothing; ``multi``:
+    nothing at /opt/ml/model, and that model copied twice under /opt/ml/models as a multi-model endpoint has it."""
     isolated: bool = False
     """On an internal network: no egress at all (SRV-14)."""
     port: int = contract.PORT
+    publish: tuple[int, ...] = ()
+    """More container ports to publish, for a neighbour in this container's network namespace (ENV-6)."""
+    memory_mb: int | None = None
+    """``docker run --memory`` (and as much swap: none), as a serverless endpoint limits it (ENV-8)."""
+    cpus: float | None = None
+    """``docker run --cpus`` (ENV-8)."""
+    network_of: str | None = None
+    """Join the network namespace of the running container of this spec name (``--network container:...``); requests
+    go through that container's published ports."""
 
 
 SERVE_DEFAULT = ServeSpec("default")
@@ -262,8 +272,12 @@ class Certification:
         if current is not None:
             current.stop()
         volume, model_stage = self.model() if spec.model == "trained" else (None, None)
+        models = self.multi_models() if spec.model == "multi" else None
         env = {k: v for k, v in spec.env.items() if k}
         network, probe = (self.isolated_network(), self.probe()) if spec.isolated else (None, None)
+        via = self._servers.get(spec.network_of) if spec.network_of else None
+        if spec.network_of and (via is None or not via.running()):
+            raise HarnessError(f"serving container {spec.name!r} needs {spec.network_of!r} running first")
         container = ServingContainer(
             self.image.reference,
             labels=self.labels(f"serve-{spec.name}"),
@@ -275,6 +289,11 @@ class Certification:
             network=network,
             probe=probe,
             span=self.timeline.span(SERVING, spec.name),
+            publish=spec.publish,
+            via=via,
+            models=models,
+            memory_mb=spec.memory_mb,
+            cpus=spec.cpus,
         )
         self.containers_started += 1
         container.start()
@@ -286,6 +305,16 @@ class Certification:
         if not container.readiness.ready:
             raise DependencyFailed("SRV-2", container.readiness.describe())
         return container
+
+    def multi_models(self) -> Path:
+        """A ``models`` folder with the served model under ``{folder}/model`` for each of MULTI_MODEL_PROBES (ENV-7)."""
+        _, extracted = self.model()
+        models = self.stage / "multi-model" / "models"
+        if models.exists():
+            shutil.rmtree(models)
+        for _, folder in contract.MULTI_MODEL_PROBES:
+            shutil.copytree(extracted, models / folder / "model")
+        return models
 
     def isolated_network(self) -> str:
         """The internal network (no egress) of the isolated serving container and its probe, made once."""

@@ -178,3 +178,48 @@ BIND_TO_PORT_LABEL: Final = "com.amazonaws.sagemaker.capabilities.accept-bind-to
 """Images that honour ``SAGEMAKER_BIND_TO_PORT`` must carry this label set to ``true`` (DG_PIPE)."""
 BIND_TO_PORT_PROBE: Final = 9090
 SAFE_PORT_RANGE_PROBE: Final = "9091-9099"
+
+# --- Deployment profiles: inference pipelines and multi-container endpoints (DG_PIPE) ------------
+PIPELINE_PORTS: Final = (9090, 9190)
+"""The SAGEMAKER_BIND_TO_PORT of each of two copies side by side in one network namespace (ENV-6)."""
+PIPELINE_SAFE_PORT_RANGES: Final = ("9091-9099", "9191-9199")
+"""Each copy's SAGEMAKER_SAFE_PORT_RANGE: "If your container needs to listen on a second port, choose a port in the
+range specified by the SAGEMAKER_SAFE_PORT_RANGE environment variable" (DG_PIPE), an inclusive "XXXX-YYYY"."""
+DOCKER_EMBEDDED_DNS: Final = "127.0.0.11"
+"""Docker's embedded DNS resolver, which the engine (not the image) opens in a container on a user-defined network."""
+
+# --- Deployment profiles: multi-model endpoints (DG_MME, DG_MME_BUILD) ----------------------------
+DG_MME: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/mms-container-apis.html"
+DG_MME_BUILD: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/build-multi-model-build-container.html"
+MULTI_MODEL_LABEL: Final = "com.amazonaws.sagemaker.capabilities.multi-models"
+"""Images that implement the /models API carry this label set to ``true`` (DG_MME_BUILD)."""
+MULTI_MODEL_ENV: Final = "SAGEMAKER_MULTI_MODEL"
+"""SageMaker "injects" ``SAGEMAKER_MULTI_MODEL=true`` into a multi-model endpoint's container (DG_MME_BUILD); no single
+model is at MODEL_DIR then."""
+MODELS_DIR: Final = f"{OPT_ML}/models"
+"""Where a multi-model endpoint puts each model's extracted artifacts: ``/opt/ml/models/{id}/model`` (DG_MME)."""
+MODELS_PATH: Final = "/models"
+"""Load (POST), list (GET); ``/models/{model_name}``: get (GET), unload (DELETE); ``.../invoke``: invoke (DG_MME)."""
+TARGET_MODEL_HEADER: Final = "X-Amzn-SageMaker-Target-Model"
+"""The caller's TargetModel, passed to the /models API for logging; the container keys models by model_name."""
+MULTI_MODEL_PROBES: Final = (("smc-model-a", "3f2a9c1e"), ("smc-model-b", "b7d04e55"))
+"""(model_name, folder under MODELS_DIR) of the two models ENV-7 loads: names and folders differ, as on SageMaker,
+where model_name is opaque and the folder is the service's own."""
+
+# --- Deployment profiles: serverless inference (DG_SERVERLESS, API_SERVERLESS) ------------------------
+DG_SERVERLESS: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-invoke.html"
+API_SERVERLESS: Final = (
+    "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html"
+)
+SERVERLESS_MEMORY_SIZES_MB: Final = (1024, 2048, 3072, 4096, 5120, 6144)
+"""``MemorySizeInMB``: "Valid values are in 1 GB increments" from 1024 to 6144 MB (API_SERVERLESS); the SDK's default
+is 2048."""
+SERVERLESS_CPUS: Final = 1.0
+"""The harness's CPU share for a serverless container: AWS sizes compute with the memory but publishes no vCPU count,
+so the smallest plausible share is used."""
+SERVERLESS_MAX_PAYLOAD_BYTES: Final = 4 * 1024 * 1024
+""""The maximum request and response payload size for serverless invocations is 4 MB" (DG_SERVERLESS)."""
+SERVERLESS_PAYLOAD_BYTES: Final = 4_000_000
+"""The body ENV-8 sends: as large as serverless allows, just under SERVERLESS_MAX_PAYLOAD_BYTES."""
+CGROUP_MEMORY_EVENTS: Final = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
+"""Where the kernel counts the container's out-of-memory kills (``oom_kill N``): cgroup v2, then v1."""

@@ -24,6 +24,7 @@ POLICY_FILE = "conformance.toml"
 PROFILES = ("train+serve", "serve-only", "train-only")
 _POLICY_KEYS = {
     "profile", "content_type", "accept", "payload", "expected_output", "csv_header", "env", "waive", "train",
+    "serverless",
 }  # fmt: skip
 
 
@@ -50,6 +51,8 @@ class Policy:
     """The timeout variable ENV-3 judges; "" declares none; None lets ENV-3 recognise the stack."""
     waive: Mapping[str, str] = field(default_factory=dict)
     sigterm_hyperparameters: Mapping[str, str] = field(default_factory=dict)
+    serverless_memory_mb: int | None = None
+    """``[serverless] memory_mb``: the image is deployed to serverless endpoints with this memory size (ENV-8)."""
 
     @property
     def trains(self) -> bool:
@@ -184,6 +187,13 @@ def _load_policy(path: Path) -> Policy:
             raise HarnessError(
                 f"{path}: unknown key(s) {sorted(set(table) - known)} in [{name}]; known: {sorted(known)}."
             )
+    serverless = _get(raw, "serverless", dict, {}, path)
+    if set(serverless) - {"memory_mb"}:
+        raise HarnessError(f"{path}: unknown key(s) {sorted(set(serverless) - {'memory_mb'})} in [serverless].")
+    memory_mb = _get(serverless, "memory_mb", int, None, path)
+    if "serverless" in raw and memory_mb not in contract.SERVERLESS_MEMORY_SIZES_MB:
+        sizes = ", ".join(str(size) for size in contract.SERVERLESS_MEMORY_SIZES_MB)
+        raise HarnessError(f"{path}: [serverless] memory_mb = {memory_mb!r} is not one of {sizes} (MemorySizeInMB).")
     waive = _get(raw, "waive", dict, {}, path)
     for clause_id, reason in waive.items():
         if not isinstance(reason, str) or not reason.strip():
@@ -202,6 +212,7 @@ def _load_policy(path: Path) -> Policy:
         timeout_env=_get(env, "timeout", str, None, path),
         waive=waive,
         sigterm_hyperparameters=sigterm_hp,
+        serverless_memory_mb=memory_mb,
     )
 
 

@@ -6,7 +6,8 @@ table), so that both apply exactly the same rule:
 * the entry's clause fails, and its evidence names the clause and every word of ``evidence``;
 * every clause of ``also_fails`` fails too (a consequence the defect makes unavoidable);
 * every other clause passes, or is skipped because it depends on a clause that failed in the same run
-  (the harness says "depends on <ID>, which failed here");
+  (the harness says "depends on <ID>, which failed here"), or because it judges a capability the image does
+  not claim (a CONDITIONAL clause: "the image does not claim the capability ...");
 * no clause is a check error, and none is a warning;
 * a clause of ``also_skips`` may be skipped: the defect leaves it nothing to judge;
 * a twin of an ecosystem corpus image (``base = "smc-eco/..."``) keeps that image's pinned verdicts
@@ -52,6 +53,8 @@ REPORTS = ROOT / "reports" / "catalogue"
 """Where the latest report of every catalogue and reference image is kept, for scripts/catalogue-table.py."""
 
 _DEPENDS = re.compile(r"^depends on ([A-Z]+-\d+), which failed here")
+_UNCLAIMED = re.compile(r"^the image does not claim the capability")
+"""How a CONDITIONAL clause skips an image that does not claim what it judges (ENV-5..7: a label)."""
 
 
 @dataclass(frozen=True)
@@ -295,6 +298,8 @@ def judge(entry: Entry, report: Mapping[str, Any]) -> Judgement:
             reason = clause.get("reason") or ""
             depends = _DEPENDS.match(reason)
             if depends and clauses.get(depends.group(1), {}).get("verdict") == "fail":
+                continue
+            if _UNCLAIMED.match(reason) and clause.get("level") == "CONDITIONAL":
                 continue
             note(f"{clause_id}: skipped without a genuine dependency ({_why(clause)})")
             continue

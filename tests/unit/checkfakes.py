@@ -10,6 +10,7 @@ one clause to fail. Only the harness's pure logic is exercised here: the Docker 
 from __future__ import annotations
 
 import csv
+import json
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -171,6 +172,10 @@ class FakeServer:
         self.client_timeout = 70.0  # the latest request's: what happens after it, the client never sees
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str, bytes, dict[str, str]]] = []
+        self.oom = False
+        """State.OOMKilled, as the engine reports it."""
+        self.oom_kills = 0
+        """The kernel's oom_kill count in the container's cgroup."""
 
     def request(
         self,
@@ -241,6 +246,9 @@ class FakeServer:
 
     def exit_code(self) -> int | None:
         return None if self.alive else self._exit_code
+
+    def oom_killed(self) -> bool:
+        return self.oom
 
     def logs(self) -> str:
         return self._logs
@@ -573,3 +581,110 @@ PROC_NET_TCP6_ALL = """\
   sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 51212 1 0000000000000000 100 0 0 10 0
 """  # noqa: E501
+
+
+# --- ENV-6: two copies in one network namespace -------------------------------------------------------------------
+
+
+def proc_net_tcp(sockets: Sequence[tuple[str, int]]) -> str:
+    """/proc/net/tcp text with a listening socket at each (IPv4 address, port)."""
+    lines = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"]
+    for n, (address, port) in enumerate(sockets):
+        hexed = "".join(f"{int(octet):02X}" for octet in reversed(address.split(".")))
+        lines.append(f"   {n}: {hexed}:{port:04X} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 0 {n}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class SharesPorts(GoodImage):
+    """Claims accept-bind-to-port; with ``fixed_port`` every copy also listens on 127.0.0.1:fixed_port, so a second
+    copy in the same network namespace cannot start."""
+
+    fixed_port: int | None = None
+    info: ImageInfo = field(default_factory=lambda: image_info(labels={contract.BIND_TO_PORT_LABEL: "true"}))
+    listening: list[tuple[str, int]] = field(default_factory=list)
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.network_of is None:
+            self.listening = []
+        extra = [("127.0.0.1", self.fixed_port)] if self.fixed_port else []
+        if spec.network_of is not None and extra and extra[0] in self.listening:
+            return FakeServer(self, spec, ready=False, exited=True, exit_code=1, logs="Connection in use: 8000\n")
+        self.listening += [("0.0.0.0", spec.port), *extra]
+        return super().serve(spec)
+
+    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
+        if command[:1] == ["cat"]:
+            return 0, proc_net_tcp(self.listening)
+        return super().execute(server, command)
+
+
+# --- ENV-7: the multi-model API -----------------------------------------------------------------------------------
+
+
+@dataclass
+class MultiModel(GoodImage):
+    """Claims multi-models and implements /models; ``duplicate_status`` is what a second load of one name answers,
+    ``forgets`` makes unload answer 200 but keep the model."""
+
+    duplicate_status: int = 409
+    forgets: bool = True
+    info: ImageInfo = field(default_factory=lambda: image_info(labels={contract.MULTI_MODEL_LABEL: "true"}))
+    models: dict[str, str] = field(default_factory=dict)
+
+    def handle(self, server: FakeServer, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        if not path.startswith(contract.MODELS_PATH):
+            return super().handle(server, method, path, body, headers)
+        name = path[len(contract.MODELS_PATH) + 1 :].removesuffix("/invoke")
+        if method == "POST" and path == contract.MODELS_PATH:
+            request = json.loads(body)
+            if request["model_name"] in self.models:
+                return Response(self.duplicate_status, b"already loaded", "text/plain")
+            self.models[request["model_name"]] = request["url"]
+            return Response(200, b'{"status": "loaded"}', "application/json")
+        if method == "GET" and path == contract.MODELS_PATH:
+            listed = [{"modelName": n, "modelUrl": u} for n, u in self.models.items()]
+            return Response(200, json.dumps({"models": listed}).encode(), "application/json")
+        if name not in self.models:
+            return Response(404, b"not loaded", "text/plain")
+        if method == "DELETE":
+            if self.forgets:
+                del self.models[name]
+            return Response(200, b'{"status": "unloaded"}', "application/json")
+        return self.invoke(server, body, headers)
+
+
+# --- ENV-8: serverless --------------------------------------------------------------------------------------------
+
+
+def serverless_test_dir(root: Path, memory_mb: int = 1024) -> TestDir:
+    """A test-dir whose policy declares a serverless deployment of ``memory_mb``."""
+    return load_test_dir(write_test_dir(root, policy=f"[serverless]\nmemory_mb = {memory_mb}\n"))
+
+
+@dataclass
+class Serverless(GoodImage):
+    """Needs ``startup_mb`` to start and ``peak_mb`` for a request of about 4 MB; over a memory limit, the kernel
+    kills it (at start, the whole container; mid-request, the worker, and nginx answers 502)."""
+
+    startup_mb: int = 200
+    peak_mb: int = 600
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.memory_mb is not None and self.startup_mb > spec.memory_mb:
+            server = FakeServer(self, spec, ready=False, exited=True, exit_code=137, logs="Killed\n")
+            server.oom = True
+            return server
+        return super().serve(spec)
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        limit = server.spec.memory_mb
+        if limit is not None and len(body) > 1_000_000 and self.peak_mb > limit:
+            server.oom_kills += 1
+            return Response(502, b"<html>502 Bad Gateway</html>", "text/html")
+        return super().invoke(server, body, headers)
+
+    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
+        if command == ["cat", contract.CGROUP_MEMORY_EVENTS[0]]:
+            return 0, f"low 0\nhigh 0\nmax 3\noom {server.oom_kills}\noom_kill {server.oom_kills}\n"
+        return super().execute(server, command)

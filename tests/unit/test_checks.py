@@ -35,11 +35,15 @@ from .checkfakes import (
     FakeImage,
     FakeServer,
     GoodImage,
+    MultiModel,
     Response,
+    Serverless,
+    SharesPorts,
     certify,
     failed,
     image_info,
     rendered,
+    serverless_test_dir,
     trained,
     write_test_dir,
 )
@@ -61,9 +65,12 @@ ALL_IDS = [c.id for c in clauses()]
 @pytest.mark.parametrize("clause_id", ALL_IDS)
 def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) -> None:
     outcome, _ = certify(GoodImage(), clause_id, tmp_path)
-    if clause_id == "ENV-5":
+    claimed = {"ENV-5": contract.BIND_TO_PORT_LABEL, "ENV-6": contract.BIND_TO_PORT_LABEL}
+    claimed["ENV-7"] = contract.MULTI_MODEL_LABEL
+    claimed["ENV-8"] = "[serverless] memory_mb"
+    if clause_id in claimed:
         assert outcome.verdict == SKIP
-        assert contract.BIND_TO_PORT_LABEL in outcome.reason
+        assert claimed[clause_id] in outcome.reason
         return
     assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
 
@@ -1442,7 +1449,8 @@ def test_a_crashing_check_is_a_harness_error_not_a_verdict(tmp_path: Path) -> No
 def test_every_failure_names_its_clause_and_level(clause_id: str, tmp_path: Path) -> None:
     """The broken images above fail each clause; the headline always starts with ID and level."""
     image = BROKEN[clause_id]
-    outcome, _ = certify(image, clause_id, tmp_path)
+    test_dir = serverless_test_dir(tmp_path / "test-dir") if clause_id == "ENV-8" else None
+    outcome, _ = certify(image, clause_id, tmp_path, test_dir=test_dir)
     assert outcome.verdict == FAIL, f"{clause_id}: {outcome.verdict} {outcome.reason}"
     clause = outcome.clause
     assert rendered(outcome).startswith(f"{clause.id} [{clause.level.value}] {clause.title}")
@@ -1482,6 +1490,9 @@ BROKEN: dict[str, FakeImage] = {
     "ENV-3": RecordedProcessTable(table=HARD_CODED),
     "ENV-4": BadExecutionParameters(),
     "ENV-5": ClaimsBindToPort(honours=False),
+    "ENV-6": SharesPorts(fixed_port=8000),
+    "ENV-7": MultiModel(duplicate_status=200),
+    "ENV-8": Serverless(peak_mb=1500),
 }
 
 

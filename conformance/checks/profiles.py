@@ -1,0 +1,367 @@
+"""Deployment profiles: how SageMaker runs the same `serve` container in places other than a one-container endpoint.
+
+ENV-6: inference pipelines and multi-container endpoints, where containers of one endpoint sit side by side and
+each keeps to the port and the port range SageMaker gives it. ENV-7: multi-model endpoints, where SageMaker loads,
+invokes and unloads models through the /models API. ENV-8: serverless endpoints, with little memory and
+4 MB payloads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from conformance import contract, payloads
+from conformance.context import CheckContext, ServeSpec
+from conformance.failures import CheckSkipped, DependencyFailed, Violation
+from conformance.http import Exchange
+from conformance.procs import listening_sockets
+from conformance.registry import Level, check
+
+
+def port_range(text: str) -> range:
+    """``"XXXX-YYYY"`` (inclusive, as SAGEMAKER_SAFE_PORT_RANGE gives it) as a range."""
+    low, _, high = text.partition("-")
+    return range(int(low), int(high) + 1)
+
+
+def pipeline_specs() -> tuple[ServeSpec, ServeSpec]:
+    """The two copies ENV-6 starts: the first publishes both ports, the second joins its network namespace."""
+    first_port, second_port = contract.PIPELINE_PORTS
+    first_range, second_range = contract.PIPELINE_SAFE_PORT_RANGES
+    first = ServeSpec(
+        "pipeline-first",
+        env={contract.BIND_TO_PORT_ENV: str(first_port), contract.SAFE_PORT_RANGE_ENV: first_range},
+        port=first_port,
+        publish=(second_port,),
+    )
+    second = ServeSpec(
+        "pipeline-second",
+        env={contract.BIND_TO_PORT_ENV: str(second_port), contract.SAFE_PORT_RANGE_ENV: second_range},
+        port=second_port,
+        network_of=first.name,
+    )
+    return first, second
+
+
+def stray_listeners(sockets: list[str], allowed: set[int]) -> list[str]:
+    """The listening sockets (``address:port``) on a port outside ``allowed``; Docker's own DNS resolver excepted."""
+    stray = []
+    for socket in sockets:
+        address, _, port = socket.rpartition(":")
+        if address == contract.DOCKER_EMBEDDED_DNS:
+            continue  # the engine opens it on user-defined networks, not the image
+        if int(port) not in allowed:
+            stray.append(socket)
+    return stray
+
+
+@check(
+    "ENV-6",
+    Level.CONDITIONAL,
+    "Two copies share one network namespace, each on its own port and range (accept-bind-to-port images)",
+    source=contract.DG_PIPE,
+)
+def pipeline_neighbours(ctx: CheckContext) -> Iterator[Violation]:
+    """If the image carries `com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true`, two copies of it in one
+    network namespace, each given its own `SAGEMAKER_BIND_TO_PORT` and `SAGEMAKER_SAFE_PORT_RANGE`, both answer on
+    their ports, and nothing in them listens on a port outside those ports and ranges.
+
+    Why: The containers of an inference pipeline or a multi-container endpoint run side by side on one instance:
+    SageMaker gives each its port in SAGEMAKER_BIND_TO_PORT and, for any second listener it needs, a range in
+    SAGEMAKER_SAFE_PORT_RANGE. A container that also listens on a fixed port (a model server behind its proxy on
+    127.0.0.1:8000, a metrics endpoint) collides with its neighbour, or with a second copy of itself, and one of
+    them fails to start.
+
+    How: Skipped unless the image carries the label. Starts one copy with SAGEMAKER_BIND_TO_PORT=9090 and
+    SAGEMAKER_SAFE_PORT_RANGE=9091-9099, then a second in the first's network namespace (`docker run --network
+    container:FIRST`) with 9190 and 9191-9199; requires /ping and the test-dir's payload to answer on both ports,
+    the first still to answer after the second started, and every listening TCP socket in the shared namespace
+    (/proc/net/tcp and tcp6) to be on one of the two ports or in one of the two ranges.
+    """
+    if ctx.image.labels.get(contract.BIND_TO_PORT_LABEL, "").lower() != "true":
+        raise CheckSkipped(f"the image does not claim the capability (label {contract.BIND_TO_PORT_LABEL}=true)")
+    first_spec, second_spec = pipeline_specs()
+    first = ctx.server(first_spec, ready=False)
+    if not first.readiness.ready:
+        # One copy alone on its port is ENV-5's observation: that failure is reported there.
+        raise DependencyFailed("ENV-5", f"one copy alone on port {first_spec.port}: {first.readiness.describe()}")
+    second = ctx.server(second_spec, ready=False)
+    allowed = set(contract.PIPELINE_PORTS)
+    for text in contract.PIPELINE_SAFE_PORT_RANGES:
+        allowed.update(port_range(text))
+    code, output = first.execute(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+    sockets = listening_sockets(output) if code == 0 else []
+    listing = "\n".join(sockets) or "(none)" if code == 0 else "(could not read /proc/net/tcp)"
+    evidence = (("Listening sockets in the shared network namespace", listing),)
+    if not second.readiness.ready:
+        yield Violation(
+            f"A second copy beside the first did not answer on its port {second_spec.port}",
+            expected=f"200 on /ping at port {second_spec.port} ({contract.BIND_TO_PORT_ENV}={second_spec.port}) "
+            f"while the first copy serves on {first_spec.port}",
+            actual=second.readiness.describe(),
+            evidence=evidence,
+        )
+    for spec, server in ((first_spec, first), (second_spec, second)):
+        if not server.readiness.ready:
+            continue
+        if not server.healthy():
+            yield Violation(
+                f"The copy on port {spec.port} stopped answering /ping once its neighbour started",
+                expected=f"200 on /ping at port {spec.port}",
+                actual=server.request("GET", contract.PING_PATH, timeout=5).describe(),
+                evidence=evidence,
+            )
+            continue
+        headers = {"Content-Type": ctx.policy.content_type}
+        if ctx.policy.accept:
+            headers["Accept"] = ctx.policy.accept
+        body = ctx.test_dir.payload
+        exchange = server.request(
+            "POST",
+            contract.INVOCATIONS_PATH,
+            body=body,
+            headers=headers,
+            payload_file=ctx.payload_file("pipeline.body", body),
+        )
+        if exchange.status != 200 or not payloads.output_records(exchange, ctx.policy.accept):
+            yield Violation(
+                f"/invocations failed on port {spec.port} with a neighbour in the same network namespace",
+                expected="200 with the predictions",
+                actual=exchange.describe(),
+                evidence=exchange.evidence(),
+                reproduce=(exchange.curl(spec.port),),
+            )
+    stray = stray_listeners(sockets, allowed)
+    if stray:
+        ports = ", ".join(str(p) for p in contract.PIPELINE_PORTS)
+        ranges = " and ".join(contract.PIPELINE_SAFE_PORT_RANGES)
+        yield Violation(
+            f"A copy listens on a port outside its {contract.BIND_TO_PORT_ENV} and {contract.SAFE_PORT_RANGE_ENV}",
+            expected=f"listeners only on {ports} ({contract.BIND_TO_PORT_ENV}) or in {ranges} "
+            f"({contract.SAFE_PORT_RANGE_ENV})",
+            actual=", ".join(stray),
+            evidence=(
+                *evidence,
+                ("Hint", "Put every second listener on a port from SAGEMAKER_SAFE_PORT_RANGE, or on a unix socket."),
+            ),
+        )
+
+
+SERVE_MULTI_MODEL = ServeSpec("multi-model", env={contract.MULTI_MODEL_ENV: "true"}, model="multi")
+"""A multi-model endpoint's container: SAGEMAKER_MULTI_MODEL=true, no single model, two models under MODELS_DIR."""
+
+
+def listed_models(body: bytes) -> dict[str, str] | None:
+    """``{modelName: modelUrl}`` of a List Models answer, or None when it is not ``{"models": [{...}, ...]}``."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    models = document.get("models") if isinstance(document, dict) else None
+    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+        return None
+    return {str(m.get("modelName")): str(m.get("modelUrl")) for m in models}
+
+
+@check(
+    "ENV-7",
+    Level.CONDITIONAL,
+    "The /models API loads, lists, invokes and unloads models (multi-models images)",
+    source=contract.DG_MME,
+)
+def multi_model_api(ctx: CheckContext) -> Iterator[Violation]:
+    """If the image carries `com.amazonaws.sagemaker.capabilities.multi-models=true`, its server started with
+    `SAGEMAKER_MULTI_MODEL=true` and no model at /opt/ml/model answers /ping, and the /models API works: `POST
+    /models` loads a model from the `url` given under the `model_name` given (409 when that name is loaded),
+    `GET /models` lists the loaded ones with `modelName` and `modelUrl`, `POST /models/{name}/invoke` predicts
+    with that model, `DELETE /models/{name}` unloads it; an unknown or unloaded name gets 404.
+
+    Why: A multi-model endpoint downloads each model to its own folder under /opt/ml/models and drives the container
+    through this API, loading and unloading models as traffic and memory require; the label is how the image
+    claims it. A container that claims it and answers anything else fails every invocation of the endpoint, and one
+    that never answers 409 or 404 leaves SageMaker unable to tell a loaded model from a missing one.
+
+    How: Skipped unless the image carries the label. Starts the server with SAGEMAKER_MULTI_MODEL=true, an empty
+    /opt/ml/model and the served model copied (not mounted) to two folders under /opt/ml/models; loads both under
+    names unlike their folders, loads one again (409), lists them, invokes each with the test-dir's payload, unloads
+    one, then requires 404 for invoking and unloading it again and for invoking a name never loaded.
+    """
+    if ctx.image.labels.get(contract.MULTI_MODEL_LABEL, "").lower() != "true":
+        raise CheckSkipped(f"the image does not claim the capability (label {contract.MULTI_MODEL_LABEL}=true)")
+    server = ctx.server(SERVE_MULTI_MODEL, ready=False)
+    if not server.readiness.ready:
+        yield Violation(
+            f"The server did not start as a multi-model endpoint's container ({contract.MULTI_MODEL_ENV}=true, no "
+            f"model at {contract.MODEL_DIR})",
+            expected="200 on /ping before any model is loaded",
+            actual=server.readiness.describe(),
+        )
+        return
+    json_headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    urls = {name: f"{contract.MODELS_DIR}/{folder}/model" for name, folder in contract.MULTI_MODEL_PROBES}
+    body = ctx.test_dir.payload
+    payload_file = ctx.payload_file("multi-model.body", body)
+    invoke_headers = {"Content-Type": ctx.policy.content_type}
+    if ctx.policy.accept:
+        invoke_headers["Accept"] = ctx.policy.accept
+
+    def call(method: str, path: str, data: bytes = b"", headers: dict[str, str] | None = None) -> Exchange:
+        return server.request(method, path, body=data, headers=headers, timeout=contract.INVOCATION_LIMIT_S)
+
+    def invoke(name: str) -> Exchange:
+        headers = {**invoke_headers, contract.TARGET_MODEL_HEADER: f"{name}.tar.gz"}
+        path = f"{contract.MODELS_PATH}/{name}/invoke"
+        return server.request("POST", path, body=body, headers=headers, payload_file=payload_file)
+
+    def wrong(summary: str, expected: str, exchange: Exchange) -> Violation:
+        return Violation(
+            summary,
+            expected=expected,
+            actual=exchange.describe(),
+            evidence=exchange.evidence(),
+            reproduce=(exchange.curl(contract.PORT),),
+        )
+
+    unknown = invoke("smc-never-loaded")
+    if unknown.status != 404:
+        yield wrong("Invoking a model that was never loaded did not answer 404", "404", unknown)
+    loaded = []
+    for name, url in urls.items():
+        answer = call("POST", contract.MODELS_PATH, json.dumps({"model_name": name, "url": url}).encode(), json_headers)
+        if answer.status == 200:
+            loaded.append(name)
+        else:
+            yield wrong(f"Loading {url} as {name!r} failed", "200", answer)
+    if not loaded:
+        return
+    first = loaded[0]
+    again = call(
+        "POST", contract.MODELS_PATH, json.dumps({"model_name": first, "url": urls[first]}).encode(), json_headers
+    )
+    if again.status != 409:
+        yield wrong(f"Loading {first!r} a second time did not answer 409", "409 (the name is already loaded)", again)
+    listing = call("GET", contract.MODELS_PATH, headers={"Accept": "application/json"})
+    listed = listed_models(listing.body) if listing.status == 200 else None
+    wanted = {name: urls[name] for name in loaded}
+    if listed is None or any(listed.get(name) != url for name, url in wanted.items()):
+        yield wrong(
+            "GET /models did not list the loaded models",
+            '200 {"models": [{"modelName": ..., "modelUrl": ...}, ...]} with '
+            + ", ".join(f"{name} at {url}" for name, url in wanted.items()),
+            listing,
+        )
+    for name in loaded:
+        exchange = invoke(name)
+        if exchange.status != 200 or not payloads.output_records(exchange, ctx.policy.accept):
+            yield wrong(f"Invoking the loaded model {name!r} failed", "200 with the predictions", exchange)
+    unload = call("DELETE", f"{contract.MODELS_PATH}/{first}")
+    if unload.status != 200:
+        yield wrong(f"Unloading {first!r} failed", "200", unload)
+        return
+    for summary, exchange in (
+        (f"Invoking {first!r} after it was unloaded did not answer 404", invoke(first)),
+        (f"Unloading {first!r} a second time did not answer 404", call("DELETE", f"{contract.MODELS_PATH}/{first}")),
+    ):
+        if exchange.status != 404:
+            yield wrong(summary, "404 (the model is not loaded)", exchange)
+
+
+def serverless_spec(memory_mb: int) -> ServeSpec:
+    """The container ENV-8 starts: the policy's memory size (no swap) and one CPU, as a serverless endpoint runs it."""
+    return ServeSpec(f"serverless-{memory_mb}", memory_mb=memory_mb, cpus=contract.SERVERLESS_CPUS)
+
+
+def oom_kills(text: str) -> int | None:
+    """The ``oom_kill N`` count of a cgroup's memory.events (v2) or memory.oom_control (v1); None when absent."""
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == "oom_kill" and value.strip().isdigit():
+            return int(value)
+    return None
+
+
+@check(
+    "ENV-8",
+    Level.CONDITIONAL,
+    "Serverless: a 4 MB request within the declared memory and one CPU, no out-of-memory kill",
+    source=contract.DG_SERVERLESS,
+)
+def serverless_profile(ctx: CheckContext) -> Iterator[Violation]:
+    """If the policy declares a serverless deployment (`[serverless] memory_mb`), the server started with that much
+    memory, no swap and one CPU becomes healthy and answers a request of almost 4 MB with 200, a response of at
+    most 4 MB, and without the kernel killing anything in it for memory.
+
+    Why: A serverless endpoint runs the container in the memory size chosen (1024 to 6144 MB, 2048 by default) and
+    caps both request and response at 4 MB. An image that fits on an instance, where memory is plentiful, can be
+    killed for memory there: a worker killed mid-request returns a 5xx, and a container killed at start never
+    becomes healthy.
+
+    How: Skipped unless the policy has `[serverless] memory_mb`. Starts `docker run --memory M --memory-swap M
+    --cpus 1 IMAGE serve`, sends the test-dir's records repeated to just under 4 MB (4,000,000 bytes), and reads
+    the response's size, the engine's State.OOMKilled and the kernel's oom_kill count in the container's cgroup
+    (memory.events).
+    """
+    memory_mb = ctx.policy.serverless_memory_mb
+    if memory_mb is None:
+        raise CheckSkipped(
+            "the image does not claim the capability: its policy declares no serverless deployment "
+            "([serverless] memory_mb)"
+        )
+    spec = serverless_spec(memory_mb)
+    server = ctx.server(spec, ready=False)
+    limits = f"{memory_mb} MB of memory, no swap, {contract.SERVERLESS_CPUS:g} CPU"
+    if not server.readiness.ready:
+        killed = server.oom_killed()
+        yield Violation(
+            f"The server did not start within {limits}" + (": the kernel killed it for memory" if killed else ""),
+            expected="200 on /ping",
+            actual=server.readiness.describe() + (" (State.OOMKilled = true)" if killed else ""),
+        )
+        return
+    codec = ctx.test_dir.codec
+    records = list(ctx.test_dir.records) or (codec.split(ctx.test_dir.payload) if codec else None) or []
+    body = codec.sized(records, contract.SERVERLESS_PAYLOAD_BYTES) if codec else ctx.test_dir.payload
+    headers = {"Content-Type": ctx.policy.content_type}
+    if ctx.policy.accept:
+        headers["Accept"] = ctx.policy.accept
+    exchange = server.request(
+        "POST",
+        contract.INVOCATIONS_PATH,
+        body=body,
+        headers=headers,
+        payload_file=ctx.payload_file("serverless.body", body),
+    )
+    ctx.measure("serverless_response_bytes", len(exchange.body))
+    code, events = 1, ""
+    for path in contract.CGROUP_MEMORY_EVENTS:
+        code, events = server.execute(["cat", path])
+        if code == 0:
+            break
+    kills = oom_kills(events) if code == 0 else None
+    killed = server.oom_killed()
+    memory = (("Memory events of the container's cgroup", events.strip() or "(empty)"),) if code == 0 else ()
+    if killed or kills:
+        yield Violation(
+            f"The kernel killed a process of the server for memory under {limits}",
+            expected=f"no out-of-memory kill while answering a {len(body):,}-byte request",
+            actual=f"oom_kill = {kills}" if kills else "State.OOMKilled = true",
+            evidence=memory + exchange.evidence(),
+            reproduce=(exchange.curl(spec.port),),
+        )
+    if exchange.status != 200 or not payloads.output_records(exchange, ctx.policy.accept):
+        yield Violation(
+            f"A {len(body):,}-byte request failed under {limits}",
+            expected="200 with the predictions",
+            actual=exchange.describe(),
+            evidence=exchange.evidence(),
+            reproduce=(exchange.curl(spec.port),),
+        )
+    elif len(exchange.body) > contract.SERVERLESS_MAX_PAYLOAD_BYTES:
+        yield Violation(
+            "The response is larger than a serverless endpoint returns",
+            expected=f"at most {contract.SERVERLESS_MAX_PAYLOAD_BYTES:,} bytes",
+            actual=f"{len(exchange.body):,} bytes for a {len(body):,}-byte request",
+            evidence=exchange.evidence(),
+            reproduce=(exchange.curl(spec.port),),
+        )
