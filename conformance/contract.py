@@ -164,3 +164,34 @@ BIND_TO_PORT_LABEL: Final = "com.amazonaws.sagemaker.capabilities.accept-bind-to
 """Images that honour ``SAGEMAKER_BIND_TO_PORT`` must carry this label set to ``true`` (DG_PIPE)."""
 BIND_TO_PORT_PROBE: Final = 9090
 SAFE_PORT_RANGE_PROBE: Final = "9091-9099"
+
+# --- Batch transform, content negotiation and response limits (DG_BATCH, DG_BT, API_TRANSFORM, API_RT) ------------
+API_TRANSFORM: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTransformJob.html"
+API_TRANSFORM_INPUT: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TransformInput.html"
+RFC_NOT_ACCEPTABLE: Final = "https://www.rfc-editor.org/rfc/rfc9110#name-406-not-acceptable"
+"""HTTP's answer to an Accept the server cannot satisfy: 406, or the response as if there were no Accept."""
+BATCH_ENV_VARIABLE: Final = "SAGEMAKER_BATCH"
+MAX_PAYLOAD_ENV: Final = "SAGEMAKER_MAX_PAYLOAD_IN_MB"
+BATCH_STRATEGY_ENV: Final = "SAGEMAKER_BATCH_STRATEGY"
+MAX_CONCURRENT_TRANSFORMS_ENV: Final = "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"
+"""The variables batch transform sets in the serving container (DG_BATCH), from the job's settings."""
+MULTI_RECORD: Final = "MULTI_RECORD"
+"""``BatchStrategy=MultiRecord``: "the maximum number of records in each request, up to the MaxPayloadInMB limit"
+(API_TRANSFORM_INPUT)."""
+SINGLE_RECORD: Final = "SINGLE_RECORD"
+"""``BatchStrategy=SingleRecord``: "individual records in each request" (API_TRANSFORM_INPUT)."""
+DEFAULT_MAX_PAYLOAD_IN_MB: Final = 6
+"""``MaxPayloadInMB`` when neither the job nor /execution-parameters sets it: "The default value is 6 MB"
+(API_TRANSFORM)."""
+MEGABYTE: Final = 1024 * 1024
+"""Bytes in one of MaxPayloadInMB's MB: 6 MB is InvokeEndpoint's 6,291,456-byte body (API_RT)."""
+DEFAULT_MAX_CONCURRENT_TRANSFORMS: Final = 1
+"""``MaxConcurrentTransforms``: "The default value is 1" (API_TRANSFORM)."""
+SPLIT_LINE_SEPARATOR: Final = b"\n"
+"""``SplitType=Line`` splits "on a newline character boundary"; ``AssembleWith=Line`` joins the answers with one
+(API_TRANSFORM_INPUT, DG_BT)."""
+MAX_RESPONSE_BYTES: Final = 6_291_456
+"""``InvokeEndpoint``'s response Body maximum, 6 MiB, as for the request (API_RT ``Body``)."""
+ANY_MEDIA_TYPE: Final = "*/*"
+UNPRODUCIBLE_ACCEPT: Final = "application/x-sagemaker-conformance-unknown"
+"""An Accept no image can produce: the answer is 406 Not Acceptable (RFC_NOT_ACCEPTABLE), or the declared default."""
