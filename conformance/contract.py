@@ -168,8 +168,6 @@ SAFE_PORT_RANGE_PROBE: Final = "9091-9099"
 # --- Batch transform, content negotiation and response limits (DG_BATCH, DG_BT, API_TRANSFORM, API_RT) ------------
 API_TRANSFORM: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTransformJob.html"
 API_TRANSFORM_INPUT: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TransformInput.html"
-RFC_NOT_ACCEPTABLE: Final = "https://www.rfc-editor.org/rfc/rfc9110#name-406-not-acceptable"
-"""HTTP's answer to an Accept the server cannot satisfy: 406, or the response as if there were no Accept."""
 BATCH_ENV_VARIABLE: Final = "SAGEMAKER_BATCH"
 MAX_PAYLOAD_ENV: Final = "SAGEMAKER_MAX_PAYLOAD_IN_MB"
 BATCH_STRATEGY_ENV: Final = "SAGEMAKER_BATCH_STRATEGY"
@@ -194,4 +192,5 @@ MAX_RESPONSE_BYTES: Final = 6_291_456
 """``InvokeEndpoint``'s response Body maximum, 6 MiB, as for the request (API_RT ``Body``)."""
 ANY_MEDIA_TYPE: Final = "*/*"
 UNPRODUCIBLE_ACCEPT: Final = "application/x-sagemaker-conformance-unknown"
-"""An Accept no image can produce: the answer is 406 Not Acceptable (RFC_NOT_ACCEPTABLE), or the declared default."""
+"""An Accept no image can produce: HTTP's answer is 406 Not Acceptable, or the response as if there were no Accept
+(RFC 9110, section 15.5.7); InvokeEndpoint passes the caller's Accept to the container (API_RT)."""

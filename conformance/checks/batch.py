@@ -326,15 +326,15 @@ def content_type_negotiated(ctx: CheckContext) -> Iterator[Violation]:
     "SRV-18",
     Level.SHOULD,
     "An Accept the image cannot produce gets 406 Not Acceptable",
-    source=contract.RFC_NOT_ACCEPTABLE,
+    source=contract.API_RT,
 )
 def unproducible_accept_refused(ctx: CheckContext) -> Iterator[Violation]:
     """An `Accept` the image cannot produce (`application/x-sagemaker-conformance-unknown`) gets a 4xx, 406 Not
     Acceptable preferred; or, when the policy declares `accept_fallback = true`, a 200 in the declared output type.
 
-    Level: SHOULD, because HTTP lets a server either refuse with 406 or ignore the header and answer its default;
-    the policy declares which one the image does, and what it never does is answer 200 in a type the client did not
-    ask for and the policy did not declare, or fail with a 5xx.
+    Level: SHOULD, because HTTP (RFC 9110) lets a server either refuse with 406 or ignore the header and answer its
+    default; the policy declares which one the image does. What no image should do is answer 200 in a type the
+    client did not ask for and the policy did not declare, or fail with a 5xx.
 
     Why: A client that asks InvokeEndpoint for a media type the model cannot write must learn it: a 406 reaches it
     as a client error that names the problem, while an undeclared 200 hands its deserializer a body it cannot read,
