@@ -113,13 +113,17 @@ def _line_codec(ctx: CheckContext) -> codecs.Codec:
 
 
 def _expected_outputs(ctx: CheckContext, server: ServingContainer) -> list[str] | None:
-    """The answer to each test-dir record, when the model answers the same twice (else counts only)."""
+    """The answer to each test-dir record, when the model answers the same twice (else counts only). When the
+    test-dir's own payload does not round-trip, that is SRV-4's finding, and a transform of it would only repeat it."""
     first = post(ctx, server, ctx.test_dir.payload, name="batch-baseline")
+    if first.status != 200:
+        raise DependencyFailed("SRV-4", f"the test-dir's payload got {first.describe()}")
+    records = response_records(ctx, first)
+    if records is None or len(records) != len(ctx.test_dir.records):
+        found = "a body that does not parse" if records is None else f"{len(records)} records"
+        raise DependencyFailed("SRV-4", f"the test-dir's {len(ctx.test_dir.records)} records got {found}")
     again = post(ctx, server, ctx.test_dir.payload, name="batch-baseline")
-    records = response_records(ctx, first) if first.status == 200 else None
-    if records is None or first.body != again.body or len(records) != len(ctx.test_dir.records):
-        return None
-    return records
+    return records if first.body == again.body else None
 
 
 def _batch_server(ctx: CheckContext, spec: ServeSpec) -> ServingContainer:
@@ -147,7 +151,8 @@ def batch_transform_round_trip(ctx: CheckContext) -> Iterator[Violation]:
     batch size, a truncated buffer) answers 200 with fewer lines, and every prediction after the gap lands next to
     the wrong input, silently: nothing in the job fails.
 
-    How: Starts the server with the batch variables (MULTI_RECORD, as ENV-4 does), reads GET
+    How: Starts the server with the batch variables (MULTI_RECORD, as ENV-4 does; the test-dir's payload must
+    round-trip on it first, else SRV-4 holds the finding), reads GET
     /execution-parameters when it answers (its MaxPayloadInMB and MaxConcurrentTransforms are used), builds a
     20,000-record input through the policy's codec, packs whole lines into mini-batches of at most MaxPayloadInMB,
     sends them (up to MaxConcurrentTransforms at once, at most 4), assembles the answers with a newline after each,

@@ -158,3 +158,14 @@ def test_a_padded_response_fails_srv19_with_its_size(tmp_path: Path) -> None:
     assert outcome.measurements["largest_response_bytes"] > contract.MAX_RESPONSE_BYTES
     for clause in ("SRV-4", "SRV-16"):
         assert certify(PadsAnswers(), clause, tmp_path / clause)[0].verdict == PASS
+
+
+def test_srv16_leaves_a_broken_round_trip_to_srv4(tmp_path: Path) -> None:
+    @dataclass
+    class HeaderRowInOutput(GoodImage):
+        def predict(self, table: list[list[float]]) -> bytes:
+            return b"prediction\n" + super().predict(table)
+
+    outcome, _ = certify(HeaderRowInOutput(), "SRV-16", tmp_path)
+    assert outcome.verdict == SKIP
+    assert outcome.reason.startswith("depends on SRV-4")

@@ -6,5 +6,5 @@ replace(
     "/opt/program/app.py",
     '    if accept and accept != "*/*" and not flask.request.accept_mimetypes.best_match([CSV_TYPE]):\n'
     "        return text_response(406, f\"unsupported Accept {accept[:100]!r}: answers are text/csv\")\n",
-    "",  # broken: no 406
+    "    # broken: Accept is never checked, so no 406\n",
 )
