@@ -169,3 +169,21 @@ def test_srv16_leaves_a_broken_round_trip_to_srv4(tmp_path: Path) -> None:
     outcome, _ = certify(HeaderRowInOutput(), "SRV-16", tmp_path)
     assert outcome.verdict == SKIP
     assert outcome.reason.startswith("depends on SRV-4")
+
+
+@pytest.mark.parametrize(
+    ("document", "source"),
+    [
+        (b'{"MaxConcurrentTransforms": 0, "BatchStrategy": "ALL", "MaxPayloadInMB": 200}', "/execution-parameters"),
+        (b"MaxPayloadInMB=6", "not a JSON object"),
+    ],
+)
+def test_srv16_leaves_invalid_execution_parameters_to_env4(document: bytes, source: str, tmp_path: Path) -> None:
+    @dataclass
+    class Announces(GoodImage):
+        def execution_parameters(self, server: FakeServer) -> Response:
+            return Response(200, document, "application/json")
+
+    outcome, _ = certify(Announces(), "SRV-16", tmp_path)
+    assert outcome.verdict == PASS, rendered(outcome)
+    assert any("MaxPayloadInMB 6, MaxConcurrentTransforms 1" in n and source in n for n in outcome.notes)
