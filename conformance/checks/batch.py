@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from conformance import codecs, contract
 from conformance.containers import ServingContainer
 from conformance.context import CheckContext, ServeSpec
-from conformance.failures import CheckSkipped, DependencyFailed, Violation, shorten
+from conformance.failures import CheckSkipped, DependencyFailed, Violation
 from conformance.http import Exchange
 from conformance.invoking import NO_ACCEPT, exchange_violation, output_media_type, post, response_records
 from conformance.registry import Level, check
@@ -426,7 +426,8 @@ def response_within_limit(ctx: CheckContext) -> Iterator[Violation]:
             actual=f"{size:,} bytes",
             evidence=(
                 exchange.evidence()[0],
-                ("Response", f"{exchange.describe()}, {size:,} bytes\n\n{shorten(exchange.body, 600)}"),
+                # As bytes: padding (blank lines, spaces) shows, where the lines themselves would hide it.
+                ("Response", f"{exchange.describe()}, {size:,} bytes, beginning:\n{exchange.body[:300]!r}"),
             ),
             reproduce=(exchange.curl(contract.PORT),),
         )
