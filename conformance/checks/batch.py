@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,10 @@ from conformance.invoking import NO_ACCEPT, exchange_violation, output_media_typ
 from conformance.registry import Level, check
 
 BATCH_RECORDS = 20_000
-"""Records in the transform job's input file, built from the test-dir's records."""
+"""Records in the transform job's input file at least, built from the test-dir's records."""
+BATCH_INPUT_MINI_BATCHES = 1.5
+"""...and at least this many MaxPayloadInMB's worth of them: full-size mini-batches, where a cap on a request's
+records shows, and a last, partial one, whose answer must follow the others'."""
 SINGLE_RECORD_SAMPLES = 20
 """SingleRecord requests sent (spread over the input): enough to see the strategy, few enough to stay fast."""
 BATCH_BUDGET_S = 180.0
@@ -65,6 +69,13 @@ def execution_parameters(server: ServingContainer) -> ExecutionParameters:
         concurrency=concurrency if isinstance(concurrency, int) and concurrency > 0 else 1,
         source="/execution-parameters",
     )
+
+
+def input_records(source: Sequence[bytes], limit: int) -> int:
+    """How many records the job's input holds: BATCH_RECORDS, or more to fill BATCH_INPUT_MINI_BATCHES of
+    ``limit`` bytes."""
+    cycle = sum(len(record) + len(contract.SPLIT_LINE_SEPARATOR) for record in source)
+    return max(BATCH_RECORDS, math.ceil(BATCH_INPUT_MINI_BATCHES * limit * len(source) / cycle))
 
 
 def mini_batches(records: Sequence[bytes], limit: int) -> list[range]:
@@ -136,14 +147,15 @@ def _batch_server(ctx: CheckContext, spec: ServeSpec) -> ServingContainer:
 @check(
     "SRV-16",
     Level.MUST,
-    "A batch transform of 20,000 records gives one output record per input record, in order",
+    "A batch transform gives one output record per input record, in order",
     source=contract.API_TRANSFORM_INPUT,
 )
 def batch_transform_round_trip(ctx: CheckContext) -> Iterator[Violation]:
-    """A batch transform with `SplitType=Line` and `AssembleWith=Line` of 20,000 records (the test-dir's records,
-    repeated) gives exactly one output record per input record, in order, both as MultiRecord mini-batches (up to
-    MaxPayloadInMB, 6 MB unless `/execution-parameters` says otherwise) and as SingleRecord requests. For CSV and
-    JSON Lines; a JSON image is skipped (a JSON document is not split by line).
+    """A batch transform with `SplitType=Line` and `AssembleWith=Line` of at least 20,000 records and one and a
+    half mini-batches (the test-dir's records, repeated) gives exactly one output record per input record, in
+    order, both as MultiRecord mini-batches (up to MaxPayloadInMB, 6 MB unless `/execution-parameters` says
+    otherwise) and as SingleRecord requests. For CSV and JSON Lines; a JSON image is skipped (a JSON document is
+    not split by line).
 
     Why: Batch transform splits its input files on newlines into mini-batches, sends them to /invocations with
     SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_BATCH_STRATEGY and SAGEMAKER_MAX_CONCURRENT_TRANSFORMS
@@ -153,8 +165,9 @@ def batch_transform_round_trip(ctx: CheckContext) -> Iterator[Violation]:
 
     How: Starts the server with the batch variables (MULTI_RECORD, as ENV-4 does; the test-dir's payload must
     round-trip on it first, else SRV-4 holds the finding), reads GET
-    /execution-parameters when it answers (its MaxPayloadInMB and MaxConcurrentTransforms are used), builds a
-    20,000-record input through the policy's codec, packs whole lines into mini-batches of at most MaxPayloadInMB,
+    /execution-parameters when it answers (its MaxPayloadInMB and MaxConcurrentTransforms are used), builds an
+    input of 20,000 records, or more to fill one and a half MaxPayloadInMB (about 9 MB by default), through the
+    policy's codec, packs whole lines into mini-batches of at most MaxPayloadInMB,
     sends them (up to MaxConcurrentTransforms at once, at most 4), assembles the answers with a newline after each,
     and requires as many output records as input records, each the test-dir record's own answer when the model is
     deterministic. Then starts it with SAGEMAKER_BATCH_STRATEGY=SINGLE_RECORD and sends 20 records spread over the
@@ -171,9 +184,10 @@ def batch_transform_round_trip(ctx: CheckContext) -> Iterator[Violation]:
         f"(from {parameters.source}){preference}"
     )
     source = list(ctx.test_dir.records)
-    records = [source[i % len(source)] for i in range(BATCH_RECORDS)]
+    limit = parameters.max_payload_mb * contract.MEGABYTE
+    records = [source[i % len(source)] for i in range(input_records(source, limit))]
     expected = _expected_outputs(ctx, server)
-    batches = mini_batches(records, parameters.max_payload_mb * contract.MEGABYTE)
+    batches = mini_batches(records, limit)
 
     def send(number: int) -> Exchange:
         body = codec.render([records[i] for i in batches[number]])

@@ -67,9 +67,12 @@ def test_a_capped_request_fails_srv16(tmp_path: Path) -> None:
     outcome, certification = certify(CapsRecords(), "SRV-16", tmp_path)
     assert outcome.verdict == FAIL
     text = rendered(outcome)
+    records = batch.input_records([b"5.1,3.5,1.4,0.2"], 6 * contract.MEGABYTE)
+    full = 6 * contract.MEGABYTE // 16
+    assert records == 589_824  # one and a half 6 MB mini-batches of 16-byte lines
     assert "The assembled output does not have one record per input record" in text
-    assert "Expected: 20,000 records" in text
-    assert "mini-batch 1 of 1: 20,000 records in, 10,000 out" in text
+    assert f"Expected: {records:,} records (2 mini-batch(es) of whole lines, assembled with Line)" in text
+    assert f"mini-batch 1 of 2: {full:,} records in, 10,000 out" in text
     assert certification._servers["batch"].spec.env == contract.BATCH_ENV
 
 
@@ -84,6 +87,11 @@ def test_srv16_packs_mini_batches_by_execution_parameters_and_keeps_their_order(
     singles = [r for r in certification._servers["batch-single-record"].requests if r[1] == contract.INVOCATIONS_PATH]
     assert len(singles) == batch.SINGLE_RECORD_SAMPLES
     assert all(r[2].count(b"\n") == 1 for r in singles)
+
+
+def test_the_input_holds_20000_records_or_more_to_fill_one_and_a_half_mini_batches() -> None:
+    assert batch.input_records([b"x" * 99], 1000) == 20_000
+    assert batch.input_records([b"x" * 9, b"y" * 19], 1_000_000) == 100_000  # 15 bytes a record on average
 
 
 def test_mini_batches_are_whole_lines_up_to_the_limit() -> None:
