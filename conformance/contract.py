@@ -223,3 +223,32 @@ SERVERLESS_PAYLOAD_BYTES: Final = 4_000_000
 """The body ENV-8 sends: as large as serverless allows, just under SERVERLESS_MAX_PAYLOAD_BYTES."""
 CGROUP_MEMORY_EVENTS: Final = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 """Where the kernel counts the container's out-of-memory kills (``oom_kill N``): cgroup v2, then v1."""
+# --- Batch transform, content negotiation and response limits (DG_BATCH, DG_BT, API_TRANSFORM, API_RT) ------------
+API_TRANSFORM: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTransformJob.html"
+API_TRANSFORM_INPUT: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TransformInput.html"
+BATCH_ENV_VARIABLE: Final = "SAGEMAKER_BATCH"
+MAX_PAYLOAD_ENV: Final = "SAGEMAKER_MAX_PAYLOAD_IN_MB"
+BATCH_STRATEGY_ENV: Final = "SAGEMAKER_BATCH_STRATEGY"
+MAX_CONCURRENT_TRANSFORMS_ENV: Final = "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"
+"""The variables batch transform sets in the serving container (DG_BATCH), from the job's settings."""
+MULTI_RECORD: Final = "MULTI_RECORD"
+"""``BatchStrategy=MultiRecord``: "the maximum number of records in each request, up to the MaxPayloadInMB limit"
+(API_TRANSFORM_INPUT)."""
+SINGLE_RECORD: Final = "SINGLE_RECORD"
+"""``BatchStrategy=SingleRecord``: "individual records in each request" (API_TRANSFORM_INPUT)."""
+DEFAULT_MAX_PAYLOAD_IN_MB: Final = 6
+"""``MaxPayloadInMB`` when neither the job nor /execution-parameters sets it: "The default value is 6 MB"
+(API_TRANSFORM)."""
+MEGABYTE: Final = 1024 * 1024
+"""Bytes in one of MaxPayloadInMB's MB: 6 MB is InvokeEndpoint's 6,291,456-byte body (API_RT)."""
+DEFAULT_MAX_CONCURRENT_TRANSFORMS: Final = 1
+"""``MaxConcurrentTransforms``: "The default value is 1" (API_TRANSFORM)."""
+SPLIT_LINE_SEPARATOR: Final = b"\n"
+"""``SplitType=Line`` splits "on a newline character boundary"; ``AssembleWith=Line`` joins the answers with one
+(API_TRANSFORM_INPUT, DG_BT)."""
+MAX_RESPONSE_BYTES: Final = 6_291_456
+"""``InvokeEndpoint``'s response Body maximum, 6 MiB, as for the request (API_RT ``Body``)."""
+ANY_MEDIA_TYPE: Final = "*/*"
+UNPRODUCIBLE_ACCEPT: Final = "application/x-sagemaker-conformance-unknown"
+"""An Accept no image can produce: HTTP's answer is 406 Not Acceptable, or the response as if there were no Accept
+(RFC 9110, section 15.5.7); InvokeEndpoint passes the caller's Accept to the container (API_RT)."""

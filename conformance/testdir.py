@@ -23,8 +23,8 @@ else:  # pragma: no cover
 POLICY_FILE = "conformance.toml"
 PROFILES = ("train+serve", "serve-only", "train-only")
 _POLICY_KEYS = {
-    "profile", "content_type", "accept", "payload", "expected_output", "csv_header", "env", "waive", "train",
-    "serverless",
+    "profile", "content_type", "accept", "accept_fallback", "payload", "expected_output", "csv_header", "env", "waive",
+    "train", "serverless",
 }  # fmt: skip
 
 
@@ -42,6 +42,9 @@ class Policy:
     accept: str | None = None
     """The response's media type: sent as Accept, and the codec that reads responses whose own Content-Type the
     harness has no codec for. None: no Accept header; responses are read by their own Content-Type, else as lines."""
+    accept_fallback: bool = False
+    """An Accept the image cannot produce is answered 200 in the declared output type, not refused with 406
+    (SRV-18)."""
     payload: str = "payload.csv"
     expected_output: str | None = None
     csv_header: bool = False
@@ -205,6 +208,7 @@ def _load_policy(path: Path) -> Policy:
         profile=profile,
         content_type=_get(raw, "content_type", str, contract.CSV, path),
         accept=_get(raw, "accept", str, None, path),
+        accept_fallback=_get(raw, "accept_fallback", bool, False, path),
         payload=_get(raw, "payload", str, "payload.csv", path),
         expected_output=_get(raw, "expected_output", str, None, path),
         csv_header=_get(raw, "csv_header", bool, False, path),

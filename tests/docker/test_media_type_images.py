@@ -13,6 +13,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,8 @@ class Image:
     """Under tests/ecosystem: the correct image's build context; its test-dir is <folder>/test-dir."""
     twin: catalogue.Entry
     """The broken twin, built from <folder>/broken FROM the correct image: the clause it must fail, and why."""
+    pinned: dict[str, str]
+    """Verdicts other than pass that the correct image and its twin both give, and must keep giving."""
 
     @property
     def reference(self) -> str:
@@ -58,6 +61,8 @@ IMAGES = [
             also_fails={},
             test_dir="tests/ecosystem/json-api/test-dir",
         ),
+        # SRV-16: a JSON document is not split by line. SRV-19: a 6 MB request's answer is about 19 MB (waived).
+        pinned={"SRV-16": "skip", "SRV-19": "warn"},
     ),
     Image(
         "jsonlines",
@@ -69,6 +74,8 @@ IMAGES = [
             also_fails={},
             test_dir="tests/ecosystem/jsonlines/test-dir",
         ),
+        # SRV-19: a 6 MB request's answer is about 12 MB (waived in the test-dir's policy).
+        pinned={"SRV-19": "warn"},
     ),
 ]
 
@@ -104,21 +111,29 @@ def image(request: pytest.FixtureRequest, base: str) -> Image:
     return image
 
 
+def unpinned(image: Image, report: dict[str, Any]) -> dict[str, Any]:
+    """The report without the pinned clauses, once each has given its pinned verdict."""
+    verdicts = {c["id"]: c["verdict"] for c in report["clauses"]}
+    assert {k: verdicts.get(k) for k in image.pinned} == image.pinned, "a pinned verdict changed"
+    return {**report, "clauses": [c for c in report["clauses"] if c["id"] not in image.pinned]}
+
+
 def test_the_correct_image_passes_every_clause(image: Image, tmp_path: Path) -> None:
     run = catalogue.certify(image.reference, image.test_dir, tmp_path)
     if run.report is None:
         pytest.fail(f"no JSON report (exit code {run.returncode}):\n{run.output[-4000:]}", pytrace=False)
-    problems = catalogue.reference_problems(run.report)
-    skipped = [c["id"] for c in run.report["clauses"] if c["verdict"] == "skip"]
+    report = unpinned(image, run.report)
+    problems = catalogue.reference_problems(report)
+    skipped = [c["id"] for c in report["clauses"] if c["verdict"] == "skip"]
     assert not problems, f"{image.reference} must give no failures:\n" + "\n".join(f"  - {p}" for p in problems)
-    assert skipped == [], f"every clause applies to {image.reference}, yet {skipped} were skipped"
+    assert skipped == [], f"every other clause applies to {image.reference}, yet {skipped} were skipped"
 
 
 def test_the_twin_fails_srv4_only(image: Image, tmp_path: Path) -> None:
     run = catalogue.certify(image.twin_reference, image.test_dir, tmp_path, catalogue.BROKEN_OPTIONS)
     if run.report is None:
         pytest.fail(f"no JSON report (exit code {run.returncode}):\n{run.output[-4000:]}", pytrace=False)
-    judgement = catalogue.judge(image.twin, run.report)
+    judgement = catalogue.judge(image.twin, unpinned(image, run.report))
     own = next((c for c in run.report["clauses"] if c["id"] == image.twin.clause), {})
     assert judgement.ok, f"{image.twin_reference} ({image.twin.description}):\n" + "\n".join(
         [*(f"  - {u}" for u in judgement.unexpected), "", *(own.get("evidence") or "").splitlines()[:40]]

@@ -42,6 +42,7 @@ REASONS = {
     400: "Bad Request",
     404: "Not Found",
     413: "Request Entity Too Large",
+    406: "Not Acceptable",
     415: "Unsupported Media Type",
     500: "Internal Server Error",
     503: "Service Unavailable",
@@ -444,6 +445,9 @@ class FakeImage:
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if media != contract.CSV:
             return Response(415, f"unsupported content type {media}".encode(), "text/plain")
+        accept = headers.get("accept", "").split(";")[0].strip().lower()
+        if accept not in ("", contract.ANY_MEDIA_TYPE, contract.CSV):
+            return Response(406, f"cannot answer {accept}".encode(), "text/plain")
         table = parse_csv(body, self.width)
         if table is None:
             return Response(400, b"expected rows of numbers", "text/plain")

@@ -47,6 +47,7 @@ from .checkfakes import (
     trained,
     write_test_dir,
 )
+from .test_batch_checks import CapsRecords, IgnoresAccept, LabelsHtml, PadsAnswers
 
 
 @pytest.fixture(autouse=True)
@@ -1485,6 +1486,10 @@ BROKEN: dict[str, FakeImage] = {
     "SRV-13": PingBlockedByInvocations(),
     "SRV-14": NeedsEgress(),
     "SRV-15": Nondeterministic(),
+    "SRV-16": CapsRecords(),
+    "SRV-17": LabelsHtml(),
+    "SRV-18": IgnoresAccept(),
+    "SRV-19": PadsAnswers(),
     "ENV-1": RecordedProcessTable(table=HARD_CODED),
     "ENV-2": RecordedProcessTable(table=HARD_CODED[:5]),
     "ENV-3": RecordedProcessTable(table=HARD_CODED),

@@ -1,0 +1,447 @@
+"""SRV: /invocations as SageMaker's services use it beyond one request: batch transform end to end, content
+negotiation, and InvokeEndpoint's response size limit."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from conformance import codecs, contract
+from conformance.containers import ServingContainer
+from conformance.context import CheckContext, ServeSpec
+from conformance.failures import CheckSkipped, DependencyFailed, Violation
+from conformance.http import Exchange
+from conformance.invoking import NO_ACCEPT, exchange_violation, output_media_type, post, response_records
+from conformance.registry import Level, check
+
+BATCH_RECORDS = 20_000
+"""Records in the transform job's input file at least, built from the test-dir's records."""
+BATCH_INPUT_MINI_BATCHES = 1.5
+"""...and at least this many MaxPayloadInMB's worth of them: full-size mini-batches, where a cap on a request's
+records shows, and a last, partial one, whose answer must follow the others'."""
+SINGLE_RECORD_SAMPLES = 20
+"""SingleRecord requests sent (spread over the input): enough to see the strategy, few enough to stay fast."""
+BATCH_BUDGET_S = 180.0
+"""The time the whole transform may take here; past it the SingleRecord sample stops, with a note."""
+MAX_CONCURRENCY = 4
+"""At most this many mini-batches in flight, whatever MaxConcurrentTransforms says (a 2-core machine)."""
+
+SERVE_BATCH = ServeSpec("batch", env=contract.BATCH_ENV)
+"""MultiRecord, as ENV-4 starts it (the same container)."""
+SERVE_BATCH_SINGLE = ServeSpec(
+    "batch-single-record", env={**contract.BATCH_ENV, contract.BATCH_STRATEGY_ENV: contract.SINGLE_RECORD}
+)
+
+
+@dataclass(frozen=True)
+class ExecutionParameters:
+    """What the transform uses: the image's /execution-parameters where it answers validly, else the defaults."""
+
+    max_payload_mb: int = contract.DEFAULT_MAX_PAYLOAD_IN_MB
+    strategy: str = contract.MULTI_RECORD
+    concurrency: int = contract.DEFAULT_MAX_CONCURRENT_TRANSFORMS
+    source: str = "the defaults (no /execution-parameters)"
+
+
+def execution_parameters(server: ServingContainer) -> ExecutionParameters:
+    """Ask the image, as the service does before the first mini-batch; an invalid answer is ENV-4's to judge."""
+    answer = server.request("GET", contract.EXECUTION_PARAMETERS_PATH, timeout=10)
+    if answer.status != 200:
+        return ExecutionParameters()
+    try:
+        document = json.loads(answer.body)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        return ExecutionParameters(source="the defaults (/execution-parameters is not a JSON object: ENV-4)")
+    size = document.get("MaxPayloadInMB")
+    strategy = document.get("BatchStrategy")
+    concurrency = document.get("MaxConcurrentTransforms")
+    return ExecutionParameters(
+        max_payload_mb=size
+        if isinstance(size, int) and 0 < size <= contract.MAX_PAYLOAD_IN_MB_LIMIT
+        else contract.DEFAULT_MAX_PAYLOAD_IN_MB,
+        strategy=strategy if strategy in contract.BATCH_STRATEGIES else contract.MULTI_RECORD,
+        concurrency=concurrency if isinstance(concurrency, int) and concurrency > 0 else 1,
+        source="/execution-parameters",
+    )
+
+
+def input_records(source: Sequence[bytes], limit: int) -> int:
+    """How many records the job's input holds: BATCH_RECORDS, or more to fill BATCH_INPUT_MINI_BATCHES of
+    ``limit`` bytes."""
+    cycle = sum(len(record) + len(contract.SPLIT_LINE_SEPARATOR) for record in source)
+    return max(BATCH_RECORDS, math.ceil(BATCH_INPUT_MINI_BATCHES * limit * len(source) / cycle))
+
+
+def mini_batches(records: Sequence[bytes], limit: int) -> list[range]:
+    """SplitType=Line with MultiRecord: as many whole lines per request as fit in ``limit`` bytes, in order."""
+    batches: list[range] = []
+    start, size = 0, 0
+    for index, record in enumerate(records):
+        length = len(record) + len(contract.SPLIT_LINE_SEPARATOR)
+        if index > start and size + length > limit:
+            batches.append(range(start, index))
+            start, size = index, 0
+        size += length
+    if start < len(records):
+        batches.append(range(start, len(records)))
+    return batches
+
+
+def assemble_with_line(bodies: Sequence[bytes]) -> bytes:
+    """AssembleWith=Line: the answers in order, each ending in a newline (added where it has none)."""
+    separator = contract.SPLIT_LINE_SEPARATOR
+    return b"".join(body if body.endswith(separator) else body + separator for body in bodies if body)
+
+
+def _codec(ctx: CheckContext) -> codecs.Codec:
+    """The request codec the policy's content_type chose, fitted to the test-dir's payload."""
+    codec = ctx.test_dir.codec
+    if codec is None:  # the test-dir was loaded for an image that does not serve
+        codec = codecs.for_request(ctx.policy.content_type, ctx.test_dir.payload, header=ctx.policy.csv_header)
+    return codec
+
+
+def _line_codec(ctx: CheckContext) -> codecs.Codec:
+    codec = _codec(ctx)
+    if isinstance(codec, codecs.JsonCodec):
+        raise CheckSkipped(
+            "the request is one JSON document (application/json): batch transform splits input by line "
+            "(SplitType=Line) and a JSON document is not line-delimited, so a JSON image takes a transform's input "
+            "whole (SplitType=None, one request per file), which SRV-4 and SRV-9 already judge"
+        )
+    if ctx.policy.csv_header:
+        raise CheckSkipped(
+            "the image needs a CSV header row (csv_header): batch transform's mini-batches carry none, so the image "
+            "cannot run a SplitType=Line transform (SRV-4 notes it)"
+        )
+    return codec
+
+
+def _expected_outputs(ctx: CheckContext, server: ServingContainer) -> list[str] | None:
+    """The answer to each test-dir record, when the model answers the same twice (else counts only). When the
+    test-dir's own payload does not round-trip, that is SRV-4's finding, and a transform of it would only repeat it."""
+    first = post(ctx, server, ctx.test_dir.payload, name="batch-baseline")
+    if first.status != 200:
+        raise DependencyFailed("SRV-4", f"the test-dir's payload got {first.describe()}")
+    records = response_records(ctx, first)
+    if records is None or len(records) != len(ctx.test_dir.records):
+        found = "a body that does not parse" if records is None else f"{len(records)} records"
+        raise DependencyFailed("SRV-4", f"the test-dir's {len(ctx.test_dir.records)} records got {found}")
+    again = post(ctx, server, ctx.test_dir.payload, name="batch-baseline")
+    return records if first.body == again.body else None
+
+
+def _batch_server(ctx: CheckContext, spec: ServeSpec) -> ServingContainer:
+    server = ctx.server(spec, ready=False)
+    if not server.readiness.ready:
+        raise DependencyFailed("ENV-4", f"with batch transform's variables set: {server.readiness.describe()}")
+    return server
+
+
+@check(
+    "SRV-16",
+    Level.MUST,
+    "A batch transform gives one output record per input record, in order",
+    source=contract.API_TRANSFORM_INPUT,
+)
+def batch_transform_round_trip(ctx: CheckContext) -> Iterator[Violation]:
+    """A batch transform with `SplitType=Line` and `AssembleWith=Line` of at least 20,000 records and one and a
+    half mini-batches (the test-dir's records, repeated) gives exactly one output record per input record, in
+    order, both as MultiRecord mini-batches (up to MaxPayloadInMB, 6 MB unless `/execution-parameters` says
+    otherwise) and as SingleRecord requests. For CSV and JSON Lines; a JSON image is skipped (a JSON document is
+    not split by line).
+
+    Why: Batch transform splits its input files on newlines into mini-batches, sends them to /invocations with
+    SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_BATCH_STRATEGY and SAGEMAKER_MAX_CONCURRENT_TRANSFORMS
+    set, and joins the answers line by line into the output file. A server that caps a request's records (a fixed
+    batch size, a truncated buffer) answers 200 with fewer lines, and every prediction after the gap lands next to
+    the wrong input, silently: nothing in the job fails.
+
+    How: Starts the server with the batch variables (MULTI_RECORD, as ENV-4 does; the test-dir's payload must
+    round-trip on it first, else SRV-4 holds the finding), reads GET
+    /execution-parameters when it answers (its MaxPayloadInMB and MaxConcurrentTransforms are used), builds an
+    input of 20,000 records, or more to fill one and a half MaxPayloadInMB (about 9 MB by default), through the
+    policy's codec, packs whole lines into mini-batches of at most MaxPayloadInMB,
+    sends them (up to MaxConcurrentTransforms at once, at most 4), assembles the answers with a newline after each,
+    and requires as many output records as input records, each the test-dir record's own answer when the model is
+    deterministic. Then starts it with SAGEMAKER_BATCH_STRATEGY=SINGLE_RECORD and sends 20 records spread over the
+    input one per request: each answer must be one record, that record's own answer when the model is
+    deterministic. The SingleRecord sample stops once the check has run 180 s (with a note).
+    """
+    codec = _line_codec(ctx)
+    started = time.monotonic()
+    server = _batch_server(ctx, SERVE_BATCH)
+    parameters = execution_parameters(server)
+    preference = f"; the image prefers {parameters.strategy}" if parameters.source.startswith("/") else ""
+    ctx.note(
+        f"MaxPayloadInMB {parameters.max_payload_mb}, MaxConcurrentTransforms {parameters.concurrency} "
+        f"(from {parameters.source}){preference}"
+    )
+    source = list(ctx.test_dir.records)
+    limit = parameters.max_payload_mb * contract.MEGABYTE
+    records = [source[i % len(source)] for i in range(input_records(source, limit))]
+    expected = _expected_outputs(ctx, server)
+    batches = mini_batches(records, limit)
+
+    def send(number: int) -> Exchange:
+        body = codec.render([records[i] for i in batches[number]])
+        return post(ctx, server, body, name=f"mini-batch-{number + 1}")
+
+    workers = max(1, min(parameters.concurrency, MAX_CONCURRENCY))
+    transform_started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        answers = list(pool.map(send, range(len(batches))))
+    ctx.measure("batch_transform_seconds", time.monotonic() - transform_started)
+    ctx.measure("batch_mini_batches", len(batches))
+    found = list(_multi_record_violations(ctx, records, batches, answers, expected))
+    yield from found
+    if time.monotonic() - started > BATCH_BUDGET_S:
+        ctx.note(f"SingleRecord was not tried: the MultiRecord transform took over {BATCH_BUDGET_S:g} s")
+        return
+    single = _batch_server(ctx, SERVE_BATCH_SINGLE)
+    step = max(1, len(records) // SINGLE_RECORD_SAMPLES)
+    for index in list(range(0, len(records), step))[:SINGLE_RECORD_SAMPLES]:
+        if time.monotonic() - started > BATCH_BUDGET_S:
+            ctx.note(f"the SingleRecord sample stopped at record {index + 1}: the check's {BATCH_BUDGET_S:g} s ran out")
+            break
+        exchange = post(ctx, single, codec.render([records[index]]), name="single-record")
+        violation = _single_record_violation(ctx, exchange, index, expected)
+        if violation is not None:
+            yield violation
+            break
+
+
+def _multi_record_violations(
+    ctx: CheckContext,
+    records: Sequence[bytes],
+    batches: Sequence[range],
+    answers: Sequence[Exchange],
+    expected: Sequence[str] | None,
+) -> Iterator[Violation]:
+    refused = [(n, a) for n, a in enumerate(answers) if a.status != 200]
+    for number, answer in refused[:1]:
+        if answer.status == 413:
+            raise DependencyFailed("SRV-9", f"a {len(answer.request_body):,}-byte mini-batch was refused as too large")
+        yield exchange_violation(
+            answer,
+            f"Mini-batch {number + 1} of {len(batches)} ({len(batches[number]):,} records) was not answered 200",
+            expected="200 and one output record per input record",
+        )
+    if refused:
+        return
+    assembled = assemble_with_line([a.body for a in answers])
+    reader = codecs.for_response(answers[0].media_type, ctx.policy.accept)
+    outputs = reader.output_records(assembled)
+    per_batch = [len(reader.output_records(a.body) or []) for a in answers]
+    short = next((n for n, (b, c) in enumerate(zip(batches, per_batch, strict=True)) if len(b) != c), None)
+    if outputs is None or len(outputs) != len(records):
+        counted = f"a body that does not parse as {reader.name}" if outputs is None else f"{len(outputs):,} records"
+        number = short if short is not None else 0
+        yield exchange_violation(
+            answers[number],
+            "The assembled output does not have one record per input record",
+            expected=f"{len(records):,} records ({len(batches)} mini-batch(es) of whole lines, assembled with Line)",
+            actual=f"{counted}; mini-batch {number + 1} of {len(batches)}: {len(batches[number]):,} records in, "
+            f"{per_batch[number]:,} out",
+        )
+        return
+    if expected is None:
+        return
+    wanted = [reader.canonical(expected[i % len(expected)]) for i in range(len(records))]
+    wrong = next((i for i, (a, b) in enumerate(zip(outputs, wanted, strict=True)) if a != b), None)
+    if wrong is not None:
+        number = next(n for n, b in enumerate(batches) if wrong in b)
+        yield exchange_violation(
+            answers[number],
+            "The assembled output's records are not the input records' answers, in order",
+            expected=f"record {wrong + 1:,}: {wanted[wrong]!r} (test-dir record {wrong % len(expected) + 1}'s answer)",
+            actual=f"record {wrong + 1:,}: {outputs[wrong]!r} (in mini-batch {number + 1} of {len(batches)})",
+        )
+
+
+def _single_record_violation(
+    ctx: CheckContext, exchange: Exchange, index: int, expected: Sequence[str] | None
+) -> Violation | None:
+    case = f"SingleRecord, input record {index + 1:,}"
+    if exchange.status != 200:
+        return exchange_violation(exchange, f"A single-record request was not answered 200 ({case})", expected="200")
+    outputs = response_records(ctx, exchange)
+    if outputs is None or len(outputs) != 1:
+        return exchange_violation(
+            exchange,
+            f"A single-record request was not answered with one record ({case})",
+            expected="1 record",
+            actual="a body that does not parse" if outputs is None else f"{len(outputs)} records",
+        )
+    if expected is not None:
+        reader = codecs.for_response(exchange.media_type, ctx.policy.accept)
+        wanted = reader.canonical(expected[index % len(expected)])
+        if outputs[0] != wanted:
+            return exchange_violation(
+                exchange,
+                f"A single-record request got another answer than the same record in a mini-batch ({case})",
+                expected=repr(wanted),
+                actual=repr(outputs[0]),
+            )
+    return None
+
+
+# --- content negotiation -----------------------------------------------------------------------------------------
+
+
+def _negotiation_cases(ctx: CheckContext) -> dict[str, str]:
+    declared = output_media_type(ctx)
+    return {
+        f"Accept: {declared}": declared,
+        f"Accept: {contract.ANY_MEDIA_TYPE}": contract.ANY_MEDIA_TYPE,
+        "no Accept header": NO_ACCEPT,
+    }
+
+
+@check(
+    "SRV-17",
+    Level.MUST,
+    "The response's Content-Type is the media type the client asked for",
+    source=contract.API_RT,
+)
+def content_type_negotiated(ctx: CheckContext) -> Iterator[Violation]:
+    """The response's Content-Type is the media type the client asked for: with `Accept` set to the policy's
+    output type, to `*/*`, or absent, the answer is 200 labelled with the policy's output type (its `accept`, else
+    the request's `content_type`).
+
+    Level: MUST, because a wrong label is a wrong answer: InvokeEndpoint returns the container's Content-Type to
+    the caller as the response's ContentType, and the SDK's deserializers and batch transform's consumers read the
+    body by it.
+
+    Why: The caller of InvokeEndpoint names the media type it wants in Accept and reads the body by the ContentType
+    that comes back, which is the container's own Content-Type. A CSV body labelled text/html (a web framework's
+    default) or application/json is read with the wrong parser, or refused, by every client that trusts the label.
+
+    How: POSTs the test-dir's payload three times, with `Accept` set to the declared output type, to `*/*`, and with
+    no Accept header at all; each must be a 200 whose Content-Type's media type (parameters aside) is the declared
+    output type. A response with no Content-Type is SRV-4's finding.
+    """
+    server = ctx.server()
+    declared = output_media_type(ctx)
+    for case, accept in _negotiation_cases(ctx).items():
+        exchange = post(ctx, server, ctx.test_dir.payload, accept=accept, name="negotiation")
+        if exchange.status == 200 and not exchange.headers.get("content-type"):
+            raise DependencyFailed("SRV-4", "the response has no Content-Type")
+        if exchange.status != 200:
+            yield exchange_violation(exchange, f"/invocations did not answer 200 ({case})", expected="200")
+        elif exchange.media_type != declared:
+            yield exchange_violation(
+                exchange,
+                f"The response is labelled with another media type than the one asked for ({case})",
+                expected=f"Content-Type {declared} (the policy's {'accept' if ctx.policy.accept else 'content_type'})",
+                actual=f"Content-Type {exchange.headers.get('content-type')}",
+            )
+
+
+@check(
+    "SRV-18",
+    Level.SHOULD,
+    "An Accept the image cannot produce gets 406 Not Acceptable",
+    source=contract.API_RT,
+)
+def unproducible_accept_refused(ctx: CheckContext) -> Iterator[Violation]:
+    """An `Accept` the image cannot produce (`application/x-sagemaker-conformance-unknown`) gets a 4xx, 406 Not
+    Acceptable preferred; or, when the policy declares `accept_fallback = true`, a 200 in the declared output type.
+
+    Level: SHOULD, because HTTP (RFC 9110) lets a server either refuse with 406 or ignore the header and answer its
+    default; the policy declares which one the image does. What no image should do is answer 200 in a type the
+    client did not ask for and the policy did not declare, or fail with a 5xx.
+
+    Why: A client that asks InvokeEndpoint for a media type the model cannot write must learn it: a 406 reaches it
+    as a client error that names the problem, while an undeclared 200 hands its deserializer a body it cannot read,
+    and a 5xx counts against the endpoint's health and is retried by batch transform.
+
+    How: POSTs the test-dir's payload with `Accept: application/x-sagemaker-conformance-unknown` and requires a 4xx
+    (a note when it is not 406), or with `accept_fallback = true` a 200 labelled with the declared output type.
+    """
+    server = ctx.server()
+    declared = output_media_type(ctx)
+    exchange = post(ctx, server, ctx.test_dir.payload, accept=contract.UNPRODUCIBLE_ACCEPT, name="unproducible-accept")
+    status = exchange.status
+    if status is not None and 400 <= status < 500:
+        if status != 406:
+            ctx.note(f"Accept {contract.UNPRODUCIBLE_ACCEPT}: {exchange.describe()} (406 Not Acceptable is preferred)")
+        return
+    fallback = ctx.policy.accept_fallback
+    if status == 200 and fallback and exchange.media_type == declared:
+        return
+    expected = "406 Not Acceptable (or another 4xx)"
+    if fallback:
+        expected += f", or 200 with Content-Type {declared} (the policy's accept_fallback)"
+    hint = (
+        "Hint",
+        "Answer 406 when no media type you can write matches Accept; if the image always answers its default type, "
+        "declare accept_fallback = true in conformance.toml.",
+    )
+    violation = exchange_violation(
+        exchange,
+        "An Accept the image cannot produce was not refused",
+        expected=expected,
+        actual=f"{exchange.describe()}"
+        + (f" with Content-Type {exchange.headers.get('content-type')}" if status == 200 else ""),
+    )
+    yield Violation(
+        violation.summary,
+        expected=violation.expected,
+        actual=violation.actual,
+        evidence=(*violation.evidence, hint),
+        reproduce=violation.reproduce,
+    )
+
+
+# --- limits ------------------------------------------------------------------------------------------------------
+
+
+@check(
+    "SRV-19",
+    Level.SHOULD,
+    "The response to the largest valid payload fits InvokeEndpoint's 6,291,456-byte limit",
+    source=contract.API_RT,
+)
+def response_within_limit(ctx: CheckContext) -> Iterator[Violation]:
+    """The response to the largest valid payload (the test-dir's records repeated to at most 6,291,456 bytes)
+    is at most 6,291,456 bytes, InvokeEndpoint's response limit; its size is reported.
+
+    Why: InvokeEndpoint returns at most 6 MiB of body. A model whose answers are larger than its questions
+    (probabilities for every class, the input echoed back, padding) answers a request InvokeEndpoint accepted with
+    a response the service cannot return, and the caller gets an error for a valid request.
+
+    How: POSTs the test-dir's records repeated in the policy's codec to the largest body at most 6,291,456 bytes, and
+    measures the response's body (largest_response_bytes); it must not exceed 6,291,456 bytes. A payload the server
+    refuses as too large is SRV-9's finding.
+    """
+    server = ctx.server()
+    body = _codec(ctx).sized(list(ctx.test_dir.records), contract.MAX_REQUEST_BYTES)
+    exchange = post(ctx, server, body, name="largest")
+    if exchange.status == 413:
+        raise DependencyFailed("SRV-9", f"the {len(body):,}-byte payload was refused as too large")
+    if exchange.status != 200:
+        yield exchange_violation(
+            exchange, f"The largest valid payload ({len(body):,} bytes) was not answered 200", expected="200"
+        )
+        return
+    size = len(exchange.body)
+    ctx.measure("largest_response_bytes", size)
+    if size > contract.MAX_RESPONSE_BYTES:
+        yield Violation(
+            "The response to the largest valid payload is larger than InvokeEndpoint can return",
+            expected=f"at most {contract.MAX_RESPONSE_BYTES:,} bytes for a {len(body):,}-byte request",
+            actual=f"{size:,} bytes",
+            evidence=(
+                exchange.evidence()[0],
+                # As bytes: padding (blank lines, spaces) shows, where the lines themselves would hide it.
+                ("Response", f"{exchange.describe()}, {size:,} bytes, beginning:\n{exchange.body[:300]!r}"),
+            ),
+            reproduce=(exchange.curl(contract.PORT),),
+        )
