@@ -190,14 +190,14 @@ class Certification:
                 labels=labels,
                 network=network,
                 internal=not spec.egress,
+                hosts=(spec.current_host,),  # the other hosts of a multi-host resourceconfig.json answer nothing
                 hostname=spec.hostname,
                 span=self.timeline.span(TRAINING, spec.name),
             )
             self.containers_started += 1
+            timeout = min(self.options.train_timeout, spec.timeout or self.options.train_timeout)
             try:
-                self._trainings[spec.name] = run.run_to_completion(
-                    self.options.train_timeout, sigterm_after=sigterm_after
-                )
+                self._trainings[spec.name] = run.run_to_completion(timeout, sigterm_after=sigterm_after)
             finally:
                 run.stop()
                 engine.remove_network(self.client, network)

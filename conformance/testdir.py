@@ -6,6 +6,7 @@ The test-dir is read, never written: every run stages its own copy.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 POLICY_FILE = "conformance.toml"
+TRAIN_KEYS = {"sigterm_hyperparameters", "metric_definitions"}
 PROFILES = ("train+serve", "serve-only", "train-only")
 _POLICY_KEYS = {
     "profile", "content_type", "accept", "payload", "expected_output", "csv_header", "env", "waive", "train",
@@ -48,6 +50,8 @@ class Policy:
     timeout_env: str = contract.MODEL_SERVER_TIMEOUT_ENV
     waive: Mapping[str, str] = field(default_factory=dict)
     sigterm_hyperparameters: Mapping[str, str] = field(default_factory=dict)
+    metric_definitions: tuple[tuple[str, str], ...] = ()
+    """``[train] metric_definitions``: (Name, Regex) pairs, as a user gives them to the Estimator (TRN-11)."""
 
     @property
     def trains(self) -> bool:
@@ -177,7 +181,7 @@ def _load_policy(path: Path) -> Policy:
         raise HarnessError(f"{path}: profile = {profile!r} is not one of {', '.join(PROFILES)}.")
     env = _get(raw, "env", dict, {}, path)
     train = _get(raw, "train", dict, {}, path)
-    for table, name, known in ((env, "env", {"workers", "timeout"}), (train, "train", {"sigterm_hyperparameters"})):
+    for table, name, known in ((env, "env", {"workers", "timeout"}), (train, "train", TRAIN_KEYS)):
         if set(table) - known:
             raise HarnessError(
                 f"{path}: unknown key(s) {sorted(set(table) - known)} in [{name}]; known: {sorted(known)}."
@@ -189,6 +193,7 @@ def _load_policy(path: Path) -> Policy:
     sigterm_hp = train.get("sigterm_hyperparameters", {})
     if not isinstance(sigterm_hp, dict) or not all(isinstance(v, str) for v in sigterm_hp.values()):
         raise HarnessError(f"{path}: [train] sigterm_hyperparameters must map names to strings.")
+    metrics = _metric_definitions(train.get("metric_definitions", []), path)
     return Policy(
         profile=profile,
         content_type=_get(raw, "content_type", str, contract.CSV, path),
@@ -200,7 +205,31 @@ def _load_policy(path: Path) -> Policy:
         timeout_env=_get(env, "timeout", str, contract.MODEL_SERVER_TIMEOUT_ENV, path),
         waive=waive,
         sigterm_hyperparameters=sigterm_hp,
+        metric_definitions=metrics,
     )
+
+
+def _metric_definitions(raw: Any, path: Path) -> tuple[tuple[str, str], ...]:
+    """``[train] metric_definitions = [{ Name = "...", Regex = "..." }]``: Estimator(metric_definitions=...)."""
+    example = '[train] metric_definitions = [{ Name = "train:loss", Regex = "loss=([0-9.]+)" }]'
+    if not isinstance(raw, list):
+        raise HarnessError(f"{path}: [train] metric_definitions must be a list of tables, e.g. {example}.")
+    pairs = []
+    for item in raw:
+        if (
+            not isinstance(item, dict)
+            or set(item) != {"Name", "Regex"}
+            or not all(isinstance(v, str) and v for v in item.values())
+        ):
+            raise HarnessError(f"{path}: each metric definition needs exactly a Name and a Regex, e.g. {example}.")
+        try:
+            re.compile(item["Regex"])
+        except re.error as error:
+            raise HarnessError(
+                f"{path}: metric {item['Name']!r}: Regex {item['Regex']!r} is invalid: {error}."
+            ) from None
+        pairs.append((item["Name"], item["Regex"]))
+    return tuple(pairs)
 
 
 def _get(table: Mapping[str, Any], key: str, kind: type, default: Any, path: Path) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 
 from conformance import contract
@@ -13,11 +14,13 @@ from conformance.opt_ml import (
     TRAIN_DEFAULT,
     TRAIN_DEFAULTS_AND_EXTRA_KEYS,
     TRAIN_EMPTY_CHANNEL,
+    TRAIN_EXTRA_CONFIG_FILES,
     TRAIN_HOSTNAME_IS_CURRENT_HOST,
     TRAIN_ISOLATED,
     TRAIN_MINIMAL_CONFIG,
     TRAIN_STRAY_FILES,
     TrainSpec,
+    extra_config_files,
 )
 from conformance.registry import Level, check
 
@@ -436,4 +439,173 @@ def stray_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
                 ("Channel layout", "_SUCCESS, README.txt and nested/deeper/<copies of the data> were added"),
                 *_evidence(result, ctx),
             ),
+        )
+
+
+@check(
+    "TRN-9",
+    Level.MUST,
+    "Extra config files SageMaker writes (checkpoints, debugger, job config, unknown) are tolerated",
+    source=contract.API_CREATE_TRAINING,
+)
+def extra_config_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
+    """Files in /opt/ml/input/config besides hyperparameters.json, inputdataconfig.json and resourceconfig.json
+    (checkpointconfig.json, trainingjobconfig.json, debughookconfig.json, and any other) are tolerated: the run
+    trains as it does without them.
+
+    Why: SageMaker writes more than the three documented files into /opt/ml/input/config: checkpointconfig.json when
+    the job sets CheckpointConfig, debughookconfig.json when it sets DebugHookConfig (SageMaker Debugger's hook
+    reads it there), trainingjobconfig.json, and new ones over time. An image that lists the folder and rejects
+    what it does not know fails as soon as a user turns on checkpoints or the debugger, or when the service adds a
+    file.
+
+    How: Trains again with the test-dir, plus checkpointconfig.json, trainingjobconfig.json, debughookconfig.json
+    and a file no image can know (sagemaker-conformance-unknown.json) in /opt/ml/input/config; the run must exit 0
+    with a model and no failure file.
+    """
+    _needs_trn1(ctx)
+    names = ", ".join(sorted(extra_config_files()))
+    yield from _must_train(ctx, TRAIN_EXTRA_CONFIG_FILES, f"with extra files in {contract.INPUT_CONFIG_DIR} ({names})")
+
+
+PEER_WAIT_S = 60.0
+"""How much longer than the single-host run TRN-10 lets a lone second host run before calling it a hang. A host
+may wait for the other hosts for a while; SageMaker starts every host of a job together, so a wait that outlasts this
+one is a wait that never ends when a peer is gone."""
+
+
+@check(
+    "TRN-10",
+    Level.MUST,
+    "A second host whose peer does not answer trains or fails cleanly, never hangs",
+    source=contract.DG_TRAIN_DIST,
+)
+def lone_second_host_ends(ctx: CheckContext) -> Iterator[Violation]:
+    """With a resourceconfig.json of two hosts in which current_host is algo-2, and algo-1 answering nothing,
+    training ends within a bounded time: it trains (exit 0), or fails cleanly under TRN-4/5 (a non-zero exit and
+    a non-empty failure file). It never hangs.
+
+    Why: On a job with InstanceCount above 1, SageMaker runs the same image on every host, each with its own
+    current_host, and hosts can start seconds apart or die. An image that waits for algo-1 forever (or for a
+    quorum that never comes) bills the job until MaxRuntimeInSeconds and never says why; a single-host image must
+    at least fail fast with a cause when it is given two hosts.
+
+    How: Trains with resourceconfig.json listing algo-1 and algo-2, current_host algo-2, on a network where the
+    container answers as algo-2 and no container has the name algo-1. The run must end within the default run's
+    time plus 60 s (bounded by --train-timeout): exit 0, or a non-zero exit with a non-empty failure file. A run
+    still going at the bound is killed and fails with its logs.
+    """
+    training = _needs_trn1(ctx)
+    bound = min(ctx.options.train_timeout, training.run.seconds + PEER_WAIT_S)
+    hosts = contract.MULTI_HOST_NAMES
+    spec = TrainSpec("second-host-alone", current_host=hosts[1], hosts=hosts, timeout=bound)
+    result = _run(ctx, spec)
+    where = (
+        "Hosts",
+        f"resourceconfig.json: hosts {list(hosts)}, current_host {hosts[1]}; the container answers as {hosts[1]}, "
+        f"nothing answers as {hosts[0]}",
+    )
+    if result.timed_out:
+        yield Violation(
+            f"Training as {hosts[1]} of two hosts hung while {hosts[0]} did not answer",
+            expected=f"exit within {bound:.0f} s (the single-host run took {training.run.seconds:.1f} s): "
+            "trained, or a non-zero exit with a failure file",
+            actual=f"still running after {result.seconds:.0f} s; killed",
+            evidence=(
+                where,
+                (
+                    "Hint",
+                    "Wait for the other hosts with a deadline, then fail with a cause in the failure file; an image "
+                    "that supports one host only can say so when resourceconfig.json lists more.",
+                ),
+                *_evidence(result, ctx),
+            ),
+        )
+        return
+    ctx.measure("train_second_host_seconds", result.seconds)
+    if result.exit_code != 0 and not (result.failure or "").strip():
+        yield Violation(
+            f"Training as {hosts[1]} of two hosts failed without a cause",
+            expected="exit 0, or a non-zero exit with a non-empty failure file (TRN-4/5)",
+            actual=_outcome(result) + (", no failure file" if result.failure is None else ", empty failure file"),
+            evidence=(where, *_evidence(result, ctx)),
+        )
+
+
+NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def cloudwatch_lines(logs: str) -> list[str]:
+    """The run's log as CloudWatch holds it: one event per line, a tab shown as #011."""
+    return [line.replace("\t", contract.LOG_TAB) for line in logs.splitlines()]
+
+
+def metric_values(lines: list[str], regex: str) -> tuple[list[str], list[str]]:
+    """What a metric definition captures in ``lines``: (values that are numbers, captures that are not).
+
+    As SageMaker does, the value is the regex's first group (the whole match when it has none)."""
+    pattern = re.compile(regex)
+    numbers: list[str] = []
+    others: list[str] = []
+    for line in lines:
+        found = pattern.search(line)
+        if found is None:
+            continue
+        value = (found.group(1) if pattern.groups else found.group(0)) or ""
+        (numbers if NUMBER.match(value.strip()) else others).append(value)
+    return numbers, others
+
+
+@check(
+    "TRN-11",
+    Level.CONDITIONAL,
+    "Each declared metric definition matches a number in the training log as CloudWatch shows it",
+    source=contract.DG_METRICS,
+)
+def metric_definitions_match(ctx: CheckContext) -> Iterator[Violation]:
+    """If the policy declares metric definitions (`[train] metric_definitions`, as a user gives them to the
+    Estimator), each one's regex matches a line of the training log as CloudWatch shows it (no TTY, a tab as
+    `#011`), and its first group is a number.
+
+    Why: SageMaker publishes a custom image's metrics only through MetricDefinitions: it searches the job's log with
+    each regex and takes the first group as the value; hyperparameter tuning optimises on it. A regex that matches
+    nothing, or captures something that is not a number, leaves the metric empty and a tuning job blind, and
+    nothing fails to say so. The log is not what a terminal shows: without a TTY there are no colours or progress
+    bars, and CloudWatch shows a tab as #011, so a regex written against a terminal can miss.
+
+    How: Skipped unless the policy declares metric definitions. Reads the default training run's log (stdout and
+    stderr, no TTY, everything the run wrote before it ended), splits it into lines, shows each tab as #011, and
+    requires for each definition at least one line where the regex matches and the first group (the whole match
+    when the regex has no group) is a number.
+    """
+    definitions = ctx.policy.metric_definitions
+    if not definitions:
+        raise CheckSkipped("the policy declares no metric definitions ([train] metric_definitions in conformance.toml)")
+    training = _needs_trn1(ctx)
+    lines = cloudwatch_lines(training.run.logs)
+    for name, regex in definitions:
+        numbers, others = metric_values(lines, regex)
+        if numbers:
+            continue
+        raw, _ = metric_values(training.run.logs.splitlines(), regex)
+        # The lines a reader looks for: those naming the metric or holding a tab, else the log's start.
+        token = name.rsplit(":", 1)[-1]
+        near = [line for line in lines if token in line or contract.LOG_TAB in line] or lines
+        evidence = [("Log lines as CloudWatch shows them", head("\n".join(near), 40))]
+        if raw:
+            evidence.insert(
+                0,
+                (
+                    "Hint",
+                    f"The regex matches the log with real tabs (e.g. {raw[0]!r}) but CloudWatch shows a tab as "
+                    f"{contract.LOG_TAB}: print a space or match {contract.LOG_TAB}.",
+                ),
+            )
+        yield Violation(
+            f"Metric {name!r} captures no number from the training log",
+            expected=f"a line matching {regex!r} whose first group is a number",
+            actual=f"{len(others)} match(es), none a number: {', '.join(map(repr, others[:5]))}"
+            if others
+            else f"no line matches (of {len(lines)} log lines)",
+            evidence=tuple(evidence),
         )

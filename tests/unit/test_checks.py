@@ -61,6 +61,10 @@ ALL_IDS = [c.id for c in clauses()]
 @pytest.mark.parametrize("clause_id", ALL_IDS)
 def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) -> None:
     outcome, _ = certify(GoodImage(), clause_id, tmp_path)
+    if clause_id == "TRN-11":  # judged only with declared metric definitions (tests/unit/test_training_contract.py)
+        assert outcome.verdict == SKIP
+        assert "metric_definitions" in outcome.reason
+        return
     if clause_id == "ENV-5":
         assert outcome.verdict == SKIP
         assert contract.BIND_TO_PORT_LABEL in outcome.reason
@@ -1190,13 +1194,18 @@ def test_a_crashing_check_is_a_harness_error_not_a_verdict(tmp_path: Path) -> No
 def test_every_failure_names_its_clause_and_level(clause_id: str, tmp_path: Path) -> None:
     """The broken images above fail each clause; the headline always starts with ID and level."""
     image = BROKEN[clause_id]
-    outcome, _ = certify(image, clause_id, tmp_path)
+    policy = BROKEN_POLICIES.get(clause_id)
+    test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir", policy=policy)) if policy else None
+    outcome, _ = certify(image, clause_id, tmp_path, test_dir=test_dir)
     assert outcome.verdict == FAIL, f"{clause_id}: {outcome.verdict} {outcome.reason}"
     clause = outcome.clause
     assert rendered(outcome).startswith(f"{clause.id} [{clause.level.value}] {clause.title}")
     assert outcome.failure is not None
     assert outcome.reason == outcome.failure.headline
 
+
+BROKEN_POLICIES = {"TRN-11": '[train]\nmetric_definitions = [{ Name = "loss", Regex = "train:loss=([0-9.]+);" }]\n'}
+"""Policies the broken images need: a conditional clause is judged only when the capability is declared."""
 
 BROKEN: dict[str, FakeImage] = {
     "IMG-1": GoodImage(executables=frozenset()),
@@ -1210,6 +1219,9 @@ BROKEN: dict[str, FakeImage] = {
     "TRN-6": Trains(runs={"isolated": trained("isolated", exit_code=1)}),
     "TRN-7": Trains(runs={"sigterm": trained("sigterm", stop=StopResult(120, 120.1, 137, True))}),
     "TRN-8": Trains(runs={"stray-files": trained("stray-files", exit_code=1)}),
+    "TRN-9": Trains(runs={"extra-config-files": failed("extra-config-files")}),
+    "TRN-10": Trains(runs={"second-host-alone": trained("second-host-alone", exit_code=None, timed_out=True)}),
+    "TRN-11": Trains(runs={"default": trained(logs="train:loss=\t0.5;\n")}),
     "SRV-1": LoopbackOnly(),
     "SRV-2": SlowPing(),
     "SRV-3": WritesIntoModelDir(),
