@@ -36,6 +36,9 @@ API_METRIC: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/A
 SMDEBUG_API: Final = "https://github.com/awslabs/sagemaker-debugger/blob/master/docs/api.md"
 """SageMaker Debugger's hook reads ``/opt/ml/input/config/debughookconfig.json``, "the default path that SageMaker
 writes the hook configuration to"."""
+SDK_LOCAL_IMAGE: Final = "https://github.com/aws/sagemaker-python-sdk/blob/master/src/sagemaker/local/image.py"
+"""The SDK's local mode: ``retrieve_artifacts`` copies every host's /opt/ml/model into one model, overriding duplicate
+file names "as the official SageMaker Training Service" does."""
 SAMPLE_SKLEARN: Final = (
     "https://github.com/aws/amazon-sagemaker-examples/tree/12085f3be/advanced_functionality/scikit_bring_your_own"
 )

@@ -22,7 +22,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 POLICY_FILE = "conformance.toml"
-TRAIN_KEYS = {"sigterm_hyperparameters", "metric_definitions"}
+TRAIN_KEYS = {"sigterm_hyperparameters", "metric_definitions", "multi_host"}
 PROFILES = ("train+serve", "serve-only", "train-only")
 _POLICY_KEYS = {
     "profile", "content_type", "accept", "payload", "expected_output", "csv_header", "env", "waive", "train",
@@ -52,6 +52,8 @@ class Policy:
     sigterm_hyperparameters: Mapping[str, str] = field(default_factory=dict)
     metric_definitions: tuple[tuple[str, str], ...] = ()
     """``[train] metric_definitions``: (Name, Regex) pairs, as a user gives them to the Estimator (TRN-11)."""
+    multi_host: bool = False
+    """``[train] multi_host``: the image trains a job with instance_count > 1 (TRN-12)."""
 
     @property
     def trains(self) -> bool:
@@ -206,6 +208,7 @@ def _load_policy(path: Path) -> Policy:
         waive=waive,
         sigterm_hyperparameters=sigterm_hp,
         metric_definitions=metrics,
+        multi_host=_get(train, "multi_host", bool, False, path),
     )
 
 

@@ -609,3 +609,82 @@ def metric_definitions_match(ctx: CheckContext) -> Iterator[Violation]:
             else f"no line matches (of {len(lines)} log lines)",
             evidence=tuple(evidence),
         )
+
+
+SECOND_HOST_DELAY_S = 5.0
+"""How long after algo-1 TRN-12 starts algo-2: hosts of one job come up seconds apart."""
+
+
+@check(
+    "TRN-12",
+    Level.CONDITIONAL,
+    "Two hosts train one job, and their model directories merge without clashing names (multi-host images)",
+    source=contract.DG_TRAIN_DIST,
+)
+def two_hosts_train(ctx: CheckContext) -> Iterator[Violation]:
+    """If the policy declares that the image trains with more than one instance (`[train] multi_host = true`), a
+    job on two hosts, algo-1 and algo-2 with the second started some seconds late, exits 0 on both, and the two
+    /opt/ml/model directories merge without a file name written on both hosts.
+
+    SageMaker uploads /opt/ml/model from every host into one model.tar.gz: where two hosts write the same file
+    name, one overwrites the other, as the SageMaker Python SDK's local mode reproduces (`retrieve_artifacts` in
+    https://github.com/aws/sagemaker-python-sdk/blob/master/src/sagemaker/local/image.py).
+
+    Why: With InstanceCount above 1, SageMaker runs the image on every host, each with its own /opt/ml and its own
+    current_host in resourceconfig.json, and starts them together but not at the same instant. An image that claims
+    distributed training must wait for the other hosts, finish on each one, and keep the model apart: the merged
+    model.tar.gz holds one copy of each name, from whichever host was uploaded last.
+
+    How: Skipped unless the policy declares multi_host. Runs two containers of the image on one network, each
+    answering as its own host (algo-1, algo-2) with its own /opt/ml and resourceconfig.json (hosts
+    [algo-1, algo-2], current_host its own), algo-2 started 5 s after algo-1, both bounded by --train-timeout.
+    Each must exit 0; the model files of both are then compared by relative path: at least one file in all, and
+    none present on both hosts.
+    """
+    if not ctx.policy.multi_host:
+        raise CheckSkipped("the policy does not declare multi-host training ([train] multi_host = true)")
+    _needs_trn1(ctx)
+    hosts = contract.MULTI_HOST_NAMES
+    spec = TrainSpec("two-hosts", hosts=hosts)
+    if ctx.training().full_form_rejected:
+        spec = dataclasses.replace(spec, name="two-hosts-minimal-config", config_form="minimal")
+        ctx.note(MINIMAL_FORM_NOTE)
+    results = ctx.train_cluster(spec, delay=SECOND_HOST_DELAY_S)
+    ctx.measure("train_two_hosts_seconds", max(r.seconds for r in results))
+    trained = True
+    for host, result in zip(hosts, results, strict=True):
+        if result.start_error or result.timed_out or result.exit_code != 0:
+            trained = False
+            yield Violation(
+                f"Training as {host} of two hosts failed",
+                expected=f"exit code 0 on every host ({hosts[1]} started {SECOND_HOST_DELAY_S:g} s after {hosts[0]})",
+                actual=_outcome(result),
+                evidence=_evidence(result, ctx),
+            )
+    if not trained:
+        return
+    models = [set(result.model_files) for result in results]
+    if not set().union(*models):
+        yield Violation(
+            "Training on two hosts exited 0 but no host wrote a model",
+            expected=f"model files in {contract.MODEL_DIR} of at least one host",
+            actual="every host's model directory is empty",
+        )
+        return
+    clashes = sorted(models[0] & models[1])
+    if clashes:
+        same = [
+            n for n in clashes if (results[0].model_dir / n).read_bytes() == (results[1].model_dir / n).read_bytes()
+        ]
+        listing = "\n".join(
+            f"{host}: " + (", ".join(sorted(result.model_files)) or "(empty)")
+            for host, result in zip(hosts, results, strict=True)
+        )
+        yield Violation(
+            f"Both hosts wrote {', '.join(clashes[:5])} in {contract.MODEL_DIR}: one overwrites the other in "
+            "model.tar.gz",
+            expected="model files written by one host only (e.g. current_host == hosts[0]), or named per host",
+            actual=f"{len(clashes)} name(s) on both hosts ({len(same)} with identical content, "
+            f"{len(clashes) - len(same)} differing)",
+            evidence=(("Model files per host", listing),),
+        )

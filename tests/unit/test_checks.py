@@ -61,9 +61,9 @@ ALL_IDS = [c.id for c in clauses()]
 @pytest.mark.parametrize("clause_id", ALL_IDS)
 def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) -> None:
     outcome, _ = certify(GoodImage(), clause_id, tmp_path)
-    if clause_id == "TRN-11":  # judged only with declared metric definitions (tests/unit/test_training_contract.py)
+    if clause_id in ("TRN-11", "TRN-12"):  # judged only when the policy declares it (test_training_contract.py)
         assert outcome.verdict == SKIP
-        assert "metric_definitions" in outcome.reason
+        assert "[train]" in outcome.reason
         return
     if clause_id == "ENV-5":
         assert outcome.verdict == SKIP
@@ -1204,7 +1204,10 @@ def test_every_failure_names_its_clause_and_level(clause_id: str, tmp_path: Path
     assert outcome.reason == outcome.failure.headline
 
 
-BROKEN_POLICIES = {"TRN-11": '[train]\nmetric_definitions = [{ Name = "loss", Regex = "train:loss=([0-9.]+);" }]\n'}
+BROKEN_POLICIES = {
+    "TRN-11": '[train]\nmetric_definitions = [{ Name = "loss", Regex = "train:loss=([0-9.]+);" }]\n',
+    "TRN-12": "[train]\nmulti_host = true\n",
+}
 """Policies the broken images need: a conditional clause is judged only when the capability is declared."""
 
 BROKEN: dict[str, FakeImage] = {
@@ -1222,6 +1225,7 @@ BROKEN: dict[str, FakeImage] = {
     "TRN-9": Trains(runs={"extra-config-files": failed("extra-config-files")}),
     "TRN-10": Trains(runs={"second-host-alone": trained("second-host-alone", exit_code=None, timed_out=True)}),
     "TRN-11": Trains(runs={"default": trained(logs="train:loss=\t0.5;\n")}),
+    "TRN-12": Trains(runs={"two-hosts-algo-2": trained("two-hosts-algo-2", exit_code=1)}),
     "SRV-1": LoopbackOnly(),
     "SRV-2": SlowPing(),
     "SRV-3": WritesIntoModelDir(),

@@ -204,3 +204,75 @@ def test_policy_reads_metric_definitions(tmp_path: Path) -> None:
 def test_policy_rejects_bad_metric_definitions(policy: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match=re.escape(message)):
         metrics_test_dir(tmp_path, policy)
+
+
+# --- TRN-12 -------------------------------------------------------------------------------------------------------
+
+MULTI_HOST_POLICY = "[train]\nmulti_host = true\n"
+
+
+@dataclass
+class Cluster(GoodImage):
+    """Trains on each host as scripted by current_host: ``models`` per host, ``exit_codes`` per host."""
+
+    models: dict[str, dict[str, bytes]] = field(
+        default_factory=lambda: {"algo-1": {"model.pkl": b"tree"}, "algo-2": {}}
+    )
+    exit_codes: dict[str, int] = field(default_factory=dict)
+    root: Path = Path("/nonexistent")
+
+    def train(self, spec: TrainSpec, sigterm_after: float | None, input_dir: Path) -> TrainResult:
+        resource = json.loads((input_dir / "config" / contract.RESOURCE_CONFIG_FILE).read_text())
+        if resource["hosts"] != ["algo-1", "algo-2"]:
+            return super().train(spec, sigterm_after, input_dir)
+        host = resource["current_host"]
+        model_dir = input_dir.parent / "result" / "model"
+        model_dir.mkdir(parents=True)
+        for name, data in self.models[host].items():
+            (model_dir / name).write_bytes(data)
+        files = {name: len(data) for name, data in self.models[host].items()}
+        return trained(spec.name, model_files=files, model_dir=model_dir, exit_code=self.exit_codes.get(host, 0))
+
+
+def multi_host(tmp_path: Path) -> TestDir:
+    return load_test_dir(write_test_dir(tmp_path / "multi-host-test-dir", policy=MULTI_HOST_POLICY))
+
+
+def test_trn12_skipped_unless_the_policy_claims_multi_host(tmp_path: Path) -> None:
+    outcome, _ = certify(Cluster(), "TRN-12", tmp_path)
+    assert outcome.verdict == SKIP
+    assert "multi_host = true" in outcome.reason
+
+
+def test_trn12_a_model_written_by_one_host_passes(tmp_path: Path) -> None:
+    outcome, certification = certify(Cluster(), "TRN-12", tmp_path, test_dir=multi_host(tmp_path))
+    assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+    config = certification.stage / "train-two-hosts-algo-2" / "input" / "config" / contract.RESOURCE_CONFIG_FILE
+    assert json.loads(config.read_text())["current_host"] == "algo-2"
+    assert "train_two_hosts_seconds" in outcome.measurements
+
+
+def test_trn12_the_same_name_on_both_hosts_fails(tmp_path: Path) -> None:
+    image = Cluster(models={"algo-1": {"model.pkl": b"tree", "a.txt": b"1"}, "algo-2": {"model.pkl": b"tree"}})
+    outcome, _ = certify(image, "TRN-12", tmp_path, test_dir=multi_host(tmp_path))
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "Both hosts wrote model.pkl in /opt/ml/model: one overwrites the other in model.tar.gz" in text
+    assert "1 name(s) on both hosts (1 with identical content, 0 differing)" in text
+    assert "algo-1: a.txt, model.pkl" in text
+
+
+def test_trn12_a_host_that_fails_fails(tmp_path: Path) -> None:
+    image = Cluster(exit_codes={"algo-2": 1})
+    outcome, _ = certify(image, "TRN-12", tmp_path, test_dir=multi_host(tmp_path))
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "Training as algo-2 of two hosts failed" in text
+    assert "algo-1 of two hosts" not in text
+
+
+def test_trn12_no_model_on_any_host_fails(tmp_path: Path) -> None:
+    image = Cluster(models={"algo-1": {}, "algo-2": {}})
+    outcome, _ = certify(image, "TRN-12", tmp_path, test_dir=multi_host(tmp_path))
+    assert outcome.verdict == FAIL
+    assert "no host wrote a model" in rendered(outcome)
