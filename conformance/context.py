@@ -200,7 +200,9 @@ class Certification:
             self.containers_started += 1
             timeout = min(self.options.train_timeout, spec.timeout or self.options.train_timeout)
             try:
-                self._trainings[spec.name] = run.run_to_completion(timeout, sigterm_after=sigterm_after)
+                self._trainings[spec.name] = run.run_to_completion(
+                    timeout, sigterm_after=sigterm_after, stop_at_checkpoint=spec.stop_at_checkpoint
+                )
             finally:
                 run.stop()
                 engine.remove_network(self.client, network)

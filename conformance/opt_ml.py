@@ -40,6 +40,10 @@ class TrainSpec:
     """Also write the config files SageMaker adds for some jobs (checkpoints, debugger) and an unknown one."""
     timeout: float | None = None
     """A bound of the clause's own, below the harness's ``--train-timeout`` (None: that one)."""
+    checkpoints: Path | None = None
+    """A folder copied into /opt/ml/checkpoints before the run, as SageMaker copies a job's checkpoints in."""
+    stop_at_checkpoint: bool = False
+    """Stop the run (SIGTERM, as StopTrainingJob) as soon as a file appears in /opt/ml/checkpoints."""
 
 
 TRAIN_DEFAULT = TrainSpec("default")
@@ -74,6 +78,11 @@ def stage_input(test_dir: TestDir, spec: TrainSpec, destination: Path) -> Path:
     if spec.extra_config:
         for name, value in extra_config_files().items():
             _write_json(config / name, value)
+    if spec.checkpoints is not None:
+        checkpoints = destination / "checkpoints"
+        if checkpoints.exists():
+            shutil.rmtree(checkpoints)
+        shutil.copytree(spec.checkpoints, checkpoints)
     data = input_dir / "data"
     data.mkdir()
     for name, source in test_dir.channels.items():

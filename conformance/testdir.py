@@ -22,7 +22,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 POLICY_FILE = "conformance.toml"
-TRAIN_KEYS = {"sigterm_hyperparameters", "metric_definitions", "multi_host"}
+TRAIN_KEYS = {"sigterm_hyperparameters", "metric_definitions", "multi_host", "resume_log"}
 PROFILES = ("train+serve", "serve-only", "train-only")
 _POLICY_KEYS = {
     "profile", "content_type", "accept", "payload", "expected_output", "csv_header", "env", "waive", "train",
@@ -54,6 +54,9 @@ class Policy:
     """``[train] metric_definitions``: (Name, Regex) pairs, as a user gives them to the Estimator (TRN-11)."""
     multi_host: bool = False
     """``[train] multi_host``: the image trains a job with instance_count > 1 (TRN-12)."""
+    resume_log: str | None = None
+    """``[train] resume_log``: a regex of the log line the image prints when it resumes from a checkpoint;
+    declaring it claims that training resumes from /opt/ml/checkpoints (TRN-13)."""
 
     @property
     def trains(self) -> bool:
@@ -209,7 +212,17 @@ def _load_policy(path: Path) -> Policy:
         sigterm_hyperparameters=sigterm_hp,
         metric_definitions=metrics,
         multi_host=_get(train, "multi_host", bool, False, path),
+        resume_log=_regex(_get(train, "resume_log", str, None, path), "[train] resume_log", path),
     )
+
+
+def _regex(value: str | None, name: str, path: Path) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise HarnessError(f"{path}: {name} = {value!r} is not a valid regex: {error}.") from None
+    return value
 
 
 def _metric_definitions(raw: Any, path: Path) -> tuple[tuple[str, str], ...]:

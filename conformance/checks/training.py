@@ -688,3 +688,74 @@ def two_hosts_train(ctx: CheckContext) -> Iterator[Violation]:
             f"{len(clashes) - len(same)} differing)",
             evidence=(("Model files per host", listing),),
         )
+
+
+@check(
+    "TRN-13",
+    Level.CONDITIONAL,
+    "A run stopped midway resumes from /opt/ml/checkpoints and finishes (resumable images)",
+    source=contract.DG_CKPT,
+)
+def resumes_from_checkpoints(ctx: CheckContext) -> Iterator[Violation]:
+    """If the policy declares that training resumes from checkpoints (`[train] resume_log`, the regex of the line
+    the image logs when it does), a run stopped by SIGTERM once it has written to /opt/ml/checkpoints, run again on
+    a copy of that folder, logs that it resumed, exits 0 and writes a model.
+
+    Why: With CheckpointConfig, SageMaker syncs /opt/ml/checkpoints to S3 during training and copies it back into
+    the next job, and managed spot training restarts an interrupted job that way. An image that writes checkpoints
+    but never reads them starts over after every interruption, and one that cannot read its own checkpoints fails
+    the restarted job.
+
+    How: Skipped unless the policy declares resume_log. Trains with checkpointconfig.json in
+    /opt/ml/input/config (and [train] sigterm_hyperparameters when given, so the run lasts), stops the run with
+    SIGTERM as soon as a file appears in /opt/ml/checkpoints, copies that folder into a second run of the same
+    configuration, and requires that run to exit 0 with a model and a log line matching resume_log.
+    """
+    pattern = ctx.policy.resume_log
+    if pattern is None:
+        raise CheckSkipped("the policy does not declare resumable training ([train] resume_log in conformance.toml)")
+    _needs_trn1(ctx)
+    hyperparameters = dict(ctx.policy.sigterm_hyperparameters) or None
+    first = _run(
+        ctx,
+        TrainSpec("checkpoint-stopped", hyperparameters=hyperparameters, extra_config=True, stop_at_checkpoint=True),
+    )
+    if not first.checkpoint_files:
+        yield Violation(
+            f"Training wrote nothing to {contract.CHECKPOINTS_DIR}, though the policy declares it resumes from there",
+            expected=f"a checkpoint file in {contract.CHECKPOINTS_DIR} before the run ends",
+            actual=_outcome(first) + f"; {contract.CHECKPOINTS_DIR} empty",
+            evidence=_evidence(first, ctx),
+        )
+        return
+    if first.stop is None:
+        raise CheckSkipped(
+            f"training finished ({_outcome(first)}) before the harness saw its checkpoint, so it could not be stopped "
+            "midway; give [train] sigterm_hyperparameters in conformance.toml that make it run longer"
+        )
+    saved = first.model_dir.parent / "checkpoints"
+    second = _run(
+        ctx, TrainSpec("checkpoint-resumed", hyperparameters=hyperparameters, extra_config=True, checkpoints=saved)
+    )
+    listing = ", ".join(sorted(first.checkpoint_files)[:10])
+    stopped = (
+        "First run",
+        f"stopped by SIGTERM after {first.seconds:.1f} s ({_outcome(first)}), leaving in {contract.CHECKPOINTS_DIR}: "
+        f"{listing}",
+    )
+    if second.timed_out or second.exit_code != 0 or not second.model_files:
+        yield Violation(
+            "Training on the checkpoints of a stopped run did not finish",
+            expected="exit code 0 and a model",
+            actual=_outcome(second) + ("" if second.model_files else ", no model"),
+            evidence=(stopped, *_evidence(second, ctx)),
+        )
+        return
+    if not any(re.search(pattern, line) for line in second.logs.splitlines()):
+        yield Violation(
+            "Training on the checkpoints of a stopped run did not resume: it started over",
+            expected=f"a log line matching resume_log {pattern!r}",
+            actual=f"no such line in {len(second.logs.splitlines())} log lines; the run took {second.seconds:.1f} s "
+            f"(the stopped one {first.seconds:.1f} s)",
+            evidence=(stopped, *_evidence(second, ctx)),
+        )

@@ -61,7 +61,11 @@ ALL_IDS = [c.id for c in clauses()]
 @pytest.mark.parametrize("clause_id", ALL_IDS)
 def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) -> None:
     outcome, _ = certify(GoodImage(), clause_id, tmp_path)
-    if clause_id in ("TRN-11", "TRN-12"):  # judged only when the policy declares it (test_training_contract.py)
+    if clause_id in (
+        "TRN-11",
+        "TRN-12",
+        "TRN-13",
+    ):  # judged only when the policy declares it (test_training_contract.py)
         assert outcome.verdict == SKIP
         assert "[train]" in outcome.reason
         return
@@ -1207,6 +1211,7 @@ def test_every_failure_names_its_clause_and_level(clause_id: str, tmp_path: Path
 BROKEN_POLICIES = {
     "TRN-11": '[train]\nmetric_definitions = [{ Name = "loss", Regex = "train:loss=([0-9.]+);" }]\n',
     "TRN-12": "[train]\nmulti_host = true\n",
+    "TRN-13": '[train]\nresume_log = "resumed"\n',
 }
 """Policies the broken images need: a conditional clause is judged only when the capability is declared."""
 
@@ -1226,6 +1231,7 @@ BROKEN: dict[str, FakeImage] = {
     "TRN-10": Trains(runs={"second-host-alone": trained("second-host-alone", exit_code=None, timed_out=True)}),
     "TRN-11": Trains(runs={"default": trained(logs="train:loss=\t0.5;\n")}),
     "TRN-12": Trains(runs={"two-hosts-algo-2": trained("two-hosts-algo-2", exit_code=1)}),
+    "TRN-13": Trains(runs={"checkpoint-stopped": trained("checkpoint-stopped", exit_code=0)}),
     "SRV-1": LoopbackOnly(),
     "SRV-2": SlowPing(),
     "SRV-3": WritesIntoModelDir(),

@@ -12,7 +12,7 @@ import pytest
 
 from conformance import contract
 from conformance.checks.training import PEER_WAIT_S, cloudwatch_lines, metric_values
-from conformance.containers import TrainResult
+from conformance.containers import StopResult, TrainResult
 from conformance.failures import HarnessError
 from conformance.opt_ml import UNKNOWN_CONFIG_FILE, TrainSpec
 from conformance.runner import FAIL, PASS, SKIP
@@ -276,3 +276,90 @@ def test_trn12_no_model_on_any_host_fails(tmp_path: Path) -> None:
     outcome, _ = certify(image, "TRN-12", tmp_path, test_dir=multi_host(tmp_path))
     assert outcome.verdict == FAIL
     assert "no host wrote a model" in rendered(outcome)
+
+
+# --- TRN-13 -------------------------------------------------------------------------------------------------------
+
+RESUME_POLICY = '[train]\nresume_log = "resumed from step \\\\d+"\nsigterm_hyperparameters = { epochs = "1000" }\n'
+
+
+@dataclass
+class Checkpoints(GoodImage):
+    """Writes /opt/ml/checkpoints/step-3.ckpt before it is stopped; ``resumes`` says whether it reads it back."""
+
+    resumes: bool = True
+    writes: bool = True
+    finishes_first: bool = False
+    seen: list[tuple[str, bool, bool]] = field(default_factory=list)
+
+    def train(self, spec: TrainSpec, sigterm_after: float | None, input_dir: Path) -> TrainResult:
+        root = input_dir.parent
+        given = (root / "checkpoints" / "step-3.ckpt").is_file()
+        config = (input_dir / "config" / contract.CHECKPOINT_CONFIG_FILE).is_file()
+        self.seen.append((spec.name, given, config))
+        if not spec.name.startswith("checkpoint-"):
+            return super().train(spec, sigterm_after, input_dir)
+        (root / "result" / "checkpoints").mkdir(parents=True)
+        files = {}
+        if self.writes:
+            (root / "result" / "checkpoints" / "step-3.ckpt").write_bytes(b"state")
+            files = {"step-3.ckpt": 5}
+        if spec.stop_at_checkpoint and not self.finishes_first:
+            stop = StopResult(contract.TRAIN_STOP_GRACE_S, 0.3, 143, False) if self.writes else None
+            code = 143 if self.writes else 0
+            return trained(
+                spec.name,
+                exit_code=code,
+                stop=stop,
+                model_files={},
+                checkpoint_files=files,
+                model_dir=root / "result" / "model",
+            )
+        logs = "resumed from step 3\nstep 4\n" if given and self.resumes else "step 0\nstep 1\n"
+        return trained(spec.name, logs=logs, checkpoint_files=files, model_dir=root / "result" / "model")
+
+
+def resumable(tmp_path: Path) -> TestDir:
+    return load_test_dir(write_test_dir(tmp_path / "resumable-test-dir", policy=RESUME_POLICY))
+
+
+def test_trn13_skipped_unless_the_policy_claims_resumable(tmp_path: Path) -> None:
+    outcome, _ = certify(Checkpoints(), "TRN-13", tmp_path)
+    assert outcome.verdict == SKIP
+    assert "resume_log" in outcome.reason
+
+
+def test_trn13_a_run_that_resumes_passes(tmp_path: Path) -> None:
+    image = Checkpoints()
+    outcome, _ = certify(image, "TRN-13", tmp_path, test_dir=resumable(tmp_path))
+    assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
+    assert ("checkpoint-stopped", False, True) in image.seen
+    assert ("checkpoint-resumed", True, True) in image.seen
+
+
+def test_trn13_a_run_that_starts_over_fails(tmp_path: Path) -> None:
+    outcome, _ = certify(Checkpoints(resumes=False), "TRN-13", tmp_path, test_dir=resumable(tmp_path))
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "did not resume: it started over" in text
+    assert "step-3.ckpt" in text
+
+
+def test_trn13_no_checkpoint_written_fails(tmp_path: Path) -> None:
+    outcome, _ = certify(Checkpoints(writes=False), "TRN-13", tmp_path, test_dir=resumable(tmp_path))
+    assert outcome.verdict == FAIL
+    assert "wrote nothing to /opt/ml/checkpoints" in rendered(outcome)
+
+
+def test_trn13_a_run_too_short_to_stop_is_skipped(tmp_path: Path) -> None:
+    outcome, _ = certify(Checkpoints(finishes_first=True), "TRN-13", tmp_path, test_dir=resumable(tmp_path))
+    assert outcome.verdict == SKIP
+    assert "sigterm_hyperparameters" in outcome.reason
+
+
+def test_policy_reads_resume_log_and_multi_host(tmp_path: Path) -> None:
+    policy = metrics_test_dir(tmp_path, '[train]\nresume_log = "resumed at (\\\\d+)"\nmulti_host = true\n').policy
+    assert policy.resume_log == "resumed at (\\d+)"
+    assert policy.multi_host is True
+    with pytest.raises(HarnessError, match="resume_log"):
+        metrics_test_dir(tmp_path / "bad", '[train]\nresume_log = "("\n')
