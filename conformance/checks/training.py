@@ -740,7 +740,7 @@ def resumes_from_checkpoints(ctx: CheckContext) -> Iterator[Violation]:
     listing = ", ".join(sorted(first.checkpoint_files)[:10])
     stopped = (
         "First run",
-        f"stopped by SIGTERM after {first.seconds:.1f} s ({_outcome(first)}), leaving in {contract.CHECKPOINTS_DIR}: "
+        f"stopped by SIGTERM once it wrote a checkpoint ({_outcome(first)}), leaving in {contract.CHECKPOINTS_DIR}: "
         f"{listing}",
     )
     if second.timed_out or second.exit_code != 0 or not second.model_files:
