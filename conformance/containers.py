@@ -315,7 +315,12 @@ class TrainingRun(DockerContainer):
         run = (
             f"--network {name}{aliases}{hostname} {env} "
             f"-v {shlex.quote(str(self.stage / 'input'))}:{contract.INPUT_DIR} "
-            f'-v "$out/model:{contract.MODEL_DIR}" -v "$out/output:{contract.OUTPUT_DIR}" '
+            + (
+                f"-v {shlex.quote(str(self.stage / 'checkpoints'))}:{contract.CHECKPOINTS_DIR} "
+                if (self.stage / "checkpoints").is_dir()
+                else ""
+            )
+            + f'-v "$out/model:{contract.MODEL_DIR}" -v "$out/output:{contract.OUTPUT_DIR}" '
             f"{self.image} {contract.TRAIN_ARG}"
         )
         made = 'out=$(mktemp -d) && mkdir "$out/model" "$out/output"'

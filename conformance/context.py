@@ -8,6 +8,7 @@ logs and the commands to reproduce it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import shutil
@@ -252,7 +253,8 @@ class Certification:
                     thread.join()
             finally:
                 for run in runs:
-                    run.stop()
+                    with contextlib.suppress(Exception):  # a host whose thread failed may never have started
+                        run.stop()
                 engine.remove_network(self.client, network)
             if len(results) != len(runs):
                 raise HarnessError(f"a host of the training job '{spec.name}' could not be run")
