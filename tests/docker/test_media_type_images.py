@@ -96,6 +96,10 @@ def base() -> str:
     pytest.skip(f"no base image: pull {BASES[0]} or run scripts/build-base.sh")
 
 
+UNCLAIMED = {"TRN-11", "TRN-12", "TRN-13"}
+"""Conditional training clauses these test-dirs do not claim: metric definitions, multi-host, resumable."""
+
+
 @pytest.fixture(scope="module", params=IMAGES, ids=lambda image: image.folder)
 def image(request: pytest.FixtureRequest, base: str) -> Image:
     image: Image = request.param
@@ -109,7 +113,7 @@ def test_the_correct_image_passes_every_clause(image: Image, tmp_path: Path) -> 
     if run.report is None:
         pytest.fail(f"no JSON report (exit code {run.returncode}):\n{run.output[-4000:]}", pytrace=False)
     problems = catalogue.reference_problems(run.report)
-    skipped = [c["id"] for c in run.report["clauses"] if c["verdict"] == "skip"]
+    skipped = [c["id"] for c in run.report["clauses"] if c["verdict"] == "skip" and c["id"] not in UNCLAIMED]
     assert not problems, f"{image.reference} must give no failures:\n" + "\n".join(f"  - {p}" for p in problems)
     assert skipped == [], f"every clause applies to {image.reference}, yet {skipped} were skipped"
 
