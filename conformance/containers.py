@@ -17,7 +17,7 @@ import signal
 import tarfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -210,6 +210,8 @@ class TrainResult:
     stop: StopResult | None = None
     start_error: str | None = None
     """The engine refused to start the container (e.g. `exec: "train": executable file not found`)."""
+    checkpoint_files: Mapping[str, int] = field(default_factory=dict)
+    """Relative path -> size of each file left in ``/opt/ml/checkpoints`` (copied out next to the model)."""
 
 
 def _volume_mounts(client: docker.DockerClient, labels: Mapping[str, str], paths: tuple[str, ...]) -> list[Mount]:
@@ -295,6 +297,8 @@ class TrainingRun(DockerContainer):
         self.with_env(contract.TRAINING_JOB_NAME_ENV, contract.TRAINING_JOB_NAME)
         self.with_env(contract.TRAINING_JOB_ARN_ENV, contract.TRAINING_JOB_ARN)
         self.with_copy_into_container(stage / "input", contract.OPT_ML)
+        if (stage / "checkpoints").is_dir():  # an earlier run's checkpoints, as SageMaker copies them in from S3
+            self.with_copy_into_container(stage / "checkpoints", contract.OPT_ML)
 
     def _configure(self) -> None:
         client = self.get_docker_client().client
@@ -315,7 +319,12 @@ class TrainingRun(DockerContainer):
         run = (
             f"--network {name}{aliases}{hostname} {env} "
             f"-v {shlex.quote(str(self.stage / 'input'))}:{contract.INPUT_DIR} "
-            f'-v "$out/model:{contract.MODEL_DIR}" -v "$out/output:{contract.OUTPUT_DIR}" '
+            + (
+                f"-v {shlex.quote(str(self.stage / 'checkpoints'))}:{contract.CHECKPOINTS_DIR} "
+                if (self.stage / "checkpoints").is_dir()
+                else ""
+            )
+            + f'-v "$out/model:{contract.MODEL_DIR}" -v "$out/output:{contract.OUTPUT_DIR}" '
             f"{self.image} {contract.TRAIN_ARG}"
         )
         made = 'out=$(mktemp -d) && mkdir "$out/model" "$out/output"'
@@ -338,8 +347,11 @@ class TrainingRun(DockerContainer):
             'docker rm "$id"',
         )
 
-    def run_to_completion(self, timeout: float, *, sigterm_after: float | None = None) -> TrainResult:
-        """Start, wait for the exit (or send SIGTERM after ``sigterm_after`` s), copy artifacts out."""
+    def run_to_completion(
+        self, timeout: float, *, sigterm_after: float | None = None, stop_at_checkpoint: bool = False
+    ) -> TrainResult:
+        """Start, wait for the exit (or send SIGTERM after ``sigterm_after`` s, or once a file appears in
+        /opt/ml/checkpoints), copy artifacts out."""
         started = time.monotonic()
         self.span.mark("started")
         try:
@@ -368,6 +380,8 @@ class TrainingRun(DockerContainer):
         if sigterm_after is not None:
             stop = self._stop_after(container, sigterm_after, contract.TRAIN_STOP_GRACE_S)
             exit_code = stop.exit_code
+        elif stop_at_checkpoint:
+            exit_code, timed_out, stop = _stop_at_checkpoint(container, started + timeout)
         else:
             try:
                 exit_code = int(container.wait(timeout=timeout)["StatusCode"])
@@ -379,6 +393,7 @@ class TrainingRun(DockerContainer):
         result_dir = self.stage / "result"
         model_files = _read_tree(container, contract.MODEL_DIR, result_dir / "model")
         output_files = _read_tree(container, contract.OUTPUT_DIR, result_dir / "output")
+        checkpoint_files = _read_tree(container, contract.CHECKPOINTS_DIR, result_dir / "checkpoints")
         failure = None
         if "failure" in output_files:
             failure = (result_dir / "output" / "failure").read_text(errors="replace")
@@ -393,12 +408,38 @@ class TrainingRun(DockerContainer):
             model_dir=result_dir / "model",
             reproduce=self.reproduce(sigterm_after),
             stop=stop,
+            checkpoint_files=checkpoint_files,
         )
 
     @staticmethod
     def _stop_after(container: Any, settle: float, grace: int) -> StopResult:
         pid1 = await_sigterm_handler(container, HANDLER_WAIT_S, settle=settle)
         return stop_container(container, grace, pid1=pid1)
+
+
+def _holds_files(container: Any, path: str) -> bool:
+    """Some file exists under ``path`` in the container (read through the engine: no tool needed inside)."""
+    try:
+        stream, _ = container.get_archive(path)
+    except docker.errors.APIError:
+        return False
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+        return any(member.isfile() for member in archive.getmembers())
+
+
+def _stop_at_checkpoint(container: Any, deadline: float) -> tuple[int | None, bool, StopResult | None]:
+    """Wait until a file appears in /opt/ml/checkpoints, then stop the run as StopTrainingJob does; returns the
+    exit code, whether the deadline passed (the run is then killed), and the stop (None when the run ended first)."""
+    while time.monotonic() < deadline:
+        try:
+            return int(container.wait(timeout=1)["StatusCode"]), False, None
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            pass
+        if _holds_files(container, contract.CHECKPOINTS_DIR):
+            stop = stop_container(container, contract.TRAIN_STOP_GRACE_S)
+            return stop.exit_code, False, stop
+    container.kill()
+    return None, True, None
 
 
 HANDLER_WAIT_S: Final = 5.0

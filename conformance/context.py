@@ -8,9 +8,12 @@ logs and the commands to reproduce it.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import re
 import shutil
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -146,6 +149,7 @@ class Certification:
         self.measurements: dict[str, float] = {}
         self.timeline = Timeline()
         self._trainings: dict[str, TrainResult] = {}
+        self._clusters: dict[str, tuple[TrainResult, ...]] = {}
         self._servers: dict[str, ServingContainer] = {}
         self._model: tuple[str, Path] | None = None
         self.model_note: str | None = None
@@ -200,18 +204,72 @@ class Certification:
                 labels=labels,
                 network=network,
                 internal=not spec.egress,
+                hosts=(spec.current_host,),  # the other hosts of a multi-host resourceconfig.json answer nothing
                 hostname=spec.hostname,
                 span=self.timeline.span(TRAINING, spec.name),
             )
             self.containers_started += 1
+            timeout = min(self.options.train_timeout, spec.timeout or self.options.train_timeout)
             try:
                 self._trainings[spec.name] = run.run_to_completion(
-                    self.options.train_timeout, sigterm_after=sigterm_after
+                    timeout, sigterm_after=sigterm_after, stop_at_checkpoint=spec.stop_at_checkpoint
                 )
             finally:
                 run.stop()
                 engine.remove_network(self.client, network)
         return self._trainings[spec.name]
+
+    def train_cluster(self, spec: TrainSpec, *, delay: float) -> tuple[TrainResult, ...]:
+        """One training job on every host of ``spec.hosts``, once: a container per host, each with its own /opt/ml
+        and current_host, on one network where each answers as its host; host n starts ``n * delay`` s after the
+        first, as real hosts can. Every run is bounded by ``--train-timeout`` (or the spec's own bound)."""
+        if not self.policy.trains:
+            raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not train")
+        if spec.name not in self._clusters:
+            labels = self.labels(f"train-{spec.name}")
+            network = engine.create_network(self.client, labels, internal=not spec.egress)
+            runs: list[TrainingRun] = []
+            for host in spec.hosts:
+                host_spec = dataclasses.replace(spec, name=f"{spec.name}-{host}", current_host=host)
+                directory = self.stage / f"train-{host_spec.name}"
+                if directory.exists():
+                    shutil.rmtree(directory)
+                stage_input(self.test_dir, host_spec, directory)
+                runs.append(
+                    TrainingRun(
+                        self.image.reference,
+                        stage=directory,
+                        labels=self.labels(f"train-{host_spec.name}"),
+                        network=network,
+                        internal=not spec.egress,
+                        hosts=(host,),
+                        hostname=spec.hostname,
+                        span=self.timeline.span(TRAINING, host_spec.name),
+                    )
+                )
+            timeout = min(self.options.train_timeout, spec.timeout or self.options.train_timeout)
+            results: dict[int, TrainResult] = {}
+
+            def host_run(index: int) -> None:
+                time.sleep(index * delay)
+                results[index] = runs[index].run_to_completion(timeout)
+
+            threads = [threading.Thread(target=host_run, args=(i,), daemon=True) for i in range(len(runs))]
+            self.containers_started += len(runs)
+            try:
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            finally:
+                for run in runs:
+                    with contextlib.suppress(Exception):  # a host whose thread failed may never have started
+                        run.stop()
+                engine.remove_network(self.client, network)
+            if len(results) != len(runs):
+                raise HarnessError(f"a host of the training job '{spec.name}' could not be run")
+            self._clusters[spec.name] = tuple(results[i] for i in range(len(runs)))
+        return self._clusters[spec.name]
 
     def model(self) -> tuple[str, Path]:
         """The model volume every serving container mounts read-only, made once.
@@ -372,6 +430,14 @@ class CheckContext:
         result = self.certification.train(spec, sigterm_after=sigterm_after)
         self._use(f"training run '{spec.name}' logs", lambda: result.logs, result.reproduce)
         return result
+
+    def train_cluster(self, spec: TrainSpec, *, delay: float) -> tuple[TrainResult, ...]:
+        """A training job on every host of ``spec.hosts`` (see :meth:`Certification.train_cluster`)."""
+        results = self.certification.train_cluster(spec, delay=delay)
+        for result in results:
+            name = result.spec.removeprefix("train-")
+            self._use(f"training run '{name}' logs", (lambda text: lambda: text)(result.logs), result.reproduce)
+        return results
 
     def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
         probe = self.certification.probe_entrypoint(argument, shell)

@@ -28,6 +28,17 @@ API_STOP: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API
 DG_CKPT: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/model-checkpoints.html"
 DG_CDF: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/cdf-inference.html"
 DG_BT: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform.html"
+DG_METRICS: Final = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/automatic-model-tuning-define-metrics-variables.html"
+)
+"""Defining metrics: ``MetricDefinitions`` regexes searched in the training job's logs, as CloudWatch holds them."""
+API_METRIC: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_MetricDefinition.html"
+SMDEBUG_API: Final = "https://github.com/awslabs/sagemaker-debugger/blob/master/docs/api.md"
+"""SageMaker Debugger's hook reads ``/opt/ml/input/config/debughookconfig.json``, "the default path that SageMaker
+writes the hook configuration to"."""
+SDK_LOCAL_IMAGE: Final = "https://github.com/aws/sagemaker-python-sdk/blob/master/src/sagemaker/local/image.py"
+"""The SDK's local mode: ``retrieve_artifacts`` copies every host's /opt/ml/model into one model, overriding duplicate
+file names "as the official SageMaker Training Service" does."""
 SAMPLE_SKLEARN: Final = (
     "https://github.com/aws/amazon-sagemaker-examples/tree/12085f3be/advanced_functionality/scikit_bring_your_own"
 )
@@ -62,6 +73,14 @@ OUTPUT_DIR: Final = f"{OPT_ML}/output"
 OUTPUT_DATA_DIR: Final = f"{OUTPUT_DIR}/data"
 FAILURE_FILE: Final = f"{OUTPUT_DIR}/failure"
 """Written on failure; its first 1024 characters become ``FailureReason`` (DG_TRAIN_OUT)."""
+CHECKPOINT_CONFIG_FILE: Final = "checkpointconfig.json"
+"""``input/config/checkpointconfig.json``: ``CheckpointConfig`` (LocalPath, S3Uri) of a job that sets it
+(API_CREATE_TRAINING, DG_CKPT)."""
+TRAINING_JOB_CONFIG_FILE: Final = "trainingjobconfig.json"
+"""``input/config/trainingjobconfig.json``: the job's CreateTrainingJob request, written by the service."""
+DEBUG_HOOK_CONFIG_FILE: Final = "debughookconfig.json"
+"""``input/config/debughookconfig.json``: ``DebugHookConfig`` of a job that sets it (API_CREATE_TRAINING,
+SMDEBUG_API)."""
 CHECKPOINTS_DIR: Final = f"{OPT_ML}/checkpoints"
 """Default ``checkpoint_local_path`` (DG_CKPT)."""
 CODE_DIR: Final = f"{OPT_ML}/code"
@@ -76,6 +95,8 @@ CURRENT_HOST: Final = "algo-1"
 """``current_host`` of a single-instance job, as SageMaker and its local mode name it (DG_TRAIN_INFO)."""
 HOSTS: Final = (CURRENT_HOST,)
 """``hosts`` of a single-instance job: every name in it resolves through DNS in the training container."""
+MULTI_HOST_NAMES: Final = ("algo-1", "algo-2")
+"""``hosts`` of a two-instance job: SageMaker names instances ``algo-1``, ``algo-2``, ... (DG_TRAIN_DIST)."""
 HOSTNAME_UNRELIABLE: Final = "Don't use the information in /etc/hostname or /etc/hosts because it might be inaccurate"
 """DG_TRAIN_DIST (distributed training configuration): the container's hostname is not ``current_host``; a
 container finds its own host in ``resourceconfig.json``, and the other hosts by resolving their names."""
@@ -97,6 +118,10 @@ perform tasks on your behalf" (API_CREATE_TRAINING ``RoleArn``), not from the im
 of the image and outranks the role in the SDKs' credential chain."""
 AWS_REGION_ENV: Final = ("AWS_REGION", "AWS_DEFAULT_REGION")
 """Region variables: configuration, not credentials; a baked region grants nothing and leaks nothing."""
+LOG_TAB: Final = "#011"
+"""How a training job's log in CloudWatch shows a tab: as its octal escape, so a metric regex sees ``#011``, never
+``\\t``: users' ``MetricDefinitions`` for AWS's XGBoost container match ``#011train-rmse:`` for that reason (DG_METRICS
+says only that the regex searches the logs)."""
 TRAIN_STOP_GRACE_S: Final = 120
 """``StopTrainingJob`` is "the equivalent of docker stop -t 120" (DG_TRAIN_IMG, API_STOP)."""
 

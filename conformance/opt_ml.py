@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from conformance import contract
 from conformance.testdir import TestDir
@@ -32,6 +33,17 @@ class TrainSpec:
     hostname: str | None = None
     """``None``: a random hostname, as SageMaker's is not ``current_host``; TRN-3 sets ``current_host`` to tell
     an image that relies on its hostname."""
+    current_host: str = contract.CURRENT_HOST
+    hosts: tuple[str, ...] = contract.HOSTS
+    """resourceconfig.json's ``current_host`` and ``hosts``; only ``current_host`` resolves to the container."""
+    extra_config: bool = False
+    """Also write the config files SageMaker adds for some jobs (checkpoints, debugger) and an unknown one."""
+    timeout: float | None = None
+    """A bound of the clause's own, below the harness's ``--train-timeout`` (None: that one)."""
+    checkpoints: Path | None = None
+    """A folder copied into /opt/ml/checkpoints before the run, as SageMaker copies a job's checkpoints in."""
+    stop_at_checkpoint: bool = False
+    """Stop the run (SIGTERM, as StopTrainingJob) as soon as a file appears in /opt/ml/checkpoints."""
 
 
 TRAIN_DEFAULT = TrainSpec("default")
@@ -43,6 +55,10 @@ TRAIN_ISOLATED = TrainSpec("isolated", egress=False)
 TRAIN_HOSTNAME_IS_CURRENT_HOST = TrainSpec("hostname-current-host", hostname=contract.CURRENT_HOST)
 """The default run, except that the hostname is ``current_host``, as local mode and ``--hostname`` make it."""
 TRAIN_STRAY_FILES = TrainSpec("stray-files", channels="stray")
+TRAIN_EXTRA_CONFIG_FILES = TrainSpec("extra-config-files", extra_config=True)
+"""The default run plus checkpointconfig.json, trainingjobconfig.json, debughookconfig.json and an unknown file."""
+UNKNOWN_CONFIG_FILE: Final = "sagemaker-conformance-unknown.json"
+"""A config file no image can know: SageMaker adds new ones over time (profilerconfig.json, ...)."""
 
 
 def stage_input(test_dir: TestDir, spec: TrainSpec, destination: Path) -> Path:
@@ -56,7 +72,17 @@ def stage_input(test_dir: TestDir, spec: TrainSpec, destination: Path) -> Path:
     hyperparameters.update(spec.extra_hyperparameters)
     _write_json(config / contract.HYPERPARAMETERS_FILE, hyperparameters)
     _write_json(config / contract.INPUT_DATA_CONFIG_FILE, input_data_config(test_dir.channels, spec.config_form))
-    _write_json(config / contract.RESOURCE_CONFIG_FILE, resource_config(spec.config_form))
+    _write_json(
+        config / contract.RESOURCE_CONFIG_FILE, resource_config(spec.config_form, spec.current_host, spec.hosts)
+    )
+    if spec.extra_config:
+        for name, value in extra_config_files().items():
+            _write_json(config / name, value)
+    if spec.checkpoints is not None:
+        checkpoints = destination / "checkpoints"
+        if checkpoints.exists():
+            shutil.rmtree(checkpoints)
+        shutil.copytree(spec.checkpoints, checkpoints)
     data = input_dir / "data"
     data.mkdir()
     for name, source in test_dir.channels.items():
@@ -92,9 +118,11 @@ def input_data_config(channels: Mapping[str, Path], form: str) -> dict[str, dict
     }
 
 
-def resource_config(form: str) -> dict[str, object]:
-    """``resourceconfig.json`` for one instance named ``current_host`` (contract.DG_TRAIN_INFO)."""
-    host, hosts = contract.CURRENT_HOST, list(contract.HOSTS)
+def resource_config(
+    form: str, current_host: str = contract.CURRENT_HOST, all_hosts: tuple[str, ...] = contract.HOSTS
+) -> dict[str, object]:
+    """``resourceconfig.json`` (contract.DG_TRAIN_INFO): by default one instance named ``current_host``."""
+    host, hosts = current_host, list(all_hosts)
     if form == "minimal":
         return {
             "current_host": host,
@@ -112,6 +140,28 @@ def resource_config(form: str) -> dict[str, object]:
         ],
         "network_interface_name": "eth0",
         "topology": None,
+    }
+
+
+def extra_config_files() -> dict[str, object]:
+    """The config files SageMaker writes besides the documented three when a job asks for checkpoints
+    (contract.CHECKPOINT_CONFIG_FILE) or the debugger (contract.DEBUG_HOOK_CONFIG_FILE), the job's own
+    description (contract.TRAINING_JOB_CONFIG_FILE), and one no image can know."""
+    return {
+        contract.CHECKPOINT_CONFIG_FILE: {"LocalPath": contract.CHECKPOINTS_DIR, "S3Uri": "s3://bucket/checkpoints"},
+        contract.TRAINING_JOB_CONFIG_FILE: {
+            "TrainingJobName": contract.TRAINING_JOB_NAME,
+            "TrainingJobArn": contract.TRAINING_JOB_ARN,
+            "AlgorithmSpecification": {"TrainingInputMode": "File"},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+        },
+        contract.DEBUG_HOOK_CONFIG_FILE: {
+            "LocalPath": f"{contract.OUTPUT_DIR}/tensors",
+            "S3OutputPath": "s3://bucket/debug-output",
+            "HookParameters": {},
+            "CollectionConfigurations": [],
+        },
+        UNKNOWN_CONFIG_FILE: {"SageMakerConformance": "a file no image knows; it must be ignored"},
     }
 
 

@@ -6,6 +6,7 @@ The test-dir is read, never written: every run stages its own copy.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 POLICY_FILE = "conformance.toml"
+TRAIN_KEYS = {"sigterm_hyperparameters", "metric_definitions", "multi_host", "resume_log"}
 PROFILES = ("train+serve", "serve-only", "train-only")
 _POLICY_KEYS = {
     "profile", "content_type", "accept", "accept_fallback", "payload", "expected_output", "csv_header", "env", "waive",
@@ -56,6 +58,13 @@ class Policy:
     sigterm_hyperparameters: Mapping[str, str] = field(default_factory=dict)
     serverless_memory_mb: int | None = None
     """``[serverless] memory_mb``: the image is deployed to serverless endpoints with this memory size (ENV-8)."""
+    metric_definitions: tuple[tuple[str, str], ...] = ()
+    """``[train] metric_definitions``: (Name, Regex) pairs, as a user gives them to the Estimator (TRN-11)."""
+    multi_host: bool = False
+    """``[train] multi_host``: the image trains a job with instance_count > 1 (TRN-12)."""
+    resume_log: str | None = None
+    """``[train] resume_log``: a regex of the log line the image prints when it resumes from a checkpoint;
+    declaring it claims that training resumes from /opt/ml/checkpoints (TRN-13)."""
 
     @property
     def trains(self) -> bool:
@@ -185,7 +194,7 @@ def _load_policy(path: Path) -> Policy:
         raise HarnessError(f"{path}: profile = {profile!r} is not one of {', '.join(PROFILES)}.")
     env = _get(raw, "env", dict, {}, path)
     train = _get(raw, "train", dict, {}, path)
-    for table, name, known in ((env, "env", {"workers", "timeout"}), (train, "train", {"sigterm_hyperparameters"})):
+    for table, name, known in ((env, "env", {"workers", "timeout"}), (train, "train", TRAIN_KEYS)):
         if set(table) - known:
             raise HarnessError(
                 f"{path}: unknown key(s) {sorted(set(table) - known)} in [{name}]; known: {sorted(known)}."
@@ -204,6 +213,7 @@ def _load_policy(path: Path) -> Policy:
     sigterm_hp = train.get("sigterm_hyperparameters", {})
     if not isinstance(sigterm_hp, dict) or not all(isinstance(v, str) for v in sigterm_hp.values()):
         raise HarnessError(f"{path}: [train] sigterm_hyperparameters must map names to strings.")
+    metrics = _metric_definitions(train.get("metric_definitions", []), path)
     return Policy(
         profile=profile,
         content_type=_get(raw, "content_type", str, contract.CSV, path),
@@ -217,7 +227,42 @@ def _load_policy(path: Path) -> Policy:
         waive=waive,
         sigterm_hyperparameters=sigterm_hp,
         serverless_memory_mb=memory_mb,
+        metric_definitions=metrics,
+        multi_host=_get(train, "multi_host", bool, False, path),
+        resume_log=_regex(_get(train, "resume_log", str, None, path), "[train] resume_log", path),
     )
+
+
+def _regex(value: str | None, name: str, path: Path) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise HarnessError(f"{path}: {name} = {value!r} is not a valid regex: {error}.") from None
+    return value
+
+
+def _metric_definitions(raw: Any, path: Path) -> tuple[tuple[str, str], ...]:
+    """``[train] metric_definitions = [{ Name = "...", Regex = "..." }]``: Estimator(metric_definitions=...)."""
+    example = '[train] metric_definitions = [{ Name = "train:loss", Regex = "loss=([0-9.]+)" }]'
+    if not isinstance(raw, list):
+        raise HarnessError(f"{path}: [train] metric_definitions must be a list of tables, e.g. {example}.")
+    pairs = []
+    for item in raw:
+        if (
+            not isinstance(item, dict)
+            or set(item) != {"Name", "Regex"}
+            or not all(isinstance(v, str) and v for v in item.values())
+        ):
+            raise HarnessError(f"{path}: each metric definition needs exactly a Name and a Regex, e.g. {example}.")
+        try:
+            re.compile(item["Regex"])
+        except re.error as error:
+            raise HarnessError(
+                f"{path}: metric {item['Name']!r}: Regex {item['Regex']!r} is invalid: {error}."
+            ) from None
+        pairs.append((item["Name"], item["Regex"]))
+    return tuple(pairs)
 
 
 def _get(table: Mapping[str, Any], key: str, kind: type, default: Any, path: Path) -> Any:

@@ -103,6 +103,12 @@ def base() -> str:
     pytest.skip(f"no base image: pull {BASES[0]} or run scripts/build-base.sh")
 
 
+def unclaimed(clause: dict[str, Any]) -> bool:
+    """A CONDITIONAL clause skipped for a capability these images do not claim (metric definitions, multi-host,
+    resumable training, bind-to-port, multi-model, serverless), not for a failed dependency."""
+    return clause["level"] == "CONDITIONAL" and not str(clause.get("reason", "")).startswith("depends on")
+
+
 @pytest.fixture(scope="module", params=IMAGES, ids=lambda image: image.folder)
 def image(request: pytest.FixtureRequest, base: str) -> Image:
     image: Image = request.param
@@ -124,7 +130,7 @@ def test_the_correct_image_passes_every_clause(image: Image, tmp_path: Path) -> 
         pytest.fail(f"no JSON report (exit code {run.returncode}):\n{run.output[-4000:]}", pytrace=False)
     report = unpinned(image, run.report)
     problems = catalogue.reference_problems(report)
-    skipped = [c["id"] for c in report["clauses"] if c["verdict"] == "skip"]
+    skipped = [c["id"] for c in report["clauses"] if c["verdict"] == "skip" and not unclaimed(c)]
     assert not problems, f"{image.reference} must give no failures:\n" + "\n".join(f"  - {p}" for p in problems)
     assert skipped == [], f"every other clause applies to {image.reference}, yet {skipped} were skipped"
 

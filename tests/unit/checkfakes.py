@@ -510,6 +510,13 @@ class FakeCertification:
             span.mark(event)  # type: ignore[arg-type]
         return self.fake.train(spec, sigterm_after, input_dir)
 
+    def train_cluster(self, spec: TrainSpec, *, delay: float) -> tuple[TrainResult, ...]:
+        """One run per host of ``spec.hosts``, each staged with its own current_host (as the real one does)."""
+        runs = []
+        for host in spec.hosts:
+            runs.append(self.train(replace(spec, name=f"{spec.name}-{host}", current_host=host)))
+        return tuple(runs)
+
     def server(self, spec: ServeSpec) -> FakeServer:
         if not self.policy.serves:
             raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not serve")

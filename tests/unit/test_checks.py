@@ -69,6 +69,8 @@ def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) 
     claimed = {"ENV-5": contract.BIND_TO_PORT_LABEL, "ENV-6": contract.BIND_TO_PORT_LABEL}
     claimed["ENV-7"] = contract.MULTI_MODEL_LABEL
     claimed["ENV-8"] = "[serverless] memory_mb"
+    # TRN-11..13 are judged only when the policy declares them (test_training_contract.py)
+    claimed.update({"TRN-11": "[train]", "TRN-12": "[train]", "TRN-13": "[train]"})
     if clause_id in claimed:
         assert outcome.verdict == SKIP
         assert claimed[clause_id] in outcome.reason
@@ -1450,7 +1452,11 @@ def test_a_crashing_check_is_a_harness_error_not_a_verdict(tmp_path: Path) -> No
 def test_every_failure_names_its_clause_and_level(clause_id: str, tmp_path: Path) -> None:
     """The broken images above fail each clause; the headline always starts with ID and level."""
     image = BROKEN[clause_id]
-    test_dir = serverless_test_dir(tmp_path / "test-dir") if clause_id == "ENV-8" else None
+    policy = BROKEN_POLICIES.get(clause_id)
+    if clause_id == "ENV-8":
+        test_dir = serverless_test_dir(tmp_path / "test-dir")
+    else:
+        test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir", policy=policy)) if policy else None
     outcome, _ = certify(image, clause_id, tmp_path, test_dir=test_dir)
     assert outcome.verdict == FAIL, f"{clause_id}: {outcome.verdict} {outcome.reason}"
     clause = outcome.clause
@@ -1458,6 +1464,13 @@ def test_every_failure_names_its_clause_and_level(clause_id: str, tmp_path: Path
     assert outcome.failure is not None
     assert outcome.reason == outcome.failure.headline
 
+
+BROKEN_POLICIES = {
+    "TRN-11": '[train]\nmetric_definitions = [{ Name = "loss", Regex = "train:loss=([0-9.]+);" }]\n',
+    "TRN-12": "[train]\nmulti_host = true\n",
+    "TRN-13": '[train]\nresume_log = "resumed"\n',
+}
+"""Policies the broken images need: a conditional clause is judged only when the capability is declared."""
 
 BROKEN: dict[str, FakeImage] = {
     "IMG-1": GoodImage(executables=frozenset()),
@@ -1471,6 +1484,11 @@ BROKEN: dict[str, FakeImage] = {
     "TRN-6": Trains(runs={"isolated": trained("isolated", exit_code=1)}),
     "TRN-7": Trains(runs={"sigterm": trained("sigterm", stop=StopResult(120, 120.1, 137, True))}),
     "TRN-8": Trains(runs={"stray-files": trained("stray-files", exit_code=1)}),
+    "TRN-9": Trains(runs={"extra-config-files": failed("extra-config-files")}),
+    "TRN-10": Trains(runs={"second-host-alone": trained("second-host-alone", exit_code=None, timed_out=True)}),
+    "TRN-11": Trains(runs={"default": trained(logs="train:loss=\t0.5;\n")}),
+    "TRN-12": Trains(runs={"two-hosts-algo-2": trained("two-hosts-algo-2", exit_code=1)}),
+    "TRN-13": Trains(runs={"checkpoint-stopped": trained("checkpoint-stopped", exit_code=0)}),
     "SRV-1": LoopbackOnly(),
     "SRV-2": SlowPing(),
     "SRV-3": WritesIntoModelDir(),
