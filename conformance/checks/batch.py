@@ -108,6 +108,8 @@ def _codec(ctx: CheckContext) -> codecs.Codec:
 
 
 def _line_codec(ctx: CheckContext) -> codecs.Codec:
+    if not ctx.policy.serves:
+        raise CheckSkipped(f"profile is {ctx.policy.profile!r}: the image does not serve")
     codec = _codec(ctx)
     if isinstance(codec, codecs.JsonCodec):
         raise CheckSkipped(

@@ -1583,3 +1583,18 @@ def test_srv13_load_keeps_a_single_header_row(header_test_dir: TestDir, tmp_path
     headers = body.count(HEADER.strip())
     assert headers == 1, f"the header row appears {headers} times in the {len(body):,}-byte body"
     assert outcome.verdict == PASS, rendered(outcome)
+
+
+@pytest.mark.parametrize("clause_id", [c for c in ALL_IDS if c.startswith(("SRV-", "ENV-"))])
+def test_a_train_only_image_skips_every_serving_clause(clause_id: str, tmp_path: Path) -> None:
+    # AWS's training toolkit images serve nothing: no serving clause may crash on the missing payload.
+    root = write_test_dir(tmp_path / "test-dir", policy='profile = "train-only"\n', payload=None)
+    outcome, _ = certify(GoodImage(), clause_id, tmp_path, test_dir=load_test_dir(root))
+    assert outcome.verdict == SKIP, outcome.failure.render() if outcome.failure else outcome.reason
+
+
+@pytest.mark.parametrize("clause_id", [c for c in ALL_IDS if c.startswith("TRN-")])
+def test_a_serve_only_image_skips_every_training_clause(clause_id: str, tmp_path: Path) -> None:
+    root = write_test_dir(tmp_path / "test-dir", policy='profile = "serve-only"\n', extra={"model/model.bin": b"m"})
+    outcome, _ = certify(GoodImage(), clause_id, tmp_path, test_dir=load_test_dir(root))
+    assert outcome.verdict == SKIP, outcome.failure.render() if outcome.failure else outcome.reason
