@@ -204,7 +204,9 @@ class Certification:
                 labels=labels,
                 network=network,
                 internal=not spec.egress,
-                hosts=(spec.current_host,),  # the other hosts of a multi-host resourceconfig.json answer nothing
+                # Every name in hosts resolves, as on SageMaker once its hosts are up (AWS's training toolkit waits
+                # up to 15 min for that); the other hosts of a lone host resolve to itself, so no program answers for them.
+                hosts=tuple(dict.fromkeys((spec.current_host, *spec.hosts))),
                 hostname=spec.hostname,
                 span=self.timeline.span(TRAINING, spec.name),
             )
