@@ -205,7 +205,7 @@ class Certification:
                 network=network,
                 internal=not spec.egress,
                 # Every name in hosts resolves, as on SageMaker once its hosts are up (AWS's training toolkit waits
-                # up to 15 min for that); the other hosts of a lone host resolve to itself, so no program answers for them.
+                # up to 15 min for that); a lone host's other hosts resolve to itself: no program answers for them.
                 hosts=tuple(dict.fromkeys((spec.current_host, *spec.hosts))),
                 hostname=spec.hostname,
                 span=self.timeline.span(TRAINING, spec.name),
