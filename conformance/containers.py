@@ -30,8 +30,9 @@ from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from conformance import contract
 from conformance.http import Exchange, send
+from conformance.limits import INVOCATION_TIMEOUT_S, Limits
 from conformance.netprobe import SERVER_ALIAS, NetworkProbe
-from conformance.procs import Process
+from conformance.procs import Process, listening_sockets
 from conformance.timeline import SERVING, TRAINING, Span
 
 
@@ -210,6 +211,59 @@ class TrainResult:
     stop: StopResult | None = None
     start_error: str | None = None
     """The engine refused to start the container (e.g. `exec: "train": executable file not found`)."""
+    serving: str | None = None
+    """The run was stopped as a server, not a training run (see :data:`SERVER_AFTER_S`): what it listened on."""
+
+    @property
+    def hung(self) -> bool:
+        """The run did not end on its own: it hit --train-timeout, or it was stopped as a server."""
+        return self.timed_out or self.serving is not None
+
+    def describe(self) -> str:
+        if self.start_error:
+            return f"could not start: {self.start_error}"
+        if self.serving is not None:
+            return (
+                f"was serving, not training: {SERVER_AFTER_S:g} s after it began it listened on {self.serving} and "
+                f"had written nothing to {contract.MODEL_DIR}, so it was stopped"
+            )
+        if self.timed_out:
+            return f"was still running after {self.seconds:.0f} s (the harness's --train-timeout)"
+        return f"exited with code {self.exit_code} after {self.seconds:.1f} s"
+
+
+SERVER_AFTER_S: Final = 30.0
+"""A training run that, this long after it began (or at any look after), listens on port 8080 (where
+``docker run IMAGE serve`` answers) and has written nothing to /opt/ml/model is a server, not a training run: a
+``serve`` reached by an entrypoint that drops ``train``, or a training script that starts one and never exits. It is
+stopped then instead of at --train-timeout. A training program has no use for the serving port, and one that trains
+for longer before writing its model is still running when looked at, not listening there."""
+SERVER_LOOK_S: Final = 5.0
+"""How often a run past :data:`SERVER_AFTER_S` is looked at (one ``docker exec`` of ``cat /proc/net/tcp``)."""
+
+
+def serving_instead(container: Any) -> str | None:
+    """The listener on port 8080 of a running training container that has no model yet; None otherwise (also when
+    the image has no ``cat`` to read /proc/net/tcp with)."""
+    try:
+        code, output = container.exec_run(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+    except docker.errors.APIError:
+        return None
+    if code != 0:
+        return None
+    listening = [
+        s for s in listening_sockets(bytes(output).decode("utf-8", "replace")) if s.endswith(f":{contract.PORT}")
+    ]
+    if not listening:
+        return None
+    try:
+        stream, _ = container.get_archive(contract.MODEL_DIR)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            if any(member.isfile() for member in archive.getmembers()):
+                return None
+    except docker.errors.APIError:
+        return None
+    return ", ".join(listening)
 
 
 def _volume_mounts(client: docker.DockerClient, labels: Mapping[str, str], paths: tuple[str, ...]) -> list[Mount]:
@@ -360,16 +414,13 @@ class TrainingRun(DockerContainer):
         container = self.get_wrapped_container()
         exit_code: int | None = None
         timed_out = False
+        serving: str | None = None
         stop = None
         if sigterm_after is not None:
             stop = self._stop_after(container, sigterm_after, contract.TRAIN_STOP_GRACE_S)
             exit_code = stop.exit_code
         else:
-            try:
-                exit_code = int(container.wait(timeout=timeout)["StatusCode"])
-            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-                timed_out = True
-                container.kill()
+            exit_code, timed_out, serving = self._await_exit(container, started, timeout)
         self.span.mark("stopped")
         seconds = time.monotonic() - started
         result_dir = self.stage / "result"
@@ -389,7 +440,28 @@ class TrainingRun(DockerContainer):
             model_dir=result_dir / "model",
             reproduce=self.reproduce(sigterm_after),
             stop=stop,
+            serving=serving,
         )
+
+    @staticmethod
+    def _await_exit(container: Any, started: float, timeout: float) -> tuple[int | None, bool, str | None]:
+        """Wait for the run to end: its exit code, or a kill at ``timeout`` (timed out), or once it shows it is a
+        server (:data:`SERVER_AFTER_S`)."""
+        while True:
+            elapsed = time.monotonic() - started
+            if elapsed >= timeout:
+                container.kill()
+                return None, True, None
+            pause = SERVER_AFTER_S - elapsed if elapsed < SERVER_AFTER_S else SERVER_LOOK_S
+            try:
+                return int(container.wait(timeout=max(min(pause, timeout - elapsed), 0.01))["StatusCode"]), False, None
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                pass
+            if time.monotonic() - started >= SERVER_AFTER_S:
+                serving = serving_instead(container)
+                if serving is not None:
+                    container.kill()
+                    return None, False, serving
 
     @staticmethod
     def _stop_after(container: Any, settle: float, grace: int) -> StopResult:
@@ -532,8 +604,10 @@ class ServingContainer(DockerContainer):
         network: str | None = None,
         span: Span | None = None,
         probe: NetworkProbe | None = None,
+        limits: Limits | None = None,
     ) -> None:
         super().__init__(image, command=contract.SERVE_ARG)
+        self.limits = limits
         self._labels = dict(labels)
         self.span = span or Span(SERVING, contract.SERVE_ARG)
         self.port = port
@@ -599,9 +673,37 @@ class ServingContainer(DockerContainer):
         *,
         body: bytes = b"",
         headers: Mapping[str, str] | None = None,
-        timeout: float = contract.INVOCATION_LIMIT_S + 10,
+        timeout: float | None = None,
         session: requests.Session | None = None,
         payload_file: Path | None = None,
+    ) -> Exchange:
+        """One request; an invocation waits at most SageMaker's limit, and is not sent once one has broken it
+        (conformance.limits)."""
+        if self.limits is not None:
+            self.limits.before(method, path)
+        exchange = self._send(
+            method,
+            path,
+            body=body,
+            headers=headers,
+            timeout=timeout or INVOCATION_TIMEOUT_S,
+            session=session,
+            payload_file=payload_file,
+        )
+        if self.limits is not None:
+            self.limits.after(exchange)
+        return exchange
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes,
+        headers: Mapping[str, str] | None,
+        timeout: float,
+        session: requests.Session | None,
+        payload_file: Path | None,
     ) -> Exchange:
         if self.probe is not None:
             return self.probe.send(

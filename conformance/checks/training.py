@@ -36,6 +36,8 @@ SIGTERM_HINT = (
 def _outcome(result: TrainResult) -> str:
     if result.start_error:
         return f"the container could not start: {result.start_error}"
+    if result.serving is not None:
+        return f"the run {result.describe()}"
     if result.timed_out:
         return f"still running after {result.seconds:.0f} s (the harness's --train-timeout)"
     return f"exit code {result.exit_code} after {result.seconds:.1f} s"
@@ -194,7 +196,7 @@ def _relies_on_hostname(ctx: CheckContext) -> Iterator[Violation]:
     """When the default run fails, the same run with hostname current_host tells whether the image finds its own
     host by its hostname (``socket.gethostname()`` compared with current_host or hosts)."""
     default = ctx.train(TRAIN_DEFAULT)
-    if default.start_error or default.timed_out or (default.exit_code == 0 and default.model_files):
+    if default.start_error or default.hung or (default.exit_code == 0 and default.model_files):
         return  # a run that hung is not run again for a diagnosis: TRN-1 reports it
     if ctx.training().full_form_rejected:
         return  # the minimal form trained with a random hostname: the config form broke it, not the hostname
@@ -232,7 +234,7 @@ def failing_run_exits_non_zero(ctx: CheckContext) -> Iterator[Violation]:
     a run still going at --train-timeout fails too.
     """
     result = _run(ctx, TRAIN_EMPTY_CHANNEL)
-    if result.timed_out:
+    if result.hung:
         yield Violation(
             "Training on an empty channel hung instead of failing",
             expected="a prompt non-zero exit",
@@ -266,7 +268,7 @@ def failure_file_states_cause(ctx: CheckContext) -> Iterator[Violation]:
     fail.
     """
     result = _run(ctx, TRAIN_EMPTY_CHANNEL)
-    if result.exit_code == 0 or result.timed_out:
+    if result.exit_code == 0 or result.hung:
         raise DependencyFailed("TRN-4", "training on an empty channel did not fail")
     text = result.failure
     if text is None or not text.strip():
@@ -419,7 +421,7 @@ def stray_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """
     _needs_trn1(ctx)
     result = _run(ctx, TRAIN_STRAY_FILES)
-    if result.exit_code == 0 and not result.timed_out:
+    if result.exit_code == 0 and not result.hung:
         if not result.model_files:
             yield Violation(
                 "Training with stray files exited 0 but wrote no model",
@@ -427,7 +429,7 @@ def stray_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
                 actual="empty",
             )
         return
-    if result.timed_out or not (result.failure or "").strip():
+    if result.hung or not (result.failure or "").strip():
         yield Violation(
             "A channel with stray files and nested folders broke training without a clean failure",
             expected="exit 0, or a non-zero exit with a non-empty failure file",
