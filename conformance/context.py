@@ -289,6 +289,8 @@ class Certification:
         if self.test_dir.model_dir is not None:
             self.model_note = TEST_DIR_MODEL_NOTE
             return self.test_dir.model_dir
+        if training.run.hung:
+            raise hung_dependency(self, training.run)
         raise DependencyFailed("TRN-1", "training did not produce a model to serve (and the test-dir has no model/)")
 
     # --- serving --------------------------------------------------------------------------------
