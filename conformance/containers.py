@@ -228,7 +228,7 @@ class TrainResult:
                 f"had written nothing to {contract.MODEL_DIR}, so it was stopped"
             )
         if self.timed_out:
-            return f"was still running after {self.seconds:.0f} s (the harness's --train-timeout)"
+            return f"was still running after {self.seconds:.0f} s and was stopped (the harness's budget for the run)"
         return f"exited with code {self.exit_code} after {self.seconds:.1f} s"
 
 

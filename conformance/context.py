@@ -90,6 +90,19 @@ def working_training(train: Callable[[TrainSpec], TrainResult]) -> Training:
     return Training(default, default)
 
 
+RUN_BUDGET_FACTOR = 10.0
+RUN_BUDGET_MIN_S = 60.0
+
+
+def run_budget(train_timeout: float, default: TrainResult | None) -> float:
+    """How long a training run may take: --train-timeout for the run on the test-dir (and any run before it);
+    every other run trains on the same data, so 10 times as long as that run took, at least 60 s, is its budget,
+    never more than --train-timeout. One still running then is hung (TRN-1 states the rule)."""
+    if default is None or default.hung:
+        return train_timeout
+    return min(train_timeout, max(RUN_BUDGET_MIN_S, RUN_BUDGET_FACTOR * default.seconds))
+
+
 def entrypoint_drops(certification: Any, argument: str) -> str | None:
     """Why IMG-1 finds that ``docker run IMAGE argument`` reaches no program called with ``argument`` (a shell-form
     ENTRYPOINT, or a wrapper whose probe failed); None when it does."""
@@ -244,7 +257,7 @@ class Certification:
             self.containers_started += 1
             try:
                 self._trainings[spec.name] = run.run_to_completion(
-                    self.options.train_timeout, sigterm_after=sigterm_after
+                    run_budget(self.options.train_timeout, default), sigterm_after=sigterm_after
                 )
             finally:
                 run.stop()

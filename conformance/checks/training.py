@@ -39,7 +39,7 @@ def _outcome(result: TrainResult) -> str:
     if result.serving is not None:
         return f"the run {result.describe()}"
     if result.timed_out:
-        return f"still running after {result.seconds:.0f} s (the harness's --train-timeout)"
+        return f"still running after {result.seconds:.0f} s (the harness's budget for the run; see TRN-1)"
     return f"exit code {result.exit_code} after {result.seconds:.1f} s"
 
 
@@ -111,6 +111,14 @@ def valid_tree_trains(ctx: CheckContext) -> Iterator[Violation]:
     Judged on the test-dir with the full config files SageMaker writes. When that run fails but the same tree with
     local mode's minimal config files trains, the config form is what broke: TRN-3 fails with both runs as
     evidence, and this clause passes on the minimal run, with a note.
+
+    The run may take --train-timeout (600 s by default). A run that, 30 s in or at a look every 5 s after, listens
+    on port 8080 (where `serve` answers) and has written nothing to /opt/ml/model is serving, not training: it is
+    stopped and fails here as such (or, when IMG-1 found that the ENTRYPOINT never passes `train` on, every
+    training clause is skipped naming IMG-1). After a run that did not end by itself no other training run is
+    started, since each would start the same program: the other training clauses skip naming this one. Every
+    other run trains on the same data, so it gets 10 times as long as this run took (at least 60 s, at most
+    --train-timeout); still running then, it is hung, as a run past --train-timeout is.
 
     Why: Exit code 0 is how SageMaker marks a job Completed, and it uploads /opt/ml/model as model.tar.gz for
     hosting. A run that exits 0 with an empty model directory, or leaves a failure file, is a job that looks fine
@@ -231,7 +239,7 @@ def failing_run_exits_non_zero(ctx: CheckContext) -> Iterator[Violation]:
     reports a failed job as Completed, and the pipeline goes on with a model that is missing or wrong.
 
     How: Trains with an empty training channel, which no algorithm can train on, and requires a non-zero exit code;
-    a run still going at --train-timeout fails too.
+    a run still going at the end of its budget (see TRN-1) fails too.
     """
     result = _run(ctx, TRAIN_EMPTY_CHANNEL)
     if result.hung:

@@ -15,7 +15,7 @@ import requests
 
 from conformance import containers, contract
 from conformance.containers import TrainResult
-from conformance.context import Options, ServeSpec, empty_model_window
+from conformance.context import Options, ServeSpec, empty_model_window, run_budget
 from conformance.opt_ml import TrainSpec
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import FAIL, PASS, SKIP, Outcome, run_clause
@@ -289,3 +289,15 @@ def _now() -> float:
     import time
 
     return time.monotonic()
+
+
+@pytest.mark.parametrize(
+    ("default", "budget"),
+    [(None, 600.0), (trained(seconds=2.0), 60.0), (trained(seconds=30.0), 300.0), (trained(seconds=100.0), 600.0)],
+)
+def test_other_training_runs_get_ten_times_the_run_on_the_test_dir(default: TrainResult | None, budget: float) -> None:
+    assert run_budget(600.0, default) == budget
+
+
+def test_a_hung_run_on_the_test_dir_leaves_the_timeout_as_it_is() -> None:
+    assert run_budget(600.0, trained(timed_out=True, seconds=600.0)) == 600.0
