@@ -15,6 +15,7 @@ import re
 import shlex
 import signal
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -561,9 +562,11 @@ class PingReady(WaitStrategy):
         self.with_poll_interval(0.1)
         self.readiness = readiness
         self.ping = ping
+        self.since: float | None = None
+        """When the container was started, if before the wait: the budget counts from then."""
 
     def wait_until_ready(self, container: WaitStrategyTarget) -> None:
-        started = time.monotonic()
+        started = self.since or time.monotonic()
         while time.monotonic() - started < self._startup_timeout:
             container.reload()
             if container.status in ("exited", "dead"):
@@ -616,6 +619,8 @@ class ServingContainer(DockerContainer):
         self.model_volume = model_volume
         self.model_stage = model_stage
         self.readiness = Readiness(budget=budget)
+        self._launched = time.monotonic()
+        self._watcher: threading.Thread | None = None
         self._session = requests.Session()
         for key, value in env.items():
             self.with_env(key, value)
@@ -640,9 +645,14 @@ class ServingContainer(DockerContainer):
             kwargs.update(network_kwargs(client, self.network_name, (SERVER_ALIAS,)))
         self.with_kwargs(**kwargs)
 
-    def start(self) -> ServingContainer:
-        started = time.monotonic()
+    def start(self, *, wait: bool = True) -> ServingContainer:
+        """``docker run``, then wait for /ping; with ``wait=False`` the wait runs in a thread of its own
+        (:meth:`watch`), and :meth:`await_ready` collects it."""
+        self._launched = time.monotonic()
         self.span.mark("started")
+        strategy = self._wait_strategy
+        if not wait:
+            self._wait_strategy = None
         try:
             super().start()
         except NotReady:
@@ -650,12 +660,36 @@ class ServingContainer(DockerContainer):
         except docker.errors.APIError as error:
             self.readiness.exited = True
             self.readiness.start_error = str(error.explanation or error)
+        finally:
+            self._wait_strategy = strategy
+        if wait or self.readiness.start_error:
+            self._settled()
+        else:
+            self._watcher = threading.Thread(target=self._watch, name=f"watch-{self.span.configuration}", daemon=True)
+            self._watcher.start()
+        return self
+
+    def _watch(self) -> None:
+        assert isinstance(self._wait_strategy, PingReady)
+        self._wait_strategy.since = self._launched
+        # NotReady is the verdict's evidence; anything else means the container went away (the run ended first).
+        with contextlib.suppress(Exception):
+            self._wait_strategy.wait_until_ready(self)
+        self._settled()
+
+    def await_ready(self) -> ServingContainer:
+        """Collect the wait that :meth:`start` left to a thread (at once when there was none)."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.join()
+        return self
+
+    def _settled(self) -> None:
         if self.readiness.ready:
-            self.readiness.seconds = time.monotonic() - started
+            self.readiness.seconds = time.monotonic() - self._launched
             self.span.mark("ready")
         if self.readiness.exited:
             self.span.mark("stopped")
-        return self
 
     def stop(self, force: bool = True, delete_volume: bool = True) -> None:
         super().stop(force, delete_volume)

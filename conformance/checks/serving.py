@@ -701,8 +701,9 @@ def no_model_not_healthy(ctx: CheckContext) -> Iterator[Violation]:
     Why: /ping is how SageMaker decides that an instance can serve. A server that answers 200 without a model takes
     traffic it can only fail, where an unhealthy ping would have stopped the launch.
 
-    How: Starts the server with an empty /opt/ml/model and polls /ping for the window above: it must never answer
-    200 (exiting non-zero is fine, exiting 0 is not).
+    How: Starts the server with an empty /opt/ml/model as soon as the default server is healthy, and polls its /ping
+    in the background for the window above while the other checks run; when this check runs it waits for what is
+    left of the window. /ping must never answer 200 (exiting non-zero is fine, exiting 0 is not).
     """
     default = ctx.server(SERVE_DEFAULT, ready=False)
     if not default.readiness.ready:
