@@ -301,3 +301,29 @@ def test_other_training_runs_get_ten_times_the_run_on_the_test_dir(default: Trai
 
 def test_a_hung_run_on_the_test_dir_leaves_the_timeout_as_it_is() -> None:
     assert run_budget(600.0, trained(timed_out=True, seconds=600.0)) == 600.0
+
+
+def test_a_wrapper_whose_probe_never_reaches_train_names_img1_too(tmp_path: Path) -> None:
+    image = TrainsForever(
+        info=image_info(entrypoint=("/bin/bash", "-c", "source /venv/bin/activate && exec /opt/program/serve", "--")),
+        executables=frozenset({"/bin/bash", "/opt/program/serve"}),
+        passes_arguments=False,
+        outcome={"timed_out": True},
+    )
+    outcomes, _ = certify_all(image, ["TRN-1", "TRN-4"], tmp_path)
+    for clause_id in ("TRN-1", "TRN-4"):
+        assert outcomes[clause_id].verdict == SKIP, clause_id
+        assert outcomes[clause_id].reason.startswith("depends on IMG-1, which failed here"), clause_id
+        assert "does not pass `train` on" in outcomes[clause_id].reason
+
+
+def test_pings_and_quick_invocations_are_no_breach() -> None:
+    from conformance.http import Exchange
+    from conformance.limits import Limits
+
+    limits = Limits(clause="SRV-2")
+    url = "http://127.0.0.1:32768"
+    limits.after(Exchange("GET", url + contract.PING_PATH, {}, b"", 200, "OK", {}, b"", 61.0))
+    limits.after(Exchange("POST", url + contract.INVOCATIONS_PATH, {}, b"", 200, "OK", {}, b"", 59.9))
+    assert limits.breaches == {}
+    limits.before("POST", contract.INVOCATIONS_PATH)  # nothing to refuse
