@@ -35,7 +35,8 @@ def run_clause(certification: Certification, clause: Clause) -> Outcome:
     except LimitExceeded:
         pass  # the breach itself is added below
     except CheckSkipped as skipped:
-        return Outcome(clause, SKIP, str(skipped), measurements=ctx.measurements, notes=ctx.notes)
+        if not ctx.limit_violations():  # a limit this check broke is its failure, whatever stopped it after
+            return Outcome(clause, SKIP, str(skipped), measurements=ctx.measurements, notes=ctx.notes)
     except HarnessError:
         raise
     except Exception as error:
