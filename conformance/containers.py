@@ -15,6 +15,7 @@ import re
 import shlex
 import signal
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,8 +31,9 @@ from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from conformance import contract
 from conformance.http import Exchange, send
+from conformance.limits import INVOCATION_TIMEOUT_S, Limits
 from conformance.netprobe import SERVER_ALIAS, NetworkProbe
-from conformance.procs import Process
+from conformance.procs import Process, listening_sockets
 from conformance.timeline import SERVING, TRAINING, Span
 
 
@@ -212,6 +214,59 @@ class TrainResult:
     """The engine refused to start the container (e.g. `exec: "train": executable file not found`)."""
     checkpoint_files: Mapping[str, int] = field(default_factory=dict)
     """Relative path -> size of each file left in ``/opt/ml/checkpoints`` (copied out next to the model)."""
+    serving: str | None = None
+    """The run was stopped as a server, not a training run (see :data:`SERVER_AFTER_S`): what it listened on."""
+
+    @property
+    def hung(self) -> bool:
+        """The run did not end on its own: it hit --train-timeout, or it was stopped as a server."""
+        return self.timed_out or self.serving is not None
+
+    def describe(self) -> str:
+        if self.start_error:
+            return f"could not start: {self.start_error}"
+        if self.serving is not None:
+            return (
+                f"was serving, not training: {SERVER_AFTER_S:g} s after it began it listened on {self.serving} and "
+                f"had written nothing to {contract.MODEL_DIR}, so it was stopped"
+            )
+        if self.timed_out:
+            return f"was still running after {self.seconds:.0f} s and was stopped (the harness's budget for the run)"
+        return f"exited with code {self.exit_code} after {self.seconds:.1f} s"
+
+
+SERVER_AFTER_S: Final = 30.0
+"""A training run that, this long after it began (or at any look after), listens on port 8080 (where
+``docker run IMAGE serve`` answers) and has written nothing to /opt/ml/model is a server, not a training run: a
+``serve`` reached by an entrypoint that drops ``train``, or a training script that starts one and never exits. It is
+stopped then instead of at --train-timeout. A training program has no use for the serving port, and one that trains
+for longer before writing its model is still running when looked at, not listening there."""
+SERVER_LOOK_S: Final = 5.0
+"""How often a run past :data:`SERVER_AFTER_S` is looked at (one ``docker exec`` of ``cat /proc/net/tcp``)."""
+
+
+def serving_instead(container: Any) -> str | None:
+    """The listener on port 8080 of a running training container that has no model yet; None otherwise (also when
+    the image has no ``cat`` to read /proc/net/tcp with)."""
+    try:
+        code, output = container.exec_run(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+    except docker.errors.APIError:
+        return None
+    if code != 0:
+        return None
+    listening = [
+        s for s in listening_sockets(bytes(output).decode("utf-8", "replace")) if s.endswith(f":{contract.PORT}")
+    ]
+    if not listening:
+        return None
+    try:
+        stream, _ = container.get_archive(contract.MODEL_DIR)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            if any(member.isfile() for member in archive.getmembers()):
+                return None
+    except docker.errors.APIError:
+        return None
+    return ", ".join(listening)
 
 
 def _volume_mounts(client: docker.DockerClient, labels: Mapping[str, str], paths: tuple[str, ...]) -> list[Mount]:
@@ -376,6 +431,7 @@ class TrainingRun(DockerContainer):
         container = self.get_wrapped_container()
         exit_code: int | None = None
         timed_out = False
+        serving: str | None = None
         stop = None
         if sigterm_after is not None:
             stop = self._stop_after(container, sigterm_after, contract.TRAIN_STOP_GRACE_S)
@@ -383,11 +439,7 @@ class TrainingRun(DockerContainer):
         elif stop_at_checkpoint:
             exit_code, timed_out, stop = _stop_at_checkpoint(container, started + timeout)
         else:
-            try:
-                exit_code = int(container.wait(timeout=timeout)["StatusCode"])
-            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-                timed_out = True
-                container.kill()
+            exit_code, timed_out, serving = self._await_exit(container, started, timeout)
         self.span.mark("stopped")
         seconds = time.monotonic() - started
         result_dir = self.stage / "result"
@@ -409,7 +461,28 @@ class TrainingRun(DockerContainer):
             reproduce=self.reproduce(sigterm_after),
             stop=stop,
             checkpoint_files=checkpoint_files,
+            serving=serving,
         )
+
+    @staticmethod
+    def _await_exit(container: Any, started: float, timeout: float) -> tuple[int | None, bool, str | None]:
+        """Wait for the run to end: its exit code, or a kill at ``timeout`` (timed out), or once it shows it is a
+        server (:data:`SERVER_AFTER_S`)."""
+        while True:
+            elapsed = time.monotonic() - started
+            if elapsed >= timeout:
+                container.kill()
+                return None, True, None
+            pause = SERVER_AFTER_S - elapsed if elapsed < SERVER_AFTER_S else SERVER_LOOK_S
+            try:
+                return int(container.wait(timeout=max(min(pause, timeout - elapsed), 0.01))["StatusCode"]), False, None
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                pass
+            if time.monotonic() - started >= SERVER_AFTER_S:
+                serving = serving_instead(container)
+                if serving is not None:
+                    container.kill()
+                    return None, False, serving
 
     @staticmethod
     def _stop_after(container: Any, settle: float, grace: int) -> StopResult:
@@ -534,9 +607,11 @@ class PingReady(WaitStrategy):
         self.with_poll_interval(0.1)
         self.readiness = readiness
         self.ping = ping
+        self.since: float | None = None
+        """When the container was started, if before the wait: the budget counts from then."""
 
     def wait_until_ready(self, container: WaitStrategyTarget) -> None:
-        started = time.monotonic()
+        started = self.since or time.monotonic()
         while time.monotonic() - started < self._startup_timeout:
             container.reload()
             if container.status in ("exited", "dead"):
@@ -582,8 +657,10 @@ class ServingContainer(DockerContainer):
         models: Path | None = None,
         memory_mb: int | None = None,
         cpus: float | None = None,
+        limits: Limits | None = None,
     ) -> None:
         super().__init__(image, command=contract.SERVE_ARG)
+        self.limits = limits
         self._labels = dict(labels)
         self.publish = publish
         self.via = via
@@ -601,6 +678,8 @@ class ServingContainer(DockerContainer):
         self.model_volume = model_volume
         self.model_stage = model_stage
         self.readiness = Readiness(budget=budget)
+        self._launched = time.monotonic()
+        self._watcher: threading.Thread | None = None
         self._session = requests.Session()
         for key, value in env.items():
             self.with_env(key, value)
@@ -631,9 +710,14 @@ class ServingContainer(DockerContainer):
             kwargs["nano_cpus"] = int(self.cpus * 1e9)
         self.with_kwargs(**kwargs)
 
-    def start(self) -> ServingContainer:
-        started = time.monotonic()
+    def start(self, *, wait: bool = True) -> ServingContainer:
+        """``docker run``, then wait for /ping; with ``wait=False`` the wait runs in a thread of its own
+        (:meth:`watch`), and :meth:`await_ready` collects it."""
+        self._launched = time.monotonic()
         self.span.mark("started")
+        strategy = self._wait_strategy
+        if not wait:
+            self._wait_strategy = None
         try:
             super().start()
         except NotReady:
@@ -641,12 +725,36 @@ class ServingContainer(DockerContainer):
         except docker.errors.APIError as error:
             self.readiness.exited = True
             self.readiness.start_error = str(error.explanation or error)
+        finally:
+            self._wait_strategy = strategy
+        if wait or self.readiness.start_error:
+            self._settled()
+        else:
+            self._watcher = threading.Thread(target=self._watch, name=f"watch-{self.span.configuration}", daemon=True)
+            self._watcher.start()
+        return self
+
+    def _watch(self) -> None:
+        assert isinstance(self._wait_strategy, PingReady)
+        self._wait_strategy.since = self._launched
+        # NotReady is the verdict's evidence; anything else means the container went away (the run ended first).
+        with contextlib.suppress(Exception):
+            self._wait_strategy.wait_until_ready(self)
+        self._settled()
+
+    def await_ready(self) -> ServingContainer:
+        """Collect the wait that :meth:`start` left to a thread (at once when there was none)."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.join()
+        return self
+
+    def _settled(self) -> None:
         if self.readiness.ready:
-            self.readiness.seconds = time.monotonic() - started
+            self.readiness.seconds = time.monotonic() - self._launched
             self.span.mark("ready")
         if self.readiness.exited:
             self.span.mark("stopped")
-        return self
 
     def stop(self, force: bool = True, delete_volume: bool = True) -> None:
         super().stop(force, delete_volume)
@@ -666,9 +774,37 @@ class ServingContainer(DockerContainer):
         *,
         body: bytes = b"",
         headers: Mapping[str, str] | None = None,
-        timeout: float = contract.INVOCATION_LIMIT_S + 10,
+        timeout: float | None = None,
         session: requests.Session | None = None,
         payload_file: Path | None = None,
+    ) -> Exchange:
+        """One request; an invocation waits at most SageMaker's limit, and is not sent once one has broken it
+        (conformance.limits)."""
+        if self.limits is not None:
+            self.limits.before(method, path)
+        exchange = self._send(
+            method,
+            path,
+            body=body,
+            headers=headers,
+            timeout=timeout or INVOCATION_TIMEOUT_S,
+            session=session,
+            payload_file=payload_file,
+        )
+        if self.limits is not None:
+            self.limits.after(exchange)
+        return exchange
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes,
+        headers: Mapping[str, str] | None,
+        timeout: float,
+        session: requests.Session | None,
+        payload_file: Path | None,
     ) -> Exchange:
         if self.probe is not None:
             return self.probe.send(

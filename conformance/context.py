@@ -18,14 +18,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker
 
 from conformance import contract, engine, netprobe
 from conformance.containers import ServingContainer, TrainingRun, TrainResult, populate_volume
-from conformance.entrypoint import ArgumentProbe, probe_argument
-from conformance.failures import CheckSkipped, DependencyFailed, HarnessError, Section
+from conformance.entrypoint import ArgumentProbe, drops_argument, probe_argument, shell_wrapper
+from conformance.failures import CheckSkipped, DependencyFailed, HarnessError, Section, Violation
 from conformance.imagefs import ImageFiles
+from conformance.limits import PING, Limits
 from conformance.netprobe import NetworkProbe
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG, TrainSpec, stage_input
 from conformance.testdir import TestDir
@@ -63,7 +65,7 @@ SERVE_ISOLATED = ServeSpec("isolated", isolated=True)
 
 def produced_model(result: TrainResult) -> bool:
     """The run trained: it exited 0 and left a model."""
-    return not result.timed_out and result.start_error is None and result.exit_code == 0 and bool(result.model_files)
+    return not result.hung and result.start_error is None and result.exit_code == 0 and bool(result.model_files)
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,51 @@ class Training:
 def working_training(train: Callable[[TrainSpec], TrainResult]) -> Training:
     """The default run, or the minimal-config run when only that one trains (see :class:`Training`)."""
     default = train(TRAIN_DEFAULT)
-    if produced_model(default) or default.timed_out or default.start_error is not None or default.exit_code == 0:
+    if produced_model(default) or default.hung or default.start_error is not None or default.exit_code == 0:
         return Training(default, default)
     minimal = train(TRAIN_MINIMAL_CONFIG)
     if produced_model(minimal):
         return Training(minimal, default, "minimal")
     return Training(default, default)
+
+
+RUN_BUDGET_FACTOR = 10.0
+RUN_BUDGET_MIN_S = 60.0
+
+
+def run_budget(train_timeout: float, default: TrainResult | None) -> float:
+    """How long a training run may take: --train-timeout for the run on the test-dir (and any run before it);
+    every other run trains on the same data, so 10 times as long as that run took, at least 60 s, is its budget,
+    never more than --train-timeout. One still running then is hung (TRN-1 states the rule)."""
+    if default is None or default.hung:
+        return train_timeout
+    return min(train_timeout, max(RUN_BUDGET_MIN_S, RUN_BUDGET_FACTOR * default.seconds))
+
+
+def entrypoint_drops(certification: Any, argument: str) -> str | None:
+    """Why IMG-1 finds that ``docker run IMAGE argument`` reaches no program called with ``argument`` (a shell-form
+    ENTRYPOINT, or a wrapper whose probe failed); None when it does."""
+    image = certification.image
+    entrypoint = tuple(image.entrypoint or ())
+    if drops_argument(entrypoint):
+        return f"the shell-form ENTRYPOINT {list(entrypoint)} never passes `{argument}` to a program"
+    if shell_wrapper(entrypoint):
+        found = certification.files().which(entrypoint[0], image.path)
+        if found is not None:
+            probe = certification.probe_entrypoint(argument, found.path)
+            if not probe.reached:
+                return f"the wrapper ENTRYPOINT {list(entrypoint)} does not pass `{argument}` on: {probe.describe()}"
+    return None
+
+
+def hung_dependency(certification: Any, run: TrainResult) -> DependencyFailed:
+    """What a training run that never ended (:attr:`TrainResult.hung`) leaves the other training clauses depending
+    on: IMG-1 when the entrypoint never passes `train` on (the run was never training), else TRN-1, which reports
+    the run. No other training run is started then: each would start the same program and cost the same again."""
+    dropped = entrypoint_drops(certification, contract.TRAIN_ARG)
+    if dropped is not None:
+        return DependencyFailed("IMG-1", f"{dropped}, and the training run {run.describe()}")
+    return DependencyFailed("TRN-1", f"the training run on the test-dir {run.describe()}")
 
 
 MINIMAL_FORM_NOTE = (
@@ -114,6 +155,20 @@ TEST_DIR_MODEL_NOTE = (
 )
 
 
+EMPTY_MODEL_MIN_S = 10.0
+EMPTY_MODEL_FACTOR = 5.0
+
+
+def empty_model_window(cold_start: float, budget: float) -> float:
+    """How long SRV-12 watches a server with an empty /opt/ml/model: 5 times the image's own cold start with a
+    model (SRV-2's), at least 10 s, never past the start-up budget (see SRV-12 for why that is enough)."""
+    return min(budget, max(EMPTY_MODEL_MIN_S, EMPTY_MODEL_FACTOR * cold_start))
+
+
+PROPERTY_BUDGET_S = 15.0
+"""Seconds of payload generation per property check (SRV-4, SRV-7, SRV-8) by default, besides --max-examples."""
+
+
 @dataclass(frozen=True)
 class Options:
     """The user's knobs, from the command line or the ini file."""
@@ -122,6 +177,7 @@ class Options:
     train_timeout: float = 600.0
     platform: str = contract.DEFAULT_PLATFORM
     max_examples: int = 25
+    property_budget: float = PROPERTY_BUDGET_S
 
 
 class Certification:
@@ -148,6 +204,7 @@ class Certification:
         self.containers_started = 0
         self.measurements: dict[str, float] = {}
         self.timeline = Timeline()
+        self.limits = Limits()
         self._trainings: dict[str, TrainResult] = {}
         self._clusters: dict[str, tuple[TrainResult, ...]] = {}
         self._servers: dict[str, ServingContainer] = {}
@@ -191,6 +248,10 @@ class Certification:
     def train(self, spec: TrainSpec = TRAIN_DEFAULT, *, sigterm_after: float | None = None) -> TrainResult:
         if not self.policy.trains:
             raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not train")
+        default = self._trainings.get(TRAIN_DEFAULT.name)
+        if spec.name not in self._trainings and default is not None and default.hung:
+            # Every run starts the same program: one that never ended on the test-dir would only cost the same again.
+            raise hung_dependency(self, default)
         if spec.name not in self._trainings:
             directory = self.stage / f"train-{spec.name}"
             if directory.exists():
@@ -211,7 +272,8 @@ class Certification:
                 span=self.timeline.span(TRAINING, spec.name),
             )
             self.containers_started += 1
-            timeout = min(self.options.train_timeout, spec.timeout or self.options.train_timeout)
+            budget = run_budget(self.options.train_timeout, default)
+            timeout = min(budget, spec.timeout) if spec.timeout else budget
             try:
                 self._trainings[spec.name] = run.run_to_completion(
                     timeout, sigterm_after=sigterm_after, stop_at_checkpoint=spec.stop_at_checkpoint
@@ -311,6 +373,8 @@ class Certification:
         if self.test_dir.model_dir is not None:
             self.model_note = TEST_DIR_MODEL_NOTE
             return self.test_dir.model_dir
+        if training.run.hung:
+            raise hung_dependency(self, training.run)
         raise DependencyFailed("TRN-1", "training did not produce a model to serve (and the test-dir has no model/)")
 
     # --- serving --------------------------------------------------------------------------------
@@ -325,14 +389,37 @@ class Certification:
             if not default.readiness.ready:
                 raise DependencyFailed("SRV-2", default.readiness.describe())
         current = self._servers.get(spec.name)
+        if current is not None:
+            current.await_ready()  # started early (the empty-model server): its watch ends now
         if current is not None and not current.readiness.ready:
             return current
         if current is not None and current.running() and current.healthy():
             return current
         if current is not None:
             current.stop()
+        container = self._launch(spec, wait=True)
+        if (
+            spec.name == SERVE_DEFAULT.name
+            and container.readiness.ready
+            and SERVE_EMPTY_MODEL.name not in self._servers
+        ):
+            # SRV-12's server starts now and is watched in the background while the other checks use this one; it is
+            # judged when SRV-12 asks for it, by when most of its window has passed.
+            self._launch(SERVE_EMPTY_MODEL, wait=False)
+        return container
+
+    def _launch(self, spec: ServeSpec, *, wait: bool) -> ServingContainer:
+        """Start the container of ``spec``; without ``wait`` its /ping is watched in a thread until
+        :meth:`server` asks for it."""
         volume, model_stage = self.model() if spec.model == "trained" else (None, None)
         models = self.multi_models() if spec.model == "multi" else None
+        budget = self.options.startup_budget
+        if spec.model == "empty":
+            default = self.server(SERVE_DEFAULT)
+            if not default.readiness.ready:
+                raise DependencyFailed("SRV-2", default.readiness.describe())
+            assert default.readiness.seconds is not None
+            budget = empty_model_window(default.readiness.seconds, budget)
         env = {k: v for k, v in spec.env.items() if k}
         network, probe = (self.isolated_network(), self.probe()) if spec.isolated else (None, None)
         via = self._servers.get(spec.network_of) if spec.network_of else None
@@ -344,8 +431,9 @@ class Certification:
             model_volume=volume,
             model_stage=model_stage,
             env=env,
-            budget=self.options.startup_budget,
+            budget=budget,
             port=spec.port,
+            limits=self.limits,
             network=network,
             probe=probe,
             span=self.timeline.span(SERVING, spec.name),
@@ -356,9 +444,8 @@ class Certification:
             cpus=spec.cpus,
         )
         self.containers_started += 1
-        container.start()
         self._servers[spec.name] = container
-        return container
+        return container.start(wait=wait)
 
     def ready_server(self, spec: ServeSpec = SERVE_DEFAULT) -> ServingContainer:
         container = self.server(spec)
@@ -417,8 +504,11 @@ class Certification:
 class CheckContext:
     """What one check sees: the shared certification, plus a record of what the check used."""
 
-    def __init__(self, certification: Certification) -> None:
+    def __init__(self, certification: Certification, clause_id: str = "") -> None:
         self.certification = certification
+        self.clause_id = clause_id
+        self.limits: Limits = certification.limits
+        self.limits.clause = clause_id
         self.image = certification.image
         self.policy = certification.policy
         self.test_dir = certification.test_dir
@@ -431,6 +521,11 @@ class CheckContext:
     def train(self, spec: TrainSpec = TRAIN_DEFAULT, *, sigterm_after: float | None = None) -> TrainResult:
         result = self.certification.train(spec, sigterm_after=sigterm_after)
         self._use(f"training run '{spec.name}' logs", lambda: result.logs, result.reproduce)
+        if result.hung:
+            # A run that never ended because `train` never reached a training program is IMG-1's finding.
+            dependency = hung_dependency(self.certification, result)
+            if dependency.clause_id == "IMG-1":
+                raise dependency
         return result
 
     def train_cluster(self, spec: TrainSpec, *, delay: float) -> tuple[TrainResult, ...]:
@@ -451,6 +546,9 @@ class CheckContext:
         return working_training(self.train)
 
     def server(self, spec: ServeSpec = SERVE_DEFAULT, *, ready: bool = True) -> ServingContainer:
+        if ready or spec.name not in (SERVE_DEFAULT.name, SERVE_EMPTY_MODEL.name):
+            # A ping over the limit on an idle server is SRV-2's failure: what needs a healthy server skips.
+            self.limits.refuse(PING)
         getter = self.certification.ready_server if ready else self.certification.server
         try:
             container = getter(spec)
@@ -465,6 +563,13 @@ class CheckContext:
 
     def discard(self, spec: ServeSpec) -> None:
         self.certification.discard(spec)
+
+    def breach(self, kind: str, violation: Violation) -> None:
+        """Keep a limit this check saw broken (conformance.limits): later checks that need it skip naming it."""
+        self.limits.record(kind, violation)
+
+    def limit_violations(self) -> list[Violation]:
+        return self.limits.seen_by(self.clause_id)
 
     def measure(self, name: str, value: float) -> None:
         self.measurements[name] = round(value, 4)

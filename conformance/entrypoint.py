@@ -28,6 +28,7 @@ stopped after :data:`PROBE_BUDGET_S`, so the probe is bounded whatever the wrapp
 from __future__ import annotations
 
 import io
+import posixpath
 import shlex
 import tarfile
 import time
@@ -38,6 +39,30 @@ from typing import Any, Final
 
 import docker
 import docker.errors
+
+SHELLS: Final = frozenset({"sh", "bash", "dash", "ash", "zsh"})
+
+
+def shell_c(entrypoint: Sequence[str]) -> bool:
+    """The ENTRYPOINT is a shell running a ``-c`` script (shell form, or a wrapper)."""
+    return len(entrypoint) > 1 and posixpath.basename(entrypoint[0]) in SHELLS and entrypoint[1] == "-c"
+
+
+def reads_dollar_zero(script: Sequence[str]) -> bool:
+    """The `-c` script reads `$0`, where a shell-form ENTRYPOINT puts the argument (`exec "$0" "$@"` passes it on)."""
+    return any("$0" in part or "${0" in part for part in script)
+
+
+def drops_argument(entrypoint: Sequence[str]) -> bool:
+    """A shell-form ENTRYPOINT (nothing after the script) whose script never reads `$0`: ``train``/``serve`` can
+    reach no program, whatever the script does (IMG-1's static verdict)."""
+    return shell_c(entrypoint) and len(entrypoint) <= 3 and not reads_dollar_zero(entrypoint[2:])
+
+
+def shell_wrapper(entrypoint: Sequence[str]) -> bool:
+    """A shell ``-c`` ENTRYPOINT that may pass the argument on: only running it tells (:func:`probe_argument`)."""
+    return shell_c(entrypoint) and not drops_argument(entrypoint)
+
 
 PROBE_BUDGET_S: Final = 15.0
 """How long a wrapper may take to reach the stub: activating a conda environment takes a second or two; a

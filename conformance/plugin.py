@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conformance import __version__, contract, engine, report
-from conformance.context import Certification, Options
+from conformance.context import PROPERTY_BUDGET_S, Certification, Options
 from conformance.failures import ConformanceFailure, HarnessError
 from conformance.registry import Clause, Level, clauses
 from conformance.runner import ERROR, FAIL, SKIP, WARN, Outcome, run_clause
@@ -38,6 +38,10 @@ STARTUP_HELP = (
 TRAIN_TIMEOUT_HELP = "Seconds a training run may take before it counts as hung (default 600)."
 PLATFORM_HELP = f"Platform the image must be built for (default {contract.DEFAULT_PLATFORM})."
 EXAMPLES_HELP = "Generated payloads per property check (SRV-4, SRV-7, SRV-8; default 25; 0 turns generation off)."
+PROPERTY_BUDGET_HELP = (
+    f"Seconds each property check may spend on generated payloads, whatever --max-examples says (default "
+    f"{PROPERTY_BUDGET_S:g}); the report says how many ran."
+)
 REPORT_HELP = "Folder for the conformance reports, one JSON and one HTML page per image (default: none written)."
 
 
@@ -82,6 +86,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--train-timeout", dest="conformance_train_timeout", metavar="SECONDS", help=TRAIN_TIMEOUT_HELP)
     group.addoption("--platform", dest="conformance_platform", metavar="OS/ARCH", help=PLATFORM_HELP)
     group.addoption("--max-examples", dest="conformance_max_examples", metavar="N", help=EXAMPLES_HELP)
+    group.addoption(
+        "--property-budget", dest="conformance_property_budget", metavar="SECONDS", help=PROPERTY_BUDGET_HELP
+    )
     group.addoption("--conformance-report", dest="conformance_report", metavar="DIR", help=REPORT_HELP)
     parser.addini("conformance_images", IMAGE_HELP, type="linelist", default=[])
     parser.addini("conformance_test_dirs", TEST_DIR_HELP, type="linelist", default=[])
@@ -89,6 +96,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("conformance_train_timeout", TRAIN_TIMEOUT_HELP, default="600")
     parser.addini("conformance_platform", PLATFORM_HELP, default=contract.DEFAULT_PLATFORM)
     parser.addini("conformance_max_examples", EXAMPLES_HELP, default="25")
+    parser.addini("conformance_property_budget", PROPERTY_BUDGET_HELP, default=str(PROPERTY_BUDGET_S))
     parser.addini("conformance_report", REPORT_HELP, default="")
 
 
@@ -125,6 +133,7 @@ def pytest_configure(config: pytest.Config) -> None:
         train_timeout=_number(config, "train_timeout", float, 1),
         platform=str(_setting(config, "platform")[0]),
         max_examples=_number(config, "max_examples", int, 0),
+        property_budget=_number(config, "property_budget", float, 0),
     )
     try:
         client, engine_info = engine.connect()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from conformance.context import Certification, CheckContext
 from conformance.failures import CheckSkipped, ConformanceFailure, HarnessError, Violation
+from conformance.limits import LimitExceeded
 from conformance.registry import Clause, Level
 
 PASS, FAIL, WARN, SKIP, ERROR = "pass", "fail", "warn", "skip", "error"
@@ -25,11 +26,17 @@ class Outcome:
 
 def run_clause(certification: Certification, clause: Clause) -> Outcome:
     """Run ``clause``'s check; a crash inside a check is the harness's error, never the image's failure."""
-    ctx = CheckContext(certification)
+    ctx = CheckContext(certification, clause.id)
+    violations: list[Violation] = []
     try:
-        violations = clause.run(ctx)
+        # One by one, so that a check stopped by a broken limit keeps what it found before.
+        for violation in clause.function(ctx) or ():
+            violations.append(violation)
+    except LimitExceeded:
+        pass  # the breach itself is added below
     except CheckSkipped as skipped:
-        return Outcome(clause, SKIP, str(skipped), measurements=ctx.measurements, notes=ctx.notes)
+        if not ctx.limit_violations():  # a limit this check broke is its failure, whatever stopped it after
+            return Outcome(clause, SKIP, str(skipped), measurements=ctx.measurements, notes=ctx.notes)
     except HarnessError:
         raise
     except Exception as error:
@@ -43,6 +50,8 @@ def run_clause(certification: Certification, clause: Clause) -> Outcome:
             clause.id, clause.level.value, clause.title, [crash], ctx.sections(), ctx.reproduce(), clause.source
         )
         return Outcome(clause, ERROR, str(error), failure, ctx.measurements, ctx.notes)
+    # A request that broke one of SageMaker's limits fails the check that sent it (conformance.limits).
+    violations += [v for v in ctx.limit_violations() if v not in violations]
     if not violations:
         return Outcome(clause, PASS, measurements=ctx.measurements, notes=ctx.notes)
     failure = ConformanceFailure(

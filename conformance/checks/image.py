@@ -7,10 +7,9 @@ from collections.abc import Iterator
 
 from conformance import contract
 from conformance.context import CheckContext
+from conformance.entrypoint import drops_argument, shell_c
 from conformance.failures import Violation
 from conformance.registry import Level, check
-
-_SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
 
 
 @check("IMG-1", Level.MUST, "train and serve resolve the way SageMaker calls them", source=contract.DG_TRAIN_IMG)
@@ -43,8 +42,8 @@ def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
     if entrypoint:
         program = posixpath.basename(entrypoint[0])
         found = files.which(entrypoint[0], image.path)
-        if program in _SHELLS and len(entrypoint) > 1 and entrypoint[1] == "-c":
-            if len(entrypoint) <= 3 and not _reads_dollar_zero(entrypoint[2:]):
+        if shell_c(entrypoint):
+            if drops_argument(entrypoint):
                 yield Violation(
                     "A shell-form ENTRYPOINT drops the `train`/`serve` argument and keeps SIGTERM from the program",
                     expected='an exec-form ENTRYPOINT, e.g. ENTRYPOINT ["/opt/program/entrypoint"], or none',
@@ -101,11 +100,6 @@ _DECOYS = {
     ),
 }
 """The probe's surroundings (see conformance.context's probe_entrypoint), as the evidence states them."""
-
-
-def _reads_dollar_zero(script: tuple[str, ...]) -> bool:
-    """The `-c` script reads `$0`, where a shell-form ENTRYPOINT puts the argument (`exec "$0" "$@"` passes it on)."""
-    return any("$0" in part or "${0" in part for part in script)
 
 
 def _wrapper_passes_arguments(ctx: CheckContext, entrypoint: tuple[str, ...], shell: str) -> Iterator[Violation]:

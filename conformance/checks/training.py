@@ -39,8 +39,10 @@ SIGTERM_HINT = (
 def _outcome(result: TrainResult) -> str:
     if result.start_error:
         return f"the container could not start: {result.start_error}"
+    if result.serving is not None:
+        return f"the run {result.describe()}"
     if result.timed_out:
-        return f"still running after {result.seconds:.0f} s (the harness's --train-timeout)"
+        return f"still running after {result.seconds:.0f} s (the harness's budget for the run; see TRN-1)"
     return f"exit code {result.exit_code} after {result.seconds:.1f} s"
 
 
@@ -112,6 +114,14 @@ def valid_tree_trains(ctx: CheckContext) -> Iterator[Violation]:
     Judged on the test-dir with the full config files SageMaker writes. When that run fails but the same tree with
     local mode's minimal config files trains, the config form is what broke: TRN-3 fails with both runs as
     evidence, and this clause passes on the minimal run, with a note.
+
+    The run may take --train-timeout (600 s by default). A run that, 30 s in or at a look every 5 s after, listens
+    on port 8080 (where `serve` answers) and has written nothing to /opt/ml/model is serving, not training: it is
+    stopped and fails here as such (or, when IMG-1 found that the ENTRYPOINT never passes `train` on, every
+    training clause is skipped naming IMG-1). After a run that did not end by itself no other training run is
+    started, since each would start the same program: the other training clauses skip naming this one. Every
+    other run trains on the same data, so it gets 10 times as long as this run took (at least 60 s, at most
+    --train-timeout); still running then, it is hung, as a run past --train-timeout is.
 
     Why: Exit code 0 is how SageMaker marks a job Completed, and it uploads /opt/ml/model as model.tar.gz for
     hosting. A run that exits 0 with an empty model directory, or leaves a failure file, is a job that looks fine
@@ -197,7 +207,7 @@ def _relies_on_hostname(ctx: CheckContext) -> Iterator[Violation]:
     """When the default run fails, the same run with hostname current_host tells whether the image finds its own
     host by its hostname (``socket.gethostname()`` compared with current_host or hosts)."""
     default = ctx.train(TRAIN_DEFAULT)
-    if default.start_error or default.timed_out or (default.exit_code == 0 and default.model_files):
+    if default.start_error or default.hung or (default.exit_code == 0 and default.model_files):
         return  # a run that hung is not run again for a diagnosis: TRN-1 reports it
     if ctx.training().full_form_rejected:
         return  # the minimal form trained with a random hostname: the config form broke it, not the hostname
@@ -232,10 +242,10 @@ def failing_run_exits_non_zero(ctx: CheckContext) -> Iterator[Violation]:
     reports a failed job as Completed, and the pipeline goes on with a model that is missing or wrong.
 
     How: Trains with an empty training channel, which no algorithm can train on, and requires a non-zero exit code;
-    a run still going at --train-timeout fails too.
+    a run still going at the end of its budget (see TRN-1) fails too.
     """
     result = _run(ctx, TRAIN_EMPTY_CHANNEL)
-    if result.timed_out:
+    if result.hung:
         yield Violation(
             "Training on an empty channel hung instead of failing",
             expected="a prompt non-zero exit",
@@ -269,7 +279,7 @@ def failure_file_states_cause(ctx: CheckContext) -> Iterator[Violation]:
     fail.
     """
     result = _run(ctx, TRAIN_EMPTY_CHANNEL)
-    if result.exit_code == 0 or result.timed_out:
+    if result.exit_code == 0 or result.hung:
         raise DependencyFailed("TRN-4", "training on an empty channel did not fail")
     text = result.failure
     if text is None or not text.strip():
@@ -422,7 +432,7 @@ def stray_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """
     _needs_trn1(ctx)
     result = _run(ctx, TRAIN_STRAY_FILES)
-    if result.exit_code == 0 and not result.timed_out:
+    if result.exit_code == 0 and not result.hung:
         if not result.model_files:
             yield Violation(
                 "Training with stray files exited 0 but wrote no model",
@@ -430,7 +440,7 @@ def stray_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
                 actual="empty",
             )
         return
-    if result.timed_out or not (result.failure or "").strip():
+    if result.hung or not (result.failure or "").strip():
         yield Violation(
             "A channel with stray files and nested folders broke training without a clean failure",
             expected="exit 0, or a non-zero exit with a non-empty failure file",

@@ -28,6 +28,7 @@ OPTIONS = (
     "--train-timeout",
     "--platform",
     "--max-examples",
+    "--property-budget",
     "--conformance-report",
 )
 INI_KEYS = (
@@ -37,6 +38,7 @@ INI_KEYS = (
     "conformance_train_timeout",
     "conformance_platform",
     "conformance_max_examples",
+    "conformance_property_budget",
     "conformance_report",
 )
 CLAUSES = list(clauses())
@@ -165,6 +167,7 @@ def test_without_an_image_the_plugin_stays_out_of_the_way(pytester: pytest.Pytes
         ("--train-timeout=ten", "Invalid --train-timeout 'ten': expected a number."),
         ("--max-examples=-1", "Invalid --max-examples '-1': must be at least 0."),
         ("--max-examples=2.5", "Invalid --max-examples '2.5': expected a number."),
+        ("--property-budget=-1", "Invalid --property-budget '-1': must be at least 0."),
     ],
 )
 def test_bad_values_are_usage_errors(argument: str, message: str, pytester: pytest.Pytester) -> None:

@@ -20,12 +20,13 @@ from typing import Any
 
 from conformance import contract, procs
 from conformance.containers import Readiness, StopResult, TrainResult
-from conformance.context import Options, ServeSpec
+from conformance.context import Options, ServeSpec, hung_dependency
 from conformance.engine import EngineInfo, ImageInfo
 from conformance.entrypoint import ArgumentProbe
 from conformance.failures import CheckSkipped, DependencyFailed
 from conformance.http import Exchange
 from conformance.imagefs import PathStat
+from conformance.limits import Limits
 from conformance.opt_ml import TrainSpec, stage_input
 from conformance.procs import Process
 from conformance.registry import REGISTRY, clauses
@@ -171,6 +172,7 @@ class FakeServer:
         self.in_flight = 0
         self.frozen: set[int] = set()  # PIDs stopped with `kill -STOP` (ENV-3)
         self.client_timeout = 70.0  # the latest request's: what happens after it, the client never sees
+        self.limits: Limits | None = None
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str, bytes, dict[str, str]]] = []
         self.oom = False
@@ -189,7 +191,16 @@ class FakeServer:
         session: object = None,
         payload_file: Path | None = None,
     ) -> Exchange:
-        sent = dict(headers or {})
+        if self.limits is not None:
+            self.limits.before(method, path)
+        exchange = self._exchange(method, path, body, dict(headers or {}), payload_file, timeout)
+        if self.limits is not None:
+            self.limits.after(exchange)
+        return exchange
+
+    def _exchange(
+        self, method: str, path: str, body: bytes, sent: dict[str, str], payload_file: Path | None, timeout: float
+    ) -> Exchange:
         url = f"http://127.0.0.1:32768{path}"
         with self.lock:
             self.requests.append((method, path, body, sent))
@@ -493,6 +504,8 @@ class FakeCertification:
         self.timeline = Timeline()
         self.model_note: str | None = None
         self.probes: list[tuple[str, str]] = []
+        self.limits = Limits()
+        self.results: dict[str, TrainResult] = {}
         self._servers: dict[str, FakeServer] = {}
         stage.mkdir(parents=True, exist_ok=True)
 
@@ -502,13 +515,17 @@ class FakeCertification:
     def train(self, spec: TrainSpec, *, sigterm_after: float | None = None) -> TrainResult:
         if not self.policy.trains:
             raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not train")
+        default = self.results.get("default")
+        if spec.name != "default" and default is not None and default.hung:
+            raise hung_dependency(self, default)  # as Certification.train: no run after one that never ended
         input_dir = stage_input(self.test_dir, spec, self.stage / f"train-{spec.name}")
         self.trainings.append((spec.name, sigterm_after))
         self.containers_started += 1
         span = self.timeline.span(TRAINING, spec.name)
         for event in ("started", "ready", "stopped"):
             span.mark(event)  # type: ignore[arg-type]
-        return self.fake.train(spec, sigterm_after, input_dir)
+        result = self.results[spec.name] = self.fake.train(spec, sigterm_after, input_dir)
+        return result
 
     def train_cluster(self, spec: TrainSpec, *, delay: float) -> tuple[TrainResult, ...]:
         """One run per host of ``spec.hosts``, each staged with its own current_host (as the real one does)."""
@@ -526,6 +543,7 @@ class FakeCertification:
         self.containers_started += 1
         self.timeline.span(SERVING, spec.name).mark("started")
         current = self._servers[spec.name] = self.fake.serve(spec)
+        current.limits = self.limits
         return current
 
     def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:

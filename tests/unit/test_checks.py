@@ -719,7 +719,9 @@ def test_srv4_one_record_out_per_record_in(tmp_path: Path) -> None:
 
 
 def test_srv4_generated_payloads_find_and_shrink_a_record_loss(tmp_path: Path) -> None:
-    outcome, _ = certify(DropsLastRecord(keep=3), "SRV-4", tmp_path, options=Options(max_examples=10))
+    outcome, _ = certify(
+        DropsLastRecord(keep=3), "SRV-4", tmp_path, options=Options(max_examples=10, property_budget=600)
+    )
     assert outcome.verdict == FAIL
     text = rendered(outcome)
     # The test-dir's own payload has 3 records and passes; hypothesis shrinks the failure to 4 records.

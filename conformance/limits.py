@@ -1,0 +1,100 @@
+"""SageMaker's per-request limits, observed once per certification and never waited out twice.
+
+An invocation that takes longer than :data:`~conformance.contract.INVOCATION_LIMIT_S` has broken the contract
+whatever came of it, and so has a ``/ping`` on an idle server that takes :data:`~conformance.contract.PING_TIMEOUT_S`
+or more (SRV-2 judges that one). The first time a check sees either, :class:`Limits` keeps it as a :class:`Breach`:
+that check fails with the exchange as evidence, and every later request of the same kind is not sent. A later
+check that would send one is skipped naming the clause that saw the breach (as a check that needs a model skips
+naming TRN-1); the check that saw it stops at once and fails. An image whose every invocation hangs then costs one
+invocation limit, not one per request.
+
+A request is never allowed to run past the limit: an invocation that has not answered after 60 s has exceeded it,
+and waiting longer tells nothing more (:data:`INVOCATION_TIMEOUT_S`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from conformance import contract
+from conformance.failures import DependencyFailed, Violation
+from conformance.http import Exchange
+
+INVOCATION: Final = "invocation"
+PING: Final = "ping"
+
+INVOCATION_TIMEOUT_S: Final = contract.INVOCATION_LIMIT_S
+"""How long the harness waits for an invocation: SageMaker's limit itself. An answer after it is a breach anyway."""
+
+
+@dataclass(frozen=True)
+class Breach:
+    """The first request that broke a limit, and the clause whose check sent it."""
+
+    kind: str
+    clause: str
+    violation: Violation
+
+    def reason(self) -> str:
+        return f"{self.violation.summary} ({self.violation.actual}); the harness does not wait it out again"
+
+
+class LimitExceeded(Exception):
+    """Raised inside the check that saw a breach when it sends another request of that kind: the check ends there,
+    and fails with the breach (the runner adds it)."""
+
+    def __init__(self, breach: Breach) -> None:
+        super().__init__(breach.violation.summary)
+        self.breach = breach
+
+
+@dataclass
+class Limits:
+    """The breaches of one certification; :attr:`clause` is the check currently running (set by its context)."""
+
+    clause: str = ""
+    breaches: dict[str, Breach] = field(default_factory=dict)
+
+    def before(self, method: str, path: str) -> None:
+        """Called before a request is sent: refuse an invocation once one has broken the limit."""
+        if method == "POST" and path == contract.INVOCATIONS_PATH:
+            self.refuse(INVOCATION)
+
+    def refuse(self, kind: str) -> None:
+        """Stop here if ``kind`` was breached: skip naming the clause that saw it, or end the check that did."""
+        breach = self.breaches.get(kind)
+        if breach is None:
+            return
+        if breach.clause == self.clause:
+            raise LimitExceeded(breach)
+        raise DependencyFailed(breach.clause, breach.reason())
+
+    def after(self, exchange: Exchange) -> None:
+        """Called with every answer (or time-out): keep the first invocation that took the limit or longer."""
+        if exchange.method != "POST" or not exchange.url.endswith(contract.INVOCATIONS_PATH):
+            return
+        if exchange.elapsed < contract.INVOCATION_LIMIT_S or INVOCATION in self.breaches:
+            return
+        outcome = "no answer" if exchange.status is None else f"{exchange.describe()}"
+        self.record(
+            INVOCATION,
+            Violation(
+                f"An invocation took longer than SageMaker's {contract.INVOCATION_LIMIT_S:g} s limit",
+                expected=f"an answer within {contract.INVOCATION_LIMIT_S:g} s",
+                actual=f"{outcome} after {exchange.elapsed:.1f} s",
+                evidence=exchange.evidence(),
+                reproduce=(exchange.curl(contract.PORT),),
+            ),
+        )
+
+    def record(self, kind: str, violation: Violation) -> Breach:
+        """Keep a breach seen by the current check (the first of each kind counts)."""
+        return self.breaches.setdefault(kind, Breach(kind, self.clause, violation))
+
+    def seen_by(self, clause: str) -> list[Violation]:
+        """The breaches the check of ``clause`` saw: its failure carries them."""
+        return [b.violation for b in self.breaches.values() if b.clause == clause]
+
+
+__all__ = ["INVOCATION", "INVOCATION_TIMEOUT_S", "PING", "Breach", "LimitExceeded", "Limits"]
