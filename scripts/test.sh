@@ -15,4 +15,6 @@ fi
 "$root/scripts/ensure-sdk.sh" >/dev/null
 "$root/tests/good_images/build.sh"
 cd "$root"
-exec "${SMC_VENV:-$root/.venv}/bin/python" -m pytest tests -n 2 "$@"
+# worksteal: an idle worker takes queued tests from the busy one, so the slow Docker tests at the end do not
+# run one after another on a single worker while the other waits (pytest-xdist's default "load" does that).
+exec "${SMC_VENV:-$root/.venv}/bin/python" -m pytest tests -n 2 --dist worksteal "$@"
