@@ -886,7 +886,12 @@ class ServingContainer(DockerContainer):
         return -1, ""
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
-        result = stop_container(self.get_wrapped_container(), grace)
+        # As for TRN-7: PID 1 gets up to HANDLER_WAIT_S to take SIGTERM. /ping can answer before a wrapper installs
+        # its handler (AWS's inference toolkit does it once it has found MMS's Java process), while SageMaker stops
+        # an endpoint long after it became healthy; a PID 1 that never takes SIGTERM is still signalled, and fails.
+        container = self.get_wrapped_container()
+        pid1 = await_sigterm_handler(container, HANDLER_WAIT_S)
+        result = stop_container(container, grace, pid1=pid1)
         self.span.mark("stopped")
         return result
 

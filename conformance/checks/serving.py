@@ -655,7 +655,8 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
     Why: On UpdateEndpoint and scale-in SageMaker sends SIGTERM, then SIGKILL thirty seconds later. A server that
     never receives SIGTERM (a shell wrapper without `exec`) is killed with requests in flight, and they fail.
 
-    How: Starts a serving container of its own, waits for /ping, sends `docker stop -t 30` and times the exit
+    How: Starts a serving container of its own, waits for /ping and for PID 1 to take SIGTERM (up to 5 s more, as
+    TRN-7 does: SageMaker stops an endpoint long after it is healthy), sends `docker stop -t 30` and times the exit
     (measured): it must come before the SIGKILL.
     """
     server = ctx.server(SERVE_SIGTERM)
