@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
@@ -144,6 +144,15 @@ def shape_defects(record: Any) -> tuple[str, ...]:
     return tuple(kind for kind in SHAPE_DEFECTS if kind != "too few fields" or width > 1)
 
 
+def shape_defect_cases(record: Any, render: Callable[[Sequence[bytes]], bytes]) -> dict[str, bytes]:
+    """One body per shape defect ``record`` can have, each a single reshaped record rendered by ``render``."""
+    names = {"too few fields": "one field too few", "too many fields": "one field too many"}
+    return {
+        names.get(kind, "a non-numeric field"): render([compact(reshape(record, kind, 0, "not-a-number"))])
+        for kind in shape_defects(record)
+    }
+
+
 class JsonCodec(Codec):
     """Records are the items of the payload's array, written compactly; bodies keep the payload's envelope."""
 
@@ -243,12 +252,7 @@ class JsonCodec(Codec):
     def malformed_cases(self, records: Sequence[bytes]) -> dict[str, bytes]:
         record = json.loads(records[0])
         cases = {EMPTY: b"", "a truncated document": self.render(records[:1])[:-1]}
-        for kind in shape_defects(record):
-            case = {"too few fields": "one field too few", "too many fields": "one field too many"}.get(
-                kind, "a non-numeric field"
-            )
-            cases[case] = self.render([compact(reshape(record, kind, 0, "not-a-number"))])
-        return cases
+        return cases | shape_defect_cases(record, self.render)
 
     def malformed_payloads(self, records: Sequence[bytes]) -> st.SearchStrategy[Generated]:
         values = [json.loads(r) for r in records]

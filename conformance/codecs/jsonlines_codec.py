@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from conformance.codecs.codec import EMPTY, SINGLE, Codec, CodecError, Generated
 from conformance.codecs.csv_codec import NOT_NUMBERS, NOTATIONS, lines
-from conformance.codecs.json_codec import SHAPE_DEFECTS, compact, dump, loads, reshape, shape_defects
+from conformance.codecs.json_codec import (
+    SHAPE_DEFECTS,
+    compact,
+    dump,
+    loads,
+    reshape,
+    shape_defect_cases,
+    shape_defects,
+)
 
 
 class JsonLinesCodec(Codec):
@@ -80,12 +88,7 @@ class JsonLinesCodec(Codec):
     def malformed_cases(self, records: Sequence[bytes]) -> dict[str, bytes]:
         record = json.loads(records[0])
         cases = {EMPTY: b"", "a line that is not JSON": self.render([records[0], b"not-json"])}
-        for kind in shape_defects(record):
-            case = {"too few fields": "one field too few", "too many fields": "one field too many"}.get(
-                kind, "a non-numeric field"
-            )
-            cases[case] = self.render([compact(reshape(record, kind, 0, "not-a-number"))])
-        return cases
+        return cases | shape_defect_cases(record, self.render)
 
     def malformed_payloads(self, records: Sequence[bytes]) -> st.SearchStrategy[Generated]:
         values = [json.loads(r) for r in records]
