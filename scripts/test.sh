@@ -17,4 +17,5 @@ fi
 cd "$root"
 # worksteal: an idle worker takes queued tests from the busy one, so the slow Docker tests at the end do not
 # run one after another on a single worker while the other waits (pytest-xdist's default "load" does that).
-exec "${SMC_VENV:-$root/.venv}/bin/python" -m pytest tests -n 2 --dist worksteal "$@"
+# --durations: the slowest tests in every log, so the time budget of CI can be followed run to run.
+exec "${SMC_VENV:-$root/.venv}/bin/python" -m pytest tests -n 2 --dist worksteal --durations=25 "$@"
