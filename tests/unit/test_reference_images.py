@@ -138,3 +138,14 @@ def test_the_decision_tree_serves_the_scikit_learn_estimator() -> None:
     assert ".predict(" in text
     assert "class Tree" not in text
     assert "children_left" not in text
+
+
+def test_the_images_share_their_layers_up_to_the_algorithms_requirements() -> None:
+    """Identical instructions up to the algorithm's requirements: Docker's cache builds them once for both."""
+    algorithm = ("COPY", "requirements.txt /opt/requirements/algorithm.txt")
+    prefixes = []
+    for name in IMAGES:
+        instructions = dockerfile_instructions(REFERENCE / name / "Dockerfile")
+        prefixes.append(instructions[: instructions.index(algorithm)])
+    assert prefixes[0] == prefixes[1]
+    assert ("COPY", "stack/requirements.txt /opt/requirements/stack.txt") in prefixes[0]
