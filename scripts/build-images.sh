@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Build the reference images: scripts/build-images.sh [name ...]   (default: every reference_images/*/algorithm.py)
-#   -> sagemaker-conformance/<name>:latest
+# Build the reference images: scripts/build-images.sh [name ...]   (default: every reference_images/*/Dockerfile)
+#   -> sagemaker-conformance/<name>:latest, each built from its own folder reference_images/<name>
+#
+# First brings each folder's copy of the shared stack (reference_images/<name>/stack) up to date with
+# reference_images/stack (scripts/sync-stack.py), so that an edit of the stack reaches every image.
 #
 # Base image, in this order: $SMC_BASE_IMAGE if set; python:3.11-slim if present locally; python:3.11-slim
 # if `docker pull` gets it within 20 s; else the local debootstrap base from scripts/build-base.sh.
 # Idempotent: a second run only re-uses Docker's layer cache (a few seconds). SMC_NO_CACHE=1 rebuilds every
 # layer (docker build --no-cache), e.g. to time a cold build or to pick up a changed Debian mirror.
+# SMC_IMAGE_PREFIX tags <prefix>/<name>:latest instead (default sagemaker-conformance), e.g. to try a change
+# without replacing the images that other work builds on.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-context="$repo/reference_images"
+reference="$repo/reference_images"
 OFFICIAL=python:3.11-slim
 LOCAL_BASE=${SMC_LOCAL_BASE:-sagemaker-conformance/base:bookworm-py3.11}
 
@@ -31,12 +36,14 @@ if [ "$#" -gt 0 ]; then
   names=("$@")
 else
   names=()
-  for f in "$context"/*/algorithm.py; do names+=("$(basename "$(dirname "$f")")"); done
+  for f in "$reference"/*/Dockerfile; do names+=("$(basename "$(dirname "$f")")"); done
 fi
 for name in "${names[@]}"; do
-  [ -f "$context/$name/algorithm.py" ] && [ -f "$context/$name/requirements.txt" ] \
-    || die "unknown image '$name': expected reference_images/$name/algorithm.py and requirements.txt"
+  [ -f "$reference/$name/Dockerfile" ] && [ -f "$reference/$name/algorithm.py" ] \
+    || die "unknown image '$name': expected reference_images/$name/Dockerfile and algorithm.py"
 done
+
+python3 "$here/sync-stack.py" || die "scripts/sync-stack.py could not update the stack copies (above)."
 
 if [ -n "${SMC_BASE_IMAGE:-}" ]; then
   base=$SMC_BASE_IMAGE
@@ -59,15 +66,15 @@ fi
 source_url=$(git -C "$repo" remote get-url origin 2>/dev/null || echo "sagemaker-conformance/reference_images")
 
 for name in "${names[@]}"; do
-  tag="sagemaker-conformance/$name:latest"
+  tag="${SMC_IMAGE_PREFIX:-sagemaker-conformance}/$name:latest"
   say "building $tag from $base ..."
   log=$(mktemp "${TMPDIR:-/tmp}/build-$name.XXXXXX.log")
   start=$(date +%s.%N)
   cache_flag=()
   [ "${SMC_NO_CACHE:-0}" = 1 ] && cache_flag=(--no-cache)
-  if ! docker build --force-rm "${cache_flag[@]}" -f "$context/Dockerfile" \
-        --build-arg "BASE_IMAGE=$base" --build-arg "ALGORITHM=$name" --build-arg "SOURCE_URL=$source_url" \
-        -t "$tag" "$context" >"$log" 2>&1; then
+  if ! docker build --force-rm "${cache_flag[@]}" \
+        --build-arg "BASE_IMAGE=$base" --build-arg "SOURCE_URL=$source_url" \
+        -t "$tag" "$reference/$name" >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     say "FAILED: $tag (full log: $log)."
     say "Read the failing step above: a pip error usually means a pin in reference_images/$name/requirements.txt"

@@ -15,7 +15,7 @@
 #   --dockerfile F    the Dockerfile (default: BUILD_CONTEXT/Dockerfile)
 #   --no-build        certify and push the local image IMAGE_NAME[:LOCAL_TAG] (default :latest) instead of building
 #   --reports DIR     where the JSON report and junit.xml go (default: conformance-reports, or SMC_REPORTS_DIR)
-#   -- ARGS...        passed to `docker build` (e.g. -- --build-arg ALGORITHM=decision_trees --platform linux/amd64)
+#   -- ARGS...        passed to `docker build` (e.g. -- --build-arg BASE_IMAGE=python:3.11-slim --platform linux/amd64)
 #
 # Environment: SMC_PYTEST_ARGS extra harness arguments (e.g. "--max-examples=5"); SMC_VENV a virtualenv whose
 # bin/python runs the harness (default .venv of this checkout, else python3); SMC_REGISTRY as --registry.

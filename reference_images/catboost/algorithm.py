@@ -1,8 +1,8 @@
 """CatBoost regressor: the algorithm half of the `catboost` reference image.
 
-The shared stack (`train`, `serve`, `app.py`) calls only the names below. Metric lines are logged in the
+The shared stack (`train`, `serve`, `app.py` in stack/) calls only the names below. Metric lines are logged in the
 form `<split>:<metric>=<value>;` so that SageMaker MetricDefinitions can pick them up, for example
-`validation:rmse=([0-9.eE+-]+);` (see reference_images/README.md).
+`validation:rmse=([0-9.eE+-]+);` (see README.md next to this file).
 """
 
 from __future__ import annotations

@@ -281,6 +281,12 @@ def format_predictions(values: list[Any]) -> str:
     """One prediction per line, newline-terminated; floats with repr() so that they round-trip."""
     if all(type(value) is float for value in values):
         return "".join(f"{value!r}\n" for value in values)
+    if all(type(value) is str and value for value in values):
+        # Labels that need no CSV quoting (no comma, quote or line break): one join instead of a csv.writer
+        # row per record.
+        text = "\n".join(values) + "\n"
+        if text.count("\n") == len(values) and not any(char in text for char in '",\r'):
+            return text
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for value in values:

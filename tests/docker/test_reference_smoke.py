@@ -1,15 +1,17 @@
 """Smoke test of the two reference images: train on the test-dir, serve the model, check the answers.
 
-Needs a Docker engine and the images (scripts/build-images.sh). Every container is labelled
-`sagemaker-conformance=1` and removed at the end; nothing is bind-mounted from the host: the test-dir and
-the model are copied in with put_archive before the container starts, and results are read back with
-get_archive. One trained model per image is reused by the serving tests (module-scoped fixture).
+Needs a Docker engine and the images (scripts/build-images.sh); SMC_IMAGE_PREFIX=P tests P/<name>:latest
+instead of sagemaker-conformance/<name>:latest, as scripts/build-images.sh tags them with the same variable.
+Every container is labelled `sagemaker-conformance=1` and removed at the end; nothing is bind-mounted from
+the host: the test-dir and the model are copied in with put_archive before the container starts, and results
+are read back with get_archive. One trained model per image is reused by the serving tests (module-scoped fixture).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import tarfile
 import time
@@ -30,6 +32,7 @@ pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
 TEST_DIRS = ROOT / "test-dirs"
 IMAGES = ["decision_trees", "catboost"]
+PREFIX = os.environ.get("SMC_IMAGE_PREFIX", "sagemaker-conformance")
 # The MetricDefinitions regexes documented in reference_images/README.md.
 METRIC_REGEXES = {
     "decision_trees": [r"train:accuracy=([0-9.eE+-]+);"],
@@ -53,7 +56,7 @@ def client() -> Iterator[Any]:
 
 
 def image_ref(client: Any, name: str) -> str:
-    ref = f"sagemaker-conformance/{name}:latest"
+    ref = f"{PREFIX}/{name}:latest"
     try:
         client.images.get(ref)
     except docker.errors.ImageNotFound:
@@ -184,6 +187,27 @@ def test_train_writes_a_model(trained: tuple[str, TrainResult]) -> None:
     assert result.model[MODEL_FILES[name]], "the model file is empty"
     assert not any(k.startswith(".partial-") for k in result.model), "a temporary model file was left behind"
     assert result.failure is None, f"success left a failure file: {result.failure}"
+
+
+def test_the_decision_tree_model_is_the_scikit_learn_estimator(client: Any) -> None:
+    """The model file is the fitted estimator as scikit-learn users save it (joblib), not a format of our own."""
+    result = run_train(client, image_ref(client, "decision_trees"), opt_ml_tar(TEST_DIRS / "decision_trees"))
+    assert result.exit_code == 0, result.logs[-3000:]
+    archive = tar_of({f"ml/model/{k}": v for k, v in result.model.items()}, dirs=("ml", "ml/model"))
+    script = (
+        "import joblib; model = joblib.load('/opt/ml/model/decision-tree-model.pkl'); "
+        "print(type(model).__module__, type(model).__name__, model.n_features_in_)"
+    )
+    container = client.containers.create(
+        image_ref(client, "decision_trees"), command=["python3", "-c", script], labels=LABELS
+    )
+    try:
+        container.put_archive("/opt", archive)
+        container.start()
+        assert container.wait(timeout=120)["StatusCode"] == 0, container.logs().decode()[-3000:]
+        assert container.logs(stderr=False).decode().split() == ["sklearn.tree._classes", "DecisionTreeClassifier", "4"]
+    finally:
+        container.remove(force=True)
 
 
 def test_train_logs_metric_lines(trained: tuple[str, TrainResult]) -> None:

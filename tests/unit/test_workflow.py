@@ -83,6 +83,16 @@ def test_one_job_per_reference_image(workflow: dict[str, Any]) -> None:
         assert job["strategy"].get("fail-fast") is False, "one image's failure must not cancel the other's gate"
 
 
+def test_each_image_is_built_from_its_own_folder(workflow: dict[str, Any]) -> None:
+    for name, job in workflow["jobs"].items():
+        words = shlex.split(gate_commands(job)[0])
+        assert words[3] == "reference_images/${{ matrix.image }}", f"job {name}: build context {words[3]}"
+        assert "--dockerfile" not in words, words
+        assert not any("ALGORITHM" in word for word in words), words
+        for image in job["strategy"]["matrix"]["image"]:
+            assert (ROOT / "reference_images" / image / "Dockerfile").is_file(), image
+
+
 def test_every_job_calls_the_gate_script(workflow: dict[str, Any]) -> None:
     for name, job in workflow["jobs"].items():
         commands = gate_commands(job)

@@ -17,6 +17,7 @@ replace(
         "--graceful-timeout", str(GRACEFUL_TIMEOUT_S),
         "--chdir", str(PROGRAM_DIR),
         "--error-logfile", "-",
+        "--preload",
         wsgi_app,
     ]  # fmt: skip""",
     """    gunicorn_argv = [
