@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from conformance import contract
 from conformance.context import CheckContext
 from conformance.entrypoint import drops_argument, shell_c
-from conformance.failures import Violation
+from conformance.failures import CheckSkipped, Violation
 from conformance.registry import Level, check
 
 
@@ -201,3 +201,84 @@ def nothing_baked_into_replaced_dirs(ctx: CheckContext) -> Iterator[Violation]:
                 evidence=(("Baked files", listing),),
                 reproduce=(f"docker run --rm --entrypoint ls {ctx.image.reference} -laR {directory}",),
             )
+
+
+def resolve_uid(user: str, passwd: str | None) -> int | None:
+    """The uid ``docker run`` gives an image whose config says ``User: user``: empty is root (0), a number is that
+    uid, a name is its uid in the image's /etc/passwd (``passwd``'s text); a group after ``:`` does not change the
+    uid. None when the name is not in /etc/passwd (``docker run`` then fails: "unable to find user")."""
+    name = user.partition(":")[0].strip()
+    if not name:
+        return 0
+    if name.isdigit():
+        return int(name)
+    for line in (passwd or "").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 3 and fields[0] == name and fields[2].strip().isdigit():
+            return int(fields[2])
+    return 0 if name == "root" else None
+
+
+SERVERLESS_USER_NOTE = (
+    "the policy declares a serverless deployment ([serverless] memory_mb): the real-time rule that the image runs as "
+    "root does not apply; ENV-9 runs the image as a non-root uid on a read-only file system instead"
+)
+
+
+@check("IMG-4", Level.MUST, "The image runs as root, as real-time hosting expects", source=contract.DG_INF)
+def runs_as_root(ctx: CheckContext) -> Iterator[Violation]:
+    """The image config's `User` is root: empty (Docker's default), `root`, `0`, or a name that the image's
+    /etc/passwd gives uid 0, with any group (`0:0`, `root:root`); a numeric uid other than 0, or a name with another
+    uid, fails. Unless the policy declares a serverless deployment: then ENV-9 judges the user instead.
+
+    Why: AWS's hosting page says that SageMaker expects every container to run with root users and that users
+    without root-level access can cause permissions issues when SageMaker runs the container. A `USER app` that
+    works under a plain `docker run` meets directories SageMaker mounts owned by root (the model, /opt/ml/output
+    in training) and fails there, on the endpoint or the job, not before.
+
+    How: Reads `User` from the image config and, for a name, the image's /etc/passwd (from a never-started
+    container, as `docker run` resolves it); no container runs. The evidence is the configured `User` and the uid it
+    resolves to. Skipped when the policy has `[serverless] memory_mb`, where the container runs as another user
+    anyway (ENV-9).
+    """
+    if ctx.policy.serverless_memory_mb is not None:
+        raise CheckSkipped(SERVERLESS_USER_NOTE)
+    user = ctx.image.user
+    name = user.partition(":")[0].strip()
+    passwd = None
+    if name and not name.isdigit():
+        data = ctx.certification.files().read(contract.PASSWD_FILE)
+        passwd = data.decode("utf-8", "replace") if data is not None else None
+    uid = resolve_uid(user, passwd)
+    config = f"User: {user!r}" + (" (empty: Docker's default, root)" if not user.strip() else "")
+    reproduce = (
+        f"docker image inspect --format '{{{{.Config.User}}}}' {ctx.image.reference}",
+        f"docker run --rm --entrypoint id {ctx.image.reference}",
+    )
+    if uid == 0:
+        ctx.note(f"{config} resolves to uid 0 (root)")
+        return
+    if uid is None:
+        found = "not found" if passwd is None else "has no such user"
+        yield Violation(
+            f"The image's USER {name!r} is not a user of the image: `docker run` cannot start it",
+            expected="User empty, root or 0 (or a name /etc/passwd gives uid 0)",
+            actual=f"{config}; {contract.PASSWD_FILE} {found}",
+            evidence=(("Image config", config),),
+            reproduce=reproduce,
+        )
+        return
+    yield Violation(
+        "The image runs as a non-root user; SageMaker expects containers to run as root",
+        expected="User empty, root or 0 (or a name /etc/passwd gives uid 0), e.g. no USER instruction",
+        actual=f"{config}, which runs as uid {uid}",
+        evidence=(
+            ("Image config", f"{config}\nResolved uid: {uid}" + (f" ({contract.PASSWD_FILE})" if passwd else "")),
+            (
+                "Why",
+                "SageMaker AI expects all containers to run with root users; users without root-level access can "
+                "cause permissions issues (AWS, Custom Inference Code with Hosting Services).",
+            ),
+        ),
+        reproduce=reproduce,
+    )
