@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from conformance import contract
 from conformance.context import CheckContext
 from conformance.entrypoint import drops_argument, shell_c
-from conformance.failures import CheckSkipped, Violation
+from conformance.failures import Violation
 from conformance.registry import Level, check
 
 
@@ -220,8 +220,8 @@ def resolve_uid(user: str, passwd: str | None) -> int | None:
 
 
 SERVERLESS_USER_NOTE = (
-    "the policy declares a serverless deployment ([serverless] memory_mb): the real-time rule that the image runs as "
-    "root does not apply; ENV-9 runs the image as a non-root uid on a read-only file system instead"
+    "the real-time rule that the image runs as root does not apply: the policy declares a serverless deployment "
+    "([serverless] memory_mb), and ENV-9 judges the image as a non-root uid on a read-only file system instead"
 )
 
 
@@ -229,7 +229,8 @@ SERVERLESS_USER_NOTE = (
 def runs_as_root(ctx: CheckContext) -> Iterator[Violation]:
     """The image config's `User` is root: empty (Docker's default), `root`, `0`, or a name that the image's
     /etc/passwd gives uid 0, with any group (`0:0`, `root:root`); a numeric uid other than 0, or a name with another
-    uid, fails. Unless the policy declares a serverless deployment: then ENV-9 judges the user instead.
+    uid, fails, unless the policy declares a serverless deployment: then the rule does not apply (the clause passes
+    saying so) and ENV-9 judges the image as a non-root uid instead. A name that is not in /etc/passwd always fails.
 
     Why: AWS's hosting page says that SageMaker expects every container to run with root users and that users
     without root-level access can cause permissions issues when SageMaker runs the container. A `USER app` that
@@ -238,11 +239,8 @@ def runs_as_root(ctx: CheckContext) -> Iterator[Violation]:
 
     How: Reads `User` from the image config and, for a name, the image's /etc/passwd (from a never-started
     container, as `docker run` resolves it); no container runs. The evidence is the configured `User` and the uid it
-    resolves to. Skipped when the policy has `[serverless] memory_mb`, where the container runs as another user
-    anyway (ENV-9).
+    resolves to. With `[serverless] memory_mb` in the policy a non-root uid passes, with a note that says why.
     """
-    if ctx.policy.serverless_memory_mb is not None:
-        raise CheckSkipped(SERVERLESS_USER_NOTE)
     user = ctx.image.user
     name = user.partition(":")[0].strip()
     passwd = None
@@ -257,6 +255,9 @@ def runs_as_root(ctx: CheckContext) -> Iterator[Violation]:
     )
     if uid == 0:
         ctx.note(f"{config} resolves to uid 0 (root)")
+        return
+    if uid is not None and ctx.policy.serverless_memory_mb is not None:
+        ctx.note(f"{config} resolves to uid {uid}: {SERVERLESS_USER_NOTE}")
         return
     if uid is None:
         found = "not found" if passwd is None else "has no such user"

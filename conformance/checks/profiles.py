@@ -407,7 +407,7 @@ def _refused_evidence(logs: str) -> tuple[str, tuple[tuple[str, str], ...]]:
 
 @check(
     "ENV-9",
-    Level.SHOULD,
+    Level.CONDITIONAL,
     "Serverless: serves as a non-root uid on a read-only file system, writing only to /tmp",
     source=contract.DG_SERVERLESS_TROUBLESHOOT,
 )
@@ -422,9 +422,12 @@ def serverless_non_root(ctx: CheckContext) -> Iterator[Violation]:
     documented. That nothing but /tmp is writable is this harness's robustness rule: AWS publishes neither the uid
     nor where the endpoint's ephemeral storage is mounted, serverless inference runs on managed AWS Lambda capacity
     whose root file system is read-only except /tmp, and an image that writes elsewhere works only while the
-    unknown uid happens to have the rights. An image that works only as root on a writable file system is fragile
-    there, hence SHOULD: a policy may waive it with its reason (for example a directory made writable for everyone,
-    as AWS suggests). The real-time rule that the image runs as root (IMG-4) does not apply to such an image.
+    unknown uid happens to have the rights: an image that works only as root on a writable file system is fragile
+    there. The level is CONDITIONAL, as for ENV-8: judged only for an image whose policy claims a serverless
+    deployment, and then failing like a MUST, because the documented failure (a server that cannot write where it
+    wants never answers its ping health check) leaves the endpoint unusable; a directory made writable for everyone
+    as AWS suggests does not pass here, and moving that write under /tmp (or a variable pointing there) does. The
+    real-time rule that the image runs as root (IMG-4) does not apply to such an image.
 
     How: Skipped unless the policy has `[serverless] memory_mb`. Starts `docker run --user 65534:65534 --read-only
     --tmpfs /tmp:rw,exec,nosuid,nodev,mode=1777 IMAGE serve` with the model mounted read-only at /opt/ml/model (no
