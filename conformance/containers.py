@@ -665,7 +665,7 @@ class ServingContainer(DockerContainer):
         super().__init__(image, command=contract.SERVE_ARG)
         self.user = user
         self.read_only = read_only
-        self.tmpfs = dict(tmpfs or {})
+        self.tmpfs_mounts = dict(tmpfs or {})
         self.limits = limits
         self._labels = dict(labels)
         self.publish = publish
@@ -718,8 +718,13 @@ class ServingContainer(DockerContainer):
             kwargs["user"] = self.user
         if self.read_only:
             kwargs["read_only"] = True
-        if self.tmpfs:
-            kwargs["tmpfs"] = dict(self.tmpfs)
+        if self.tmpfs_mounts:
+            # Newer testcontainers pass their own ``tmpfs`` (path: options) to create: merge into it, never twice.
+            own = getattr(self, "tmpfs", None)
+            if isinstance(own, dict):
+                own.update(self.tmpfs_mounts)
+            else:
+                kwargs["tmpfs"] = dict(self.tmpfs_mounts)
         self.with_kwargs(**kwargs)
 
     def start(self, *, wait: bool = True) -> ServingContainer:
@@ -920,7 +925,7 @@ class ServingContainer(DockerContainer):
             model += f" --user {self.user}"
         if self.read_only:
             model += " --read-only"
-        model += "".join(f" --tmpfs {shlex.quote(f'{path}:{options}')}" for path, options in self.tmpfs.items())
+        model += "".join(f" --tmpfs {shlex.quote(f'{path}:{options}')}" for path, options in self.tmpfs_mounts.items())
         if self.via is not None:
             return (
                 f"docker run --rm --network container:{REPRODUCE_SHARED}{model}{env} {self.image} {contract.SERVE_ARG}",
