@@ -260,9 +260,9 @@ publish the uid a serverless container runs as (DG_SERVERLESS_TROUBLESHOOT says 
 root has); a uid that owns nothing is the case the image cannot prepare for except by writing where anyone may."""
 SERVERLESS_WRITABLE_DIR: Final = "/tmp"
 """The one writable place ENV-9 gives the container (a fresh tmpfs, on a read-only root file system): the directory
-every Unix program may write to, and the only writable one in the AWS Lambda runtime that serverless inference is
-built on (the harness's robustness rule; AWS documents 5 GB of ephemeral storage for a serverless endpoint but not
-where it is mounted)."""
+every Unix program may write to, and the only writable one for a container image on AWS Lambda, which serverless
+inference is integrated with (the harness's robustness rule, by that analogy: AWS documents 5 GB of ephemeral storage
+for a serverless endpoint, not where it is mounted, nor a read-only root file system)."""
 SERVERLESS_TMPFS_OPTIONS: Final = "rw,exec,nosuid,nodev,mode=1777"
 """Mount options of that tmpfs: writable by every uid (sticky, as /tmp is), and executable, as a disk /tmp is."""
 PASSWD_FILE: Final = "/etc/passwd"

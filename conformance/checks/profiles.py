@@ -420,8 +420,9 @@ def serverless_non_root(ctx: CheckContext) -> Iterator[Violation]:
     lack the permissions to write files on a serverless one, so that the endpoint fails its ping health check, and
     suggests `chmod o+rwX` on what the container writes: there it does not run with root's rights. That much is
     documented. That nothing but /tmp is writable is this harness's robustness rule: AWS publishes neither the uid
-    nor where the endpoint's ephemeral storage is mounted, serverless inference runs on managed AWS Lambda capacity
-    whose root file system is read-only except /tmp, and an image that writes elsewhere works only while the
+    nor where the endpoint's ephemeral storage is mounted; serverless inference is integrated with AWS Lambda
+    (AWS's serverless page), which runs container images on a read-only file system with a writable /tmp (Lambda's
+    container-image page; not stated for SageMaker); and an image that writes elsewhere works only while the
     unknown uid happens to have the rights: an image that works only as root on a writable file system is fragile
     there. The level is CONDITIONAL, as for ENV-8: judged only for an image whose policy claims a serverless
     deployment, and then failing like a MUST, because the documented failure (a server that cannot write where it
