@@ -233,9 +233,11 @@ def runs_as_root(ctx: CheckContext) -> Iterator[Violation]:
     saying so) and ENV-9 judges the image as a non-root uid instead. A name that is not in /etc/passwd always fails.
 
     Why: AWS's hosting page says that SageMaker expects every container to run with root users and that users
-    without root-level access can cause permissions issues when SageMaker runs the container. A `USER app` that
-    works under a plain `docker run` meets directories SageMaker mounts owned by root (the model, /opt/ml/output
-    in training) and fails there, on the endpoint or the job, not before.
+    without root-level access can cause permissions issues when SageMaker runs the container (the training page
+    has no such sentence; the rule is judged for every image all the same, since the same image usually trains and
+    serves). A `USER app` that works under a plain `docker run` fails on SageMaker, not before: users report
+    non-root images that cannot write the output directories SageMaker mounts, as the harness's own root-owned
+    /opt/ml volumes show.
 
     How: Reads `User` from the image config and, for a name, the image's /etc/passwd (from a never-started
     container, as `docker run` resolves it); no container runs. The evidence is the configured `User` and the uid it
