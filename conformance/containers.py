@@ -658,8 +658,14 @@ class ServingContainer(DockerContainer):
         memory_mb: int | None = None,
         cpus: float | None = None,
         limits: Limits | None = None,
+        user: str | None = None,
+        read_only: bool = False,
+        tmpfs: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(image, command=contract.SERVE_ARG)
+        self.user = user
+        self.read_only = read_only
+        self.tmpfs_mounts = dict(tmpfs or {})
         self.limits = limits
         self._labels = dict(labels)
         self.publish = publish
@@ -708,6 +714,17 @@ class ServingContainer(DockerContainer):
             kwargs["mem_limit"] = kwargs["memswap_limit"] = f"{self.memory_mb}m"
         if self.cpus is not None:
             kwargs["nano_cpus"] = int(self.cpus * 1e9)
+        if self.user is not None:
+            kwargs["user"] = self.user
+        if self.read_only:
+            kwargs["read_only"] = True
+        if self.tmpfs_mounts:
+            # Newer testcontainers pass their own ``tmpfs`` (path: options) to create: merge into it, never twice.
+            own = getattr(self, "tmpfs", None)
+            if isinstance(own, dict):
+                own.update(self.tmpfs_mounts)
+            else:
+                kwargs["tmpfs"] = dict(self.tmpfs_mounts)
         self.with_kwargs(**kwargs)
 
     def start(self, *, wait: bool = True) -> ServingContainer:
@@ -904,6 +921,11 @@ class ServingContainer(DockerContainer):
             model += f" --memory {self.memory_mb}m --memory-swap {self.memory_mb}m"
         if self.cpus is not None:
             model += f" --cpus {self.cpus:g}"
+        if self.user is not None:
+            model += f" --user {self.user}"
+        if self.read_only:
+            model += " --read-only"
+        model += "".join(f" --tmpfs {shlex.quote(f'{path}:{options}')}" for path, options in self.tmpfs_mounts.items())
         if self.via is not None:
             return (
                 f"docker run --rm --network container:{REPRODUCE_SHARED}{model}{env} {self.image} {contract.SERVE_ARG}",

@@ -55,6 +55,12 @@ class ServeSpec:
     network_of: str | None = None
     """Join the network namespace of the running container of this spec name (``--network container:...``); requests
     go through that container's published ports."""
+    user: str | None = None
+    """``docker run --user``: run as this uid[:gid] instead of the image's USER (ENV-9)."""
+    read_only: bool = False
+    """``docker run --read-only``: a read-only root file system (ENV-9)."""
+    tmpfs: Mapping[str, str] = field(default_factory=dict)
+    """``docker run --tmpfs PATH:OPTIONS``: fresh writable tmpfs mounts, path to mount options (ENV-9)."""
 
 
 SERVE_DEFAULT = ServeSpec("default")
@@ -442,6 +448,9 @@ class Certification:
             models=models,
             memory_mb=spec.memory_mb,
             cpus=spec.cpus,
+            user=spec.user,
+            read_only=spec.read_only,
+            tmpfs=spec.tmpfs,
         )
         self.containers_started += 1
         self._servers[spec.name] = container

@@ -248,6 +248,26 @@ SERVERLESS_PAYLOAD_BYTES: Final = 4_000_000
 """The body ENV-8 sends: as large as serverless allows, just under SERVERLESS_MAX_PAYLOAD_BYTES."""
 CGROUP_MEMORY_EVENTS: Final = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 """Where the kernel counts the container's out-of-memory kills (``oom_kill N``): cgroup v2, then v1."""
+DG_SERVERLESS_TROUBLESHOOT: Final = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-troubleshooting.html"
+)
+"""Serverless "Container issues": a container that worked on an instance-based endpoint "may not have permissions to
+write files" on a serverless one, failing its ping health check; AWS's fix is ``RUN chmod o+rwX`` on what it writes,
+i.e. the container does not run as the owner (root) of the image's files there."""
+SERVERLESS_USER: Final = "65534:65534"
+"""``docker run --user`` for ENV-9: ``nobody:nogroup``, a uid and gid that own none of the image's files. AWS does not
+publish the uid a serverless container runs as (DG_SERVERLESS_TROUBLESHOOT says only that it lacks the permissions
+root has); a uid that owns nothing is the case the image cannot prepare for except by writing where anyone may."""
+SERVERLESS_WRITABLE_DIR: Final = "/tmp"
+"""The one writable place ENV-9 gives the container (a fresh tmpfs, on a read-only root file system): the directory
+every Unix program may write to, and the only writable one for a container image on AWS Lambda, which serverless
+inference is integrated with (the harness's robustness rule, by that analogy: AWS documents 5 GB of ephemeral storage
+for a serverless endpoint, not where it is mounted, nor a read-only root file system)."""
+SERVERLESS_TMPFS_OPTIONS: Final = "rw,exec,nosuid,nodev,mode=1777"
+"""Mount options of that tmpfs: writable by every uid (sticky, as /tmp is), and executable, as a disk /tmp is."""
+PASSWD_FILE: Final = "/etc/passwd"
+"""Where ``docker run`` resolves a named ``USER`` to its uid. "SageMaker AI expects all containers to run with root
+users" (DG_INF, "How SageMaker AI Runs Your Inference Image"): uid 0, whatever the group."""
 # --- Batch transform, content negotiation and response limits (DG_BATCH, DG_BT, API_TRANSFORM, API_RT) ------------
 API_TRANSFORM: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTransformJob.html"
 API_TRANSFORM_INPUT: Final = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TransformInput.html"

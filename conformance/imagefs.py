@@ -87,6 +87,17 @@ class ImageFiles:
                 return found
         return None
 
+    def read(self, path: str) -> bytes | None:
+        """The content of the regular file at ``path`` (IMG-4 reads /etc/passwd); None when there is none."""
+        try:
+            stream, _ = self.container.get_archive(path)
+        except docker.errors.NotFound:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            member = archive.next()
+            extracted = archive.extractfile(member) if member is not None and member.isfile() else None
+            return extracted.read() if extracted is not None else None
+
     def sizes_under(self, path: str) -> dict[str, int]:
         """Size of each file (not directory) the image holds under ``path``; -1 for a link or any other
         non-regular file, which may stand for content elsewhere."""

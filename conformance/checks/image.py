@@ -201,3 +201,87 @@ def nothing_baked_into_replaced_dirs(ctx: CheckContext) -> Iterator[Violation]:
                 evidence=(("Baked files", listing),),
                 reproduce=(f"docker run --rm --entrypoint ls {ctx.image.reference} -laR {directory}",),
             )
+
+
+def resolve_uid(user: str, passwd: str | None) -> int | None:
+    """The uid ``docker run`` gives an image whose config says ``User: user``: empty is root (0), a number is that
+    uid, a name is its uid in the image's /etc/passwd (``passwd``'s text); a group after ``:`` does not change the
+    uid. None when the name is not in /etc/passwd (``docker run`` then fails: "unable to find user")."""
+    name = user.partition(":")[0].strip()
+    if not name:
+        return 0
+    if name.isdigit():
+        return int(name)
+    for line in (passwd or "").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 3 and fields[0] == name and fields[2].strip().isdigit():
+            return int(fields[2])
+    return 0 if name == "root" else None
+
+
+SERVERLESS_USER_NOTE = (
+    "the real-time rule that the image runs as root does not apply: the policy declares a serverless deployment "
+    "([serverless] memory_mb), and ENV-9 judges the image as a non-root uid on a read-only file system instead"
+)
+
+
+@check("IMG-4", Level.MUST, "The image runs as root, as real-time hosting expects", source=contract.DG_INF)
+def runs_as_root(ctx: CheckContext) -> Iterator[Violation]:
+    """The image config's `User` is root: empty (Docker's default), `root`, `0`, or a name that the image's
+    /etc/passwd gives uid 0, with any group (`0:0`, `root:root`); a numeric uid other than 0, or a name with another
+    uid, fails, unless the policy declares a serverless deployment: then the rule does not apply (the clause passes
+    saying so) and ENV-9 judges the image as a non-root uid instead. A name that is not in /etc/passwd always fails.
+
+    Why: AWS's hosting page says that SageMaker expects every container to run with root users and that users
+    without root-level access can cause permissions issues when SageMaker runs the container (the training page
+    has no such sentence; the rule is judged for every image all the same, since the same image usually trains and
+    serves). A `USER app` that works under a plain `docker run` fails on SageMaker, not before: users report
+    non-root images that cannot write the output directories SageMaker mounts, as the harness's own root-owned
+    /opt/ml volumes show.
+
+    How: Reads `User` from the image config and, for a name, the image's /etc/passwd (from a never-started
+    container, as `docker run` resolves it); no container runs. The evidence is the configured `User` and the uid it
+    resolves to. With `[serverless] memory_mb` in the policy a non-root uid passes, with a note that says why.
+    """
+    user = ctx.image.user
+    name = user.partition(":")[0].strip()
+    passwd = None
+    if name and not name.isdigit():
+        data = ctx.certification.files().read(contract.PASSWD_FILE)
+        passwd = data.decode("utf-8", "replace") if data is not None else None
+    uid = resolve_uid(user, passwd)
+    config = f"User: {user!r}" + (" (empty: Docker's default, root)" if not user.strip() else "")
+    reproduce = (
+        f"docker image inspect --format '{{{{.Config.User}}}}' {ctx.image.reference}",
+        f"docker run --rm --entrypoint id {ctx.image.reference}",
+    )
+    if uid == 0:
+        ctx.note(f"{config} resolves to uid 0 (root)")
+        return
+    if uid is not None and ctx.policy.serverless_memory_mb is not None:
+        ctx.note(f"{config} resolves to uid {uid}: {SERVERLESS_USER_NOTE}")
+        return
+    if uid is None:
+        found = "not found" if passwd is None else "has no such user"
+        yield Violation(
+            f"The image's USER {name!r} is not a user of the image: `docker run` cannot start it",
+            expected="User empty, root or 0 (or a name /etc/passwd gives uid 0)",
+            actual=f"{config}; {contract.PASSWD_FILE} {found}",
+            evidence=(("Image config", config),),
+            reproduce=reproduce,
+        )
+        return
+    yield Violation(
+        "The image runs as a non-root user; SageMaker expects containers to run as root",
+        expected="User empty, root or 0 (or a name /etc/passwd gives uid 0), e.g. no USER instruction",
+        actual=f"{config}, which runs as uid {uid}",
+        evidence=(
+            ("Image config", f"{config}\nResolved uid: {uid}" + (f" ({contract.PASSWD_FILE})" if passwd else "")),
+            (
+                "Why",
+                "SageMaker AI expects all containers to run with root users; users without root-level access can "
+                "cause permissions issues (AWS, Custom Inference Code with Hosting Services).",
+            ),
+        ),
+        reproduce=reproduce,
+    )

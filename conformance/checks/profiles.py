@@ -9,6 +9,7 @@ invokes and unloads models through the /models API. ENV-8: serverless endpoints,
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 from conformance import contract, payloads
@@ -363,5 +364,116 @@ def serverless_profile(ctx: CheckContext) -> Iterator[Violation]:
             expected=f"at most {contract.SERVERLESS_MAX_PAYLOAD_BYTES:,} bytes",
             actual=f"{len(exchange.body):,} bytes for a {len(body):,}-byte request",
             evidence=exchange.evidence(),
+            reproduce=(exchange.curl(spec.port),),
+        )
+
+
+SERVE_NON_ROOT = ServeSpec(
+    "serverless-non-root",
+    user=contract.SERVERLESS_USER,
+    read_only=True,
+    tmpfs={contract.SERVERLESS_WRITABLE_DIR: contract.SERVERLESS_TMPFS_OPTIONS},
+)
+"""The container ENV-9 starts: a uid that owns nothing, a read-only root file system, a fresh writable /tmp."""
+
+_REFUSED = re.compile(r"read-only file system|\bEROFS\b|Errno 30\b|permission denied|\bEACCES\b|Errno 13\b", re.I)
+_PATH = re.compile(r"(?<![\w.])/[\w.@+-]+(?:/[\w.@+-]*)*")
+
+
+def refused_writes(logs: str, limit: int = 10) -> list[tuple[str, str]]:
+    """``(line, path)`` for each distinct log line where the file system refused an access (a read-only file system,
+    EROFS, permission denied, EACCES); ``path`` is the last absolute path the line names ("" when none)."""
+    found: list[tuple[str, str]] = []
+    for raw in logs.splitlines():
+        line = raw.strip()
+        if not _REFUSED.search(line) or any(line == seen for seen, _ in found):
+            continue
+        paths = _PATH.findall(line)
+        found.append((line, paths[-1].rstrip(".") if paths else ""))
+        if len(found) == limit:
+            break
+    return found
+
+
+def _refused_evidence(logs: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """What the summary adds about refused writes (", refused: PATH"), and the evidence listing their log lines."""
+    refused = refused_writes(logs)
+    if not refused:
+        return "", ()
+    paths = list(dict.fromkeys(path for _, path in refused if path))
+    summary = f"; refused: {', '.join(paths[:3])}" if paths else ""
+    return summary, (("Refused file system accesses in the logs", "\n".join(line for line, _ in refused)),)
+
+
+@check(
+    "ENV-9",
+    Level.CONDITIONAL,
+    "Serverless: serves as a non-root uid on a read-only file system, writing only to /tmp",
+    source=contract.DG_SERVERLESS_TROUBLESHOOT,
+)
+def serverless_non_root(ctx: CheckContext) -> Iterator[Violation]:
+    """If the policy declares a serverless deployment (`[serverless] memory_mb`), the server started as a uid that
+    owns none of the image's files, on a read-only root file system where only a fresh /tmp is writable, becomes
+    healthy and answers the test-dir's payload with 200 and predictions.
+
+    Why: AWS's serverless troubleshooting page says that a container that worked on an instance-based endpoint may
+    lack the permissions to write files on a serverless one, so that the endpoint fails its ping health check, and
+    suggests `chmod o+rwX` on what the container writes: there it does not run with root's rights. That much is
+    documented. That nothing but /tmp is writable is this harness's robustness rule: AWS publishes neither the uid
+    nor where the endpoint's ephemeral storage is mounted; serverless inference is integrated with AWS Lambda
+    (AWS's serverless page), which runs container images on a read-only file system with a writable /tmp (Lambda's
+    container-image page; not stated for SageMaker); and an image that writes elsewhere works only while the
+    unknown uid happens to have the rights: an image that works only as root on a writable file system is fragile
+    there. The level is CONDITIONAL, as for ENV-8: judged only for an image whose policy claims a serverless
+    deployment, and then failing like a MUST, because the documented failure (a server that cannot write where it
+    wants never answers its ping health check) leaves the endpoint unusable; a directory made writable for everyone
+    as AWS suggests does not pass here, and moving that write under /tmp (or a variable pointing there) does. The
+    real-time rule that the image runs as root (IMG-4) does not apply to such an image.
+
+    How: Skipped unless the policy has `[serverless] memory_mb`. Starts `docker run --user 65534:65534 --read-only
+    --tmpfs /tmp:rw,exec,nosuid,nodev,mode=1777 IMAGE serve` with the model mounted read-only at /opt/ml/model (no
+    memory limit: that is ENV-8), requires 200 on /ping within the start-up budget and 200 with predictions for
+    the test-dir's payload; a failure quotes the log lines where the file system refused an access (read-only file
+    system, permission denied) and the paths they name.
+    """
+    if ctx.policy.serverless_memory_mb is None:
+        raise CheckSkipped(
+            "the image does not claim the capability: its policy declares no serverless deployment "
+            "([serverless] memory_mb)"
+        )
+    spec = SERVE_NON_ROOT
+    server = ctx.server(spec, ready=False)
+    how = (
+        f"as uid:gid {contract.SERVERLESS_USER} (not the image's USER {ctx.image.user or 'root'!r}), on a read-only "
+        f"root file system with only {contract.SERVERLESS_WRITABLE_DIR} writable"
+    )
+    ctx.note(f"served {how}")
+    if not server.readiness.ready:
+        refused, evidence = _refused_evidence(server.logs())
+        yield Violation(
+            f"The server did not start {how}" + (": the file system refused an access" if refused else ""),
+            expected=f"200 on {contract.PING_PATH}",
+            actual=server.readiness.describe() + refused,
+            evidence=evidence,
+        )
+        return
+    headers = {"Content-Type": ctx.policy.content_type}
+    if ctx.policy.accept:
+        headers["Accept"] = ctx.policy.accept
+    body = ctx.test_dir.payload
+    exchange = server.request(
+        "POST",
+        contract.INVOCATIONS_PATH,
+        body=body,
+        headers=headers,
+        payload_file=ctx.payload_file("serverless-non-root.body", body),
+    )
+    if exchange.status != 200 or not payloads.output_records(exchange, ctx.policy.accept):
+        refused, evidence = _refused_evidence(server.logs())
+        yield Violation(
+            f"An invocation failed {how}" + (": the file system refused an access" if refused else ""),
+            expected="200 with the predictions",
+            actual=exchange.describe() + refused,
+            evidence=evidence + exchange.evidence(),
             reproduce=(exchange.curl(spec.port),),
         )

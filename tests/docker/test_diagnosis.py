@@ -25,7 +25,7 @@ IMAGE = "smc-broken/trn1-no-model:latest"
 REFERENCE = "sagemaker-conformance/decision_trees:latest"
 SKIPPED_WITH_TRN1 = {"TRN-2", "TRN-3", "TRN-6", "TRN-8", "TRN-9", "TRN-10", "TRN-11"}
 """Variants of a run that produced no model: nothing new to judge."""
-NOT_CLAIMED = {"TRN-12", "TRN-13", "ENV-7", "ENV-8"}
+NOT_CLAIMED = {"TRN-12", "TRN-13", "ENV-7", "ENV-8", "ENV-9"}
 """Capabilities the decision-tree image and test-dir do not claim (multi-host, resumable, multi-model, serverless)."""
 
 

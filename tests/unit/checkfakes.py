@@ -350,6 +350,8 @@ class FakeImage:
     baked: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Files under each replaced directory; each is 1 KiB unless ``baked_sizes`` says otherwise."""
     baked_sizes: Mapping[str, int] = field(default_factory=dict)
+    contents: Mapping[str, bytes] = field(default_factory=dict)
+    """Files the checks read from the image without running it (IMG-4's /etc/passwd)."""
     width: int = 4
     cpus: int = ENGINE.cpus
 
@@ -510,7 +512,7 @@ class FakeCertification:
         stage.mkdir(parents=True, exist_ok=True)
 
     def files(self) -> FakeFiles:
-        return FakeFiles(self.fake.executables, self.fake.baked, self.fake.baked_sizes)
+        return FakeFiles(self.fake.executables, self.fake.baked, self.fake.baked_sizes, self.fake.contents)
 
     def train(self, spec: TrainSpec, *, sigterm_after: float | None = None) -> TrainResult:
         if not self.policy.trains:
@@ -564,11 +566,19 @@ class FakeFiles:
     """The image's file system as IMG-1 and IMG-3 read it."""
 
     def __init__(
-        self, executables: Iterable[str], baked: Mapping[str, Sequence[str]], sizes: Mapping[str, int] | None = None
+        self,
+        executables: Iterable[str],
+        baked: Mapping[str, Sequence[str]],
+        sizes: Mapping[str, int] | None = None,
+        contents: Mapping[str, bytes] | None = None,
     ) -> None:
         self.executables = set(executables)
         self.baked = baked
         self.sizes = dict(sizes or {})
+        self.contents = dict(contents or {})
+
+    def read(self, path: str) -> bytes | None:
+        return self.contents.get(path)
 
     def which(self, name: str, path: tuple[str, ...]) -> PathStat | None:
         candidates = [name] if name.startswith("/") else [f"{d.rstrip('/')}/{name}" for d in path]
@@ -717,3 +727,14 @@ class Serverless(GoodImage):
         if command == ["cat", contract.CGROUP_MEMORY_EVENTS[0]]:
             return 0, f"low 0\nhigh 0\nmax 3\noom {server.oom_kills}\noom_kill {server.oom_kills}\n"
         return super().execute(server, command)
+
+
+@dataclass
+class WritesOutsideTmp(GoodImage):
+    """Writes a cache to /opt/program at start: fine as root, refused on a read-only file system (ENV-9)."""
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.read_only:
+            logs = "OSError: [Errno 30] Read-only file system: '/opt/program/cache.json'\n"
+            return FakeServer(self, spec, ready=False, exited=True, exit_code=1, logs=logs)
+        return super().serve(spec)

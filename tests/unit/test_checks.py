@@ -39,6 +39,7 @@ from .checkfakes import (
     Response,
     Serverless,
     SharesPorts,
+    WritesOutsideTmp,
     certify,
     failed,
     image_info,
@@ -69,6 +70,7 @@ def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) 
     claimed = {"ENV-5": contract.BIND_TO_PORT_LABEL, "ENV-6": contract.BIND_TO_PORT_LABEL}
     claimed["ENV-7"] = contract.MULTI_MODEL_LABEL
     claimed["ENV-8"] = "[serverless] memory_mb"
+    claimed["ENV-9"] = "[serverless] memory_mb"
     # TRN-11..13 are judged only when the policy declares them (test_training_contract.py)
     claimed.update({"TRN-11": "[train]", "TRN-12": "[train]", "TRN-13": "[train]"})
     if clause_id in claimed:
@@ -1455,7 +1457,7 @@ def test_every_failure_names_its_clause_and_level(clause_id: str, tmp_path: Path
     """The broken images above fail each clause; the headline always starts with ID and level."""
     image = BROKEN[clause_id]
     policy = BROKEN_POLICIES.get(clause_id)
-    if clause_id == "ENV-8":
+    if clause_id in ("ENV-8", "ENV-9"):
         test_dir = serverless_test_dir(tmp_path / "test-dir")
     else:
         test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir", policy=policy)) if policy else None
@@ -1518,6 +1520,8 @@ BROKEN: dict[str, FakeImage] = {
     "ENV-6": SharesPorts(fixed_port=8000),
     "ENV-7": MultiModel(duplicate_status=200),
     "ENV-8": Serverless(peak_mb=1500),
+    "IMG-4": GoodImage(info=image_info(user="1000")),
+    "ENV-9": WritesOutsideTmp(),
 }
 
 

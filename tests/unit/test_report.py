@@ -115,13 +115,13 @@ def test_verdict() -> None:
 
 
 def test_summary_lines(certification: FakeCertification) -> None:
-    outcomes = outcomes_of(certification, [c.id for c in clauses()][:10])
+    outcomes = outcomes_of(certification, [c.id for c in clauses()][:11])
     lines = report.summary_lines("example.com/team/model:1.0", outcomes, certification)  # type: ignore[arg-type]
     assert lines[:3] == [
-        f"example.com/team/model:1.0: FAILED - 9 passed, 1 failed, 0 warned, 0 skipped, "
+        f"example.com/team/model:1.0: FAILED - 10 passed, 1 failed, 0 warned, 0 skipped, "
         f"{certification.containers_started} containers",
-        "  IMG-1:pass IMG-2:FAIL IMG-3:pass TRN-1:pass TRN-2:pass TRN-3:pass TRN-4:pass TRN-5:pass",
-        "  TRN-6:pass TRN-7:pass",
+        "  IMG-1:pass IMG-2:FAIL IMG-3:pass IMG-4:pass TRN-1:pass TRN-2:pass TRN-3:pass TRN-4:pass",
+        "  TRN-5:pass TRN-6:pass TRN-7:pass",
     ]
     assert lines[3:] == ["  measured: train_seconds=2.5, train_sigterm_seconds=1.1"]
     errors = [Outcome(outcomes[0].clause, ERROR), Outcome(outcomes[1].clause, WARN)]
