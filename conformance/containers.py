@@ -603,8 +603,9 @@ class PingReady(WaitStrategy):
 
     def __init__(self, budget: float, readiness: Readiness, ping: Callable[[], Exchange]) -> None:
         super().__init__()
-        self.with_startup_timeout(int(budget) or 1)
-        self.with_poll_interval(0.1)
+        # Fields of our own, not testcontainers' private ones: the wait below is ours entirely.
+        self.budget = float(int(budget) or 1)
+        self.poll_interval = 0.1
         self.readiness = readiness
         self.ping = ping
         self.since: float | None = None
@@ -612,7 +613,7 @@ class PingReady(WaitStrategy):
 
     def wait_until_ready(self, container: WaitStrategyTarget) -> None:
         started = self.since or time.monotonic()
-        while time.monotonic() - started < self._startup_timeout:
+        while time.monotonic() - started < self.budget:
             container.reload()
             if container.status in ("exited", "dead"):
                 self.readiness.exited = True
@@ -621,14 +622,14 @@ class PingReady(WaitStrategy):
             try:
                 exchange = self.ping()
             except Exception:  # the engine has not published the port yet
-                time.sleep(self._poll_interval)
+                time.sleep(self.poll_interval)
                 continue
             self.readiness.last = exchange
             self.readiness.answered |= exchange.status is not None
             if exchange.status == 200:
                 self.readiness.ready = True
                 return
-            time.sleep(self._poll_interval)
+            time.sleep(self.poll_interval)
         raise NotReady(self.readiness.describe())
 
 

@@ -121,8 +121,6 @@ def _number(config: pytest.Config, name: str, kind: type, minimum: float) -> Any
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(id, level): the clause a conformance test certifies.")
     config.addinivalue_line("markers", "conformance: a conformance test generated from the clause registry.")
-    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's grouping (one image per worker).")
-    config.addinivalue_line("markers", "docker: needs a running Docker engine (the harness's own integration tests).")
     # Ryuk cannot be pulled here and is not needed: every object carries the run's label and is swept.
     os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
     images = config.option.conformance_images or config.getini("conformance_images")
@@ -216,14 +214,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
         return
     params = []
+    # pytest-xdist registers its own marker; without it there is nothing to group for (and --strict-markers would
+    # refuse an unregistered one).
+    grouped = metafunc.config.pluginmanager.hasplugin("xdist")
     for target in run.targets:
         for clause in clauses():
-            marks = [
-                pytest.mark.conformance,
-                pytest.mark.clause(id=clause.id, level=clause.level.value),
+            marks = [pytest.mark.conformance, pytest.mark.clause(id=clause.id, level=clause.level.value)]
+            if grouped:
                 # With pytest-xdist's --dist loadgroup, one worker certifies one image and shares its containers.
-                pytest.mark.xdist_group(target.reference),
-            ]
+                marks.append(pytest.mark.xdist_group(target.reference))
             params.append(
                 pytest.param((target, clause), marks=marks, id=f"{target.id}-{clause.id}-{clause.level.value}")
             )
@@ -231,9 +230,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def conformance_run(request: pytest.FixtureRequest) -> Iterator[ConformanceRun]:
+def conformance_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ConformanceRun]:
     run = request.config.stash[RUN_KEY]
-    run.stage = request.config._tmp_path_factory.mktemp("conformance")  # type: ignore[attr-defined]
+    run.stage = tmp_path_factory.mktemp("conformance")
     yield run
     for certification in run.certifications.values():
         certification.close()
