@@ -23,13 +23,16 @@ from typing import Any
 import docker
 
 from conformance import contract, engine, netprobe
-from conformance.containers import ServingContainer, TrainingRun, TrainResult, populate_volume
 from conformance.entrypoint import ArgumentProbe, drops_argument, probe_argument, shell_wrapper
 from conformance.failures import CheckSkipped, DependencyFailed, HarnessError, Section, Violation
 from conformance.imagefs import ImageFiles
 from conformance.limits import PING, Limits
 from conformance.netprobe import NetworkProbe
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG, TrainSpec, stage_input
+from conformance.targets.docker.networks import populate_volume
+from conformance.targets.docker.serving import ServingContainer
+from conformance.targets.docker.training import TrainingRun
+from conformance.targets.results import TrainResult
 from conformance.testdir import TestDir
 from conformance.timeline import SERVING, TRAINING, Timeline
 

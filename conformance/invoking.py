@@ -9,10 +9,10 @@ from __future__ import annotations
 import requests
 
 from conformance import codecs, contract
-from conformance.containers import ServingContainer
 from conformance.context import CheckContext
 from conformance.failures import Violation
 from conformance.http import Exchange
+from conformance.targets.docker.serving import ServingContainer
 
 POLICY_ACCEPT = "policy"
 """``accept=POLICY_ACCEPT``: send the policy's ``accept`` when it declares one (what every other clause sends)."""

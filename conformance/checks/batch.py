@@ -11,12 +11,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from conformance import codecs, contract
-from conformance.containers import ServingContainer
 from conformance.context import CheckContext, ServeSpec
 from conformance.failures import CheckSkipped, DependencyFailed, Violation
 from conformance.http import Exchange
 from conformance.invoking import NO_ACCEPT, exchange_violation, output_media_type, post, response_records
 from conformance.registry import Level, check
+from conformance.targets.docker.serving import ServingContainer
 
 BATCH_RECORDS = 20_000
 """Records in the transform job's input file at least, built from the test-dir's records."""

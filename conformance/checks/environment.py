@@ -11,11 +11,11 @@ from pathlib import Path
 
 from conformance import contract, payloads, procs
 from conformance.checks.serving import accepted, exchange_violation, invoke
-from conformance.containers import ServingContainer
 from conformance.context import SERVE_DEFAULT, CheckContext, ServeSpec, wait_for
 from conformance.failures import CheckSkipped, Violation
 from conformance.http import Exchange
 from conformance.registry import Level, check
+from conformance.targets.docker.serving import ServingContainer
 from conformance.testdir import POLICY_FILE
 
 SETTLE_TIMEOUT_S = 20.0

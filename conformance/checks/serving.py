@@ -14,13 +14,13 @@ from hypothesis.errors import HypothesisException
 from hypothesis.strategies import SearchStrategy
 
 from conformance import codecs, contract
-from conformance.containers import ServingContainer
 from conformance.context import SERVE_DEFAULT, SERVE_EMPTY_MODEL, SERVE_ISOLATED, SERVE_SIGTERM, CheckContext
 from conformance.failures import DependencyFailed, Violation, shorten
 from conformance.http import Exchange
 from conformance.limits import PING
 from conformance.procs import listening_sockets
 from conformance.registry import Level, check
+from conformance.targets.docker.serving import ServingContainer
 
 PINGS = 20
 """Sequential pings SRV-2 times after start-up."""

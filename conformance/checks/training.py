@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 
 from conformance import contract
-from conformance.containers import TrainResult
 from conformance.context import MINIMAL_FORM_NOTE, CheckContext, Training
 from conformance.failures import CheckSkipped, DependencyFailed, Violation, head, shorten
 from conformance.opt_ml import (
@@ -23,6 +22,7 @@ from conformance.opt_ml import (
     extra_config_files,
 )
 from conformance.registry import Level, check
+from conformance.targets.results import TrainResult
 
 SIGTERM_SETTLE_S = 0.0
 """How long training runs before TRN-7 may send SIGTERM: none, it is sent at the first look that finds PID 1 taking

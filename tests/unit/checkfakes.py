@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from conformance import contract, procs
-from conformance.containers import Readiness, StopResult, TrainResult
 from conformance.context import Options, ServeSpec, hung_dependency
 from conformance.engine import EngineInfo, ImageInfo
 from conformance.entrypoint import ArgumentProbe
@@ -28,9 +27,11 @@ from conformance.http import Exchange
 from conformance.imagefs import PathStat
 from conformance.limits import Limits
 from conformance.opt_ml import TrainSpec, stage_input
+from conformance.pid1 import StopResult
 from conformance.procs import Process
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import Outcome, run_clause
+from conformance.targets.results import Readiness, TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 from conformance.timeline import SERVING, TRAINING, Timeline

@@ -18,14 +18,15 @@ import pytest
 
 from conformance import contract
 from conformance.checks import environment, serving
-from conformance.containers import SignalDisposition, StopResult, TrainResult
 from conformance.context import Options, ServeSpec
 from conformance.context import wait_for as real_wait_for
 from conformance.engine import ImageInfo
 from conformance.opt_ml import TrainSpec
+from conformance.pid1 import SignalDisposition, StopResult
 from conformance.procs import Process
 from conformance.registry import clauses
 from conformance.runner import ERROR, FAIL, PASS, SKIP, WARN
+from conformance.targets.results import TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 

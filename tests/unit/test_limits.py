@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 import requests
 
-from conformance import containers, contract
-from conformance.containers import TrainResult
+from conformance import contract
 from conformance.context import Options, ServeSpec, empty_model_window, run_budget
 from conformance.opt_ml import TrainSpec
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import FAIL, PASS, SKIP, Outcome, run_clause
+from conformance.targets.docker import training as docker_training
+from conformance.targets.results import TrainResult
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import (
@@ -265,14 +266,14 @@ class RunningContainer:
 
 @pytest.fixture
 def quick_looks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(containers, "SERVER_AFTER_S", 0.05)
-    monkeypatch.setattr(containers, "SERVER_LOOK_S", 0.01)
+    monkeypatch.setattr(docker_training, "SERVER_AFTER_S", 0.05)
+    monkeypatch.setattr(docker_training, "SERVER_LOOK_S", 0.01)
 
 
 @pytest.mark.usefixtures("quick_looks")
 def test_a_training_container_listening_on_8080_without_a_model_is_stopped_as_a_server() -> None:
     container = RunningContainer({})
-    exit_code, timed_out, serving = containers.TrainingRun._await_exit(container, _now(), 5.0)
+    exit_code, timed_out, serving = docker_training.TrainingRun._await_exit(container, _now(), 5.0)
     assert (exit_code, timed_out, serving) == (None, False, "0.0.0.0:8080")
     assert container.killed
 
@@ -280,7 +281,7 @@ def test_a_training_container_listening_on_8080_without_a_model_is_stopped_as_a_
 @pytest.mark.usefixtures("quick_looks")
 def test_a_training_container_that_has_written_a_model_runs_to_the_timeout() -> None:
     container = RunningContainer({"model.pkl": b"x"})
-    exit_code, timed_out, serving = containers.TrainingRun._await_exit(container, _now(), 0.2)
+    exit_code, timed_out, serving = docker_training.TrainingRun._await_exit(container, _now(), 0.2)
     assert (exit_code, timed_out, serving) == (None, True, None)
     assert container.killed
 
