@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from conformance.checks import batch, environment, image, profiles, serving, training
+from conformance.checks import batch, environment, image, invocations, profiles, robustness, serving, training
 
-__all__ = ["batch", "environment", "image", "profiles", "serving", "training"]
+__all__ = ["batch", "environment", "image", "invocations", "profiles", "robustness", "serving", "training"]

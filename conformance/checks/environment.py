@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance import contract, payloads, procs
-from conformance.checks.serving import accepted, exchange_violation, invoke
 from conformance.context import SERVE_DEFAULT, CheckContext, ServeSpec, wait_for
 from conformance.failures import CheckSkipped, Violation
 from conformance.http import Exchange
+from conformance.invoking import accepted, exchange_violation, invoke
 from conformance.registry import Level, check
 from conformance.targets.docker.serving import ServingContainer
 from conformance.testdir import POLICY_FILE
