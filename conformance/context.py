@@ -515,6 +515,7 @@ class CheckContext:
         self.image = certification.image
         self.policy = certification.policy
         self.test_dir = certification.test_dir
+        self.stage = certification.stage
         self.options = certification.options
         self.engine = certification.engine
         self.measurements: dict[str, float] = {}
@@ -583,7 +584,7 @@ class CheckContext:
 
     def payload_file(self, name: str, data: bytes) -> Path:
         """Keep a request body on disk so that ``Reproduce with:`` can ``curl --data-binary @file``."""
-        directory = self.certification.stage / "payloads"
+        directory = self.stage / "payloads"
         directory.mkdir(exist_ok=True)
         path = directory / re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
         path.write_bytes(data)

@@ -2,6 +2,28 @@
 
 from __future__ import annotations
 
-from conformance.checks import batch, environment, image, invocations, profiles, robustness, serving, training
+from conformance.checks import (
+    batch,
+    environment,
+    hosts,
+    image,
+    invocations,
+    profiles,
+    robustness,
+    serving,
+    training,
+    training_job,
+)
 
-__all__ = ["batch", "environment", "image", "invocations", "profiles", "robustness", "serving", "training"]
+__all__ = [
+    "batch",
+    "environment",
+    "hosts",
+    "image",
+    "invocations",
+    "profiles",
+    "robustness",
+    "serving",
+    "training",
+    "training_job",
+]

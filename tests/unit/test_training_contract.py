@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from conformance import contract
-from conformance.checks.training import PEER_WAIT_S, cloudwatch_lines, metric_values
+from conformance.checks.hosts import PEER_WAIT_S
+from conformance.checks.training_job import cloudwatch_lines, metric_values
 from conformance.failures import HarnessError
 from conformance.opt_ml import UNKNOWN_CONFIG_FILE, TrainSpec
 from conformance.pid1 import StopResult
