@@ -11,6 +11,7 @@ from conformance.checks import (
     profiles,
     robustness,
     serving,
+    timeouts,
     training,
     training_job,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "profiles",
     "robustness",
     "serving",
+    "timeouts",
     "training",
     "training_job",
 ]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import contract
-from conformance.checks import environment, serving
+from conformance import contract, variables
+from conformance.checks import serving, timeouts
 from conformance.context import Options, ServeSpec
 from conformance.context import wait_for as real_wait_for
 from conformance.engine import ImageInfo
@@ -55,9 +55,10 @@ from .test_batch_checks import CapsRecords, IgnoresAccept, LabelsHtml, PadsAnswe
 def _fast_and_local(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the timed checks short, and make SRV-14 see a local engine."""
     monkeypatch.setattr(serving, "CONCURRENT_SECONDS", 0.3)
-    monkeypatch.setattr(
-        environment, "wait_for", lambda condition, timeout, interval=0.25: real_wait_for(condition, timeout, 0)
-    )
+    for module in (variables, timeouts):
+        monkeypatch.setattr(
+            module, "wait_for", lambda condition, timeout, interval=0.25: real_wait_for(condition, timeout, 0)
+        )
     monkeypatch.delenv("DOCKER_HOST", raising=False)
 
 
@@ -1278,7 +1279,7 @@ class SlowFreshWorker(RecordedProcessTable):
 
     def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
         server.replace_processes(set(server.frozen))
-        time.sleep(3 * environment.WATCH_INTERVAL_S)
+        time.sleep(3 * timeouts.WATCH_INTERVAL_S)
         return replace(self.invoke(server, body, headers), elapsed=10.5)
 
 
@@ -1287,7 +1288,7 @@ def test_env3_times_the_replacement_not_the_fresh_workers_answer(tmp_path: Path)
     # Answered in T's window, but the workers were replaced within the first looks: uvicorn's own limit decided.
     assert outcome.verdict == SKIP
     assert outcome.measurements["frozen_request_seconds"] == 10.5
-    assert outcome.measurements["workers_replaced_seconds"] < 2 * environment.WATCH_INTERVAL_S + 0.5
+    assert outcome.measurements["workers_replaced_seconds"] < 2 * timeouts.WATCH_INTERVAL_S + 0.5
 
 
 def test_env_recognises_mlflow(tmp_path: Path) -> None:
@@ -1325,7 +1326,7 @@ class StaysBrokenAfterTheFreeze(GoodImage):
 
 
 def test_env3_the_server_must_recover(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(environment, "RECOVERY_S", 0.0)
+    monkeypatch.setattr(timeouts, "RECOVERY_S", 0.0)
     outcome, _ = certify(StaysBrokenAfterTheFreeze(), "ENV-3", tmp_path)
     assert outcome.verdict == FAIL
     assert "/ping did not answer 200 within 0 s after the workers resumed" in rendered(outcome)
