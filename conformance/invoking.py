@@ -13,7 +13,7 @@ from conformance import codecs, contract
 from conformance.context import CheckContext
 from conformance.failures import Violation
 from conformance.http import Exchange
-from conformance.targets.docker.serving import ServingContainer
+from conformance.targets import Server
 
 POLICY_ACCEPT = "policy"
 """``accept=POLICY_ACCEPT``: send the policy's ``accept`` when it declares one (what every other clause sends)."""
@@ -28,7 +28,7 @@ def output_media_type(ctx: CheckContext) -> str:
 
 def post(
     ctx: CheckContext,
-    server: ServingContainer,
+    server: Server,
     body: bytes,
     *,
     accept: str = POLICY_ACCEPT,
@@ -95,7 +95,7 @@ def exchange_violation(
 
 def invoke(
     ctx: CheckContext,
-    server: ServingContainer,
+    server: Server,
     body: bytes,
     *,
     content_type: str | None = None,
@@ -195,7 +195,7 @@ def accepted(exchange: Exchange, case: str) -> list[Violation]:
     ]
 
 
-def baseline(ctx: CheckContext, server: ServingContainer) -> tuple[Exchange, list[str] | None]:
+def baseline(ctx: CheckContext, server: Server) -> tuple[Exchange, list[str] | None]:
     """The answer to the test-dir's payload as it is, and its records when they line up with the input."""
     exchange = invoke(ctx, server, ctx.test_dir.payload)
     again = invoke(ctx, server, ctx.test_dir.payload)

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from conformance import __version__, contract, engine, report
-from conformance.context import PROPERTY_BUDGET_S, Certification, Options
 from conformance.failures import ConformanceFailure, HarnessError
 from conformance.registry import Clause, Level, clauses
 from conformance.runner import ERROR, FAIL, SKIP, WARN, Outcome, run_clause
+from conformance.sharing import PROPERTY_BUDGET_S, Certification, Options
+from conformance.targets.docker.target import DockerTarget
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 
@@ -249,9 +250,10 @@ def certification_for(run: ConformanceRun, target: Target) -> Certification:
             other.close()
         assert run.stage is not None
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", target.reference)
-        current = Certification(
-            run.client, run.engine_info, target.image, target.test_dir, run.stage / slug, run.options, run.run_id
+        docker_target = DockerTarget(
+            run.client, run.engine_info, target.image, target.test_dir, run.stage / slug, run.run_id
         )
+        current = Certification(docker_target, target.test_dir, run.options)
         run.certifications[target.reference] = current
     return current
 

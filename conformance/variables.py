@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from conformance import contract, procs
 from conformance.context import SERVE_DEFAULT, CheckContext, ServeSpec, wait_for
-from conformance.targets.docker.serving import ServingContainer
+from conformance.targets import Server
 from conformance.testdir import POLICY_FILE
 
 SETTLE_TIMEOUT_S = 20.0
@@ -70,7 +70,7 @@ def process_table_evidence(table: list[procs.Process]) -> tuple[tuple[str, str],
     return (("Process table", procs.render_table(table)),)
 
 
-def settled_workers(server: ServingContainer) -> tuple[procs.WorkerCount, list[procs.Process]]:
+def settled_workers(server: Server) -> tuple[procs.WorkerCount, list[procs.Process]]:
     """The worker count once three readings in a row agree (workers boot, or respawn, after /ping)."""
     readings: list[int] = []
     latest: list[tuple[procs.WorkerCount, list[procs.Process]]] = []

@@ -20,7 +20,7 @@ from conformance.invoking import (
     sized_payload,
 )
 from conformance.registry import Level, check
-from conformance.targets.docker.serving import ServingContainer
+from conformance.targets import Server
 
 
 def malformed_cases(ctx: CheckContext) -> dict[str, bytes]:
@@ -71,7 +71,7 @@ def malformed_payloads_rejected(ctx: CheckContext) -> Iterator[Violation]:
     yield from generated_violations(ctx, request_codec(ctx).malformed_payloads(payload_records(ctx)), judge)
 
 
-def _healthy_after(ctx: CheckContext, server: ServingContainer, bad: Exchange, case: str) -> list[Violation]:
+def _healthy_after(ctx: CheckContext, server: Server, bad: Exchange, case: str) -> list[Violation]:
     if not server.running():
         return [
             Violation(

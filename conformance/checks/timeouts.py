@@ -13,7 +13,7 @@ from conformance.failures import CheckSkipped, Violation
 from conformance.http import Exchange
 from conformance.invoking import exchange_violation
 from conformance.registry import Level, check
-from conformance.targets.docker.serving import ServingContainer
+from conformance.targets import Server
 from conformance.variables import (
     Variables,
     env_spec,
@@ -36,13 +36,13 @@ RECOVERY_S = 30.0
 """How long the server may take to answer /ping 200 and an invocation again once its workers resume."""
 
 
-def _inside_table(server: ServingContainer) -> list[procs.Process] | None:
+def _inside_table(server: Server) -> list[procs.Process] | None:
     code, output = server.execute(["sh", "-c", procs.PROC_TABLE_SCRIPT])
     table = procs.parse_proc_dump(output) if code == 0 else []
     return table or None
 
 
-def _signal(server: ServingContainer, name: str, pids: list[int]) -> bool:
+def _signal(server: Server, name: str, pids: list[int]) -> bool:
     code, _ = server.execute(["sh", "-c", f"kill -{name} {' '.join(str(p) for p in pids)}"])
     return code == 0
 
@@ -256,7 +256,7 @@ def _replacements(
 
 
 def _send_while_watching(
-    server: ServingContainer,
+    server: Server,
     table: list[procs.Process],
     frozen: list[int],
     body: bytes,
@@ -300,7 +300,7 @@ def _send_while_watching(
     return answers[0], replaced_at, _inside_table(server) or []
 
 
-def _recovered(ctx: CheckContext, server: ServingContainer) -> Iterator[Violation]:
+def _recovered(ctx: CheckContext, server: Server) -> Iterator[Violation]:
     """After SIGCONT: /ping 200 and a valid invocation, all within RECOVERY_S."""
     deadline = time.monotonic() + RECOVERY_S
     wait_for(lambda: server.request("GET", contract.PING_PATH, timeout=2).status == 200, RECOVERY_S, interval=0.5)
