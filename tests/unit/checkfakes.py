@@ -510,6 +510,8 @@ class FakeTarget:
         self.timeline = Timeline()
         self.limits = Limits()
         self.trainings: list[tuple[str, float | None]] = []
+        self.timeouts: dict[str, float] = {}
+        """Each training run's budget, by spec name."""
         self.probes: list[tuple[str, str]] = []
         self.servers: dict[str, FakeServer] = {}
         """The server last started for each spec name."""
@@ -532,6 +534,7 @@ class FakeTarget:
     def train(self, spec: TrainSpec, *, timeout: float, sigterm_after: float | None = None) -> TrainResult:
         input_dir = stage_input(self.test_dir, spec, self.stage / f"train-{spec.name}")
         self.trainings.append((spec.name, sigterm_after))
+        self.timeouts[spec.name] = timeout
         span = self.timeline.span(TRAINING, spec.name)
         for event in ("started", "ready", "stopped"):
             span.mark(event)

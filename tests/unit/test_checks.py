@@ -52,14 +52,13 @@ from .test_batch_checks import CapsRecords, IgnoresAccept, LabelsHtml, PadsAnswe
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_local(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the timed checks short, and make SRV-14 see a local engine."""
+def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the timed checks short."""
     monkeypatch.setattr(serving, "CONCURRENT_SECONDS", 0.3)
     for module in (variables, timeouts):
         monkeypatch.setattr(
             module, "wait_for", lambda condition, timeout, interval=0.25: real_wait_for(condition, timeout, 0)
         )
-    monkeypatch.delenv("DOCKER_HOST", raising=False)
 
 
 ALL_IDS = [c.id for c in clauses()]
