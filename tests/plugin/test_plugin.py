@@ -411,3 +411,17 @@ def test_a_static_clause_certified_end_to_end(pytester: pytest.Pytester, base_im
     jsonschema.validate(document, SCHEMA)
     assert document["verdict"] == "failed"
     assert document["clauses"][0]["evidence"].startswith("IMG-2 [MUST]")
+
+
+@pytest.mark.docker
+def test_xdist_group_only_with_xdist_so_strict_markers_holds_without_it(
+    pytester: pytest.Pytester, base_image: str, test_dir: Path
+) -> None:
+    # pytest-xdist registers xdist_group itself; without it the marker is neither applied nor needed.
+    args = (f"--image={base_image}", f"--test-dir={test_dir}", "--strict-markers")
+    items, _ = pytester.inline_genitems(*args)
+    assert len(items) == len(list(clauses()))
+    assert all(item.get_closest_marker("xdist_group") is not None for item in items)
+    items, _ = pytester.inline_genitems(*args, "-p", "no:xdist")
+    assert len(items) == len(list(clauses()))
+    assert all(item.get_closest_marker("xdist_group") is None for item in items)
