@@ -55,15 +55,13 @@ class CheckContext:
     def train(self, spec: TrainSpec = TRAIN_DEFAULT, *, sigterm_after: float | None = None) -> TrainResult:
         result = self.certification.train(spec, sigterm_after=sigterm_after)
         self._use(f"training run '{spec.name}' logs", lambda: result.logs, result.reproduce)
-        if result.hung:
-            # A run that never ended because `train` never reached a training program is IMG-1's finding.
-            dependency = hung_dependency(self.certification, result)
-            if dependency.clause_id == "IMG-1":
-                raise dependency
+        dependency = self.certification.entrypoint_dependency(result)
+        if dependency is not None:
+            raise dependency
         return result
 
     def train_cluster(self, spec: TrainSpec, *, delay: float) -> tuple[TrainResult, ...]:
-        """A training job on every host of ``spec.hosts`` (see :meth:`Certification.train_cluster`)."""
+        """A training job on every host of ``spec.hosts`` (see :meth:`.sharing.Certification.train_cluster`)."""
         results = self.certification.train_cluster(spec, delay=delay)
         for result in results:
             name = result.spec.removeprefix("train-")
@@ -84,8 +82,7 @@ class CheckContext:
         return self.certification.files()
 
     def server(self, spec: ServeSpec = SERVE_DEFAULT, *, ready: bool = True) -> Server:
-        if ready or spec.name not in (SERVE_DEFAULT.name, SERVE_EMPTY_MODEL.name):
-            # A ping over the limit on an idle server is SRV-2's failure: what needs a healthy server skips.
+        if self.certification.needs_healthy(spec, ready=ready):
             self.limits.refuse(PING)
         getter = self.certification.ready_server if ready else self.certification.server
         try:

@@ -212,6 +212,14 @@ class Certification:
             self._clusters[spec.name] = self.target.train_cluster(spec, delay=delay, timeout=timeout)
         return self._clusters[spec.name]
 
+    def entrypoint_dependency(self, run: TrainResult) -> DependencyFailed | None:
+        """A run that never ended because `train` never reached a training program is IMG-1's finding: the check
+        that used it skips naming IMG-1 (None for any other run)."""
+        if not run.hung:
+            return None
+        dependency = hung_dependency(self, run)
+        return dependency if dependency.clause_id == "IMG-1" else None
+
     def model_source(self) -> Path:
         """The folder the served model comes from: the training run that trained (the default run, else the
         minimal-config run), else the test-dir's ``model/`` when it ships one; otherwise TRN-1 holds the failure.
@@ -284,6 +292,13 @@ class Certification:
         self.containers_started += 1
         self._servers[spec.name] = container
         return container
+
+    @staticmethod
+    def needs_healthy(spec: ServeSpec, *, ready: bool) -> bool:
+        """A check asking for ``spec`` needs a healthy server: a ping over the limit on an idle server (SRV-2's
+        failure) then makes it skip. Only SRV-2's own servers (the default and the empty-model one) are asked for
+        without readiness."""
+        return ready or spec.name not in (SERVE_DEFAULT.name, SERVE_EMPTY_MODEL.name)
 
     def ready_server(self, spec: ServeSpec = SERVE_DEFAULT) -> Server:
         container = self.server(spec)

@@ -182,3 +182,21 @@ def test_close_stops_the_servers_and_closes_the_target(tmp_path: Path) -> None:
     made.close()
     assert not server.running()
     assert made.fake_target.closed
+
+
+def test_a_hung_run_is_img1s_finding_for_the_check_that_used_it(tmp_path: Path) -> None:
+    shell_form = Hangs(info=image_info(entrypoint=("/bin/sh", "-c", "python /opt/program/train.py")))
+    made = certification(tmp_path, shell_form)
+    dependency = made.entrypoint_dependency(made.train(TRAIN_DEFAULT))
+    assert dependency is not None
+    assert dependency.clause_id == "IMG-1"
+    other = certification(tmp_path / "exec-form", Hangs())
+    assert other.entrypoint_dependency(other.train(TRAIN_DEFAULT)) is None, "TRN-1 reports that run itself"
+    assert made.entrypoint_dependency(trained()) is None
+
+
+def test_only_srv2s_own_servers_are_asked_for_without_readiness() -> None:
+    assert not FakeCertification.needs_healthy(SERVE_DEFAULT, ready=False)
+    assert not FakeCertification.needs_healthy(SERVE_EMPTY_MODEL, ready=False)
+    assert FakeCertification.needs_healthy(SERVE_ISOLATED, ready=False)
+    assert FakeCertification.needs_healthy(SERVE_DEFAULT, ready=True)
