@@ -29,14 +29,13 @@ import sys
 import tarfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker
 import requests
-
-from conformance.containers import tar_of
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DIRS = ROOT / "test-dirs"
@@ -47,6 +46,21 @@ SIZE_TARGET_MB = {"decision_trees": 500.0}
 RATIO_TARGET = {"decision_trees": 0.9, "catboost": 0.7}
 CONCURRENCIES = (1, 8)
 ROUNDS = 5  # each load cell is split into this many alternating model/ceiling rounds
+
+
+def tar_of(files: Mapping[str, bytes], dirs: tuple[str, ...] = ()) -> bytes:
+    """A tar archive of in-memory files and empty directories (paths relative to where it is extracted)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name in dirs:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            archive.addfile(info)
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def train(client: Any, image: str, test_dir: Path) -> bytes:

@@ -59,8 +59,10 @@ class ImageFiles:
             self.container.remove(force=True)
 
     def stat(self, path: str) -> PathStat | None:
+        # HEAD of the archive endpoint: the path's stat without its contents (docker-py's get_archive would GET them).
         api = self.client.api
-        response = api.head(api._url("/containers/{0}/archive", self.container.id), params={"path": path})
+        url = f"{api.base_url}/v{api.api_version}/containers/{self.container.id}/archive"
+        response = api.head(url, params={"path": path})
         if response.status_code != 200:
             return None
         header = response.headers.get("X-Docker-Container-Path-Stat", "")

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from conformance import __version__, contract, engine, report
-from conformance.context import PROPERTY_BUDGET_S, Certification, Options
 from conformance.failures import ConformanceFailure, HarnessError
 from conformance.registry import Clause, Level, clauses
 from conformance.runner import ERROR, FAIL, SKIP, WARN, Outcome, run_clause
+from conformance.sharing import PROPERTY_BUDGET_S, Certification, Options
+from conformance.targets.docker.target import DockerTarget
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 
@@ -121,8 +122,6 @@ def _number(config: pytest.Config, name: str, kind: type, minimum: float) -> Any
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(id, level): the clause a conformance test certifies.")
     config.addinivalue_line("markers", "conformance: a conformance test generated from the clause registry.")
-    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's grouping (one image per worker).")
-    config.addinivalue_line("markers", "docker: needs a running Docker engine (the harness's own integration tests).")
     # Ryuk cannot be pulled here and is not needed: every object carries the run's label and is swept.
     os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
     images = config.option.conformance_images or config.getini("conformance_images")
@@ -216,14 +215,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
         return
     params = []
+    # pytest-xdist registers its own marker; without it there is nothing to group for (and --strict-markers would
+    # refuse an unregistered one).
+    grouped = metafunc.config.pluginmanager.hasplugin("xdist")
     for target in run.targets:
         for clause in clauses():
-            marks = [
-                pytest.mark.conformance,
-                pytest.mark.clause(id=clause.id, level=clause.level.value),
+            marks = [pytest.mark.conformance, pytest.mark.clause(id=clause.id, level=clause.level.value)]
+            if grouped:
                 # With pytest-xdist's --dist loadgroup, one worker certifies one image and shares its containers.
-                pytest.mark.xdist_group(target.reference),
-            ]
+                marks.append(pytest.mark.xdist_group(target.reference))
             params.append(
                 pytest.param((target, clause), marks=marks, id=f"{target.id}-{clause.id}-{clause.level.value}")
             )
@@ -231,9 +231,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def conformance_run(request: pytest.FixtureRequest) -> Iterator[ConformanceRun]:
+def conformance_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ConformanceRun]:
     run = request.config.stash[RUN_KEY]
-    run.stage = request.config._tmp_path_factory.mktemp("conformance")  # type: ignore[attr-defined]
+    run.stage = tmp_path_factory.mktemp("conformance")
     yield run
     for certification in run.certifications.values():
         certification.close()
@@ -248,9 +250,10 @@ def certification_for(run: ConformanceRun, target: Target) -> Certification:
             other.close()
         assert run.stage is not None
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", target.reference)
-        current = Certification(
-            run.client, run.engine_info, target.image, target.test_dir, run.stage / slug, run.options, run.run_id
+        docker_target = DockerTarget(
+            run.client, run.engine_info, target.image, target.test_dir, run.stage / slug, run.run_id
         )
+        current = Certification(docker_target, target.test_dir, run.options)
         run.certifications[target.reference] = current
     return current
 

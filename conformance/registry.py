@@ -53,8 +53,6 @@ class Clause:
     title: str
     function: CheckFunction
     source: str
-    serving_profile: bool
-    training_profile: bool
 
     @property
     def phase(self) -> Phase:
@@ -109,16 +107,7 @@ def check(clause_id: str, level: Level, title: str, *, source: str = "") -> Call
     def register(function: CheckFunction) -> CheckFunction:
         if clause_id in REGISTRY:
             raise ValueError(f"a check for {clause_id} is already registered: {REGISTRY[clause_id].function.__name__}")
-        phase = Phase(clause_id.split("-")[0])
-        REGISTRY[clause_id] = Clause(
-            id=clause_id,
-            level=level,
-            title=title,
-            function=function,
-            source=source,
-            serving_profile=phase in (Phase.SERVING, Phase.ENVIRONMENT),
-            training_profile=phase is Phase.TRAINING,
-        )
+        REGISTRY[clause_id] = Clause(id=clause_id, level=level, title=title, function=function, source=source)
         return function
 
     return register

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from conformance import REPORT_SCHEMA_VERSION, __version__, report_html
-from conformance.context import Certification
 from conformance.failures import BODY_LINES, LOG_LINES, ConformanceFailure, head, tail
 from conformance.runner import ERROR, FAIL, PASS, SKIP, WARN, Outcome
+from conformance.sharing import Certification
 
 _MARK = {PASS: "pass", FAIL: "FAIL", WARN: "warn", SKIP: "skip", ERROR: "ERROR"}
 

@@ -11,10 +11,13 @@ import html
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
 from typing import Any
 
 VERDICTS = ("pass", "fail", "warn", "skip", "error")
 VERDICT_WORDS = {"pass": "passed", "fail": "failed", "warn": "warned", "skip": "skipped", "error": "check error"}
+STYLE = resources.files("conformance").joinpath("report.css").read_text(encoding="utf-8")
+"""The page's style sheet, inlined into every page (kept as a package data file)."""
 BANNERS = {
     "certified": ("Certified", "Every MUST and SHOULD clause the image was judged on passed."),
     "failed": ("Failed", "The image breaks at least one MUST or SHOULD clause: see the failures below."),
@@ -387,93 +390,3 @@ def _footer(report: Mapping[str, Any]) -> str:
         f"report schema {clean(report.get('schema_version', '?'))}. The same data is in the JSON report beside this "
         "page.</footer>"
     )
-
-
-STYLE = """
-:root {
-  --pass: #1a7f37; --pass-bg: #dafbe1; --fail: #cf222e; --fail-bg: #ffebe9; --warn: #9a6700; --warn-bg: #fff8c5;
-  --skip: #57606a; --skip-bg: #f0f2f4; --error: #8250df; --error-bg: #fbefff; --ink: #1f2328; --muted: #59636e;
-  --line: #d1d9e0; --paper: #ffffff; --code: #f6f8fa;
-}
-* { box-sizing: border-box; }
-body { margin: 0; background: #f6f8fa; color: var(--ink);
-  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", "Liberation Sans", Arial, sans-serif; }
-main { max-width: 1040px; margin: 0 auto; padding: 24px 20px 48px; }
-h1, h2, h3, h4 { line-height: 1.25; }
-h1.image { margin: 0 0 12px; font-size: 26px; word-break: break-all; }
-h2 { margin: 32px 0 12px; font-size: 20px; border-bottom: 1px solid var(--line); padding-bottom: 6px; }
-h3 { margin: 0 0 10px; font-size: 16px; }
-h4 { margin: 14px 0 6px; font-size: 13px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
-.kicker { margin: 0 0 4px; color: var(--muted); font-size: 13px; text-transform: uppercase; letter-spacing: .06em; }
-.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; font-size: 13px; }
-.facts dt { color: var(--muted); } .facts dd { margin: 0; word-break: break-all; }
-.banner { margin: 20px 0; padding: 18px 22px; border-radius: 10px; border: 2px solid; background: var(--paper); }
-.banner .verdict-word { font-size: 34px; font-weight: 800; letter-spacing: .01em; }
-.banner .verdict-meaning { margin: 4px 0 12px; }
-.banner.certified { border-color: var(--pass); background: var(--pass-bg); }
-.banner.certified .verdict-word { color: var(--pass); }
-.banner.failed { border-color: var(--fail); background: var(--fail-bg); }
-.banner.failed .verdict-word { color: var(--fail); }
-.banner.could-not-judge { border-color: var(--error); background: var(--error-bg); }
-.banner.could-not-judge .verdict-word { color: var(--error); }
-.chips { display: flex; flex-wrap: wrap; gap: 8px; }
-.chip { padding: 2px 10px; border-radius: 999px; background: var(--paper); border: 1px solid var(--line);
-  font-size: 13px; }
-.chip.v-pass b { color: var(--pass); } .chip.v-fail b { color: var(--fail); } .chip.v-warn b { color: var(--warn); }
-.chip.v-skip b { color: var(--skip); } .chip.v-error b { color: var(--error); }
-table { width: 100%; border-collapse: collapse; background: var(--paper); font-size: 14px; }
-th { text-align: left; font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
-th, td { padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
-table.clauses td.cid { font-weight: 700; white-space: nowrap;
-  font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
-table.clauses td.level { font-size: 12px; color: var(--muted); white-space: nowrap; }
-tr.clause { border-left: 5px solid transparent; }
-tr.v-pass { border-left-color: var(--pass); }
-tr.v-fail { border-left-color: var(--fail); background: var(--fail-bg); }
-tr.v-warn { border-left-color: var(--warn); background: var(--warn-bg); }
-tr.v-skip { border-left-color: var(--skip); color: var(--muted); }
-tr.v-error { border-left-color: var(--error); background: var(--error-bg); }
-.pill { display: inline-block; padding: 1px 9px; border-radius: 999px; color: #fff; font-size: 12px; font-weight: 700;
-  white-space: nowrap; }
-.pill.v-pass { background: var(--pass); }
-.pill.v-fail { background: var(--fail); }
-.pill.v-warn { background: var(--warn); }
-.pill.v-skip { background: var(--skip); } .pill.v-error { background: var(--error); }
-td.reason { word-break: break-word; } .note { color: var(--muted); font-size: 13px; margin-top: 4px; }
-a.more { font-size: 13px; white-space: nowrap; }
-.failure { background: var(--paper); border: 1px solid var(--line); border-left: 6px solid; border-radius: 8px;
-  padding: 16px 18px; margin: 0 0 18px; }
-.failure.v-fail { border-left-color: var(--fail); } .failure.v-warn { border-left-color: var(--warn); }
-.failure.v-error { border-left-color: var(--error); }
-.failure .level { color: var(--muted); font-weight: 400; }
-.violation + .violation { border-top: 1px dashed var(--line); margin-top: 14px; padding-top: 10px; }
-.violation .summary { font-weight: 600; margin: 0 0 8px; }
-.expected-actual { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0; }
-.expected-actual dt { font-weight: 700; } .expected-actual dd { margin: 0; word-break: break-word; }
-.expected-actual dd.expected { color: var(--pass); } .expected-actual dd.actual { color: var(--fail); }
-pre { background: var(--code); border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; margin: 0;
-  font: 12.5px/1.45 ui-monospace, "DejaVu Sans Mono", "Liberation Mono", monospace; white-space: pre-wrap;
-  word-break: break-all; max-height: 420px; overflow: auto; }
-pre.reproduce { background: #0d1117; color: #e6edf3; border-color: #0d1117; }
-details.logs { margin-top: 12px; } details.logs summary { cursor: pointer; font-weight: 600; margin-bottom: 6px; }
-.source { font-size: 13px; color: var(--muted); margin: 12px 0 0; word-break: break-all; }
-.empty { color: var(--muted); font-style: italic; }
-.hint { color: var(--muted); font-size: 13px; margin: 0 0 8px; }
-.chart { background: var(--paper); border: 1px solid var(--line); border-radius: 8px; padding: 6px 0;
-  overflow-x: auto; }
-svg.timeline { display: block; max-width: 100%; height: auto; font-family: system-ui, "DejaVu Sans", sans-serif; }
-svg .grid { stroke: #e6e9ec; stroke-width: 1; } svg .tick { fill: var(--muted); font-size: 11px; }
-svg .stripe { fill: #f6f8fa; } svg .row-label { fill: var(--ink); font-size: 12.5px; }
-svg .bar.starting { fill: #9ec5fe; }
-svg .bar.ready { fill: #0969da; }
-svg .bar.never { fill: #d0d7de; stroke: #8c959f; }
-svg .ready-mark { stroke: #0550ae; stroke-width: 2; } svg .open-end { fill: #ffffff; opacity: .7; }
-.legend { font-size: 13px; color: var(--muted); display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; }
-.legend .key { display: inline-block; width: 14px; height: 10px; border-radius: 2px; margin-right: -8px; }
-.key.starting { background: #9ec5fe; }
-.key.ready { background: #0969da; }
-.key.never { background: #d0d7de; border: 1px solid #8c959f; }
-.key.open { background: repeating-linear-gradient(90deg, #0969da 0 3px, #fff 3px 6px); }
-table.containers { margin-top: 10px; font-size: 13px; } table.figures td.value { font-variant-numeric: tabular-nums; }
-footer { margin-top: 36px; color: var(--muted); font-size: 12px; }
-"""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass, field
 
-from conformance.context import Certification, CheckContext
+from conformance.context import CheckContext
 from conformance.failures import CheckSkipped, ConformanceFailure, HarnessError, Violation
 from conformance.limits import LimitExceeded
 from conformance.registry import Clause, Level
+from conformance.sharing import Certification
 
 PASS, FAIL, WARN, SKIP, ERROR = "pass", "fail", "warn", "skip", "error"
 

@@ -2,6 +2,30 @@
 
 from __future__ import annotations
 
-from conformance.checks import batch, environment, image, profiles, serving, training
+from conformance.checks import (
+    batch,
+    environment,
+    hosts,
+    image,
+    invocations,
+    profiles,
+    robustness,
+    serving,
+    timeouts,
+    training,
+    training_job,
+)
 
-__all__ = ["batch", "environment", "image", "profiles", "serving", "training"]
+__all__ = [
+    "batch",
+    "environment",
+    "hosts",
+    "image",
+    "invocations",
+    "profiles",
+    "robustness",
+    "serving",
+    "timeouts",
+    "training",
+    "training_job",
+]

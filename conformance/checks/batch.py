@@ -11,12 +11,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from conformance import codecs, contract
-from conformance.containers import ServingContainer
 from conformance.context import CheckContext, ServeSpec
 from conformance.failures import CheckSkipped, DependencyFailed, Violation
 from conformance.http import Exchange
 from conformance.invoking import NO_ACCEPT, exchange_violation, output_media_type, post, response_records
 from conformance.registry import Level, check
+from conformance.targets import Server
 
 BATCH_RECORDS = 20_000
 """Records in the transform job's input file at least, built from the test-dir's records."""
@@ -47,7 +47,7 @@ class ExecutionParameters:
     source: str = "the defaults (no /execution-parameters)"
 
 
-def execution_parameters(server: ServingContainer) -> ExecutionParameters:
+def execution_parameters(server: Server) -> ExecutionParameters:
     """Ask the image, as the service does before the first mini-batch; an invalid answer is ENV-4's to judge."""
     answer = server.request("GET", contract.EXECUTION_PARAMETERS_PATH, timeout=10)
     if answer.status != 200:
@@ -125,7 +125,7 @@ def _line_codec(ctx: CheckContext) -> codecs.Codec:
     return codec
 
 
-def _expected_outputs(ctx: CheckContext, server: ServingContainer) -> list[str] | None:
+def _expected_outputs(ctx: CheckContext, server: Server) -> list[str] | None:
     """The answer to each test-dir record, when the model answers the same twice (else counts only). When the
     test-dir's own payload does not round-trip, that is SRV-4's finding, and a transform of it would only repeat it."""
     first = post(ctx, server, ctx.test_dir.payload, name="batch-baseline")
@@ -139,7 +139,7 @@ def _expected_outputs(ctx: CheckContext, server: ServingContainer) -> list[str] 
     return records if first.body == again.body else None
 
 
-def _batch_server(ctx: CheckContext, spec: ServeSpec) -> ServingContainer:
+def _batch_server(ctx: CheckContext, spec: ServeSpec) -> Server:
     server = ctx.server(spec, ready=False)
     if not server.readiness.ready:
         raise DependencyFailed("ENV-4", f"with batch transform's variables set: {server.readiness.describe()}")

@@ -37,7 +37,7 @@ def train_and_serve_resolve(ctx: CheckContext) -> Iterator[Violation]:
     tini entrypoint are refused; a `-c` wrapper is probed as above, in a short-lived container with no network.
     """
     image = ctx.image
-    files = ctx.certification.files()
+    files = ctx.files()
     entrypoint = image.entrypoint
     if entrypoint:
         program = posixpath.basename(entrypoint[0])
@@ -184,7 +184,7 @@ def nothing_baked_into_replaced_dirs(ctx: CheckContext) -> Iterator[Violation]:
     zero-byte files, `.gitkeep` / `.keep`) do not count, a link does. Every container the harness starts also gets
     fresh, empty volumes there, as on SageMaker, so nothing baked in can pass for a trained model.
     """
-    files = ctx.certification.files()
+    files = ctx.files()
     for directory in contract.REPLACED_AT_RUN_TIME:
         sizes = files.sizes_under(directory)
         baked = [path for path, size in sorted(sizes.items()) if not is_placeholder(path, size)]
@@ -247,7 +247,7 @@ def runs_as_root(ctx: CheckContext) -> Iterator[Violation]:
     name = user.partition(":")[0].strip()
     passwd = None
     if name and not name.isdigit():
-        data = ctx.certification.files().read(contract.PASSWD_FILE)
+        data = ctx.files().read(contract.PASSWD_FILE)
         passwd = data.decode("utf-8", "replace") if data is not None else None
     uid = resolve_uid(user, passwd)
     config = f"User: {user!r}" + (" (empty: Docker's default, root)" if not user.strip() else "")

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from conformance import contract, engine
-from conformance.containers import ServingContainer, TrainingRun
 from conformance.netprobe import SERVER_ALIAS, NetworkProbe
+from conformance.targets.docker.serving import ServingContainer
+from conformance.targets.docker.training import TrainingRun
 
 docker = pytest.importorskip("docker")
 

@@ -15,15 +15,13 @@ import os
 import re
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-
-from conformance.containers import tar_of
 
 docker = pytest.importorskip("docker")
 
@@ -42,6 +40,21 @@ MODEL_FILES = {"decision_trees": "decision-tree-model.pkl", "catboost": "catboos
 LABELS = {"sagemaker-conformance": "1"}
 TRAIN_TIMEOUT_S = 180
 PING_BUDGET_S = 60
+
+
+def tar_of(files: Mapping[str, bytes], dirs: tuple[str, ...] = ()) -> bytes:
+    """A tar archive of in-memory files and empty directories (paths relative to where it is extracted)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name in dirs:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            archive.addfile(info)
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,8 @@ from typing import Any
 import pytest
 
 from conformance import contract, engine, testdir
-from conformance.containers import ServingContainer, populate_volume
+from conformance.targets.docker.networks import populate_volume
+from conformance.targets.docker.serving import ServingContainer
 
 docker = pytest.importorskip("docker")
 

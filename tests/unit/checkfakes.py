@@ -1,10 +1,12 @@
 """Fakes for running the real checks without Docker.
 
-A check sees its image through :class:`conformance.context.CheckContext`; here that real context wraps a
-:class:`FakeCertification`, which answers ``train``, ``server`` and ``files`` from a :class:`FakeImage`: a small,
-scripted model of an image (its config, its files, how it trains and how it serves). :class:`GoodImage`
-behaves as the contract asks in every respect; each unit test breaks exactly one behaviour and expects exactly
-one clause to fail. Only the harness's pure logic is exercised here: the Docker side has its own tests.
+A check sees its image through :class:`conformance.context.CheckContext` and the Protocols of
+:mod:`conformance.targets`; here the real :class:`conformance.sharing.Certification` (the sharing and cascade rules)
+runs over a :class:`FakeTarget`, which implements :class:`conformance.targets.Target` by answering ``train``,
+``server`` and ``files`` from a :class:`FakeImage`: a small, scripted model of an image (its config, its files, how
+it trains and how it serves). :class:`GoodImage` behaves as the contract asks in every respect; each unit test breaks
+exactly one behaviour and expects exactly one clause to fail. Only the harness's pure logic is exercised here: the
+Docker side has its own tests.
 """
 
 from __future__ import annotations
@@ -19,18 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from conformance import contract, procs
-from conformance.containers import Readiness, StopResult, TrainResult
-from conformance.context import Options, ServeSpec, hung_dependency
 from conformance.engine import EngineInfo, ImageInfo
 from conformance.entrypoint import ArgumentProbe
-from conformance.failures import CheckSkipped, DependencyFailed
 from conformance.http import Exchange
 from conformance.imagefs import PathStat
 from conformance.limits import Limits
 from conformance.opt_ml import TrainSpec, stage_input
+from conformance.pid1 import StopResult
 from conformance.procs import Process
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import Outcome, run_clause
+from conformance.sharing import Certification, Options
+from conformance.targets import Capabilities, ServeSpec
+from conformance.targets.results import Readiness, TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 from conformance.timeline import SERVING, TRAINING, Timeline
@@ -175,6 +178,8 @@ class FakeServer:
         self.limits: Limits | None = None
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str, bytes, dict[str, str]]] = []
+        self.health_checks = 0
+        """Quick pings the certification sent before sharing this server with another check."""
         self.oom = False
         """State.OOMKilled, as the engine reports it."""
         self.oom_kills = 0
@@ -187,13 +192,13 @@ class FakeServer:
         *,
         body: bytes = b"",
         headers: Mapping[str, str] | None = None,
-        timeout: float = 70.0,
+        timeout: float | None = None,
         session: object = None,
         payload_file: Path | None = None,
     ) -> Exchange:
         if self.limits is not None:
             self.limits.before(method, path)
-        exchange = self._exchange(method, path, body, dict(headers or {}), payload_file, timeout)
+        exchange = self._exchange(method, path, body, dict(headers or {}), payload_file, timeout or 70.0)
         if self.limits is not None:
             self.limits.after(exchange)
         return exchange
@@ -253,7 +258,14 @@ class FakeServer:
     def running(self) -> bool:
         return self.alive
 
+    def await_ready(self) -> FakeServer:
+        return self
+
+    def stop(self) -> None:
+        self.alive = False
+
     def healthy(self) -> bool:
+        self.health_checks += 1
         return self.request("GET", contract.PING_PATH, timeout=5).status == 200
 
     def exit_code(self) -> int | None:
@@ -488,78 +500,92 @@ class GoodImage(FakeImage):
 # --- the certification the real CheckContext wraps ----------------------------------------------------------------
 
 
-class FakeCertification:
-    """Stands in for :class:`conformance.context.Certification`: same attributes, answers from a FakeImage."""
+class FakeTarget:
+    """A :class:`conformance.targets.Target` in memory: every call answers from a FakeImage, and is recorded."""
 
-    def __init__(self, image: FakeImage, test_dir: TestDir, stage: Path, options: Options | None = None) -> None:
+    def __init__(self, image: FakeImage, test_dir: TestDir, stage: Path) -> None:
         self.fake = image
-        self.image = image.info
         self.test_dir = test_dir
-        self.policy = test_dir.policy
-        self.options = options or Options(max_examples=0)
         self.engine = ENGINE
+        self.capabilities = Capabilities(host_reaches_internal_network=True)
         self.stage = stage
-        self.run_id = "fakerun00000"
-        self.containers_started = 0
-        self.measurements: dict[str, float] = {}
-        self.trainings: list[tuple[str, float | None]] = []
         self.timeline = Timeline()
-        self.model_note: str | None = None
-        self.probes: list[tuple[str, str]] = []
         self.limits = Limits()
-        self.results: dict[str, TrainResult] = {}
-        self._servers: dict[str, FakeServer] = {}
+        self.trainings: list[tuple[str, float | None]] = []
+        self.timeouts: dict[str, float] = {}
+        """Each training run's budget, by spec name."""
+        self.probes: list[tuple[str, str]] = []
+        self.servers: dict[str, FakeServer] = {}
+        """The server last started for each spec name."""
+        self.launches: list[tuple[str, bool, Path | None, float]] = []
+        """Every server started: spec name, whether start-up was waited for, the model folder, the start-up budget."""
+        self.closed = False
         stage.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def image(self) -> ImageInfo:
+        return self.fake.info
 
     def files(self) -> FakeFiles:
         return FakeFiles(self.fake.executables, self.fake.baked, self.fake.baked_sizes, self.fake.contents)
-
-    def train(self, spec: TrainSpec, *, sigterm_after: float | None = None) -> TrainResult:
-        if not self.policy.trains:
-            raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not train")
-        default = self.results.get("default")
-        if spec.name != "default" and default is not None and default.hung:
-            raise hung_dependency(self, default)  # as Certification.train: no run after one that never ended
-        input_dir = stage_input(self.test_dir, spec, self.stage / f"train-{spec.name}")
-        self.trainings.append((spec.name, sigterm_after))
-        self.containers_started += 1
-        span = self.timeline.span(TRAINING, spec.name)
-        for event in ("started", "ready", "stopped"):
-            span.mark(event)  # type: ignore[arg-type]
-        result = self.results[spec.name] = self.fake.train(spec, sigterm_after, input_dir)
-        return result
-
-    def train_cluster(self, spec: TrainSpec, *, delay: float) -> tuple[TrainResult, ...]:
-        """One run per host of ``spec.hosts``, each staged with its own current_host (as the real one does)."""
-        runs = []
-        for host in spec.hosts:
-            runs.append(self.train(replace(spec, name=f"{spec.name}-{host}", current_host=host)))
-        return tuple(runs)
-
-    def server(self, spec: ServeSpec) -> FakeServer:
-        if not self.policy.serves:
-            raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not serve")
-        current = self._servers.get(spec.name)
-        if current is not None and (current.running() or not current.readiness.ready):
-            return current
-        self.containers_started += 1
-        self.timeline.span(SERVING, spec.name).mark("started")
-        current = self._servers[spec.name] = self.fake.serve(spec)
-        current.limits = self.limits
-        return current
 
     def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
         self.probes.append((argument, shell))
         return self.fake.probe(argument)
 
-    def ready_server(self, spec: ServeSpec) -> FakeServer:
-        server = self.server(spec)
-        if not server.readiness.ready:
-            raise DependencyFailed("SRV-2", server.readiness.describe())
+    def train(self, spec: TrainSpec, *, timeout: float, sigterm_after: float | None = None) -> TrainResult:
+        input_dir = stage_input(self.test_dir, spec, self.stage / f"train-{spec.name}")
+        self.trainings.append((spec.name, sigterm_after))
+        self.timeouts[spec.name] = timeout
+        span = self.timeline.span(TRAINING, spec.name)
+        for event in ("started", "ready", "stopped"):
+            span.mark(event)
+        return self.fake.train(spec, sigterm_after, input_dir)
+
+    def train_cluster(self, spec: TrainSpec, *, delay: float, timeout: float) -> tuple[TrainResult, ...]:
+        """One run per host of ``spec.hosts``, each staged with its own current_host (as the real one does)."""
+        return tuple(
+            self.train(replace(spec, name=f"{spec.name}-{host}", current_host=host), timeout=timeout)
+            for host in spec.hosts
+        )
+
+    def server(self, spec: ServeSpec, *, wait: bool, model: Path | None, budget: float) -> FakeServer:
+        self.launches.append((spec.name, wait, model, budget))
+        self.timeline.span(SERVING, spec.name).mark("started")
+        server = self.servers[spec.name] = self.fake.serve(spec)
+        server.limits = self.limits
         return server
 
-    def discard(self, spec: ServeSpec) -> None:
-        self._servers.pop(spec.name, None)
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeCertification(Certification):
+    """The real :class:`conformance.sharing.Certification` (its sharing and cascade rules) over a FakeTarget."""
+
+    def __init__(self, image: FakeImage, test_dir: TestDir, stage: Path, options: Options | None = None) -> None:
+        self.fake_target = FakeTarget(image, test_dir, stage)
+        super().__init__(self.fake_target, test_dir, options or Options(max_examples=0))
+
+    @property
+    def fake(self) -> FakeImage:
+        return self.fake_target.fake
+
+    @fake.setter
+    def fake(self, image: FakeImage) -> None:
+        self.fake_target.fake = image
+
+    @property
+    def trainings(self) -> list[tuple[str, float | None]]:
+        return self.fake_target.trainings
+
+    @property
+    def probes(self) -> list[tuple[str, str]]:
+        return self.fake_target.probes
+
+    @property
+    def servers(self) -> dict[str, FakeServer]:
+        return self.fake_target.servers
 
 
 class FakeFiles:
@@ -597,7 +623,7 @@ def certify(
         test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir"))
     certification = FakeCertification(image, test_dir, tmp_path / "stage", options)
     list(clauses())  # registers every check
-    return run_clause(certification, REGISTRY[clause_id]), certification  # type: ignore[arg-type]
+    return run_clause(certification, REGISTRY[clause_id]), certification
 
 
 def rendered(outcome: Outcome) -> str:

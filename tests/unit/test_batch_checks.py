@@ -73,18 +73,18 @@ def test_a_capped_request_fails_srv16(tmp_path: Path) -> None:
     assert "The assembled output does not have one record per input record" in text
     assert f"Expected: {records:,} records (2 mini-batch(es) of whole lines, assembled with Line)" in text
     assert f"mini-batch 1 of 2: {full:,} records in, 10,000 out" in text
-    assert certification._servers["batch"].spec.env == contract.BATCH_ENV
+    assert certification.servers["batch"].spec.env == contract.BATCH_ENV
 
 
 def test_srv16_packs_mini_batches_by_execution_parameters_and_keeps_their_order(tmp_path: Path) -> None:
     outcome, certification = certify(SmallPayloads(), "SRV-16", tmp_path)
     assert outcome.verdict == PASS, rendered(outcome)
-    bodies = [r[2] for r in certification._servers["batch"].requests if r[1] == contract.INVOCATIONS_PATH]
+    bodies = [r[2] for r in certification.servers["batch"].requests if r[1] == contract.INVOCATIONS_PATH]
     big = [b for b in bodies if b.count(b"\n") > 1000]
     assert big
     assert all(len(b) <= contract.MEGABYTE for b in big)
     assert any("MaxPayloadInMB 1" in note for note in outcome.notes)
-    singles = [r for r in certification._servers["batch-single-record"].requests if r[1] == contract.INVOCATIONS_PATH]
+    singles = [r for r in certification.servers["batch-single-record"].requests if r[1] == contract.INVOCATIONS_PATH]
     assert len(singles) == batch.SINGLE_RECORD_SAMPLES
     assert all(r[2].count(b"\n") == 1 for r in singles)
 
@@ -116,7 +116,7 @@ def test_a_csv_body_labelled_html_fails_srv17(tmp_path: Path) -> None:
     assert "The response is labelled with another media type than the one asked for (Accept: text/csv)" in text
     assert "(no Accept header)" in text
     assert "Expected: Content-Type text/csv (the policy's content_type)" in text
-    sent = [r[3] for r in certification._servers["default"].requests if r[1] == contract.INVOCATIONS_PATH]
+    sent = [r[3] for r in certification.servers["default"].requests if r[1] == contract.INVOCATIONS_PATH]
     assert {s.get("Accept") for s in sent} == {"text/csv", "*/*", None}
 
 

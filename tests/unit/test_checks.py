@@ -16,16 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from conformance import contract
-from conformance.checks import environment, serving
-from conformance.containers import SignalDisposition, StopResult, TrainResult
+from conformance import contract, variables
+from conformance.checks import serving, timeouts
 from conformance.context import Options, ServeSpec
 from conformance.context import wait_for as real_wait_for
 from conformance.engine import ImageInfo
 from conformance.opt_ml import TrainSpec
+from conformance.pid1 import SignalDisposition, StopResult
 from conformance.procs import Process
 from conformance.registry import clauses
 from conformance.runner import ERROR, FAIL, PASS, SKIP, WARN
+from conformance.targets.results import TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 
@@ -52,13 +53,13 @@ from .test_batch_checks import CapsRecords, IgnoresAccept, LabelsHtml, PadsAnswe
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_local(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the timed checks short, and make SRV-14 see a local engine."""
+def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the timed checks short."""
     monkeypatch.setattr(serving, "CONCURRENT_SECONDS", 0.3)
-    monkeypatch.setattr(
-        environment, "wait_for", lambda condition, timeout, interval=0.25: real_wait_for(condition, timeout, 0)
-    )
-    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    for module in (variables, timeouts):
+        monkeypatch.setattr(
+            module, "wait_for", lambda condition, timeout, interval=0.25: real_wait_for(condition, timeout, 0)
+        )
 
 
 ALL_IDS = [c.id for c in clauses()]
@@ -940,7 +941,7 @@ def test_srv11_sigterm_ignored(tmp_path: Path) -> None:
     assert outcome.verdict == FAIL
     assert "The server ignored SIGTERM and was killed by SIGKILL after 30 s" in rendered(outcome)
     assert outcome.measurements == {"serve_sigterm_seconds": 30.3}
-    assert "sigterm" not in certification._servers, "the stopped container must be discarded"
+    assert certification.current("sigterm") is None, "the stopped container must be discarded"
 
 
 @dataclass
@@ -1073,7 +1074,7 @@ def test_env1_wrong_worker_count(tmp_path: Path) -> None:
     assert f"Actual:   2 (master: {GUNICORN_60}; counted as children of the model server's master)" in text
     assert "Process table:" in text
     assert outcome.measurements == {"workers_observed": 2}
-    env = certification._servers["env"].spec.env
+    env = certification.servers["env"].spec.env
     assert env == {"MODEL_SERVER_WORKERS": "3", "MODEL_SERVER_TIMEOUT": "97"}
     assert "Judged worker-count variable: MODEL_SERVER_WORKERS (no policy names them" in outcome.notes[0]
 
@@ -1083,7 +1084,7 @@ def test_env1_uses_the_variable_the_policy_names(tmp_path: Path) -> None:
     test_dir = load_test_dir(write_test_dir(tmp_path / "td", policy=policy))
     outcome, certification = certify(RecordedProcessTable(table=HARD_CODED), "ENV-1", tmp_path, test_dir=test_dir)
     assert "SAGEMAKER_MODEL_SERVER_WORKERS=3 did not give 3 model-server workers" in rendered(outcome)
-    assert certification._servers["env"].spec.env == {"SAGEMAKER_MODEL_SERVER_WORKERS": "3"}
+    assert certification.servers["env"].spec.env == {"SAGEMAKER_MODEL_SERVER_WORKERS": "3"}
     assert outcome.notes == [
         "Judged worker-count variable: SAGEMAKER_MODEL_SERVER_WORKERS (named by the policy ([env] in conformance.toml))"
     ]
@@ -1154,7 +1155,7 @@ def test_env_recognises_the_inference_toolkit_on_mms(tmp_path: Path) -> None:
     outcome, certification = certify(InferenceToolkitOnMms(), "ENV-1", tmp_path)
     assert outcome.verdict == PASS, rendered(outcome)
     assert outcome.measurements == {"workers_observed": 3}
-    assert certification._servers["env"].spec.env == {
+    assert certification.servers["env"].spec.env == {
         "SAGEMAKER_MODEL_SERVER_WORKERS": "3",
         "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "97",
     }
@@ -1162,15 +1163,15 @@ def test_env_recognises_the_inference_toolkit_on_mms(tmp_path: Path) -> None:
     outcome, certification = certify(InferenceToolkitOnMms(), "ENV-3", tmp_path / "env3")
     assert outcome.verdict == PASS, rendered(outcome)
     assert outcome.measurements["frozen_request_seconds"] == 10.05
-    assert certification._servers["env-timeout"].spec.env == {"SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "10"}
-    assert not certification._servers["env-timeout"].frozen, "the workers were resumed"
+    assert certification.servers["env-timeout"].spec.env == {"SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "10"}
+    assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
 
 
 def test_env_an_explicit_policy_wins_over_a_recognised_stack(tmp_path: Path) -> None:
     test_dir = load_test_dir(write_test_dir(tmp_path / "td", policy='[env]\nworkers = "MY_WORKERS"\n'))
     outcome, certification = certify(InferenceToolkitOnMms(), "ENV-1", tmp_path, test_dir=test_dir)
     assert outcome.verdict == FAIL  # the image never reads MY_WORKERS
-    assert certification._servers["env"].spec.env == {
+    assert certification.servers["env"].spec.env == {
         "MY_WORKERS": "3",
         "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "97",
     }
@@ -1182,7 +1183,7 @@ def test_env3_gunicorn_replaces_frozen_workers_near_t(tmp_path: Path) -> None:
     assert outcome.verdict == PASS, rendered(outcome)
     assert outcome.measurements["frozen_request_seconds"] == 12.0  # T = 10, the arbiter's second, a fresh worker
     assert outcome.measurements["configured_timeout_seconds"] == 10.0
-    assert certification._servers["env-timeout"].spec.env == {"MODEL_SERVER_TIMEOUT": "10"}
+    assert certification.servers["env-timeout"].spec.env == {"MODEL_SERVER_TIMEOUT": "10"}
 
 
 def test_env3_server_keeps_its_own_60s_timeout(tmp_path: Path) -> None:
@@ -1279,7 +1280,7 @@ class SlowFreshWorker(RecordedProcessTable):
 
     def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
         server.replace_processes(set(server.frozen))
-        time.sleep(3 * environment.WATCH_INTERVAL_S)
+        time.sleep(3 * timeouts.WATCH_INTERVAL_S)
         return replace(self.invoke(server, body, headers), elapsed=10.5)
 
 
@@ -1288,7 +1289,7 @@ def test_env3_times_the_replacement_not_the_fresh_workers_answer(tmp_path: Path)
     # Answered in T's window, but the workers were replaced within the first looks: uvicorn's own limit decided.
     assert outcome.verdict == SKIP
     assert outcome.measurements["frozen_request_seconds"] == 10.5
-    assert outcome.measurements["workers_replaced_seconds"] < 2 * environment.WATCH_INTERVAL_S + 0.5
+    assert outcome.measurements["workers_replaced_seconds"] < 2 * timeouts.WATCH_INTERVAL_S + 0.5
 
 
 def test_env_recognises_mlflow(tmp_path: Path) -> None:
@@ -1296,7 +1297,7 @@ def test_env_recognises_mlflow(tmp_path: Path) -> None:
     uvicorn = "/opt/venv/bin/python /opt/venv/bin/uvicorn --port 8000 --workers 2 mlflow.pyfunc.scoring_server.app:app"
     mlflow = (Process(1, 0, entry), Process(20, 1, uvicorn))
     outcome, certification = certify(RecordedProcessTable(table=mlflow), "ENV-1", tmp_path)
-    assert certification._servers["env"].spec.env == {
+    assert certification.servers["env"].spec.env == {
         "MLFLOW_MODELS_WORKERS": "3",
         "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": "97",
     }
@@ -1326,7 +1327,7 @@ class StaysBrokenAfterTheFreeze(GoodImage):
 
 
 def test_env3_the_server_must_recover(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(environment, "RECOVERY_S", 0.0)
+    monkeypatch.setattr(timeouts, "RECOVERY_S", 0.0)
     outcome, _ = certify(StaysBrokenAfterTheFreeze(), "ENV-3", tmp_path)
     assert outcome.verdict == FAIL
     assert "/ping did not answer 200 within 0 s after the workers resumed" in rendered(outcome)
@@ -1404,7 +1405,7 @@ def test_env4_valid_execution_parameters_pass(tmp_path: Path) -> None:
     document = b'{"MaxConcurrentTransforms": 2, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}'
     outcome, certification = certify(BadExecutionParameters(document=document), "ENV-4", tmp_path)
     assert outcome.verdict == PASS
-    assert certification._servers["batch"].spec.env == contract.BATCH_ENV
+    assert certification.servers["batch"].spec.env == contract.BATCH_ENV
 
 
 @dataclass
@@ -1429,7 +1430,7 @@ def test_env5_claimed_but_not_honoured(tmp_path: Path) -> None:
 def test_env5_claimed_and_honoured(tmp_path: Path) -> None:
     outcome, certification = certify(ClaimsBindToPort(), "ENV-5", tmp_path)
     assert outcome.verdict == PASS
-    spec = certification._servers["bind-to-port"].spec
+    spec = certification.servers["bind-to-port"].spec
     assert spec.port == 9090
     assert spec.env[contract.BIND_TO_PORT_ENV] == "9090"
 
@@ -1563,7 +1564,7 @@ def test_generated_payloads_keep_the_header_row(clause_id: str, header_test_dir:
     options = Options(max_examples=10)
     outcome, certification = certify(NeedsHeader(), clause_id, tmp_path, test_dir=header_test_dir, options=options)
     assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
-    bodies = [r[2] for r in certification._servers["default"].requests if r[1] == contract.INVOCATIONS_PATH and r[2]]
+    bodies = [r[2] for r in certification.servers["default"].requests if r[1] == contract.INVOCATIONS_PATH and r[2]]
     assert len(bodies) > 10, "the generated payloads were sent"
     assert all(body.startswith(HEADER.strip()) and body.count(HEADER.strip()) == 1 for body in bodies)
 
@@ -1577,7 +1578,7 @@ def test_srv9_large_payload_keeps_a_single_header_row(header_test_dir: TestDir, 
     """SRV-9's 6 MB body for a csv_header image must be one header row and valid records, not the header repeated
     every few records (which any header-reading image rejects: a false failure)."""
     outcome, certification = certify(NeedsHeader(), "SRV-9", tmp_path, test_dir=header_test_dir)
-    body = next(r[2] for r in certification._servers["default"].requests if len(r[2]) > 1_000_000)
+    body = next(r[2] for r in certification.servers["default"].requests if len(r[2]) > 1_000_000)
     headers = body.count(HEADER.strip())
     assert headers == 1, f"the header row appears {headers} times in the {len(body):,}-byte body"
     assert outcome.verdict == PASS, rendered(outcome)
@@ -1585,7 +1586,7 @@ def test_srv9_large_payload_keeps_a_single_header_row(header_test_dir: TestDir, 
 
 def test_srv13_load_keeps_a_single_header_row(header_test_dir: TestDir, tmp_path: Path) -> None:
     outcome, certification = certify(NeedsHeader(), "SRV-13", tmp_path, test_dir=header_test_dir)
-    body = next(r[2] for r in certification._servers["default"].requests if len(r[2]) > 100_000)
+    body = next(r[2] for r in certification.servers["default"].requests if len(r[2]) > 100_000)
     headers = body.count(HEADER.strip())
     assert headers == 1, f"the header row appears {headers} times in the {len(body):,}-byte body"
     assert outcome.verdict == PASS, rendered(outcome)

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 import requests
 
-from conformance import containers, contract
-from conformance.containers import TrainResult
-from conformance.context import Options, ServeSpec, empty_model_window, run_budget
+from conformance import contract
 from conformance.opt_ml import TrainSpec
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import FAIL, PASS, SKIP, Outcome, run_clause
+from conformance.sharing import Options, empty_model_window, run_budget
+from conformance.targets import ServeSpec
+from conformance.targets.docker import training as docker_training
+from conformance.targets.results import TrainResult
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import (
@@ -42,14 +44,14 @@ def certify_all(
     test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir"))
     certification = FakeCertification(image, test_dir, tmp_path / "stage", options)
     list(clauses())
-    outcomes = {c: run_clause(certification, REGISTRY[c]) for c in clause_ids}  # type: ignore[arg-type]
+    outcomes = {c: run_clause(certification, REGISTRY[c]) for c in clause_ids}
     return outcomes, certification
 
 
 def invocations(certification: FakeCertification) -> int:
     return sum(
         1
-        for server in certification._servers.values()
+        for server in certification.servers.values()
         for method, path, _, _ in server.requests
         if (method, path) == ("POST", contract.INVOCATIONS_PATH)
     )
@@ -97,7 +99,7 @@ def test_the_check_that_meets_the_limit_stops_there_and_keeps_what_it_found(tmp_
     assert outcomes["SRV-4"].verdict == FAIL
     text = rendered(outcomes["SRV-4"])
     assert "An invocation took longer than SageMaker's 60 s limit" in text
-    server = certification._servers["default"]
+    server = certification.servers["default"]
     posts = [body for method, _, body, _ in server.requests if method == "POST"]
     assert not posts[-1].endswith(b"\n")  # nothing was sent after the slow one
     assert outcomes["SRV-15"].verdict == SKIP
@@ -125,8 +127,11 @@ def test_a_slow_ping_fails_srv2_and_what_needs_a_healthy_server_skips(tmp_path: 
     # What only needs an answer, or a server without a model, is still judged.
     for clause_id in ("SRV-1", "SRV-3", "SRV-12"):
         assert outcomes[clause_id].verdict == PASS, clause_id
-    pings = [path for _, path, _, _ in certification._servers["default"].requests if path == contract.PING_PATH]
-    assert len(pings) == 1  # SRV-2 stopped at the first slow ping, and nobody pinged again
+    default = certification.servers["default"]
+    pings = [path for _, path, _, _ in default.requests if path == contract.PING_PATH]
+    # SRV-2 stopped at the first slow ping, and no check pinged again: the others are the certification's quick
+    # health check before it shares the server with the next check.
+    assert len(pings) == 1 + default.health_checks
 
 
 # --- the property budget ------------------------------------------------------------------------------------------
@@ -265,14 +270,14 @@ class RunningContainer:
 
 @pytest.fixture
 def quick_looks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(containers, "SERVER_AFTER_S", 0.05)
-    monkeypatch.setattr(containers, "SERVER_LOOK_S", 0.01)
+    monkeypatch.setattr(docker_training, "SERVER_AFTER_S", 0.05)
+    monkeypatch.setattr(docker_training, "SERVER_LOOK_S", 0.01)
 
 
 @pytest.mark.usefixtures("quick_looks")
 def test_a_training_container_listening_on_8080_without_a_model_is_stopped_as_a_server() -> None:
     container = RunningContainer({})
-    exit_code, timed_out, serving = containers.TrainingRun._await_exit(container, _now(), 5.0)
+    exit_code, timed_out, serving = docker_training.TrainingRun._await_exit(container, _now(), 5.0)
     assert (exit_code, timed_out, serving) == (None, False, "0.0.0.0:8080")
     assert container.killed
 
@@ -280,7 +285,7 @@ def test_a_training_container_listening_on_8080_without_a_model_is_stopped_as_a_
 @pytest.mark.usefixtures("quick_looks")
 def test_a_training_container_that_has_written_a_model_runs_to_the_timeout() -> None:
     container = RunningContainer({"model.pkl": b"x"})
-    exit_code, timed_out, serving = containers.TrainingRun._await_exit(container, _now(), 0.2)
+    exit_code, timed_out, serving = docker_training.TrainingRun._await_exit(container, _now(), 0.2)
     assert (exit_code, timed_out, serving) == (None, True, None)
     assert container.killed
 

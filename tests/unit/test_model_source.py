@@ -2,33 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
 
-from conformance.context import (
-    MINIMAL_FORM_MODEL_NOTE,
-    TEST_DIR_MODEL_NOTE,
-    Certification,
-    Options,
-)
 from conformance.failures import DependencyFailed
 from conformance.opt_ml import TrainSpec
+from conformance.sharing import MINIMAL_FORM_MODEL_NOTE, TEST_DIR_MODEL_NOTE, Certification
+from conformance.targets.results import TrainResult
 from conformance.testdir import load
 
-from .checkfakes import ENGINE, image_info, trained, write_test_dir
+from .checkfakes import FakeCertification, GoodImage, trained, write_test_dir
 
 
-def certification(tmp_path: Path, runs: dict[str, object], *, model: bool) -> Certification:
+@dataclass
+class Scripted(GoodImage):
+    """Each training run's result, by spec name."""
+
+    runs: dict[str, TrainResult] = field(default_factory=dict)
+
+    def train(self, spec: TrainSpec, sigterm_after: float | None, input_dir: Path) -> TrainResult:
+        return self.runs[spec.name]
+
+
+def certification(tmp_path: Path, runs: dict[str, TrainResult], *, model: bool) -> Certification:
     root = write_test_dir(tmp_path / "td", extra={"model/model.pkl": b"a model"} if model else None)
-    made = Certification(None, ENGINE, image_info(), load(root), tmp_path / "stage", Options(), "run")  # type: ignore[arg-type]
-
-    def train(spec: TrainSpec, *, sigterm_after: float | None = None) -> object:
-        return runs[spec.name]
-
-    made.train = train  # type: ignore[method-assign,assignment]
-    return made
+    return FakeCertification(Scripted(runs=runs), load(root), tmp_path / "stage")
 
 
 BROKEN = trained(exit_code=1, model_files={})

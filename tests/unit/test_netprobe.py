@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conformance import engine, netprobe
-from conformance.containers import reproduce_network
+from conformance.targets.docker.networks import reproduce_network
 
 from .checkfakes import FakeFiles
 

@@ -50,7 +50,7 @@ def test_env6_skips_an_image_without_the_label(tmp_path: Path) -> None:
 def test_env6_two_copies_on_their_own_ports_pass(tmp_path: Path) -> None:
     outcome, certification = certify(SharesPorts(), "ENV-6", tmp_path)
     assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
-    assert sorted(certification._servers) == ["pipeline-first", "pipeline-second"]
+    assert sorted(certification.servers) == ["default", "empty-model", "pipeline-first", "pipeline-second"]
 
 
 def test_env6_a_fixed_second_port_fails_both_ways(tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ def test_env7_a_working_models_api_passes(tmp_path: Path) -> None:
     image = MultiModel()
     outcome, certification = certify(image, "ENV-7", tmp_path)
     assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
-    spec = certification._servers["multi-model"].spec
+    spec = certification.servers["multi-model"].spec
     assert spec.env == {contract.MULTI_MODEL_ENV: "true"}
     assert spec.model == "multi"
     assert list(image.models) == ["smc-model-b"]  # the other one was unloaded
@@ -127,7 +127,7 @@ def test_env8_runs_with_the_declared_memory_and_one_cpu(tmp_path: Path) -> None:
         Serverless(), "ENV-8", tmp_path, test_dir=serverless_test_dir(tmp_path / "test-dir", 2048)
     )
     assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
-    server = certification._servers["serverless-2048"]
+    server = certification.servers["serverless-2048"]
     assert (server.spec.memory_mb, server.spec.cpus) == (2048, 1.0)
     method, path, body, _ = server.requests[-1]
     assert (method, path) == ("POST", contract.INVOCATIONS_PATH)

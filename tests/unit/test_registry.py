@@ -64,12 +64,6 @@ def test_every_check_is_documented_and_registered_once(clause: Clause) -> None:
     assert [c for c in REGISTRY.values() if c.function is clause.function] == [clause]
 
 
-def test_phase_decides_the_profiles() -> None:
-    for clause in clauses():
-        assert clause.training_profile == (clause.phase is Phase.TRAINING)
-        assert clause.serving_profile == (clause.phase in (Phase.SERVING, Phase.ENVIRONMENT))
-
-
 def test_a_second_check_for_a_clause_is_refused() -> None:
     list(clauses())
     before = dict(REGISTRY)
@@ -113,7 +107,7 @@ def test_registering_a_new_clause(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_check_may_return_none() -> None:
-    clause = Clause("ENV-9", Level.INFO, "t", lambda ctx: None, "", True, False)
+    clause = Clause("ENV-9", Level.INFO, "t", lambda ctx: None, "")
     assert clause.run(None) == []  # type: ignore[arg-type]
     assert clause.rule == "t", "without a docstring, the title is the rule"
 
@@ -172,7 +166,7 @@ def test_a_clause_without_why_or_how_is_reported(monkeypatch: pytest.MonkeyPatch
     clause = registry.REGISTRY["SRV-98"]
     assert (clause.rule, clause.why, clause.how, clause.details) == ("A rule.", "", "somehow.", ["A detail."])
     assert registry.missing_parts(clause) == ["why"]
-    assert registry.missing_parts(Clause("ENV-9", Level.INFO, "t", lambda ctx: None, "", True, False)) == [
+    assert registry.missing_parts(Clause("ENV-9", Level.INFO, "t", lambda ctx: None, "")) == [
         "why",
         "how",
         "source",

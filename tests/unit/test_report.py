@@ -29,7 +29,7 @@ def certification(tmp_path: Path) -> FakeCertification:
 
 def outcomes_of(certification: FakeCertification, ids: list[str]) -> list[Outcome]:
     list(clauses())
-    return [run_clause(certification, REGISTRY[i]) for i in ids]  # type: ignore[arg-type]
+    return [run_clause(certification, REGISTRY[i]) for i in ids]
 
 
 def test_schema_is_a_valid_schema() -> None:
@@ -39,7 +39,7 @@ def test_schema_is_a_valid_schema() -> None:
 def test_document_matches_the_schema(certification: FakeCertification) -> None:
     outcomes = outcomes_of(certification, ["IMG-1", "IMG-2", "TRN-1", "ENV-5"])
     assert [o.verdict for o in outcomes] == [PASS, FAIL, PASS, SKIP], "IMG-2 is MUST: its waiver does not count"
-    document = report.document(certification, outcomes)  # type: ignore[arg-type]
+    document = report.document(certification, outcomes)
     jsonschema.validate(document, SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     assert document["schema_version"] == REPORT_SCHEMA_VERSION
     assert document["tool"] == {"name": "sagemaker-conformance", "version": __version__}
@@ -62,14 +62,14 @@ def test_document_matches_the_schema(certification: FakeCertification) -> None:
 
 def test_a_full_run_matches_the_schema(certification: FakeCertification) -> None:
     outcomes = outcomes_of(certification, [c.id for c in clauses() if c.id not in ("SRV-9", "SRV-13")])
-    document = report.document(certification, outcomes)  # type: ignore[arg-type]
+    document = report.document(certification, outcomes)
     jsonschema.validate(document, SCHEMA)
     assert {c["verdict"] for c in document["clauses"]} <= {PASS, FAIL, SKIP}
 
 
 def test_write(certification: FakeCertification, tmp_path: Path) -> None:
     outcomes = outcomes_of(certification, ["IMG-1"])
-    path = report.write(tmp_path / "reports" / "nested", certification, outcomes)  # type: ignore[arg-type]
+    path = report.write(tmp_path / "reports" / "nested", certification, outcomes)
     assert path == tmp_path / "reports" / "nested" / "example.com_team_model_1.0.json"
     jsonschema.validate(json.loads(path.read_text()), SCHEMA)
     # The HTML page beside it (its content: tests/unit/test_report_html.py).
@@ -79,7 +79,7 @@ def test_write(certification: FakeCertification, tmp_path: Path) -> None:
 
 
 def test_schema_rejects_what_a_report_must_not_be(certification: FakeCertification) -> None:
-    document = report.document(certification, outcomes_of(certification, ["IMG-2"]))  # type: ignore[arg-type]
+    document = report.document(certification, outcomes_of(certification, ["IMG-2"]))
     broken = json.loads(json.dumps(document))
     broken["clauses"][0]["evidence"] = None  # a failure without evidence
     with pytest.raises(jsonschema.ValidationError):
@@ -116,7 +116,7 @@ def test_verdict() -> None:
 
 def test_summary_lines(certification: FakeCertification) -> None:
     outcomes = outcomes_of(certification, [c.id for c in clauses()][:11])
-    lines = report.summary_lines("example.com/team/model:1.0", outcomes, certification)  # type: ignore[arg-type]
+    lines = report.summary_lines("example.com/team/model:1.0", outcomes, certification)
     assert lines[:3] == [
         f"example.com/team/model:1.0: FAILED - 10 passed, 1 failed, 0 warned, 0 skipped, "
         f"{certification.containers_started} containers",
@@ -141,6 +141,6 @@ def test_a_waived_should_is_a_warning_and_a_must_is_not_waivable(certification: 
     assert srv6.verdict == WARN
     assert srv6.reason == "downgraded to a warning by the policy: the framework answers 400"
     assert srv6.failure is not None
-    document = report.document(certification, [srv6])  # type: ignore[arg-type]
+    document = report.document(certification, [srv6])
     jsonschema.validate(document, SCHEMA)
     assert document["verdict"] == "passed"

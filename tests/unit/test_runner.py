@@ -26,7 +26,7 @@ def certification(tmp_path: Path) -> FakeCertification:
 
 
 def clause(clause_id: str, level: Level, function: object) -> Clause:
-    return Clause(clause_id, level, "title", function, "https://docs.aws.amazon.com/x", True, False)  # type: ignore[arg-type]
+    return Clause(clause_id, level, "title", function, "https://docs.aws.amazon.com/x")  # type: ignore[arg-type]
 
 
 def test_verdicts(certification: FakeCertification) -> None:

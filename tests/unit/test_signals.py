@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from conformance.containers import SignalDisposition, await_sigterm_handler, head_sections, waiting_in
+from conformance.pid1 import SignalDisposition, await_sigterm_handler, head_sections, waiting_in
 
 # Real lines from /proc/1/status; only the signal masks change between the cases.
 STATUS = """Name:\t{name}

@@ -38,7 +38,7 @@ def test_default_policy() -> None:
         "payload.csv",
         False,
     )
-    # Unnamed: ENV-1..3 recognise the stack (conformance.checks.environment.judged_variables).
+    # Unnamed: ENV-1..3 recognise the stack (conformance.variables.judged_variables).
     assert (policy.workers_env, policy.timeout_env) == (None, None)
     assert policy.trains
     assert policy.serves

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from conformance import contract
-from conformance.checks.training import PEER_WAIT_S, cloudwatch_lines, metric_values
-from conformance.containers import StopResult, TrainResult
+from conformance.checks.hosts import PEER_WAIT_S
+from conformance.checks.training_job import cloudwatch_lines, metric_values
 from conformance.failures import HarnessError
 from conformance.opt_ml import UNKNOWN_CONFIG_FILE, TrainSpec
+from conformance.pid1 import StopResult
 from conformance.runner import FAIL, PASS, SKIP
+from conformance.targets.results import TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 

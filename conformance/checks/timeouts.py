@@ -1,0 +1,332 @@
+"""ENV-3: the model server's timeout variable, observed as the server cutting a request to workers that stopped."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from conformance import contract, payloads, procs
+from conformance.context import CheckContext, ServeSpec, wait_for
+from conformance.failures import CheckSkipped, Violation
+from conformance.http import Exchange
+from conformance.invoking import exchange_violation
+from conformance.registry import Level, check
+from conformance.targets import Server
+from conformance.variables import (
+    Variables,
+    env_spec,
+    judged_variables,
+    note_judged,
+    settled_workers,
+)
+
+HEARTBEAT_SLACK_S = 1.0
+"""ENV-3 accepts a cut this much before T: servers count a worker's silence from its last heartbeat
+(gunicorn's workers beat about once a second), which may precede the freeze."""
+CUT_MARGIN_S = 8.0
+"""ENV-3's "near T": the request must end before T + this margin. It covers a supervisor's polling
+(gunicorn checks once a second, then sends SIGABRT and SIGKILL a second apart), a replacement worker's
+boot, and a front proxy that waits a few seconds longer than the server (the reference images' nginx:
+T + 5 s); with T = 10 s it still excludes every built-in limit named in contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S."""
+WATCH_INTERVAL_S = 0.5
+"""How often ENV-3 reads the process table while the request to the frozen workers is open."""
+RECOVERY_S = 30.0
+"""How long the server may take to answer /ping 200 and an invocation again once its workers resume."""
+
+
+def _inside_table(server: Server) -> list[procs.Process] | None:
+    code, output = server.execute(["sh", "-c", procs.PROC_TABLE_SCRIPT])
+    table = procs.parse_proc_dump(output) if code == 0 else []
+    return table or None
+
+
+def _signal(server: Server, name: str, pids: list[int]) -> bool:
+    code, _ = server.execute(["sh", "-c", f"kill -{name} {' '.join(str(p) for p in pids)}"])
+    return code == 0
+
+
+def _cut(exchange: Exchange) -> bool:
+    """The server gave up on the request: an error status or a closed connection, not an answer."""
+    return exchange.status is None or exchange.status >= 500 or exchange.status == 408
+
+
+def _nginx_before(ctx: CheckContext, variables: Variables) -> Iterator[Violation]:
+    """A front nginx must not cut /invocations before the variable's T, read at T = 97 s (ENV-3's probe
+    would take 97 s to see it by behaviour)."""
+    server = ctx.server(env_spec(variables))
+    nginx = procs.nginx_master(server.processes())
+    if nginx is None:
+        return
+    path = procs.nginx_config_path(nginx)
+    code, config = server.execute(["nginx", "-T", "-c", path])
+    if code != 0:
+        config = (server.read_file(path) or b"").decode("utf-8", "replace")
+    if not config:
+        return
+    wanted = float(contract.ENV_TIMEOUT_PROBE_S)
+    seconds, where = procs.nginx_read_timeout(config, contract.INVOCATIONS_PATH)
+    ctx.measure("nginx_read_timeout_seconds", seconds)
+    if seconds < wanted:
+        yield Violation(
+            f"nginx would cut /invocations off after {seconds:g} s, before the model server's {wanted:g} s",
+            expected=f"proxy_read_timeout >= {wanted:g} s for {contract.INVOCATIONS_PATH} "
+            f"with {variables.timeout}={wanted:g}",
+            actual=f"{seconds:g} s ({where} of {path})",
+            evidence=(("Hint", "Render nginx's proxy_read_timeout from the same variable as the server's timeout."),),
+        )
+
+
+@check(
+    "ENV-3",
+    Level.MUST,
+    "MODEL_SERVER_TIMEOUT=T cuts off a request the model does not answer, near T",
+    source=contract.DG_INF,
+)
+def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
+    """`MODEL_SERVER_TIMEOUT=T` makes the server give up, near T, on a request the model does not answer, and
+    recover; judged by behaviour with T = 10 s. The harness freezes every process that runs the model (as
+    ENV-1 counts them; SIGSTOP through `docker exec`) and sends an invocation: between T - 1 s and T + 8 s the
+    server must cut it off (a 5xx or 408, or a closed connection) or replace the frozen workers and answer
+    from a fresh one; a request still open at T + 8 s, or given up on earlier, fails. After SIGCONT, /ping
+    answers 200 and an invocation succeeds within 30 s. A front nginx must not cut /invocations off before
+    T either (its `proxy_read_timeout`, read with T = 97 s). The variable is chosen as for ENV-1 (the
+    Inference Toolkit's `SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS`, MLflow's
+    `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT`, else `MODEL_SERVER_TIMEOUT`).
+
+    Why this window: servers count a worker's silence from its last heartbeat, up to about a second before
+    the freeze; gunicorn's arbiter checks once a second and sends SIGABRT then SIGKILL a second apart, a
+    replacement worker boots, and a front proxy may wait a few seconds longer than the server (the reference
+    images' nginx: T + 5 s). T = 10 s keeps the window clear of built-in limits that are not the variable
+    (uvicorn replaces a worker that misses its 5 s health check; gunicorn's default is 30 s). A request sent
+    while every worker is frozen may wait in the listening socket's queue rather than in a worker: a
+    replacement worker's answer then shows that the server enforced T on the frozen ones, and the moment that
+    counts is the replacement (a frozen worker gone, or a fresh worker beside it), seen in the process table
+    read every 0.5 s while the request is open, not the answer, which waits for the fresh worker to boot.
+    When a supervisor replaces the frozen workers before T - 1 s, a limit of its own decided (uvicorn's
+    health check): that fails when the command line shows another `--timeout`, and is skipped otherwise, as
+    freezing cannot show the variable's effect there. A skip never hides nginx's finding.
+
+    Earlier the rule was read from configuration only: `--timeout T` on the model server's command line and
+    nginx's `proxy_read_timeout`. A `--timeout` that cuts nothing (a server that parses and ignores it)
+    passed; it now fails, and the command line is reported as supporting evidence. MMS under the Inference
+    Toolkit, whose timeout is in no command line, was skipped; it is now judged. SIGSTOP freezes a whole
+    worker, heartbeat thread included: it stands for a model that hangs the process (a loop holding the
+    GIL, a deadlock in native code), not for a slow handler beside a live heartbeat thread (gthread), which
+    only a slow model could show.
+
+    Why: InvokeEndpoint allows a container 60 s and batch transform up to InvocationsTimeoutInSeconds (600 s by
+    default), and users set the model server's timeout to match. A server that never gives up on a hung model
+    holds the connection and the worker until SageMaker's own limit, and one that gives up too early cuts slow
+    but valid requests off (gunicorn's default is 30 s, nginx's proxy_read_timeout 60 s).
+
+    How: Starts the server with the judged variable at T = 10 s, freezes the workers with SIGSTOP through
+    `docker exec`, sends an invocation and times how it ends while reading the process table every 0.5 s; then
+    SIGCONT and a recovery check. A second container with T = 97 s shows nginx's read timeout (`nginx -T`).
+    """
+    variables = judged_variables(ctx)
+    variable = variables.timeout
+    note_judged(ctx, "timeout", variable, variables)
+    if not variable:
+        raise CheckSkipped('the policy declares no timeout variable ([env] timeout = "")')
+    nginx = list(_nginx_before(ctx, variables))
+    yield from nginx
+    try:
+        behaviour = list(_frozen_request(ctx, variable))
+    except CheckSkipped as skipped:
+        if not nginx:
+            raise
+        ctx.note(f"The timeout's behaviour was not judged: {skipped}")
+        return
+    yield from behaviour
+
+
+def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
+    """ENV-3's behaviour: freeze the workers, send a request, see when and how it ends, resume, recover."""
+    limit = float(contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S)
+    spec = ServeSpec("env-timeout", env={variable: str(contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S)})
+    server = ctx.server(spec)
+    settled_workers(server)
+    table = _inside_table(server)
+    if table is None:
+        raise CheckSkipped("the container has no sh to read its process table and send signals with")
+    count = procs.count_workers(table)
+    if not count.workers:
+        raise CheckSkipped(
+            "no process that runs the model is visible (no known server, no forked workers), so ENV-3 cannot "
+            "freeze the model"
+        )
+    frozen = sorted(w.pid for w in count.workers)
+    configured = procs.server_timeout(count.master) if count.master else None
+    evidence = [("Process table (container PIDs)", procs.render_table(table))]
+    if configured is not None:
+        ctx.measure("configured_timeout_seconds", configured)
+        master = count.master
+        evidence.append(
+            ("Command line", f"--timeout {configured:g} (PID {master.pid}: {master.args})" if master else "")
+        )
+    body = ctx.test_dir.payload
+    headers = {"Content-Type": ctx.policy.content_type}
+    payload_file = ctx.payload_file("env3-frozen.body", body)
+    if not _signal(server, "STOP", frozen):
+        raise CheckSkipped(f"kill -STOP {' '.join(map(str, frozen))} failed inside the container")
+    try:
+        exchange, replaced_at, after = _send_while_watching(server, table, frozen, body, headers, limit, payload_file)
+    finally:
+        alive = {p.pid for p in (_inside_table(server) or [])}
+        _signal(server, "CONT", [pid for pid in frozen if pid in alive] or frozen)
+    ended = exchange.elapsed
+    gone, fresh = _replacements(table, frozen, after)
+    replaced = gone + fresh
+    ctx.measure("frozen_request_seconds", ended)
+    if replaced_at is not None:
+        ctx.measure("workers_replaced_seconds", replaced_at)
+    evidence.append(
+        (
+            "Frozen",
+            f"PIDs {', '.join(map(str, frozen))} ({count.rule}); afterwards, frozen workers gone: "
+            f"{', '.join(map(str, gone)) or 'none'}; fresh workers: {', '.join(map(str, fresh)) or 'none'}"
+            + (f"; first seen replaced after {replaced_at:.1f} s" if replaced_at is not None else ""),
+        )
+    )
+    evidence += list(exchange.evidence())
+    replaced_text = ", ".join(map(str, replaced)) or "none"
+    window = f"between {limit - HEARTBEAT_SLACK_S:g} and {limit + CUT_MARGIN_S:g} s"
+    setting = f"{variable}={limit:g}"
+    cut = _cut(exchange)
+    # When a fresh worker answered, the server's decision was the replacement, not the answer.
+    moment = ended if cut or replaced_at is None else replaced_at
+    if exchange.status is None and "ReadTimeout" in (exchange.error or ""):
+        yield Violation(
+            f"{setting} did not cut off a request to frozen workers: still open after {ended:.1f} s",
+            expected=f"a 5xx, a closed connection, or an answer from a replacement worker {window}",
+            actual=f"no answer within {limit + CUT_MARGIN_S:g} s"
+            + (f" (the command line says --timeout {configured:g})" if configured is not None else ""),
+            evidence=tuple(evidence),
+            reproduce=(f"docker exec CONTAINER kill -STOP {' '.join(map(str, frozen))}", exchange.curl(contract.PORT)),
+        )
+    elif not cut and not replaced:
+        raise CheckSkipped(
+            f"/invocations answered {exchange.describe()} in {ended:.1f} s although every process ENV-3 found "
+            f"running the model was frozen (PIDs {', '.join(map(str, frozen))}: {count.rule}) and none was "
+            "replaced: another process runs it, and ENV-3 cannot freeze it"
+        )
+    elif moment < limit - HEARTBEAT_SLACK_S and not cut:
+        # A supervisor replaced the frozen workers early: a limit of its own decided (uvicorn's 5 s health
+        # check, a hard-coded --timeout), so the variable's effect is unseen.
+        if configured is None or configured == limit:
+            raise CheckSkipped(
+                f"the server replaced its frozen workers after {moment:.1f} s, before {setting} could act, and "
+                f"answered {exchange.describe()} from a fresh worker: a limit of its own (such as uvicorn's 5 s "
+                "worker health check) decided, so freezing cannot show the variable's effect"
+            )
+        yield Violation(
+            f"{setting} was not the timeout: the server replaced its frozen workers after {moment:.1f} s",
+            expected=f"the request cut off, or the workers replaced, {window}",
+            actual=f"{exchange.describe()} from a fresh worker; the command line says --timeout {configured:g}",
+            evidence=tuple(evidence),
+        )
+    elif moment < limit - HEARTBEAT_SLACK_S:
+        yield Violation(
+            f"{setting} was not the timeout: the server gave up on frozen workers after {ended:.1f} s",
+            expected=f"the request cut off, or the workers replaced, {window}",
+            actual=f"{exchange.describe()} after {ended:.1f} s; workers replaced: {replaced_text}",
+            evidence=tuple(evidence),
+        )
+    elif moment >= limit + CUT_MARGIN_S:
+        yield Violation(
+            f"{setting} cut off a request to frozen workers only after {moment:.1f} s",
+            expected=f"the request cut off, or the workers replaced, {window}",
+            actual=f"{exchange.describe()} after {ended:.1f} s",
+            evidence=tuple(evidence),
+        )
+    yield from _recovered(ctx, server)
+
+
+def _replacements(
+    table: list[procs.Process], frozen: list[int], now: list[procs.Process]
+) -> tuple[list[int], list[int]]:
+    """Frozen workers that are gone (gunicorn kills them) and workers that were not there before (MMS forks a
+    fresh child and leaves the frozen one)."""
+    known = {p.pid for p in table}
+    gone = [pid for pid in frozen if pid not in {p.pid for p in now}]
+    fresh = [w.pid for w in procs.count_workers(now).workers if w.pid not in known]
+    return gone, fresh
+
+
+def _send_while_watching(
+    server: Server,
+    table: list[procs.Process],
+    frozen: list[int],
+    body: bytes,
+    headers: dict[str, str],
+    limit: float,
+    payload_file: Path,
+) -> tuple[Exchange, float | None, list[procs.Process]]:
+    """Send the invocation (right after the freeze) and watch the process table while it is open: the answer,
+    when the frozen workers were first seen replaced (within about a second), and the final table."""
+    answers: list[Exchange] = []
+
+    def send() -> None:
+        answers.append(
+            server.request(
+                "POST",
+                contract.INVOCATIONS_PATH,
+                body=body,
+                headers=headers,
+                timeout=limit + CUT_MARGIN_S,
+                payload_file=payload_file,
+            )
+        )
+
+    started = time.monotonic()
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    replaced_at = None
+    # The client's timeout is per read: a server that trickles bytes could hold it longer; the watch cannot.
+    deadline = started + limit + CUT_MARGIN_S + WATCH_INTERVAL_S
+    while time.monotonic() < deadline:
+        sender.join(WATCH_INTERVAL_S)
+        if not sender.is_alive():
+            break
+        looked = time.monotonic() - started
+        if replaced_at is None and any(_replacements(table, frozen, _inside_table(server) or [])):
+            replaced_at = looked
+    if not answers:
+        held = time.monotonic() - started
+        error = f"ReadTimeout: no complete answer within {held:.1f} s"
+        answers.append(Exchange("POST", contract.INVOCATIONS_PATH, headers, body, None, "", {}, b"", held, error))
+    return answers[0], replaced_at, _inside_table(server) or []
+
+
+def _recovered(ctx: CheckContext, server: Server) -> Iterator[Violation]:
+    """After SIGCONT: /ping 200 and a valid invocation, all within RECOVERY_S."""
+    deadline = time.monotonic() + RECOVERY_S
+    wait_for(lambda: server.request("GET", contract.PING_PATH, timeout=2).status == 200, RECOVERY_S, interval=0.5)
+    ping = server.request("GET", contract.PING_PATH, timeout=2)
+    if ping.status != 200:
+        yield exchange_violation(
+            ping, f"/ping did not answer 200 within {RECOVERY_S:g} s after the workers resumed", expected="200"
+        )
+        return
+    body = ctx.test_dir.payload
+    payload_file = ctx.payload_file("env3-after.body", body)
+    while True:
+        exchange = server.request(
+            "POST",
+            contract.INVOCATIONS_PATH,
+            body=body,
+            headers={"Content-Type": ctx.policy.content_type},
+            timeout=max(1.0, deadline - time.monotonic()),
+            payload_file=payload_file,
+        )
+        if exchange.status == 200 or time.monotonic() >= deadline:
+            break
+        time.sleep(1)
+    if exchange.status != 200 or not payloads.output_records(exchange):
+        yield exchange_violation(
+            exchange,
+            f"/invocations did not succeed within {RECOVERY_S:g} s after the frozen workers resumed",
+            expected="200 with predictions",
+        )

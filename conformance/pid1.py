@@ -1,0 +1,229 @@
+"""PID 1 and SIGTERM: how the process that ``docker stop`` signals stands towards it, and the timed stop itself.
+
+TRN-7 and SRV-11 judge whether a container ends on SIGTERM before the engine's SIGKILL. What PID 1 does with the
+signal is read from its ``/proc/1`` files inside the container (the signal masks, the command, where it sleeps,
+with the syscall numbers of each machine), so a failure can say why: no handler, a wrapper waiting on its child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any, Final
+
+import docker.errors
+import requests
+
+
+@dataclass(frozen=True)
+class StopResult:
+    """How a container took SIGTERM: ``docker stop -t GRACE``, timed."""
+
+    grace: int
+    seconds: float
+    exit_code: int | None
+    killed: bool
+    """Still running at the end of the grace period, so the engine sent SIGKILL."""
+    already_exited: bool = False
+    pid1: SignalDisposition | None = None
+    """How PID 1 stood towards SIGTERM just before it was sent; None when /proc/1/status could not be read."""
+
+    def pid1_evidence(self) -> tuple[tuple[str, str], ...]:
+        return (("PID 1 when SIGTERM was sent", self.pid1.describe()),) if self.pid1 else ()
+
+
+SYSCALL_NAMES: Final = {
+    "x86_64": {128: "rt_sigtimedwait", 61: "wait4", 247: "waitid"},
+    "aarch64": {137: "rt_sigtimedwait", 260: "wait4", 95: "waitid"},
+}
+"""The ``/proc/1/syscall`` numbers TRN-7 recognises, by machine: how tini and dumb-init take signals, and how a
+wrapper waits for its child."""
+
+
+@dataclass(frozen=True)
+class SignalDisposition:
+    """PID 1's stance towards SIGTERM, from its ``/proc/1/status`` (and what it is waiting in).
+
+    The kernel delivers a signal to a PID namespace's init only when init has a handler for it, or has it
+    blocked (pid_namespaces(7); blocked signals are queued); SIGKILL alone is forced. Inits such as tini and
+    dumb-init block signals and take them with sigtimedwait, during which the kernel shows them unblocked, so
+    a PID 1 asleep in sigtimedwait counts as receiving SIGTERM. Any other PID 1 is never told to stop, and
+    ``docker stop`` ends in SIGKILL.
+    """
+
+    command: str
+    caught: bool
+    ignored: bool
+    blocked: bool = False
+    waiting: str | None = None
+    """Where PID 1 sleeps (``/proc/1/wchan``, else the syscall); None when neither could be read."""
+
+    @property
+    def in_sigwait(self) -> bool:
+        return self.waiting is not None and "sigtimedwait" in self.waiting
+
+    @property
+    def waits_for_child(self) -> bool:
+        """Asleep waiting for a child to exit: a wrapper (``sh`` without ``exec``) that keeps the signal from it."""
+        return self.waiting is not None and any(word in self.waiting for word in ("do_wait", "wait4", "waitid"))
+
+    @property
+    def receives(self) -> bool | None:
+        """SIGTERM sent from outside reaches PID 1; None when that cannot be told from what was read."""
+        if self.caught or self.blocked or self.in_sigwait:
+            return True
+        return False if self.waiting is not None or self.ignored else None
+
+    @classmethod
+    def parse(cls, status: str, command: str = "", waiting: str | None = None) -> SignalDisposition | None:
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        try:
+            masks = {name: int(fields[name].strip(), 16) for name in ("SigCgt", "SigIgn", "SigBlk")}
+        except (KeyError, ValueError):
+            return None
+        bit = 1 << (signal.SIGTERM - 1)
+        return cls(
+            command or fields.get("Name", "?").strip(),
+            caught=bool(masks["SigCgt"] & bit),
+            ignored=bool(masks["SigIgn"] & bit),
+            blocked=bool(masks["SigBlk"] & bit),
+            waiting=waiting,
+        )
+
+    def describe(self) -> str:
+        if self.caught:
+            stance = "catches"
+        elif self.blocked or self.in_sigwait:
+            stance = "waits for"
+        else:
+            stance = "ignores" if self.ignored else "has no handler for"
+        where = f", asleep in {self.waiting}" if self.waiting and not self.caught else ""
+        return f"PID 1 ({self.command}) {stance} SIGTERM{where}"
+
+
+def waiting_in(wchan: str | None, syscall: str | None, machine: str) -> str | None:
+    """Where PID 1 is: its wchan symbol, "running", rt_sigtimedwait known by its syscall number, or None
+    when the kernel shows neither (restricted /proc)."""
+    if wchan and wchan.strip() not in ("", "0"):
+        return wchan.strip()
+    first = (syscall or "").split(" ", 1)[0].strip()
+    if first == "running":
+        return "running"
+    if not first.isdigit():
+        return None
+    return SYSCALL_NAMES.get(machine, {}).get(int(first), f"syscall {first}")
+
+
+PROC1_FILES: Final = ("status", "cmdline", "wchan", "syscall")
+"""What TRN-7 reads of PID 1: the signal masks, the command, and where it sleeps."""
+
+_HEAD_SECTION: Final = re.compile(r"\n?==> /proc/1/(\w+) <==\n")
+
+
+def head_sections(output: str) -> dict[str, str]:
+    """The files in ``head FILE...`` output, by name (``head`` puts ``==> FILE <==`` before each one)."""
+    parts = _HEAD_SECTION.split(output)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def _read_proc1(container: Any) -> dict[str, str]:
+    """PID 1's /proc files, read inside the container in one exec (so a remote engine works too).
+
+    One exec, not one per file: each is an engine round trip, and under load four of them outlasted a short
+    training run. Files the kernel will not show are left out.
+    """
+    paths = [f"/proc/1/{name}" for name in PROC1_FILES]
+    try:
+        code, (stdout, _) = container.exec_run(["head", "-n", "1000", *paths], demux=True)
+    except docker.errors.APIError:
+        return {}
+    if code not in (126, 127):
+        return {name: text for name, text in head_sections((stdout or b"").decode("utf-8", "replace")).items() if text}
+    # No head in the image (126/127: not found or not executable): cat each file.
+    files = {}
+    for name, path in zip(PROC1_FILES, paths, strict=True):
+        with contextlib.suppress(docker.errors.APIError):
+            code, output = container.exec_run(["cat", path], demux=False)
+            if code == 0 and output:
+                files[name] = output.decode("utf-8", "replace")
+    return files
+
+
+_MACHINES: dict[str, str] = {}
+
+
+def _engine_machine(client: Any) -> str:
+    """The engine's architecture as the kernel names it (x86_64, aarch64), asked once per engine."""
+    key = str(getattr(getattr(client, "api", None), "base_url", id(client)))
+    if key not in _MACHINES:
+        try:
+            _MACHINES[key] = str(client.info().get("Architecture", ""))
+        except (docker.errors.APIError, AttributeError):
+            return ""
+    return _MACHINES[key]
+
+
+def pid1_disposition(container: Any) -> SignalDisposition | None:
+    """PID 1's SIGTERM disposition; None when its /proc/1/status could not be read."""
+    files = _read_proc1(container)
+    if "status" not in files:
+        return None
+    waiting = waiting_in(files.get("wchan"), files.get("syscall"), _engine_machine(container.client))
+    command = " ".join(arg for arg in files.get("cmdline", "").split("\0") if arg)
+    return SignalDisposition.parse(files["status"], command, waiting)
+
+
+HANDLER_WAIT_S: Final = 5.0
+"""How long into a run TRN-7 waits for PID 1 to take SIGTERM before sending it: a program may install its
+handler after slow imports, and SageMaker's StopTrainingJob comes minutes into a job, not in its first second."""
+
+
+def await_sigterm_handler(
+    container: Any, budget: float, *, settle: float = 0.0, interval: float = 0.25
+) -> SignalDisposition | None:
+    """Wait until SIGTERM should be sent, and return PID 1's disposition then (the last one read).
+
+    That is once ``settle`` s have passed and PID 1 takes SIGTERM (or /proc cannot tell), or when ``budget`` s
+    have passed, or when the run ends first. Looks start at once, so they add nothing to the settle time of a
+    PID 1 that is ready. Returns None only when /proc could never be read.
+    """
+    started = time.monotonic()
+    last: SignalDisposition | None = None
+    while True:
+        now = pid1_disposition(container)
+        # Keep the telling reading: a wrapper seen waiting on its child stays the finding even if a later look
+        # catches it between two waits (reaping, exiting).
+        if now is not None and not (
+            last is not None and last.waits_for_child and now.receives is not True and not now.waits_for_child
+        ):
+            last = now
+        elapsed = time.monotonic() - started
+        ready = last is None or last.receives is not False
+        if elapsed >= budget or (ready and elapsed >= settle):
+            return last
+        pause = min(settle - elapsed, budget - elapsed) if ready else min(interval, budget - elapsed)
+        try:
+            container.wait(timeout=max(pause, 0.01))
+            return last  # the run ended first
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            pass
+
+
+def stop_container(container: Any, grace: int, *, pid1: SignalDisposition | None = None) -> StopResult:
+    """``docker stop -t grace``, timed; reports whether SIGKILL was needed and how PID 1 stood towards SIGTERM
+    (read now unless the caller already did)."""
+    container.reload()
+    if container.status != "running":
+        exit_code = container.attrs["State"].get("ExitCode")
+        return StopResult(grace, 0.0, exit_code, False, already_exited=True, pid1=pid1)
+    pid1 = pid1 or pid1_disposition(container)
+    started = time.monotonic()
+    container.stop(timeout=grace)
+    seconds = time.monotonic() - started
+    container.reload()
+    exit_code = container.attrs["State"].get("ExitCode")
+    killed = exit_code == 137 and seconds >= grace - 0.5
+    return StopResult(grace, seconds, exit_code, killed, pid1=pid1)

@@ -1,0 +1,214 @@
+"""What the checks see of an image, as interfaces: its files and config, its training, its serving, and the engine.
+
+A target is the image as some engine runs it. Checks, and the sharing and cascade rules above them
+(:mod:`conformance.sharing`), speak only to these Protocols: :mod:`conformance.targets.docker` implements them on a
+Docker engine, and the unit tests' fake (``tests/unit/checkfakes.py``) in memory. Each call starts something new;
+sharing a container between checks, and skipping what depends on a failed clause, is :mod:`conformance.sharing`'s
+business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import requests
+
+from conformance import contract
+from conformance.engine import EngineInfo, ImageInfo
+from conformance.entrypoint import ArgumentProbe
+from conformance.http import Exchange
+from conformance.imagefs import PathStat
+from conformance.limits import Limits
+from conformance.opt_ml import TrainSpec
+from conformance.pid1 import StopResult
+from conformance.procs import Process
+from conformance.targets.results import Readiness, TrainResult
+from conformance.timeline import Timeline
+
+
+@dataclass(frozen=True)
+class ServeSpec:
+    """One configuration of a serving container; checks asking for the same name share it."""
+
+    name: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    model: str = "trained"
+    """``trained``: the extracted model.tar.gz of TRN-1 (or the test-dir's model/); ``empty``: nothing; ``multi``:
+    nothing at /opt/ml/model, and that model copied twice under /opt/ml/models as a multi-model endpoint has it."""
+    isolated: bool = False
+    """On an internal network: no egress at all (SRV-14)."""
+    port: int = contract.PORT
+    publish: tuple[int, ...] = ()
+    """More container ports to publish, for a neighbour in this container's network namespace (ENV-6)."""
+    memory_mb: int | None = None
+    """``docker run --memory`` (and as much swap: none), as a serverless endpoint limits it (ENV-8)."""
+    cpus: float | None = None
+    """``docker run --cpus`` (ENV-8)."""
+    network_of: str | None = None
+    """Join the network namespace of the running container of this spec name (``--network container:...``); requests
+    go through that container's published ports."""
+    user: str | None = None
+    """``docker run --user``: run as this uid[:gid] instead of the image's USER (ENV-9)."""
+    read_only: bool = False
+    """``docker run --read-only``: a read-only root file system (ENV-9)."""
+    tmpfs: Mapping[str, str] = field(default_factory=dict)
+    """``docker run --tmpfs PATH:OPTIONS``: fresh writable tmpfs mounts, path to mount options (ENV-9)."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the engine behind a target can do, declared by the target rather than guessed by a check."""
+
+    host_reaches_internal_network: bool = False
+    """The harness can open a connection from the host to a container on an internal network (no egress, no published
+    ports). Docker Desktop and rootless Docker run containers in a VM or a namespace of their own, so a Docker target
+    declares False and asks from a probe container on that network instead (SRV-14, :mod:`conformance.netprobe`)."""
+
+
+class ImageFiles(Protocol):
+    """The image's file system, read without running it (IMG-1, IMG-3)."""
+
+    def which(self, name: str, path: tuple[str, ...]) -> PathStat | None:
+        """The executable ``name`` as exec would find it on ``path`` (symlinks followed); None when there is none."""
+        ...
+
+    def sizes_under(self, path: str) -> dict[str, int]:
+        """Path -> size of every file under ``path`` in the image (empty when there is nothing there)."""
+        ...
+
+    def read(self, path: str) -> bytes | None:
+        """The content of the regular file at ``path`` in the image (IMG-4 reads /etc/passwd); None when there is
+        none."""
+        ...
+
+
+class Server(Protocol):
+    """One serving container: its readiness, HTTP to it, and what can be seen inside it."""
+
+    @property
+    def readiness(self) -> Readiness: ...
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        session: requests.Session | None = None,
+        payload_file: Path | None = None,
+    ) -> Exchange:
+        """One HTTP request as a client of the endpoint sends it."""
+        ...
+
+    def running(self) -> bool: ...
+
+    def healthy(self) -> bool:
+        """A quick /ping answers 200."""
+        ...
+
+    def exit_code(self) -> int | None: ...
+
+    def oom_killed(self) -> bool: ...
+
+    def logs(self) -> str: ...
+
+    def processes(self) -> list[Process]:
+        """The container's process table, read without any tool inside the image."""
+        ...
+
+    def read_file(self, path: str) -> bytes | None: ...
+
+    def execute(self, command: list[str]) -> tuple[int, str]:
+        """Run ``command`` inside the container: its exit code and output."""
+        ...
+
+    def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
+        """SIGTERM, then SIGKILL after ``grace`` seconds, timed."""
+        ...
+
+    def reproduce(self) -> tuple[str, ...]:
+        """The commands that start this container by hand."""
+        ...
+
+    def await_ready(self) -> object:
+        """Collect a wait for /ping that was left to run in the background (at once when there was none)."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+class TrainingTarget(Protocol):
+    """``docker run IMAGE train``, each call a fresh run."""
+
+    def train(self, spec: TrainSpec, *, timeout: float, sigterm_after: float | None = None) -> TrainResult:
+        """One training run on ``spec``'s /opt/ml, ended after ``timeout`` s at the latest (or stopped with SIGTERM
+        ``sigterm_after`` s in)."""
+        ...
+
+    def train_cluster(self, spec: TrainSpec, *, delay: float, timeout: float) -> tuple[TrainResult, ...]:
+        """One training job on every host of ``spec.hosts``, host n starting ``n * delay`` s after the first."""
+        ...
+
+
+class ServingTarget(Protocol):
+    """``docker run IMAGE serve``, each call a fresh container."""
+
+    def server(self, spec: ServeSpec, *, wait: bool, model: Path | None, budget: float) -> Server:
+        """Start the container of ``spec`` serving the model folder ``model`` (None: an empty /opt/ml/model); with
+        ``wait`` return once /ping answered 200, or the ``budget`` ran out, or it exited; without, watch /ping in the
+        background until :meth:`Server.await_ready`."""
+        ...
+
+
+class Target(TrainingTarget, ServingTarget, Protocol):
+    """The image under test as one engine runs it."""
+
+    @property
+    def image(self) -> ImageInfo: ...
+
+    @property
+    def engine(self) -> EngineInfo: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def stage(self) -> Path:
+        """The host folder where runs are staged and payloads kept."""
+        ...
+
+    @property
+    def timeline(self) -> Timeline: ...
+
+    @property
+    def limits(self) -> Limits:
+        """SageMaker's limits every request to the target's servers is counted against (conformance.limits)."""
+        ...
+
+    def files(self) -> ImageFiles: ...
+
+    def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
+        """Run the image's wrapper ENTRYPOINT with ``argument`` and a stub of it on PATH (IMG-1)."""
+        ...
+
+    def close(self) -> None:
+        """Remove everything the target made."""
+        ...
+
+
+__all__ = [
+    "Capabilities",
+    "ImageFiles",
+    "Readiness",
+    "ServeSpec",
+    "Server",
+    "ServingTarget",
+    "Target",
+    "TrainResult",
+    "TrainingTarget",
+]

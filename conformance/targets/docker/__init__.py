@@ -1,0 +1,1 @@
+"""The Docker implementation of the targets: the image run by a Docker engine through testcontainers."""
