@@ -152,26 +152,24 @@ def _read_proc1(container: Any) -> dict[str, str]:
     return files
 
 
-_MACHINES: dict[str, str] = {}
+def engine_machine(client: Any) -> str:
+    """The engine's architecture as the kernel names it (x86_64, aarch64): /proc/1/syscall's numbers are the
+    engine kernel's, whatever the image's platform. Empty when the engine does not say."""
+    try:
+        return str(client.info().get("Architecture", ""))
+    except (docker.errors.APIError, AttributeError):
+        return ""
 
 
-def _engine_machine(client: Any) -> str:
-    """The engine's architecture as the kernel names it (x86_64, aarch64), asked once per engine."""
-    key = str(getattr(getattr(client, "api", None), "base_url", id(client)))
-    if key not in _MACHINES:
-        try:
-            _MACHINES[key] = str(client.info().get("Architecture", ""))
-        except (docker.errors.APIError, AttributeError):
-            return ""
-    return _MACHINES[key]
-
-
-def pid1_disposition(container: Any) -> SignalDisposition | None:
-    """PID 1's SIGTERM disposition; None when its /proc/1/status could not be read."""
+def pid1_disposition(container: Any, machine: str | None = None) -> SignalDisposition | None:
+    """PID 1's SIGTERM disposition; None when its /proc/1/status could not be read. ``machine``: the engine's
+    architecture when the caller already asked (one look at the engine per wait, not per reading)."""
     files = _read_proc1(container)
     if "status" not in files:
         return None
-    waiting = waiting_in(files.get("wchan"), files.get("syscall"), _engine_machine(container.client))
+    if machine is None:
+        machine = engine_machine(container.client)
+    waiting = waiting_in(files.get("wchan"), files.get("syscall"), machine)
     command = " ".join(arg for arg in files.get("cmdline", "").split("\0") if arg)
     return SignalDisposition.parse(files["status"], command, waiting)
 
@@ -191,9 +189,10 @@ def await_sigterm_handler(
     PID 1 that is ready. Returns None only when /proc could never be read.
     """
     started = time.monotonic()
+    machine = engine_machine(container.client)
     last: SignalDisposition | None = None
     while True:
-        now = pid1_disposition(container)
+        now = pid1_disposition(container, machine)
         # Keep the telling reading: a wrapper seen waiting on its child stays the finding even if a later look
         # catches it between two waits (reaping, exiting).
         if now is not None and not (
