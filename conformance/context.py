@@ -33,6 +33,10 @@ from conformance.sharing import (
 from conformance.targets import ImageFiles, Server, ServeSpec
 from conformance.targets.results import TrainResult
 
+QUIET_PHASES = ("IMG-", "TRN-")
+"""Clauses whose checks send no HTTP request: their context leaves :attr:`Limits.clause` alone, since the training
+lane runs beside the serving one (conformance.lanes) and the limits are the serving checks'."""
+
 
 class CheckContext:
     """What one check sees: the shared certification, plus a record of what the check used."""
@@ -41,7 +45,8 @@ class CheckContext:
         self.certification = certification
         self.clause_id = clause_id
         self.limits: Limits = certification.limits
-        self.limits.clause = clause_id
+        if not clause_id.startswith(QUIET_PHASES):
+            self.limits.clause = clause_id
         self.image = certification.image
         self.policy = certification.policy
         self.test_dir = certification.test_dir
@@ -52,8 +57,8 @@ class CheckContext:
         self.notes: list[str] = []
         self._used: list[tuple[str, Callable[[], str], tuple[str, ...]]] = []
 
-    def train(self, spec: TrainSpec = TRAIN_DEFAULT, *, sigterm_after: float | None = None) -> TrainResult:
-        result = self.certification.train(spec, sigterm_after=sigterm_after)
+    def train(self, spec: TrainSpec = TRAIN_DEFAULT) -> TrainResult:
+        result = self.certification.train(spec)
         self._use(f"training run '{spec.name}' logs", lambda: result.logs, result.reproduce)
         dependency = self.certification.entrypoint_dependency(result)
         if dependency is not None:

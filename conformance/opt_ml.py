@@ -44,6 +44,8 @@ class TrainSpec:
     """A folder copied into /opt/ml/checkpoints before the run, as SageMaker copies a job's checkpoints in."""
     stop_at_checkpoint: bool = False
     """Stop the run (SIGTERM, as StopTrainingJob) as soon as a file appears in /opt/ml/checkpoints."""
+    sigterm_after: float | None = None
+    """Stop the run (SIGTERM, as StopTrainingJob) once PID 1 takes the signal, at the earliest this many s in."""
 
 
 TRAIN_DEFAULT = TrainSpec("default")

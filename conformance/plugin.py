@@ -19,9 +19,10 @@ import pytest
 
 from conformance import __version__, contract, engine, report
 from conformance.failures import ConformanceFailure, HarnessError
+from conformance.lanes import Lanes
 from conformance.registry import Clause, Level, clauses
-from conformance.runner import ERROR, FAIL, SKIP, WARN, Outcome, run_clause
-from conformance.sharing import PROPERTY_BUDGET_S, Certification, Options
+from conformance.runner import ERROR, FAIL, SKIP, WARN, Outcome
+from conformance.sharing import PROPERTY_BUDGET_S, Certification, Options, concurrency, plan
 from conformance.targets.docker.target import DockerTarget
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
@@ -42,6 +43,10 @@ EXAMPLES_HELP = "Generated payloads per property check (SRV-4, SRV-7, SRV-8; def
 PROPERTY_BUDGET_HELP = (
     f"Seconds each property check may spend on generated payloads, whatever --max-examples says (default "
     f"{PROPERTY_BUDGET_S:g}); the report says how many ran."
+)
+CONCURRENCY_HELP = (
+    "Containers that may be starting or training at once, per image (default: one per CPU of the engine). The "
+    "certification starts what the checks will need ahead of them, up to this many at a time."
 )
 REPORT_HELP = "Folder for the conformance reports, one JSON and one HTML page per image (default: none written)."
 
@@ -72,6 +77,7 @@ class ConformanceRun:
     run_id: str = field(default_factory=engine.new_run_id)
     stage: Path | None = None
     certifications: dict[str, Certification] = field(default_factory=dict)
+    lanes: dict[str, Lanes] = field(default_factory=dict)
     outcomes: dict[str, list[Outcome]] = field(default_factory=dict)
     report_dir: Path | None = None
 
@@ -90,6 +96,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--property-budget", dest="conformance_property_budget", metavar="SECONDS", help=PROPERTY_BUDGET_HELP
     )
+    group.addoption("--concurrency", dest="conformance_concurrency", metavar="N", help=CONCURRENCY_HELP)
     group.addoption("--conformance-report", dest="conformance_report", metavar="DIR", help=REPORT_HELP)
     parser.addini("conformance_images", IMAGE_HELP, type="linelist", default=[])
     parser.addini("conformance_test_dirs", TEST_DIR_HELP, type="linelist", default=[])
@@ -98,6 +105,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("conformance_platform", PLATFORM_HELP, default=contract.DEFAULT_PLATFORM)
     parser.addini("conformance_max_examples", EXAMPLES_HELP, default="25")
     parser.addini("conformance_property_budget", PROPERTY_BUDGET_HELP, default=str(PROPERTY_BUDGET_S))
+    parser.addini("conformance_concurrency", CONCURRENCY_HELP, default="0")
     parser.addini("conformance_report", REPORT_HELP, default="")
 
 
@@ -133,6 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:
         platform=str(_setting(config, "platform")[0]),
         max_examples=_number(config, "max_examples", int, 0),
         property_budget=_number(config, "property_budget", float, 0),
+        concurrency=_number(config, "concurrency", int, 0) or None,
     )
     try:
         client, engine_info = engine.connect()
@@ -189,6 +198,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if run is None:
         return None
     lines = [f"sagemaker-conformance {__version__}: {run.engine_info.describe()}"]
+    slots = concurrency(run.options, run.engine_info.cpus)
+    lines.append(f"  up to {slots} container{'s' if slots > 1 else ''} starting or training at once per image")
     for target in run.targets:
         lines.append(
             f"  image {target.reference} ({target.image.id[7:19]}, {target.image.platform}) "
@@ -237,17 +248,27 @@ def conformance_run(
     run = request.config.stash[RUN_KEY]
     run.stage = tmp_path_factory.mktemp("conformance")
     yield run
-    for certification in run.certifications.values():
-        certification.close()
+    for reference in list(run.certifications):
+        finish(run, reference)
     engine.cleanup(run.client, run.run_id)
+
+
+def finish(run: ConformanceRun, reference: str) -> None:
+    """End an image's certification: its lanes first (they use its containers), then the containers."""
+    lanes = run.lanes.pop(reference, None)
+    if lanes is not None:
+        lanes.close()
+    certification = run.certifications.get(reference)
+    if certification is not None:
+        certification.close()
 
 
 def certification_for(run: ConformanceRun, target: Target) -> Certification:
     current = run.certifications.get(target.reference)
     if current is None:
         # One image at a time: finish the previous image's containers before starting the next.
-        for other in run.certifications.values():
-            other.close()
+        for other in list(run.certifications):
+            finish(run, other)
         assert run.stage is not None
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", target.reference)
         docker_target = DockerTarget(
@@ -258,10 +279,33 @@ def certification_for(run: ConformanceRun, target: Target) -> Certification:
     return current
 
 
+def selected(items: list[pytest.Item], target: Target) -> list[Clause]:
+    """The clauses of ``target`` this session runs (after -k and the like), in their order."""
+    found = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        param = callspec.params.get("conformance_clause") if callspec is not None else None
+        if param is not None and param[0] is target:
+            found.append(param[1])
+    return found
+
+
+def lanes_for(run: ConformanceRun, target: Target, item: pytest.Item) -> Lanes:
+    """The image's lanes (conformance.lanes), started with its first test, after the containers its clauses will
+    need have been set starting (Certification.prefetch)."""
+    lanes = run.lanes.get(target.reference)
+    if lanes is None:
+        certification = certification_for(run, target)
+        clauses_ = selected(item.session.items, target)
+        certification.prefetch(plan(clauses_, target.test_dir.policy))
+        lanes = run.lanes[target.reference] = Lanes(certification, clauses_)
+    return lanes
+
+
 def certify(run: ConformanceRun, target: Target, clause: Clause, item: pytest.Item) -> None:
     """The body of every conformance test."""
     __tracebackhide__ = True
-    outcome = run_clause(certification_for(run, target), clause)
+    outcome = lanes_for(run, target, item).outcome(clause)
     run.outcomes.setdefault(target.reference, []).append(outcome)
     item.user_properties += [("clause", clause.id), ("level", clause.level.value), ("verdict", outcome.verdict)]
     item.user_properties += [(f"measure.{k}", str(v)) for k, v in outcome.measurements.items()]

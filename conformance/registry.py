@@ -14,12 +14,17 @@ import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from conformance.failures import Violation
 
 if TYPE_CHECKING:
     from conformance.context import CheckContext
+    from conformance.opt_ml import TrainSpec
+    from conformance.targets import ServeSpec
+    from conformance.testdir import Policy
+
+    Use: TypeAlias = TrainSpec | ServeSpec | Callable[[Policy], TrainSpec | ServeSpec | None]
 
 
 class Level(str, enum.Enum):
@@ -53,6 +58,14 @@ class Clause:
     title: str
     function: CheckFunction
     source: str
+    uses: tuple[Use, ...] = ()
+    """The containers the check asks for beyond the default training run and server (the plan the certification
+    starts ahead of the checks, :meth:`conformance.sharing.Certification.prefetch`)."""
+
+    def planned(self, policy: Policy) -> list[TrainSpec | ServeSpec]:
+        """The configurations of :attr:`uses` under ``policy`` (a function of the policy may give none)."""
+        found = [use(policy) if callable(use) else use for use in self.uses]
+        return [spec for spec in found if spec is not None]
 
     @property
     def phase(self) -> Phase:
@@ -98,8 +111,12 @@ class Clause:
 REGISTRY: dict[str, Clause] = {}
 
 
-def check(clause_id: str, level: Level, title: str, *, source: str = "") -> Callable[[CheckFunction], CheckFunction]:
-    """Register ``function`` as the check of ``clause_id``; a clause has exactly one check."""
+def check(
+    clause_id: str, level: Level, title: str, *, source: str = "", uses: Iterable[Use] = ()
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Register ``function`` as the check of ``clause_id``; a clause has exactly one check. ``uses`` names the
+    training runs and serving configurations it asks for (a function of the policy when they depend on it), so
+    that the certification can start them before the check's turn."""
 
     if not _CLAUSE_ID.fullmatch(clause_id):
         raise ValueError(f"clause id {clause_id!r} is not of the form IMG-1, TRN-2, SRV-3 or ENV-4")
@@ -107,7 +124,7 @@ def check(clause_id: str, level: Level, title: str, *, source: str = "") -> Call
     def register(function: CheckFunction) -> CheckFunction:
         if clause_id in REGISTRY:
             raise ValueError(f"a check for {clause_id} is already registered: {REGISTRY[clause_id].function.__name__}")
-        REGISTRY[clause_id] = Clause(id=clause_id, level=level, title=title, function=function, source=source)
+        REGISTRY[clause_id] = Clause(clause_id, level, title, function, source, tuple(uses))
         return function
 
     return register

@@ -9,20 +9,27 @@ speaks only to the Protocols of :mod:`conformance.targets`, so the unit tests ru
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
-from collections.abc import Callable
+import dataclasses
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from conformance import contract
 from conformance.entrypoint import ArgumentProbe, drops_argument, shell_wrapper
 from conformance.failures import CheckSkipped, DependencyFailed, HarnessError
 from conformance.limits import Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG, TrainSpec
+from conformance.registry import Clause, Level, Phase
 from conformance.targets import ImageFiles, Server, ServeSpec, Target
 from conformance.targets.results import TrainResult
-from conformance.testdir import TestDir
+from conformance.testdir import Policy, TestDir
 from conformance.timeline import Timeline
+
+T = TypeVar("T")
 
 SERVE_DEFAULT = ServeSpec("default")
 SERVE_SIGTERM = ServeSpec("sigterm")
@@ -59,6 +66,14 @@ class Training:
         return self.config_form == "minimal"
 
 
+def variant_spec(spec: TrainSpec, training: Training) -> TrainSpec:
+    """The run a clause other than TRN-1 and TRN-3 asks for: ``spec`` itself, or its minimal-config form when only
+    local mode's minimal config files train (TRN-3 holds that), so that each clause judges its own subject."""
+    if spec in (TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG) or not training.full_form_rejected:
+        return spec
+    return dataclasses.replace(spec, name=f"{spec.name}-minimal-config", config_form="minimal")
+
+
 def working_training(train: Callable[[TrainSpec], TrainResult]) -> Training:
     """The default run, or the minimal-config run when only that one trains (see :class:`Training`)."""
     default = train(TRAIN_DEFAULT)
@@ -81,6 +96,18 @@ def run_budget(train_timeout: float, default: TrainResult | None) -> float:
     if default is None or default.hung:
         return train_timeout
     return min(train_timeout, max(RUN_BUDGET_MIN_S, RUN_BUDGET_FACTOR * default.seconds))
+
+
+def plan(selected: Iterable[Clause], policy: Policy) -> list[TrainSpec | ServeSpec]:
+    """What the ``selected`` clauses will ask for, in their order: the training run on the test-dir for a training
+    clause, the default server for a serving or environment clause (a CONDITIONAL one starts its own only when the
+    image claims it), and each clause's :attr:`~conformance.registry.Clause.uses`."""
+    found: list[TrainSpec | ServeSpec] = []
+    for clause in selected:
+        if clause.phase is not Phase.IMAGE and clause.level is not Level.CONDITIONAL:
+            found.append(TRAIN_DEFAULT if clause.phase is Phase.TRAINING else SERVE_DEFAULT)
+        found += clause.planned(policy)
+    return found
 
 
 def entrypoint_drops(certification: Certification, argument: str) -> str | None:
@@ -145,10 +172,76 @@ class Options:
     platform: str = contract.DEFAULT_PLATFORM
     max_examples: int = 25
     property_budget: float = PROPERTY_BUDGET_S
+    concurrency: int | None = None
+    """Containers starting or training at once; None: one per CPU of the engine (see :func:`concurrency`)."""
+
+
+def concurrency(options: Options, engine_cpus: int) -> int:
+    """How many containers may be starting (up to their first 200 on /ping) or training at once: the option, else
+    one per CPU the engine has, at least one. A server that is up and answering holds no slot: the checks' own
+    requests are not bounded by it."""
+    return options.concurrency or max(1, engine_cpus)
+
+
+def serving_ahead(default: Server) -> bool:
+    """Whether the default server is fit for its variants to be started ahead of the checks: healthy, with its last
+    ping under SageMaker's 2 s (otherwise SRV-2 fails and the variants' checks skip naming it)."""
+    last = default.readiness.last
+    return default.readiness.ready and last is not None and last.elapsed < contract.PING_TIMEOUT_S
+
+
+class Slots:
+    """At most ``size`` containers starting or training at once, handed out in order of need: a start a check is
+    waiting for goes before one made ahead of the checks, and otherwise the first asked is the first served (a
+    plain semaphore wakes its waiters in any order, and a check could wait behind runs it does not need)."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._changed = threading.Condition()
+        self._waiting: list[list[Any]] = []
+        """[urgency, ticket, key] per start waiting for a slot; 0 is urgent."""
+        self._tickets = 0
+
+    @contextlib.contextmanager
+    def hold(self, key: str, *, urgent: bool) -> Iterator[None]:
+        with self._changed:
+            self._tickets += 1
+            entry = [0 if urgent else 1, self._tickets, key]
+            self._waiting.append(entry)
+            self._changed.wait_for(lambda: self._free > 0 and min(self._waiting) is entry)
+            self._waiting.remove(entry)
+            self._free -= 1
+            self._changed.notify_all()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += 1
+                self._changed.notify_all()
+
+    def hurry(self, key: str) -> None:
+        """A check now waits for the start of ``key``: serve it before what was only started ahead."""
+        with self._changed:
+            for entry in self._waiting:
+                if entry[2] == key:
+                    entry[0] = 0
+            self._changed.notify_all()
+
+
+AHEAD = "smc-ahead"
+"""The name prefix of the threads that start containers ahead of the checks."""
 
 
 class Certification:
-    """Everything the checks of one image share, on one target."""
+    """Everything the checks of one image share, on one target.
+
+    The checks run one after another, but their containers need not: :meth:`prefetch` starts, in the background,
+    the training runs and serving configurations the selected checks will ask for, as soon as what each depends on
+    is in (a variant run once the run on the test-dir has ended, a serving variant once the default server is
+    healthy), at most :func:`concurrency` starting or training at once. A check that asks for a container being
+    started waits for that start and shares it; nothing is started twice, and every cascade rule holds as when the
+    check starts it itself.
+    """
 
     def __init__(self, target: Target, test_dir: TestDir, options: Options) -> None:
         self.target = target
@@ -166,6 +259,12 @@ class Certification:
         self._probes: dict[str, ArgumentProbe] = {}
         self.model_note: str | None = None
         """Where the served model came from when it is not the default training run's (said in each report)."""
+        self.concurrency = concurrency(options, target.engine.cpus)
+        self._slots = Slots(self.concurrency)
+        self._lock = threading.Lock()
+        self._starting: dict[str, tuple[int, concurrent.futures.Future[Any]]] = {}
+        self._ahead: concurrent.futures.ThreadPoolExecutor | None = None
+        self._closed = False
 
     @property
     def timeline(self) -> Timeline:
@@ -181,25 +280,112 @@ class Certification:
 
     def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
         """Run the image's wrapper ENTRYPOINT with ``argument`` and a stub of it on PATH (IMG-1), once."""
-        if argument not in self._probes:
-            self.containers_started += 1
-            self._probes[argument] = self.target.probe_entrypoint(argument, shell)
-        return self._probes[argument]
+
+        def probe() -> ArgumentProbe:
+            if argument not in self._probes:
+                with self._slot(f"probe {argument}"):
+                    self._probes[argument] = self.target.probe_entrypoint(argument, shell)
+            return self._probes[argument]
+
+        return self._once(f"probe {argument}", probe)
+
+    # --- starting ahead ---------------------------------------------------------------------------
+    def prefetch(self, planned: Iterable[TrainSpec | ServeSpec]) -> None:
+        """Start ahead of the checks the containers they will ask for (``planned``, from :func:`plan`): the
+        training run on the test-dir and the default server first, each other one once what it depends on is in.
+        Called before every check, acts once. A start that fails here is not kept: the check that asks for it
+        meets the failure itself."""
+        if self._ahead is not None or self._closed:
+            return
+        planned = list({spec.name: spec for spec in planned}.values())
+        training = [spec for spec in planned if isinstance(spec, TrainSpec)]
+        serving = [spec for spec in planned if isinstance(spec, ServeSpec)]
+        # Threads that wait on a dependency hold no slot, so there may be more of them than slots.
+        self._ahead = concurrent.futures.ThreadPoolExecutor(2 + len(planned), thread_name_prefix=AHEAD)
+        if self.policy.trains and training:
+            self._ahead.submit(self._quietly, self._train_ahead, [s for s in training if s.name != TRAIN_DEFAULT.name])
+        if self.policy.serves and serving:
+            self._ahead.submit(self._quietly, self._serve_ahead, [s for s in serving if s.name != SERVE_DEFAULT.name])
+
+    def _train_ahead(self, planned: list[TrainSpec]) -> None:
+        default = self.train(TRAIN_DEFAULT)
+        if default.hung:
+            return  # no other run is started after one that never ended (see hung_dependency)
+        training = working_training(self.train)
+        for spec in planned:
+            self._start_ahead(self.train, variant_spec(spec, training))
+
+    def _serve_ahead(self, planned: list[ServeSpec]) -> None:
+        if serving_ahead(self.server(SERVE_DEFAULT)):
+            for spec in planned:
+                self._start_ahead(self.server, spec)
+
+    def _start_ahead(self, start: Callable[[T], object], spec: T) -> None:
+        if self._ahead is not None and not self._closed:
+            with contextlib.suppress(RuntimeError):  # the pool was shut down meanwhile: nothing more starts
+                self._ahead.submit(self._quietly, start, spec)
+
+    def _quietly(self, start: Callable[[T], object], spec: T) -> None:
+        if self._closed:
+            return
+        with contextlib.suppress(Exception):
+            start(spec)
+
+    def _once(self, key: str, work: Callable[[], T]) -> T:
+        """Run ``work`` for ``key``, or, when another thread is running it, wait for that run and share its
+        outcome (result or exception). The thread running it may ask again (a nested call runs directly)."""
+        me = threading.get_ident()
+        with self._lock:
+            running = self._starting.get(key)
+            if running is None:
+                future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+                self._starting[key] = (me, future)
+        if running is not None:
+            owner, shared = running
+            if owner == me:
+                return work()
+            self._slots.hurry(key)
+            return cast(T, shared.result())
+        try:
+            result = work()
+        except BaseException as error:
+            future.set_exception(error)
+            raise
+        finally:
+            with self._lock:
+                del self._starting[key]
+        future.set_result(result)
+        return result
+
+    @contextlib.contextmanager
+    def _slot(self, key: str) -> Iterator[None]:
+        """One of the :func:`concurrency` slots, for the start-up or training run of ``key``; urgent when a check
+        asks for it (not a thread starting ahead)."""
+        urgent = not threading.current_thread().name.startswith(AHEAD)
+        with self._slots.hold(key, urgent=urgent):
+            with self._lock:
+                self.containers_started += 1
+            yield
 
     # --- training -------------------------------------------------------------------------------
-    def train(self, spec: TrainSpec = TRAIN_DEFAULT, *, sigterm_after: float | None = None) -> TrainResult:
+    def train(self, spec: TrainSpec = TRAIN_DEFAULT) -> TrainResult:
         if not self.policy.trains:
             raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not train")
+        return self._once(f"train {spec.name}", lambda: self._train(spec))
+
+    def _train(self, spec: TrainSpec) -> TrainResult:
+        if spec.name in self._trainings:
+            return self._trainings[spec.name]
         default = self._trainings.get(TRAIN_DEFAULT.name)
-        if spec.name not in self._trainings and default is not None and default.hung:
+        if default is not None and default.hung:
             # Every run starts the same program: one that never ended on the test-dir would only cost the same again.
             raise hung_dependency(self, default)
-        if spec.name not in self._trainings:
-            self.containers_started += 1
-            budget = run_budget(self.options.train_timeout, default)
-            timeout = min(budget, spec.timeout) if spec.timeout else budget
-            self._trainings[spec.name] = self.target.train(spec, timeout=timeout, sigterm_after=sigterm_after)
-        return self._trainings[spec.name]
+        budget = run_budget(self.options.train_timeout, default)
+        timeout = min(budget, spec.timeout) if spec.timeout else budget
+        with self._slot(f"train {spec.name}"):
+            result = self.target.train(spec, timeout=timeout, sigterm_after=spec.sigterm_after)
+        self._trainings[spec.name] = result
+        return result
 
     def train_cluster(self, spec: TrainSpec, *, delay: float) -> tuple[TrainResult, ...]:
         """One training job on every host of ``spec.hosts``, once (see :meth:`TrainingTarget.train_cluster`). Every
@@ -208,8 +394,9 @@ class Certification:
             raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not train")
         if spec.name not in self._clusters:
             timeout = min(self.options.train_timeout, spec.timeout or self.options.train_timeout)
-            self.containers_started += len(spec.hosts)
-            self._clusters[spec.name] = self.target.train_cluster(spec, delay=delay, timeout=timeout)
+            with self._slot(f"cluster {spec.name}"):
+                self.containers_started += len(spec.hosts) - 1
+                self._clusters[spec.name] = self.target.train_cluster(spec, delay=delay, timeout=timeout)
         return self._clusters[spec.name]
 
     def entrypoint_dependency(self, run: TrainResult) -> DependencyFailed | None:
@@ -254,6 +441,9 @@ class Certification:
             default = self.server(SERVE_DEFAULT)
             if not default.readiness.ready:
                 raise DependencyFailed("SRV-2", default.readiness.describe())
+        return self._once(f"serve {spec.name}", lambda: self._server(spec))
+
+    def _server(self, spec: ServeSpec) -> Server:
         current = self._servers.get(spec.name)
         if current is not None:
             current.await_ready()  # started early (the empty-model server): its watch ends now
@@ -271,16 +461,16 @@ class Certification:
         ):
             # SRV-12's server starts now and is watched in the background while the other checks use this one; it is
             # judged when SRV-12 asks for it, by when most of its window has passed.
-            self._launch(SERVE_EMPTY_MODEL, wait=False)
+            self._launch(SERVE_EMPTY_MODEL, wait=False, default=container)
         return container
 
-    def _launch(self, spec: ServeSpec, *, wait: bool) -> Server:
+    def _launch(self, spec: ServeSpec, *, wait: bool, default: Server | None = None) -> Server:
         """Start the container of ``spec``; without ``wait`` its /ping is watched in the background until
         :meth:`server` asks for it."""
         model = self.model_source() if spec.model in ("trained", "multi") else None
         budget = self.options.startup_budget
         if spec.model == "empty":
-            default = self.server(SERVE_DEFAULT)
+            default = default or self.server(SERVE_DEFAULT)
             if not default.readiness.ready:
                 raise DependencyFailed("SRV-2", default.readiness.describe())
             assert default.readiness.seconds is not None
@@ -288,8 +478,8 @@ class Certification:
         via = self._servers.get(spec.network_of) if spec.network_of else None
         if spec.network_of and (via is None or not via.running()):
             raise HarnessError(f"serving container {spec.name!r} needs {spec.network_of!r} running first")
-        container = self.target.server(spec, wait=wait, model=model, budget=budget)
-        self.containers_started += 1
+        with self._slot(f"serve {spec.name}"):
+            container = self.target.server(spec, wait=wait, model=model, budget=budget)
         self._servers[spec.name] = container
         return container
 
@@ -313,6 +503,10 @@ class Certification:
             container.stop()
 
     def close(self) -> None:
+        self._closed = True
+        if self._ahead is not None:
+            # What was queued is dropped; a start under way ends within its own bound, then its container is stopped.
+            self._ahead.shutdown(wait=True, cancel_futures=True)
         for container in self._servers.values():
             with contextlib.suppress(Exception):
                 container.stop()

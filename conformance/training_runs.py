@@ -5,17 +5,13 @@ What the training check modules share: a check module never imports another, so 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 from conformance import contract
 from conformance.context import MINIMAL_FORM_NOTE, CheckContext, Training
 from conformance.failures import DependencyFailed, Violation, head, shorten
-from conformance.opt_ml import (
-    TRAIN_DEFAULT,
-    TRAIN_MINIMAL_CONFIG,
-    TrainSpec,
-)
+from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG, TrainSpec
+from conformance.sharing import variant_spec
 from conformance.targets.results import TrainResult
 
 
@@ -41,15 +37,17 @@ def run_evidence(result: TrainResult, ctx: CheckContext) -> tuple[tuple[str, str
     return tuple(evidence)
 
 
-def variant_run(ctx: CheckContext, spec: TrainSpec, *, sigterm_after: float | None = None) -> TrainResult:
+def variant_run(ctx: CheckContext, spec: TrainSpec) -> TrainResult:
     """A training run for any clause but TRN-1: when the container cannot even start, TRN-1 says why.
 
     When only local mode's minimal config files train (TRN-3), every variant uses that form too, so that each
     clause judges its own subject rather than the config files again."""
-    if spec not in (TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG) and ctx.training().full_form_rejected:
-        spec = dataclasses.replace(spec, name=f"{spec.name}-minimal-config", config_form="minimal")
-        ctx.note(MINIMAL_FORM_NOTE)
-    result = ctx.train(spec, sigterm_after=sigterm_after)
+    if spec not in (TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG):
+        variant = variant_spec(spec, ctx.training())
+        if variant is not spec:
+            spec = variant
+            ctx.note(MINIMAL_FORM_NOTE)
+    result = ctx.train(spec)
     if result.start_error and spec is not TRAIN_DEFAULT:
         raise DependencyFailed("TRN-1", f"the training container could not start: {result.start_error}")
     return result

@@ -18,6 +18,9 @@ from conformance.variables import (
     settled_workers,
 )
 
+SERVE_BATCH_VARIABLES = ServeSpec("batch", env=contract.BATCH_ENV)
+"""The server as batch transform starts it (the same container as SRV-16's MultiRecord transform)."""
+
 
 @check("ENV-1", Level.MUST, "MODEL_SERVER_WORKERS=N runs N model-server workers", source=contract.DG_INF)
 def workers_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
@@ -98,6 +101,7 @@ def default_workers_per_cpu(ctx: CheckContext) -> Iterator[Violation]:
     Level.MUST,
     "Batch transform variables do not break serving; /execution-parameters is valid",
     source=contract.DG_BATCH,
+    uses=(SERVE_BATCH_VARIABLES,),
 )
 def batch_variables_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """Batch transform variables (SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_BATCH_STRATEGY,
@@ -112,7 +116,7 @@ def batch_variables_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     then GETs /execution-parameters: a 404, or a JSON object with a positive MaxConcurrentTransforms, a
     BatchStrategy of MULTI_RECORD or SINGLE_RECORD and a MaxPayloadInMB from 0 to 100 (at most 100 in product).
     """
-    server = ctx.server(ServeSpec("batch", env=contract.BATCH_ENV), ready=False)
+    server = ctx.server(SERVE_BATCH_VARIABLES, ready=False)
     if not server.readiness.ready:
         yield Violation(
             "The server did not start with batch transform's variables set",

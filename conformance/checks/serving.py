@@ -144,7 +144,13 @@ def serves_trained_model_read_only(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
-@check("SRV-11", Level.MUST, "SIGTERM ends the server within 30 s without SIGKILL", source=contract.DG_INF)
+@check(
+    "SRV-11",
+    Level.MUST,
+    "SIGTERM ends the server within 30 s without SIGKILL",
+    source=contract.DG_INF,
+    uses=(SERVE_SIGTERM,),
+)
 def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
     """SIGTERM (docker stop -t 30) ends the container within 30 s without being killed; the time is reported.
 
@@ -287,7 +293,13 @@ def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
-@check("SRV-14", Level.MUST, "Serving works with no egress network and no AWS_* variables", source=contract.DG_NETISO)
+@check(
+    "SRV-14",
+    Level.MUST,
+    "Serving works with no egress network and no AWS_* variables",
+    source=contract.DG_NETISO,
+    uses=(SERVE_ISOLATED,),
+)
 def serves_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
     """Serving works with no egress (an internal Docker network) and no AWS_* variables; the harness asks /ping
     and /invocations from a probe container on that network, so this holds wherever Docker runs.

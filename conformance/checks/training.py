@@ -17,6 +17,7 @@ from conformance.opt_ml import (
     TrainSpec,
 )
 from conformance.registry import Level, check
+from conformance.testdir import Policy
 from conformance.training_runs import config_files, must_train, needs_trn1, run_evidence, run_outcome, variant_run
 
 SIGTERM_SETTLE_S = 0.0
@@ -65,7 +66,11 @@ def valid_tree_trains(ctx: CheckContext) -> Iterator[Violation]:
 
 
 @check(
-    "TRN-2", Level.MUST, "Hyperparameters arrive as strings; {} and unknown keys train", source=contract.DG_TRAIN_INFO
+    "TRN-2",
+    Level.MUST,
+    "Hyperparameters arrive as strings; {} and unknown keys train",
+    source=contract.DG_TRAIN_INFO,
+    uses=(TRAIN_DEFAULTS_AND_EXTRA_KEYS,),
 )
 def hyperparameters_as_sagemaker_sends_them(ctx: CheckContext) -> Iterator[Violation]:
     """Hyperparameter values arrive as JSON strings, exactly as SageMaker writes them; `{}` trains with defaults;
@@ -85,7 +90,13 @@ def hyperparameters_as_sagemaker_sends_them(ctx: CheckContext) -> Iterator[Viola
     yield from must_train(ctx, TRAIN_DEFAULTS_AND_EXTRA_KEYS, what)
 
 
-@check("TRN-3", Level.MUST, "inputdataconfig.json and resourceconfig.json are tolerated", source=contract.DG_TRAIN_INFO)
+@check(
+    "TRN-3",
+    Level.MUST,
+    "inputdataconfig.json and resourceconfig.json are tolerated",
+    source=contract.DG_TRAIN_INFO,
+    uses=(TRAIN_MINIMAL_CONFIG,),  # the hostname run is a diagnosis of a failed default run only
+)
 def config_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """The documented inputdataconfig.json and resourceconfig.json (full form with extra keys, and the minimal
     local-mode form) are tolerated. The container's own host is current_host in resourceconfig.json, not its
@@ -158,7 +169,7 @@ def _relies_on_hostname(ctx: CheckContext) -> Iterator[Violation]:
     )
 
 
-@check("TRN-4", Level.MUST, "A failing run exits non-zero", source=contract.DG_TRAIN_OUT)
+@check("TRN-4", Level.MUST, "A failing run exits non-zero", source=contract.DG_TRAIN_OUT, uses=(TRAIN_EMPTY_CHANNEL,))
 def failing_run_exits_non_zero(ctx: CheckContext) -> Iterator[Violation]:
     """A failing run (an empty channel) exits non-zero, so SageMaker marks the job Failed.
 
@@ -187,7 +198,11 @@ def failing_run_exits_non_zero(ctx: CheckContext) -> Iterator[Violation]:
 
 
 @check(
-    "TRN-5", Level.SHOULD, f"A failing run writes its cause to {contract.FAILURE_FILE}", source=contract.DG_TRAIN_OUT
+    "TRN-5",
+    Level.SHOULD,
+    f"A failing run writes its cause to {contract.FAILURE_FILE}",
+    source=contract.DG_TRAIN_OUT,
+    uses=(TRAIN_EMPTY_CHANNEL,),
 )
 def failure_file_states_cause(ctx: CheckContext) -> Iterator[Violation]:
     """A failing run writes a non-empty /opt/ml/output/failure whose first 1024 characters state the cause.
@@ -251,7 +266,13 @@ def _baked_credentials(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
-@check("TRN-6", Level.MUST, "Training works with no egress and no AWS credentials", source=contract.DG_NETISO)
+@check(
+    "TRN-6",
+    Level.MUST,
+    "Training works with no egress and no AWS credentials",
+    source=contract.DG_NETISO,
+    uses=(TRAIN_ISOLATED,),
+)
 def trains_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
     """Training succeeds under network isolation, an internal Docker network with no egress (current_host still
     resolves on it), and with no AWS_* variables; the image bakes no credentials (AWS_ACCESS_KEY_ID,
@@ -282,7 +303,19 @@ def trains_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
     yield from isolated
 
 
-@check("TRN-7", Level.SHOULD, "SIGTERM ends training well before SIGKILL", source=contract.DG_TRAIN_IMG)
+def sigterm_run(policy: Policy) -> TrainSpec:
+    """TRN-7's run: the policy's [train] sigterm_hyperparameters (the test-dir's own when none), stopped by SIGTERM."""
+    hyperparameters = dict(policy.sigterm_hyperparameters) or None
+    return TrainSpec("sigterm", hyperparameters=hyperparameters, sigterm_after=SIGTERM_SETTLE_S)
+
+
+@check(
+    "TRN-7",
+    Level.SHOULD,
+    "SIGTERM ends training well before SIGKILL",
+    source=contract.DG_TRAIN_IMG,
+    uses=(sigterm_run,),
+)
 def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
     """SIGTERM during training (docker stop -t 120) ends the container well before the SIGKILL; the time is
     reported. PID 1 must take SIGTERM (the harness gives it 5 s to install a handler): a run that ends in time
@@ -300,9 +333,7 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
     1's signal masks in /proc/1/status, sends `docker stop -t 120` as soon as PID 1 takes SIGTERM, and times the
     exit: it must come within 60 s, without SIGKILL, and not only because the run was done.
     """
-    hyperparameters = dict(ctx.policy.sigterm_hyperparameters) or None
-    spec = TrainSpec("sigterm", hyperparameters=hyperparameters)
-    result = variant_run(ctx, spec, sigterm_after=SIGTERM_SETTLE_S)
+    result = variant_run(ctx, sigterm_run(ctx.policy))
     stop = result.stop
     assert stop is not None
     if stop.already_exited:

@@ -19,7 +19,11 @@ from conformance.training_runs import must_train, needs_trn1, run_evidence, run_
 
 
 @check(
-    "TRN-8", Level.SHOULD, "Stray files and nested folders in a channel are tolerated", source=contract.DG_TRAIN_INFO
+    "TRN-8",
+    Level.SHOULD,
+    "Stray files and nested folders in a channel are tolerated",
+    source=contract.DG_TRAIN_INFO,
+    uses=(TRAIN_STRAY_FILES,),
 )
 def stray_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """Stray files (_SUCCESS, README.txt) and nested folders in a channel are tolerated, or fail cleanly under
@@ -59,6 +63,7 @@ def stray_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     Level.MUST,
     "Extra config files SageMaker writes (checkpoints, debugger, job config, unknown) are tolerated",
     source=contract.API_CREATE_TRAINING,
+    uses=(TRAIN_EXTRA_CONFIG_FILES,),
 )
 def extra_config_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """Files in /opt/ml/input/config besides hyperparameters.json, inputdataconfig.json and resourceconfig.json

@@ -38,6 +38,8 @@ from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 from conformance.timeline import SERVING, TRAINING, Timeline
 
+PING_200 = Exchange("GET", "http://fake:8080/ping", {}, b"", 200, "OK", {}, b"", 0.002)
+"""The first 200 on /ping of a fake server that became ready."""
 ENGINE = EngineInfo(version="27.0.0", api_version="1.46", os="linux", architecture="x86_64", cpus=2, host="fake://")
 IMAGE_PATH = ("/opt/program", "/usr/local/bin", "/usr/bin", "/bin")
 PAYLOAD = b"5.1,3.5,1.4,0.2\n6.2,2.9,4.3,1.3\n7.7,3.0,6.1,2.3\n"
@@ -161,6 +163,7 @@ class FakeServer:
         self.readiness = Readiness(
             ready=ready,
             seconds=1.25 if ready else None,
+            last=PING_200 if ready else None,
             answered=ready if answered is None else answered,
             exited=exited,
             exit_code=exit_code,

@@ -66,6 +66,9 @@ class DockerTarget:
         self._network: str | None = None
         self._probe: NetworkProbe | None = None
         self._files: ImageFiles | None = None
+        self._made_once = threading.RLock()
+        """Held while an object made once (the model volume, the network, the probe) is made: the certification
+        starts containers from several threads."""
         stage.mkdir(parents=True, exist_ok=True)
 
     def labels(self, role: str) -> dict[str, str]:
@@ -73,9 +76,10 @@ class DockerTarget:
 
     def files(self) -> ImageFiles:
         """The image's file system, read without running it (IMG-1, IMG-3)."""
-        if self._files is None:
-            self._files = ImageFiles(self.client, self.image.reference, self.labels("inspect"))
-        return self._files
+        with self._made_once:
+            if self._files is None:
+                self._files = ImageFiles(self.client, self.image.reference, self.labels("inspect"))
+            return self._files
 
     def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
         """Run the image's wrapper ENTRYPOINT with ``argument`` and a stub of it on PATH (IMG-1)."""
@@ -173,31 +177,33 @@ class DockerTarget:
         The model goes through ``model.tar.gz`` exactly as SageMaker moves it from a training job to
         an endpoint: ``tar czf`` of ``/opt/ml/model``'s contents, extracted into a fresh directory.
         """
-        if self._model is None or self._model[0] != source:
-            tarball = self.stage / "model.tar.gz"
-            with tarfile.open(tarball, "w:gz") as archive:
-                for path in sorted(source.iterdir()):
-                    archive.add(path, arcname=path.name)
-            extracted = self.stage / "serve-model"
-            if extracted.exists():
-                shutil.rmtree(extracted)
-            extracted.mkdir()
-            with tarfile.open(tarball) as archive:
-                archive.extractall(extracted, filter="data")
-            volume = self.client.volumes.create(labels=self.labels("model")).name
-            populate_volume(self.client, self.image.reference, volume, extracted, self.labels("model-loader"))
-            self._model = (source, volume, extracted)
-        return self._model[1], self._model[2]
+        with self._made_once:
+            if self._model is None or self._model[0] != source:
+                tarball = self.stage / "model.tar.gz"
+                with tarfile.open(tarball, "w:gz") as archive:
+                    for path in sorted(source.iterdir()):
+                        archive.add(path, arcname=path.name)
+                extracted = self.stage / "serve-model"
+                if extracted.exists():
+                    shutil.rmtree(extracted)
+                extracted.mkdir()
+                with tarfile.open(tarball) as archive:
+                    archive.extractall(extracted, filter="data")
+                volume = self.client.volumes.create(labels=self.labels("model")).name
+                populate_volume(self.client, self.image.reference, volume, extracted, self.labels("model-loader"))
+                self._model = (source, volume, extracted)
+            return self._model[1], self._model[2]
 
     def multi_models(self, source: Path) -> Path:
         """A ``models`` folder with the served model under ``{folder}/model`` for each of MULTI_MODEL_PROBES (ENV-7)."""
-        _, extracted = self.model_volume(source)
-        models = self.stage / "multi-model" / "models"
-        if models.exists():
-            shutil.rmtree(models)
-        for _, folder in contract.MULTI_MODEL_PROBES:
-            shutil.copytree(extracted, models / folder / "model")
-        return models
+        with self._made_once:
+            _, extracted = self.model_volume(source)
+            models = self.stage / "multi-model" / "models"
+            if models.exists():
+                shutil.rmtree(models)
+            for _, folder in contract.MULTI_MODEL_PROBES:
+                shutil.copytree(extracted, models / folder / "model")
+            return models
 
     def server(self, spec: ServeSpec, *, wait: bool, model: Path | None, budget: float) -> ServingContainer:
         """Start the container of ``spec``; without ``wait`` its /ping is watched in a thread until
@@ -237,21 +243,23 @@ class DockerTarget:
 
     def isolated_network(self) -> str:
         """The internal network (no egress) of the isolated serving container and its probe, made once."""
-        if self._network is None:
-            self._network = engine.create_network(self.client, self.labels("isolated"), internal=True)
-        return self._network
+        with self._made_once:
+            if self._network is None:
+                self._network = engine.create_network(self.client, self.labels("isolated"), internal=True)
+            return self._network
 
     def probe(self) -> NetworkProbe:
         """The client container on the isolated network (see :mod:`conformance.netprobe`), started once."""
-        if self._probe is None:
-            python = netprobe.interpreter(self.files(), self.image.path)
-            if python is None:
-                raise CheckSkipped(netprobe.NO_INTERPRETER)
-            probe = NetworkProbe(
-                self.client, self.image.reference, python, self.isolated_network(), self.labels("probe")
-            )
-            self._probe = probe.start()
-        return self._probe
+        with self._made_once:
+            if self._probe is None:
+                python = netprobe.interpreter(self.files(), self.image.path)
+                if python is None:
+                    raise CheckSkipped(netprobe.NO_INTERPRETER)
+                probe = NetworkProbe(
+                    self.client, self.image.reference, python, self.isolated_network(), self.labels("probe")
+                )
+                self._probe = probe.start()
+            return self._probe
 
     def close(self) -> None:
         """Remove the objects made once; the serving containers in use are stopped by their user first, and
