@@ -64,9 +64,13 @@ class Lanes:
             return run_clause(self.certification, clause)
         return future.result()
 
+    def stop(self) -> None:
+        """Run no further check (the ones under way finish)."""
+        self._stopping.set()
+
     def close(self) -> None:
         """Run no further check, and wait for the ones under way (each is bounded by its own limits)."""
-        self._stopping.set()
+        self.stop()
         for thread in self._threads:
             thread.join()
 

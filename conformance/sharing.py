@@ -264,6 +264,7 @@ class Certification:
         self._lock = threading.Lock()
         self._starting: dict[str, tuple[int, concurrent.futures.Future[Any]]] = {}
         self._ahead: concurrent.futures.ThreadPoolExecutor | None = None
+        self._launched: set[str] = set()
         self._closed = False
 
     @property
@@ -312,13 +313,21 @@ class Certification:
         if default.hung:
             return  # no other run is started after one that never ended (see hung_dependency)
         training = working_training(self.train)
+        if not training.trained:
+            return  # most variants' checks then skip naming TRN-1: the few that run start their own
         for spec in planned:
             self._start_ahead(self.train, variant_spec(spec, training))
 
     def _serve_ahead(self, planned: list[ServeSpec]) -> None:
         if serving_ahead(self.server(SERVE_DEFAULT)):
             for spec in planned:
-                self._start_ahead(self.server, spec)
+                self._start_ahead(self._variant_ahead, spec)
+
+    def _variant_ahead(self, spec: ServeSpec) -> None:
+        # Not through server(): that would ask for the default server again, and replace it if a check had just
+        # broken it on purpose (SRV-8 judging a crash); its readiness was judged once, above.
+        # Nor when a check has started it already: it may have stopped it on purpose (SRV-11).
+        self._once(f"serve {spec.name}", lambda: None if spec.name in self._launched else self._server(spec))
 
     def _start_ahead(self, start: Callable[[T], object], spec: T) -> None:
         if self._ahead is not None and not self._closed:
@@ -481,6 +490,7 @@ class Certification:
         with self._slot(f"serve {spec.name}"):
             container = self.target.server(spec, wait=wait, model=model, budget=budget)
         self._servers[spec.name] = container
+        self._launched.add(spec.name)
         return container
 
     @staticmethod
