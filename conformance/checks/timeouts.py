@@ -171,6 +171,7 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
     payload_file = ctx.payload_file("env3-frozen.body", body)
     if not _signal(server, "STOP", frozen):
         raise CheckSkipped(f"kill -STOP {' '.join(map(str, frozen))} failed inside the container")
+    table, frozen = _freeze_late_workers(server, table, frozen)
     try:
         exchange, replaced_at, after = _send_while_watching(server, table, frozen, body, headers, limit, payload_file)
     finally:
@@ -242,6 +243,31 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
             evidence=tuple(evidence),
         )
     yield from _recovered(ctx, server)
+
+
+LATE_WORKER_ROUNDS = 3
+"""How many times ENV-3 looks again, right after the freeze, for workers that were still booting."""
+
+
+def _freeze_late_workers(
+    server: Server, table: list[procs.Process], frozen: list[int]
+) -> tuple[list[procs.Process], list[int]]:
+    """Freeze the workers that booted between the reading of the process table and the freeze, too.
+
+    A server on a busy machine may still be forking its workers after three agreeing readings; such a worker,
+    left running, would answer the request at once and pass for a replacement. Right after the freeze no
+    supervisor has replaced anything (the servers ENV-3 knows replace a silent worker after seconds), so a worker
+    seen now that the first reading did not have was booting. The table then includes it."""
+    for _ in range(LATE_WORKER_ROUNDS):
+        now = _inside_table(server)
+        if now is None:
+            break
+        late = [w.pid for w in procs.count_workers(now).workers if w.pid not in frozen]
+        if not late or not _signal(server, "STOP", late):
+            break
+        frozen = sorted(frozen + late)
+        table = now
+    return table, frozen
 
 
 def _replacements(
