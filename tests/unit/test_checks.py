@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import contract, variables
+from conformance import contract, procs, variables
 from conformance.checks import serving, timeouts
 from conformance.context import Options, ServeSpec
 from conformance.context import wait_for as real_wait_for
@@ -44,6 +44,7 @@ from .checkfakes import (
     certify,
     failed,
     image_info,
+    proc_dump,
     rendered,
     serverless_test_dir,
     trained,
@@ -1605,3 +1606,33 @@ def test_a_serve_only_image_skips_every_training_clause(clause_id: str, tmp_path
     root = write_test_dir(tmp_path / "test-dir", policy='profile = "serve-only"\n', extra={"model/model.bin": b"m"})
     outcome, _ = certify(GoodImage(), clause_id, tmp_path, test_dir=load_test_dir(root))
     assert outcome.verdict == SKIP, outcome.failure.render() if outcome.failure else outcome.reason
+
+
+@dataclass
+class LateWorker(GoodImage):
+    """gunicorn on a busy machine: one worker is still booting when ENV-3 first reads the process table; left
+    running, it would answer the request to the frozen workers at once."""
+
+    def __post_init__(self) -> None:
+        self.readings = 0
+
+    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
+        if command[:2] == ["sh", "-c"] and command[2] == procs.PROC_TABLE_SCRIPT and server.spec.name == "env-timeout":
+            self.readings += 1
+            if self.readings == 1:
+                workers = procs.count_workers(server.processes()).workers
+                return 0, proc_dump([p for p in server.processes() if p.pid != workers[-1].pid])
+        return super().execute(server, command)
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        running = [w for w in procs.count_workers(server.processes()).workers if w.pid not in server.frozen]
+        if running:
+            return replace(self.invoke(server, body, headers), elapsed=0.05)
+        return super().frozen_invoke(server, body, headers)
+
+
+def test_env3_freezes_a_worker_that_was_still_booting(tmp_path: Path) -> None:
+    outcome, certification = certify(LateWorker(), "ENV-3", tmp_path)
+    assert outcome.verdict == "pass", outcome.reason
+    assert outcome.measurements["frozen_request_seconds"] == 12.0
+    assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
