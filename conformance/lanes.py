@@ -64,6 +64,10 @@ class Lanes:
             return run_clause(self.certification, clause)
         return future.result()
 
+    def unfinished(self) -> bool:
+        """Some clause of a lane has no outcome yet (the session ended early: -x, Ctrl-C)."""
+        return any(not future.done() for future in self._outcomes.values())
+
     def stop(self) -> None:
         """Run no further check (the ones under way finish)."""
         self._stopping.set()

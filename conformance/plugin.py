@@ -248,11 +248,11 @@ def conformance_run(
     run = request.config.stash[RUN_KEY]
     run.stage = tmp_path_factory.mktemp("conformance")
     yield run
-    if run.lanes:
-        # After -x or Ctrl-C a lane may still be in a check: no further one starts, and removing the run's
-        # containers ends the one under way at once instead of at its own bound.
-        for lanes in run.lanes.values():
-            lanes.stop()
+    for lanes in run.lanes.values():
+        lanes.stop()
+    if any(lanes.unfinished() for lanes in run.lanes.values()):
+        # After -x or Ctrl-C a lane may still be in a check: removing the run's containers ends it at once instead
+        # of at its own bound. Not otherwise: containers stopped by their certification record when they stopped.
         engine.cleanup(run.client, run.run_id)
     for reference in list(run.certifications):
         finish(run, reference)
