@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import requests
+
+from conformance import contract
 from conformance.entrypoint import ArgumentProbe
 from conformance.failures import HarnessError, Section, Violation
+from conformance.http import Exchange
 from conformance.limits import PING, Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec
+from conformance.pid1 import StopResult
+from conformance.procs import Process
 from conformance.sharing import (
     MINIMAL_FORM_MODEL_NOTE,
     MINIMAL_FORM_NOTE,
@@ -30,12 +36,76 @@ from conformance.sharing import (
     hung_dependency,
     working_training,
 )
-from conformance.targets import ImageFiles, Server, ServeSpec
+from conformance.targets import ImageFiles, Readiness, Server, ServeSpec
 from conformance.targets.results import TrainResult
 
-QUIET_PHASES = ("IMG-", "TRN-")
-"""Clauses whose checks send no HTTP request: their context leaves :attr:`Limits.clause` alone, since the training
-lane runs beside the serving one (conformance.lanes) and the limits are the serving checks'."""
+
+class CountedServer:
+    """A serving container as one check sees it: every request it sends is counted against SageMaker's limits for
+    that check's clause (conformance.limits), from whichever thread sends it."""
+
+    def __init__(self, server: Server, limits: Limits, clause: str) -> None:
+        self.server = server
+        self.limits = limits
+        self.clause = clause
+
+    @property
+    def readiness(self) -> Readiness:
+        return self.server.readiness
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        session: requests.Session | None = None,
+        payload_file: Path | None = None,
+    ) -> Exchange:
+        self.limits.before(self.clause, method, path)
+        exchange = self.server.request(
+            method, path, body=body, headers=headers, timeout=timeout, session=session, payload_file=payload_file
+        )
+        self.limits.after(self.clause, exchange)
+        return exchange
+
+    def running(self) -> bool:
+        return self.server.running()
+
+    def healthy(self) -> bool:
+        return self.server.healthy()
+
+    def exit_code(self) -> int | None:
+        return self.server.exit_code()
+
+    def oom_killed(self) -> bool:
+        return self.server.oom_killed()
+
+    def logs(self) -> str:
+        return self.server.logs()
+
+    def processes(self) -> list[Process]:
+        return self.server.processes()
+
+    def read_file(self, path: str) -> bytes | None:
+        return self.server.read_file(path)
+
+    def execute(self, command: list[str]) -> tuple[int, str]:
+        return self.server.execute(command)
+
+    def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
+        return self.server.stop_gracefully(grace)
+
+    def reproduce(self) -> tuple[str, ...]:
+        return self.server.reproduce()
+
+    def await_ready(self) -> object:
+        return self.server.await_ready()
+
+    def stop(self) -> None:
+        self.server.stop()
 
 
 class CheckContext:
@@ -45,8 +115,6 @@ class CheckContext:
         self.certification = certification
         self.clause_id = clause_id
         self.limits: Limits = certification.limits
-        if not clause_id.startswith(QUIET_PHASES):
-            self.limits.clause = clause_id
         self.image = certification.image
         self.policy = certification.policy
         self.test_dir = certification.test_dir
@@ -88,7 +156,7 @@ class CheckContext:
 
     def server(self, spec: ServeSpec = SERVE_DEFAULT, *, ready: bool = True) -> Server:
         if self.certification.needs_healthy(spec, ready=ready):
-            self.limits.refuse(PING)
+            self.limits.refuse(self.clause_id, PING)
         getter = self.certification.ready_server if ready else self.certification.server
         try:
             container = getter(spec)
@@ -99,14 +167,21 @@ class CheckContext:
             note = self.certification.model_note
             if spec.model == "trained" and note and note not in self.notes:
                 self.note(note)
-        return container
+        return CountedServer(container, self.limits, self.clause_id)
+
+    def default_server(self) -> Server:
+        """The default server as first started, to read (its readiness, its process table), never replaced: for a
+        check that runs beside the checks that share the default server (see :attr:`.registry.Clause.apart`)."""
+        container = self.certification.default_server()
+        self._use(f"serving container '{SERVE_DEFAULT.name}' logs", container.logs, container.reproduce())
+        return CountedServer(container, self.limits, self.clause_id)
 
     def discard(self, spec: ServeSpec) -> None:
         self.certification.discard(spec)
 
     def breach(self, kind: str, violation: Violation) -> None:
         """Keep a limit this check saw broken (conformance.limits): later checks that need it skip naming it."""
-        self.limits.record(kind, violation)
+        self.limits.record(self.clause_id, kind, violation)
 
     def limit_violations(self) -> list[Violation]:
         return self.limits.seen_by(self.clause_id)

@@ -1,14 +1,19 @@
-"""The checks of one image in two lanes side by side: training, and serving with its environment.
+"""The checks of one image in lanes side by side: training; the serving checks that share the default server; and
+each serving or environment check that runs on containers of its own.
 
-pytest runs one test per clause, in the specification's order; if each test ran its check, every serving check
-would wait for all the training checks before it, though they share nothing but the model. So the first test of an
-image starts two lanes: one thread runs the selected TRN clauses in order, another the SRV and ENV clauses; each
-test then waits for its own clause's outcome and reports it (IMG clauses read the image and run in the test
-itself). Within a lane the checks still run one after another, so everything a serving check relies on holds as
-before: the default server an earlier check broke is replaced, a broken limit is seen by the checks after it, and
-the server is loaded by one check at a time. The lanes meet only in :class:`~conformance.sharing.Certification`,
-which starts each container once whichever lane asks first. The training lane sends no HTTP request, so the
-certification's :class:`~conformance.limits.Limits` stay the serving lane's alone.
+pytest runs one test per clause, in the specification's order; if each test ran its check, every check would wait
+for all the checks before it, though most share nothing but the model. So the first test of an image starts the
+lanes: one thread runs the selected TRN clauses in order; one the SRV and ENV clauses that share the default server,
+in order (so everything they rely on holds as when the checks ran one after another: the server an earlier check
+broke is replaced, and one check loads it at a time); and one thread per check that judges on servers of its own
+(:attr:`~conformance.registry.Clause.apart`: SIGTERM, the empty model, network isolation, batch, the variables, the
+profiles), which only reads the default server as first started. Each test then waits for its own clause's outcome
+and reports it (IMG clauses read the image and run in the test itself).
+
+The lanes meet in :class:`~conformance.sharing.Certification`, which starts each container once whichever lane asks
+first, and in its :class:`~conformance.limits.Limits`, which count each request for the check that sent it. A check
+apart starts once the outcomes of :data:`LEAD` are in, so that what they find (a server that never became healthy,
+a ping or an invocation over SageMaker's limit) makes it skip naming them, as it did the checks after them.
 """
 
 from __future__ import annotations
@@ -21,8 +26,21 @@ from conformance.registry import Clause, Phase
 from conformance.runner import Outcome, run_clause
 from conformance.sharing import Certification
 
-LANES = {Phase.TRAINING: "training", Phase.SERVING: "serving", Phase.ENVIRONMENT: "serving"}
-"""The lane of each phase; IMG clauses have none (they run in their own test)."""
+LEAD = ("SRV-1", "SRV-2", "SRV-3")
+"""The serving clauses every other serving check relies on: the default server answers (SRV-1), is healthy with its
+pings under 2 s (SRV-2), and answers an invocation of the trained model within the limit (SRV-3)."""
+
+TRAINING, SERVING = "training", "serving"
+
+
+def lane_of(clause: Clause) -> str | None:
+    """The lane ``clause`` runs in: training, serving (the default server's checks), its own (a check apart), or
+    none for an IMG clause (it runs in its own test)."""
+    if clause.phase is Phase.TRAINING:
+        return TRAINING
+    if clause.phase in (Phase.SERVING, Phase.ENVIRONMENT):
+        return clause.id if clause.apart else SERVING
+    return None
 
 
 class Lanes:
@@ -34,19 +52,26 @@ class Lanes:
         self._outcomes: dict[str, concurrent.futures.Future[Outcome]] = {}
         lanes: dict[str, list[Clause]] = {}
         for clause in selected:
-            lane = LANES.get(clause.phase)
+            lane = lane_of(clause)
             if lane is not None and clause.id not in self._outcomes:
                 self._outcomes[clause.id] = concurrent.futures.Future()
                 lanes.setdefault(lane, []).append(clause)
+        lead = [self._outcomes[c] for c in LEAD if c in self._outcomes]
         # Daemon threads: an interrupted run must not wait for a lane at exit (its containers are swept by label).
         self._threads = [
-            threading.Thread(target=self._run, args=(queue,), name=f"smc-lane-{lane}", daemon=True)
+            threading.Thread(
+                target=self._run,
+                args=(queue, lead if lane not in (TRAINING, SERVING) else []),
+                name=f"smc-lane-{lane}",
+                daemon=True,
+            )
             for lane, queue in lanes.items()
         ]
         for thread in self._threads:
             thread.start()
 
-    def _run(self, queue: list[Clause]) -> None:
+    def _run(self, queue: list[Clause], after: list[concurrent.futures.Future[Outcome]]) -> None:
+        concurrent.futures.wait(after)
         for clause in queue:
             future = self._outcomes[clause.id]
             if self._stopping.is_set() or not future.set_running_or_notify_cancel():
@@ -79,4 +104,4 @@ class Lanes:
             thread.join()
 
 
-__all__ = ["LANES", "Lanes"]
+__all__ = ["LEAD", "Lanes", "lane_of"]

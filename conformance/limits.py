@@ -14,7 +14,8 @@ and waiting longer tells nothing more (:data:`INVOCATION_TIMEOUT_S`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass
 from typing import Final
 
 from conformance import contract
@@ -49,35 +50,40 @@ class LimitExceeded(Exception):
         self.breach = breach
 
 
-@dataclass
 class Limits:
-    """The breaches of one certification; :attr:`clause` is the check currently running (set by its context)."""
+    """The breaches of one certification. Each request is counted for the clause whose check sent it (the check's
+    view of its servers, :meth:`conformance.context.CheckContext.server`, passes it), since checks run side by side
+    (conformance.lanes) and one check may send from several threads (SRV-13, SRV-16)."""
 
-    clause: str = ""
-    breaches: dict[str, Breach] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.breaches: dict[str, Breach] = {}
+        self._lock = threading.Lock()
 
-    def before(self, method: str, path: str) -> None:
-        """Called before a request is sent: refuse an invocation once one has broken the limit."""
+    def before(self, clause: str, method: str, path: str) -> None:
+        """Called before ``clause``'s check sends a request: refuse an invocation once one has broken the limit."""
         if method == "POST" and path == contract.INVOCATIONS_PATH:
-            self.refuse(INVOCATION)
+            self.refuse(clause, INVOCATION)
 
-    def refuse(self, kind: str) -> None:
+    def refuse(self, clause: str, kind: str) -> None:
         """Stop here if ``kind`` was breached: skip naming the clause that saw it, or end the check that did."""
         breach = self.breaches.get(kind)
         if breach is None:
             return
-        if breach.clause == self.clause:
+        if breach.clause == clause:
             raise LimitExceeded(breach)
         raise DependencyFailed(breach.clause, breach.reason())
 
-    def after(self, exchange: Exchange) -> None:
-        """Called with every answer (or time-out): keep the first invocation that took the limit or longer."""
+    def after(self, clause: str, exchange: Exchange) -> None:
+        """Called with every answer (or time-out) to ``clause``'s check: keep the first invocation that took the
+        limit or longer. When another check's invocation broke it first, while this one's was in flight (the checks
+        run side by side), this check skips naming that clause, as it would have had it sent its request later."""
         if exchange.method != "POST" or not exchange.url.endswith(contract.INVOCATIONS_PATH):
             return
-        if exchange.elapsed < contract.INVOCATION_LIMIT_S or INVOCATION in self.breaches:
+        if exchange.elapsed < contract.INVOCATION_LIMIT_S:
             return
         outcome = "no answer" if exchange.status is None else f"{exchange.describe()}"
-        self.record(
+        breach = self.record(
+            clause,
             INVOCATION,
             Violation(
                 f"An invocation took longer than SageMaker's {contract.INVOCATION_LIMIT_S:g} s limit",
@@ -87,14 +93,17 @@ class Limits:
                 reproduce=(exchange.curl(contract.PORT),),
             ),
         )
+        if breach.clause != clause:
+            raise DependencyFailed(breach.clause, breach.reason())
 
-    def record(self, kind: str, violation: Violation) -> Breach:
-        """Keep a breach seen by the current check (the first of each kind counts)."""
-        return self.breaches.setdefault(kind, Breach(kind, self.clause, violation))
+    def record(self, clause: str, kind: str, violation: Violation) -> Breach:
+        """Keep a breach seen by ``clause``'s check; the first of each kind counts (and is returned)."""
+        with self._lock:
+            return self.breaches.setdefault(kind, Breach(kind, clause, violation))
 
     def seen_by(self, clause: str) -> list[Violation]:
         """The breaches the check of ``clause`` saw: its failure carries them."""
-        return [b.violation for b in self.breaches.values() if b.clause == clause]
+        return [b.violation for b in list(self.breaches.values()) if b.clause == clause]
 
 
 __all__ = ["INVOCATION", "INVOCATION_TIMEOUT_S", "PING", "Breach", "LimitExceeded", "Limits"]

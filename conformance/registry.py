@@ -61,6 +61,13 @@ class Clause:
     uses: tuple[Use, ...] = ()
     """The containers the check asks for beyond the default training run and server (the plan the certification
     starts ahead of the checks, :meth:`conformance.sharing.Certification.prefetch`)."""
+    apart: bool = False
+    """A serving or environment check that judges on serving containers of its own and only reads the default
+    server as first started (its readiness, its process table): it neither loads, breaks nor replaces the server
+    the other checks share, so it runs in a lane of its own beside them (conformance.lanes)."""
+    waits: float = 0.0
+    """Seconds the check waits by design once its container is up (ENV-3's frozen request): the containers of the
+    longest waits are started first (:class:`conformance.sharing.Slots`)."""
 
     def planned(self, policy: Policy) -> list[TrainSpec | ServeSpec]:
         """The configurations of :attr:`uses` under ``policy`` (a function of the policy may give none)."""
@@ -112,11 +119,20 @@ REGISTRY: dict[str, Clause] = {}
 
 
 def check(
-    clause_id: str, level: Level, title: str, *, source: str = "", uses: Iterable[Use] = ()
+    clause_id: str,
+    level: Level,
+    title: str,
+    *,
+    source: str = "",
+    uses: Iterable[Use] = (),
+    apart: bool = False,
+    waits: float = 0.0,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register ``function`` as the check of ``clause_id``; a clause has exactly one check. ``uses`` names the
     training runs and serving configurations it asks for (a function of the policy when they depend on it), so
-    that the certification can start them before the check's turn."""
+    that the certification can start them before the check's turn; ``apart`` lets it run beside the checks that
+    share the default server (see :attr:`Clause.apart`); ``waits`` is how long it waits by design once its container
+    is up (see :attr:`Clause.waits`)."""
 
     if not _CLAUSE_ID.fullmatch(clause_id):
         raise ValueError(f"clause id {clause_id!r} is not of the form IMG-1, TRN-2, SRV-3 or ENV-4")
@@ -124,7 +140,9 @@ def check(
     def register(function: CheckFunction) -> CheckFunction:
         if clause_id in REGISTRY:
             raise ValueError(f"a check for {clause_id} is already registered: {REGISTRY[clause_id].function.__name__}")
-        REGISTRY[clause_id] = Clause(clause_id, level, title, function, source, tuple(uses))
+        if apart and not clause_id.startswith(("SRV-", "ENV-")):
+            raise ValueError(f"{clause_id}: only a serving or environment check runs apart from the default server")
+        REGISTRY[clause_id] = Clause(clause_id, level, title, function, source, tuple(uses), apart, waits)
         return function
 
     return register

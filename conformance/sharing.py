@@ -190,23 +190,30 @@ def serving_ahead(default: Server) -> bool:
     return default.readiness.ready and last is not None and last.elapsed < contract.PING_TIMEOUT_S
 
 
+DEFAULT, URGENT, AHEAD_OF_NEED = 0, 1, 2
+"""The order in which waiting starts get a slot: the training run on the test-dir and the default server, which
+every other container and most checks follow; then one a check waits for; then one started ahead of need."""
+
+
 class Slots:
-    """At most ``size`` containers starting or training at once, handed out in order of need: a start a check is
-    waiting for goes before one made ahead of the checks, and otherwise the first asked is the first served (a
-    plain semaphore wakes its waiters in any order, and a check could wait behind runs it does not need)."""
+    """At most ``size`` containers starting or training at once, handed out in order of need (see DEFAULT): a start
+    a check is waiting for goes before one made ahead of the checks, among those the one for the check with the
+    longest wait still to come (:attr:`~conformance.registry.Clause.waits`), and otherwise the first asked is the
+    first served (a plain semaphore wakes its waiters in any order, and a check could wait behind runs it does not
+    need)."""
 
     def __init__(self, size: int) -> None:
         self._free = size
         self._changed = threading.Condition()
         self._waiting: list[list[Any]] = []
-        """[urgency, ticket, key] per start waiting for a slot; 0 is urgent."""
+        """[urgency, -waits, ticket, key] per start waiting for a slot (see URGENT)."""
         self._tickets = 0
 
     @contextlib.contextmanager
-    def hold(self, key: str, *, urgent: bool) -> Iterator[None]:
+    def hold(self, key: str, *, urgency: int, waits: float = 0.0) -> Iterator[None]:
         with self._changed:
             self._tickets += 1
-            entry = [0 if urgent else 1, self._tickets, key]
+            entry = [urgency, -waits, self._tickets, key]
             self._waiting.append(entry)
             self._changed.wait_for(lambda: self._free > 0 and min(self._waiting) is entry)
             self._waiting.remove(entry)
@@ -223,8 +230,8 @@ class Slots:
         """A check now waits for the start of ``key``: serve it before what was only started ahead."""
         with self._changed:
             for entry in self._waiting:
-                if entry[2] == key:
-                    entry[0] = 0
+                if entry[3] == key:
+                    entry[0] = min(entry[0], URGENT)
             self._changed.notify_all()
 
 
@@ -256,6 +263,10 @@ class Certification:
         self._trainings: dict[str, TrainResult] = {}
         self._clusters: dict[str, tuple[TrainResult, ...]] = {}
         self._servers: dict[str, Server] = {}
+        self._first_default: Server | None = None
+        self._shared: dict[str, Any] = {}
+        self.limits = Limits()
+        """SageMaker's per-request limits, as the checks' requests have met them (conformance.limits)."""
         self._probes: dict[str, ArgumentProbe] = {}
         self.model_note: str | None = None
         """Where the served model came from when it is not the default training run's (said in each report)."""
@@ -265,15 +276,23 @@ class Certification:
         self._starting: dict[str, tuple[int, concurrent.futures.Future[Any]]] = {}
         self._ahead: concurrent.futures.ThreadPoolExecutor | None = None
         self._launched: set[str] = set()
+        self._checking = threading.local()
         self._closed = False
 
     @property
     def timeline(self) -> Timeline:
         return self.target.timeline
 
-    @property
-    def limits(self) -> Limits:
-        return self.target.limits
+    def shared(self, key: str, make: Callable[[], T]) -> T:
+        """What ``make`` returns, made once for the whole certification whichever check asks first (an observation
+        several checks judge, such as the model server's variables)."""
+
+        def once() -> T:
+            if key not in self._shared:
+                self._shared[key] = make()
+            return cast(T, self._shared[key])
+
+        return self._once(f"shared {key}", once)
 
     def files(self) -> ImageFiles:
         """The image's file system, read without running it (IMG-1, IMG-3)."""
@@ -319,7 +338,7 @@ class Certification:
             self._start_ahead(self.train, variant_spec(spec, training))
 
     def _serve_ahead(self, planned: list[ServeSpec]) -> None:
-        if serving_ahead(self.server(SERVE_DEFAULT)):
+        if serving_ahead(self.default_server()):
             for spec in planned:
                 self._start_ahead(self._variant_ahead, spec)
 
@@ -367,11 +386,26 @@ class Certification:
         return result
 
     @contextlib.contextmanager
+    def checking(self, clause: Clause) -> Iterator[None]:
+        """The calling thread runs the check of ``clause``: the starts it asks for are ranked by its wait."""
+        self._checking.clause = clause
+        try:
+            yield
+        finally:
+            self._checking.clause = None
+
+    @contextlib.contextmanager
     def _slot(self, key: str) -> Iterator[None]:
-        """One of the :func:`concurrency` slots, for the start-up or training run of ``key``; urgent when a check
-        asks for it (not a thread starting ahead)."""
-        urgent = not threading.current_thread().name.startswith(AHEAD)
-        with self._slots.hold(key, urgent=urgent):
+        """One of the :func:`concurrency` slots, for the start-up or training run of ``key``: the training run on
+        the test-dir and the default server first, then what a check asks for (not a thread starting ahead)."""
+        clause: Clause | None = getattr(self._checking, "clause", None)
+        if key in (f"train {TRAIN_DEFAULT.name}", f"serve {SERVE_DEFAULT.name}"):
+            urgency = DEFAULT
+        elif not threading.current_thread().name.startswith(AHEAD):
+            urgency = URGENT
+        else:
+            urgency = AHEAD_OF_NEED
+        with self._slots.hold(key, urgency=urgency, waits=clause.waits if clause else 0.0):
             with self._lock:
                 self.containers_started += 1
             yield
@@ -447,10 +481,20 @@ class Certification:
         if spec.name not in (SERVE_DEFAULT.name, SERVE_EMPTY_MODEL.name):
             # Every other configuration is the default one plus a twist: when the default never became
             # healthy, SRV-2 holds the evidence, and blaming the twist would be a cascade.
-            default = self.server(SERVE_DEFAULT)
+            default = self.default_server()
             if not default.readiness.ready:
                 raise DependencyFailed("SRV-2", default.readiness.describe())
         return self._once(f"serve {spec.name}", lambda: self._server(spec))
+
+    def default_server(self) -> Server:
+        """The default server as first started, started now if it was not: its readiness is SRV-2's verdict, which
+        every variant depends on, and its process table tells which stack the image runs. Never replaced here: a
+        check on the default server may have broken the current one on purpose (SRV-8), or be loading it (SRV-13),
+        and a check in another lane must not stop it under that check."""
+        if self._first_default is None:
+            self.server(SERVE_DEFAULT)
+        assert self._first_default is not None  # set by the first launch, or server() raised
+        return self._first_default
 
     def _server(self, spec: ServeSpec) -> Server:
         current = self._servers.get(spec.name)
@@ -463,15 +507,22 @@ class Certification:
         if current is not None:
             current.stop()
         container = self._launch(spec, wait=True)
-        if (
-            spec.name == SERVE_DEFAULT.name
-            and container.readiness.ready
-            and SERVE_EMPTY_MODEL.name not in self._servers
-        ):
+        if spec.name == SERVE_DEFAULT.name and container.readiness.ready:
             # SRV-12's server starts now and is watched in the background while the other checks use this one; it is
-            # judged when SRV-12 asks for it, by when most of its window has passed.
-            self._launch(SERVE_EMPTY_MODEL, wait=False, default=container)
+            # judged when SRV-12 asks for it, by when most of its window has passed. Started by a thread ahead when
+            # there is one, so that the checks waiting for the default server need not wait for its start too.
+            if self._ahead is None:
+                self._empty_model_ahead(container)
+            else:
+                self._start_ahead(self._empty_model_ahead, container)
         return container
+
+    def _empty_model_ahead(self, default: Server) -> None:
+        name = SERVE_EMPTY_MODEL.name
+        self._once(
+            f"serve {name}",
+            lambda: None if name in self._launched else self._launch(SERVE_EMPTY_MODEL, wait=False, default=default),
+        )
 
     def _launch(self, spec: ServeSpec, *, wait: bool, default: Server | None = None) -> Server:
         """Start the container of ``spec``; without ``wait`` its /ping is watched in the background until
@@ -479,7 +530,7 @@ class Certification:
         model = self.model_source() if spec.model in ("trained", "multi") else None
         budget = self.options.startup_budget
         if spec.model == "empty":
-            default = default or self.server(SERVE_DEFAULT)
+            default = default or self.default_server()
             if not default.readiness.ready:
                 raise DependencyFailed("SRV-2", default.readiness.describe())
             assert default.readiness.seconds is not None
@@ -491,6 +542,8 @@ class Certification:
             container = self.target.server(spec, wait=wait, model=model, budget=budget)
         self._servers[spec.name] = container
         self._launched.add(spec.name)
+        if spec.name == SERVE_DEFAULT.name and self._first_default is None:
+            self._first_default = container
         return container
 
     @staticmethod

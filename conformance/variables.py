@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance import contract, procs
-from conformance.context import SERVE_DEFAULT, CheckContext, ServeSpec, wait_for
+from conformance.context import CheckContext, ServeSpec, wait_for
 from conformance.targets import Server
 from conformance.testdir import POLICY_FILE
 
@@ -29,13 +29,18 @@ def judged_variables(ctx: CheckContext) -> Variables:
     """The worker and timeout variables to judge: the policy's, else those of a stack recognised in the
     default server's process table, else AWS's samples' ``MODEL_SERVER_WORKERS`` / ``MODEL_SERVER_TIMEOUT``.
 
-    A variable the policy names (or declares absent with "") always wins.
+    A variable the policy names (or declares absent with "") always wins. Read once per certification, from the
+    default server as first started, so that ENV-1, ENV-2 and ENV-3 judge the same variables whichever asks first.
     """
+    return ctx.certification.shared("variables", lambda: _judged_variables(ctx))
+
+
+def _judged_variables(ctx: CheckContext) -> Variables:
     policy = ctx.policy
     workers, timeout = policy.workers_env, policy.timeout_env
     if workers is not None and timeout is not None:
         return Variables(workers, timeout, f"named by the policy ([env] in {POLICY_FILE})")
-    stack = procs.recognise_stack(ctx.server(SERVE_DEFAULT).processes())
+    stack = procs.recognise_stack(ctx.default_server().processes())
     if stack is not None:
         origin = f"recognised {stack.name} ({stack.evidence[:160]}): {stack.reason}"
         default_workers, default_timeout = stack.workers_env, stack.timeout_env

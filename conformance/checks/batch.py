@@ -152,6 +152,7 @@ def _batch_server(ctx: CheckContext, spec: ServeSpec) -> Server:
     "A batch transform gives one output record per input record, in order",
     source=contract.API_TRANSFORM_INPUT,
     uses=(SERVE_BATCH, SERVE_BATCH_SINGLE),
+    apart=True,
 )
 def batch_transform_round_trip(ctx: CheckContext) -> Iterator[Violation]:
     """A batch transform with `SplitType=Line` and `AssembleWith=Line` of at least 20,000 records and one and a

@@ -22,7 +22,7 @@ SERVE_BATCH_VARIABLES = ServeSpec("batch", env=contract.BATCH_ENV)
 """The server as batch transform starts it (the same container as SRV-16's MultiRecord transform)."""
 
 
-@check("ENV-1", Level.MUST, "MODEL_SERVER_WORKERS=N runs N model-server workers", source=contract.DG_INF)
+@check("ENV-1", Level.MUST, "MODEL_SERVER_WORKERS=N runs N model-server workers", source=contract.DG_INF, apart=True)
 def workers_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     """`MODEL_SERVER_WORKERS=N` runs N model-server workers: the processes that run the model, counted in the
     container's process table once they settle (gunicorn's and uvicorn's workers, Multi Model Server's and
@@ -102,6 +102,7 @@ def default_workers_per_cpu(ctx: CheckContext) -> Iterator[Violation]:
     "Batch transform variables do not break serving; /execution-parameters is valid",
     source=contract.DG_BATCH,
     uses=(SERVE_BATCH_VARIABLES,),
+    apart=True,
 )
 def batch_variables_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     """Batch transform variables (SAGEMAKER_BATCH, SAGEMAKER_MAX_PAYLOAD_IN_MB, SAGEMAKER_BATCH_STRATEGY,
@@ -166,6 +167,7 @@ def batch_variables_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     Level.CONDITIONAL,
     "SAGEMAKER_BIND_TO_PORT moves the listener (accept-bind-to-port images)",
     source=contract.DG_PIPE,
+    apart=True,
 )
 def bind_to_port(ctx: CheckContext) -> Iterator[Violation]:
     """If the image carries `com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true`,

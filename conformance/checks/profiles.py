@@ -62,6 +62,7 @@ def stray_listeners(sockets: list[str], allowed: set[int]) -> list[str]:
     Level.CONDITIONAL,
     "Two copies share one network namespace, each on its own port and range (accept-bind-to-port images)",
     source=contract.DG_PIPE,
+    apart=True,
 )
 def pipeline_neighbours(ctx: CheckContext) -> Iterator[Violation]:
     """If the image carries `com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true`, two copies of it in one
@@ -170,6 +171,7 @@ def listed_models(body: bytes) -> dict[str, str] | None:
     Level.CONDITIONAL,
     "The /models API loads, lists, invokes and unloads models (multi-models images)",
     source=contract.DG_MME,
+    apart=True,
 )
 def multi_model_api(ctx: CheckContext) -> Iterator[Violation]:
     """If the image carries `com.amazonaws.sagemaker.capabilities.multi-models=true`, its server started with
@@ -287,6 +289,7 @@ def oom_kills(text: str) -> int | None:
     Level.CONDITIONAL,
     "Serverless: a 4 MB request within the declared memory and one CPU, no out-of-memory kill",
     source=contract.DG_SERVERLESS,
+    apart=True,
 )
 def serverless_profile(ctx: CheckContext) -> Iterator[Violation]:
     """If the policy declares a serverless deployment (`[serverless] memory_mb`), the server started with that much
@@ -410,6 +413,7 @@ def _refused_evidence(logs: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     Level.CONDITIONAL,
     "Serverless: serves as a non-root uid on a read-only file system, writing only to /tmp",
     source=contract.DG_SERVERLESS_TROUBLESHOOT,
+    apart=True,
 )
 def serverless_non_root(ctx: CheckContext) -> Iterator[Violation]:
     """If the policy declares a serverless deployment (`[serverless] memory_mb`), the server started as a uid that

@@ -150,6 +150,7 @@ def serves_trained_model_read_only(ctx: CheckContext) -> Iterator[Violation]:
     "SIGTERM ends the server within 30 s without SIGKILL",
     source=contract.DG_INF,
     uses=(SERVE_SIGTERM,),
+    apart=True,
 )
 def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
     """SIGTERM (docker stop -t 30) ends the container within 30 s without being killed; the time is reported.
@@ -188,7 +189,13 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
-@check("SRV-12", Level.SHOULD, f"With an empty {contract.MODEL_DIR}, /ping never returns 200", source=contract.DG_INF)
+@check(
+    "SRV-12",
+    Level.SHOULD,
+    f"With an empty {contract.MODEL_DIR}, /ping never returns 200",
+    source=contract.DG_INF,
+    apart=True,
+)
 def no_model_not_healthy(ctx: CheckContext) -> Iterator[Violation]:
     """With an empty /opt/ml/model, `/ping` never returns 200 (or the container exits non-zero), watched for 5 times
     the image's own cold start with a model (SRV-2's), at least 10 s and never past the start-up budget.
@@ -208,7 +215,7 @@ def no_model_not_healthy(ctx: CheckContext) -> Iterator[Violation]:
     in the background for the window above while the other checks run; when this check runs it waits for what is
     left of the window. /ping must never answer 200 (exiting non-zero is fine, exiting 0 is not).
     """
-    default = ctx.server(SERVE_DEFAULT, ready=False)
+    default = ctx.default_server()
     if not default.readiness.ready:
         raise DependencyFailed("SRV-2", default.readiness.describe())
     server = ctx.server(SERVE_EMPTY_MODEL, ready=False)
@@ -299,6 +306,7 @@ def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
     "Serving works with no egress network and no AWS_* variables",
     source=contract.DG_NETISO,
     uses=(SERVE_ISOLATED,),
+    apart=True,
 )
 def serves_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
     """Serving works with no egress (an internal Docker network) and no AWS_* variables; the harness asks /ping

@@ -21,7 +21,6 @@ from conformance.engine import EngineInfo, ImageInfo
 from conformance.entrypoint import ArgumentProbe
 from conformance.http import Exchange
 from conformance.imagefs import PathStat
-from conformance.limits import Limits
 from conformance.opt_ml import TrainSpec
 from conformance.pid1 import StopResult
 from conformance.procs import Process
@@ -184,11 +183,6 @@ class Target(TrainingTarget, ServingTarget, Protocol):
 
     @property
     def timeline(self) -> Timeline: ...
-
-    @property
-    def limits(self) -> Limits:
-        """SageMaker's limits every request to the target's servers is counted against (conformance.limits)."""
-        ...
 
     def files(self) -> ImageFiles: ...
 

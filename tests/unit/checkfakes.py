@@ -25,7 +25,6 @@ from conformance.engine import EngineInfo, ImageInfo
 from conformance.entrypoint import ArgumentProbe
 from conformance.http import Exchange
 from conformance.imagefs import PathStat
-from conformance.limits import Limits
 from conformance.opt_ml import TrainSpec, stage_input
 from conformance.pid1 import StopResult
 from conformance.procs import Process
@@ -178,7 +177,6 @@ class FakeServer:
         self.in_flight = 0
         self.frozen: set[int] = set()  # PIDs stopped with `kill -STOP` (ENV-3)
         self.client_timeout = 70.0  # the latest request's: what happens after it, the client never sees
-        self.limits: Limits | None = None
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str, bytes, dict[str, str]]] = []
         self.health_checks = 0
@@ -199,12 +197,7 @@ class FakeServer:
         session: object = None,
         payload_file: Path | None = None,
     ) -> Exchange:
-        if self.limits is not None:
-            self.limits.before(method, path)
-        exchange = self._exchange(method, path, body, dict(headers or {}), payload_file, timeout or 70.0)
-        if self.limits is not None:
-            self.limits.after(exchange)
-        return exchange
+        return self._exchange(method, path, body, dict(headers or {}), payload_file, timeout or 70.0)
 
     def _exchange(
         self, method: str, path: str, body: bytes, sent: dict[str, str], payload_file: Path | None, timeout: float
@@ -513,7 +506,6 @@ class FakeTarget:
         self.capabilities = Capabilities(host_reaches_internal_network=True)
         self.stage = stage
         self.timeline = Timeline()
-        self.limits = Limits()
         self.trainings: list[tuple[str, float | None]] = []
         self.timeouts: dict[str, float] = {}
         """Each training run's budget, by spec name."""
@@ -556,7 +548,6 @@ class FakeTarget:
         self.launches.append((spec.name, wait, model, budget))
         self.timeline.span(SERVING, spec.name).mark("started")
         server = self.servers[spec.name] = self.fake.serve(spec)
-        server.limits = self.limits
         return server
 
     def close(self) -> None:

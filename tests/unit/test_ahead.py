@@ -5,20 +5,40 @@ checks that do not wait for training ones."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from conformance import contract
+from conformance.context import CheckContext, CountedServer
+from conformance.failures import DependencyFailed, Violation
+from conformance.http import Exchange
 from conformance.lanes import Lanes
+from conformance.limits import INVOCATION, LimitExceeded, Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS, TrainSpec
-from conformance.registry import REGISTRY, clauses
+from conformance.registry import REGISTRY, Clause, clauses
 from conformance.runner import PASS, run_clause
-from conformance.sharing import SERVE_DEFAULT, SERVE_ISOLATED, SERVE_SIGTERM, Options, Slots, concurrency, plan
+from conformance.sharing import (
+    AHEAD_OF_NEED,
+    DEFAULT,
+    SERVE_DEFAULT,
+    SERVE_ISOLATED,
+    SERVE_SIGTERM,
+    URGENT,
+    Options,
+    Slots,
+    concurrency,
+    plan,
+)
 from conformance.targets.results import TrainResult
 from conformance.testdir import load
 
 from .checkfakes import FakeCertification, FakeImage, GoodImage, write_test_dir
+from .test_limits import PingThreeSeconds, SlowInvocations
 
 WAIT_S = 10.0
 """How long a test waits for a thread it started: a bound against a hang, never a measurement."""
@@ -140,7 +160,7 @@ def test_a_start_a_check_waits_for_goes_first() -> None:
     release = threading.Event()
 
     def hold(key: str, urgent: bool, then: threading.Event | None = None) -> None:
-        with slots.hold(key, urgent=urgent):
+        with slots.hold(key, urgency=URGENT if urgent else AHEAD_OF_NEED):
             order.append(key)
             if then is not None:
                 holding.set()
@@ -163,6 +183,35 @@ def test_a_start_a_check_waits_for_goes_first() -> None:
     for thread in (first, ahead, wanted):
         thread.join(WAIT_S)
     assert order == ["first", "wanted", "ahead"]
+
+
+def test_starts_are_served_by_need_then_by_the_wait_to_come() -> None:
+    slots = Slots(1)
+    order: list[str] = []
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold(key: str, urgency: int, waits: float = 0.0) -> None:
+        with slots.hold(key, urgency=urgency, waits=waits):
+            order.append(key)
+            if key == "first":
+                holding.set()
+                assert release.wait(WAIT_S)
+
+    first = threading.Thread(target=hold, args=("first", URGENT))
+    first.start()
+    assert holding.wait(WAIT_S)
+    queued = [("ahead", AHEAD_OF_NEED, 0.0), ("default", DEFAULT, 0.0), ("short", URGENT, 0.0), ("long", URGENT, 10.0)]
+    threads = [threading.Thread(target=hold, args=entry) for entry in queued]
+    deadline = time.monotonic() + WAIT_S
+    for number, thread in enumerate(threads, 1):
+        thread.start()
+        while len(slots._waiting) < number and time.monotonic() < deadline:
+            time.sleep(0.01)
+    release.set()
+    for thread in (first, *threads):
+        thread.join(WAIT_S)
+    assert order == ["first", "default", "long", "short", "ahead"]
 
 
 def test_the_lanes_give_the_verdicts_of_one_check_after_another(tmp_path: Path) -> None:
@@ -199,8 +248,72 @@ def test_serving_checks_do_not_wait_for_the_training_checks(tmp_path: Path) -> N
     made.close()
 
 
-def test_a_training_check_leaves_the_serving_checks_limits_alone(tmp_path: Path) -> None:
-    made = certification(tmp_path)
-    made.limits.clause = "SRV-3"
+def test_a_request_counts_for_the_check_that_sent_it_whatever_the_thread(tmp_path: Path) -> None:
+    made = certification(tmp_path / "a")
+    server = CheckContext(made, "SRV-13").server()
+    slow = Exchange("POST", "http://x" + contract.INVOCATIONS_PATH, {}, b"", None, "", {}, b"", 61.0)
+    sent = threading.Thread(target=made.limits.after, args=("SRV-13", slow))
+    sent.start()
+    sent.join(WAIT_S)
+    assert made.limits.breaches[INVOCATION].clause == "SRV-13"
+    assert isinstance(server, CountedServer)
+    assert server.clause == "SRV-13"
+    # A training check between two serving checks changes nothing in the limits (it sends no request).
     run_clause(made, REGISTRY["TRN-2"])
-    assert made.limits.clause == "SRV-3"
+    assert made.limits.seen_by("SRV-13")
+    assert not made.limits.seen_by("TRN-2")
+
+
+def test_a_breach_met_while_another_checks_was_in_flight_is_that_checks() -> None:
+    limits = Limits()
+    slow = Exchange("POST", "http://x" + contract.INVOCATIONS_PATH, {}, b"", None, "", {}, b"", 61.0)
+    limits.after("SRV-16", slow)
+    with pytest.raises(DependencyFailed) as skipped:
+        limits.after("ENV-4", slow)  # its own request, in flight at the same time, came back too late as well
+    assert skipped.value.clause_id == "SRV-16"
+    with pytest.raises(LimitExceeded):
+        limits.before("SRV-16", "POST", contract.INVOCATIONS_PATH)
+    assert limits.seen_by("ENV-4") == []
+
+
+@pytest.mark.parametrize("image", [GoodImage(), SlowInvocations(), PingThreeSeconds()], ids=type)
+def test_the_lanes_give_the_verdicts_of_one_check_after_another_on_broken_images(
+    tmp_path: Path, image: FakeImage
+) -> None:
+    serial_run = certification(tmp_path / "serial", image)
+    serial = {clause.id: run_clause(serial_run, clause).reason for clause in clauses()}
+    made = certification(tmp_path / "lanes", image)
+    made.prefetch(plan(clauses(), made.policy))
+    lanes = Lanes(made, clauses())
+    assert {clause.id: lanes.outcome(clause).reason for clause in clauses()} == serial
+    lanes.close()
+    made.close()
+
+
+def test_checks_apart_run_beside_the_default_servers_checks_once_the_lead_is_in(tmp_path: Path) -> None:
+    made = certification(tmp_path)
+    order: list[str] = []
+    srv4_held = threading.Event()
+
+    def wrapped(clause_id: str) -> Clause:
+        clause = REGISTRY[clause_id]
+
+        def function(ctx: CheckContext) -> list[Violation]:
+            order.append(f"{clause_id} started")
+            if clause_id == "SRV-4":
+                assert srv4_held.wait(WAIT_S), "SRV-11 waited for SRV-4"
+            found = clause.run(ctx)
+            order.append(f"{clause_id} done")
+            return found
+
+        return dataclasses.replace(clause, function=function)
+
+    selected = [wrapped(c) for c in ("SRV-1", "SRV-2", "SRV-3", "SRV-4", "SRV-11")]
+    lanes = Lanes(made, selected)
+    assert lanes.outcome(selected[4]).verdict == PASS  # while SRV-4 is held in the default server's lane
+    srv4_held.set()
+    assert [lanes.outcome(c).verdict for c in selected[:4]] == [PASS] * 4
+    # The check apart started once the lead's outcomes were in.
+    assert order.index("SRV-11 started") > order.index("SRV-3 done")
+    lanes.close()
+    made.close()

@@ -326,9 +326,9 @@ def test_pings_and_quick_invocations_are_no_breach() -> None:
     from conformance.http import Exchange
     from conformance.limits import Limits
 
-    limits = Limits(clause="SRV-2")
+    limits = Limits()
     url = "http://127.0.0.1:32768"
-    limits.after(Exchange("GET", url + contract.PING_PATH, {}, b"", 200, "OK", {}, b"", 61.0))
-    limits.after(Exchange("POST", url + contract.INVOCATIONS_PATH, {}, b"", 200, "OK", {}, b"", 59.9))
+    limits.after("SRV-2", Exchange("GET", url + contract.PING_PATH, {}, b"", 200, "OK", {}, b"", 61.0))
+    limits.after("SRV-2", Exchange("POST", url + contract.INVOCATIONS_PATH, {}, b"", 200, "OK", {}, b"", 59.9))
     assert limits.breaches == {}
-    limits.before("POST", contract.INVOCATIONS_PATH)  # nothing to refuse
+    limits.before("SRV-3", "POST", contract.INVOCATIONS_PATH)  # nothing to refuse

@@ -22,7 +22,6 @@ from conformance import contract, engine, netprobe
 from conformance.entrypoint import ArgumentProbe, probe_argument
 from conformance.failures import CheckSkipped, HarnessError
 from conformance.imagefs import ImageFiles
-from conformance.limits import Limits
 from conformance.netprobe import NetworkProbe
 from conformance.opt_ml import TrainSpec, stage_input
 from conformance.targets import Capabilities, ServeSpec
@@ -57,8 +56,6 @@ class DockerTarget:
         self.test_dir = test_dir
         self.stage = stage
         self.run_id = run_id
-        self.limits = Limits()
-        """Every serving container's requests are counted against these (conformance.limits)."""
         self.capabilities = CAPABILITIES
         self.timeline = Timeline()
         self._model: tuple[Path, str, Path] | None = None
@@ -225,7 +222,6 @@ class DockerTarget:
             env=env,
             budget=budget,
             port=spec.port,
-            limits=self.limits,
             network=network,
             probe=probe,
             span=self.timeline.span(SERVING, spec.name),
