@@ -12,12 +12,14 @@ Prints, per image, with default options:
 * the verdict, the containers started, and the clauses that failed.
 
 The targets of issue 10 (default options, 2-core machine, images built): reference decision tree 10 s, CatBoost
-12 s, each slow catalogue image 90 s. On a machine shared with other work every figure is inflated.
+12 s, a correct image whose empty-model server answers 404 and stays up (smc-good/empty-model-404, built by
+tests/good_images/build.sh) 20 s, each slow catalogue image 90 s. On a machine shared with other work every
+figure is inflated.
 
     python benchmarks/bench_certification.py [IMAGE[=TEST_DIR] ...]
 
-Without arguments: the two reference images and the catalogue's slow images (smc-broken/..., built by
-scripts/build-broken-images.sh), each with the test-dir the catalogue gives it.
+Without arguments: the two reference images, smc-good/empty-model-404 and the catalogue's slow images
+(smc-broken/..., built by scripts/build-broken-images.sh), each with the test-dir the catalogue gives it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = [
     "sagemaker-conformance/decision_trees:latest",
     "sagemaker-conformance/catboost:latest",
+    "smc-good/empty-model-404:latest=test-dirs/decision_trees",
     "smc-broken/srv2-ping-3s:latest=test-dirs/decision_trees",
     "smc-broken/srv13-invocations-2-5s-block-ping:latest=test-dirs/decision_trees",
     "smc-broken/srv3-invocations-past-60s:latest=test-dirs/decision_trees",
