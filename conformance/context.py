@@ -28,6 +28,7 @@ from conformance.sharing import (
     SERVE_DEFAULT,
     SERVE_EMPTY_MODEL,
     SERVE_ISOLATED,
+    SERVE_SECOND,
     SERVE_SIGTERM,
     TEST_DIR_MODEL_NOTE,
     Certification,
@@ -111,9 +112,11 @@ class CountedServer:
 class CheckContext:
     """What one check sees: the shared certification, plus a record of what the check used."""
 
-    def __init__(self, certification: Certification, clause_id: str = "") -> None:
+    def __init__(self, certification: Certification, clause_id: str = "", home: ServeSpec = SERVE_DEFAULT) -> None:
         self.certification = certification
         self.clause_id = clause_id
+        self.home = home
+        """The server of the default configuration this check uses: the default, or its second (Clause.replica)."""
         self.limits: Limits = certification.limits
         self.image = certification.image
         self.policy = certification.policy
@@ -155,6 +158,8 @@ class CheckContext:
         return self.certification.files()
 
     def server(self, spec: ServeSpec = SERVE_DEFAULT, *, ready: bool = True) -> Server:
+        if spec.name == SERVE_DEFAULT.name:
+            spec = self.home
         if self.certification.needs_healthy(spec, ready=ready):
             self.limits.refuse(self.clause_id, PING)
         getter = self.certification.ready_server if ready else self.certification.server
@@ -237,6 +242,7 @@ __all__ = [
     "SERVE_DEFAULT",
     "SERVE_EMPTY_MODEL",
     "SERVE_ISOLATED",
+    "SERVE_SECOND",
     "SERVE_SIGTERM",
     "TEST_DIR_MODEL_NOTE",
     "Certification",

@@ -30,16 +30,19 @@ LEAD = ("SRV-1", "SRV-2", "SRV-3")
 """The serving clauses every other serving check relies on: the default server answers (SRV-1), is healthy with its
 pings under 2 s (SRV-2), and answers an invocation of the trained model within the limit (SRV-3)."""
 
-TRAINING, SERVING = "training", "serving"
+TRAINING, SERVING, SECOND = "training", "serving", "serving-2"
 
 
 def lane_of(clause: Clause) -> str | None:
-    """The lane ``clause`` runs in: training, serving (the default server's checks), its own (a check apart), or
-    none for an IMG clause (it runs in its own test)."""
+    """The lane ``clause`` runs in: training; serving (the default server's checks); serving-2 (the checks on its
+    second, :attr:`~conformance.registry.Clause.replica`); its own (a check apart); or none for an IMG clause (it
+    runs in its own test)."""
     if clause.phase is Phase.TRAINING:
         return TRAINING
     if clause.phase in (Phase.SERVING, Phase.ENVIRONMENT):
-        return clause.id if clause.apart else SERVING
+        if clause.apart:
+            return clause.id
+        return SECOND if clause.replica else SERVING
     return None
 
 

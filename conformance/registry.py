@@ -65,6 +65,10 @@ class Clause:
     """A serving or environment check that judges on serving containers of its own and only reads the default
     server as first started (its readiness, its process table): it neither loads, breaks nor replaces the server
     the other checks share, so it runs in a lane of its own beside them (conformance.lanes)."""
+    replica: bool = False
+    """A check of the default server's configuration that runs on a second server of that configuration
+    (``default-2``), in a lane beside the first: it relies on nothing another check did to the default server, so
+    an image whose every request is slow has its requests waited for on two servers at once (conformance.lanes)."""
     waits: float = 0.0
     """Seconds the check waits by design once its container is up (ENV-3's frozen request): the containers of the
     longest waits are started first (:class:`conformance.sharing.Slots`)."""
@@ -126,12 +130,14 @@ def check(
     source: str = "",
     uses: Iterable[Use] = (),
     apart: bool = False,
+    replica: bool = False,
     waits: float = 0.0,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register ``function`` as the check of ``clause_id``; a clause has exactly one check. ``uses`` names the
     training runs and serving configurations it asks for (a function of the policy when they depend on it), so
     that the certification can start them before the check's turn; ``apart`` lets it run beside the checks that
-    share the default server (see :attr:`Clause.apart`); ``waits`` is how long it waits by design once its container
+    share the default server (see :attr:`Clause.apart`); ``replica`` runs it on a second server of the default
+    configuration (see :attr:`Clause.replica`); ``waits`` is how long it waits by design once its container
     is up (see :attr:`Clause.waits`)."""
 
     if not _CLAUSE_ID.fullmatch(clause_id):
@@ -140,9 +146,11 @@ def check(
     def register(function: CheckFunction) -> CheckFunction:
         if clause_id in REGISTRY:
             raise ValueError(f"a check for {clause_id} is already registered: {REGISTRY[clause_id].function.__name__}")
-        if apart and not clause_id.startswith(("SRV-", "ENV-")):
-            raise ValueError(f"{clause_id}: only a serving or environment check runs apart from the default server")
-        REGISTRY[clause_id] = Clause(clause_id, level, title, function, source, tuple(uses), apart, waits)
+        if (apart or replica) and not clause_id.startswith(("SRV-", "ENV-")):
+            raise ValueError(f"{clause_id}: only a serving or environment check runs apart or on a second server")
+        if apart and replica:
+            raise ValueError(f"{clause_id}: a check apart has servers of its own, not the default's second")
+        REGISTRY[clause_id] = Clause(clause_id, level, title, function, source, tuple(uses), apart, replica, waits)
         return function
 
     return register

@@ -9,7 +9,7 @@ from conformance.context import CheckContext
 from conformance.failures import CheckSkipped, ConformanceFailure, HarnessError, Violation
 from conformance.limits import LimitExceeded
 from conformance.registry import Clause, Level
-from conformance.sharing import Certification
+from conformance.sharing import SERVE_DEFAULT, SERVE_SECOND, Certification
 
 PASS, FAIL, WARN, SKIP, ERROR = "pass", "fail", "warn", "skip", "error"
 
@@ -27,7 +27,7 @@ class Outcome:
 
 def run_clause(certification: Certification, clause: Clause) -> Outcome:
     """Run ``clause``'s check; a crash inside a check is the harness's error, never the image's failure."""
-    ctx = CheckContext(certification, clause.id)
+    ctx = CheckContext(certification, clause.id, SERVE_SECOND if clause.replica else SERVE_DEFAULT)
     violations: list[Violation] = []
     try:
         # One by one, so that a check stopped by a broken limit keeps what it found before.

@@ -35,6 +35,8 @@ SERVE_DEFAULT = ServeSpec("default")
 SERVE_SIGTERM = ServeSpec("sigterm")
 SERVE_EMPTY_MODEL = ServeSpec("empty-model", model="empty")
 SERVE_ISOLATED = ServeSpec("isolated", isolated=True)
+SERVE_SECOND = ServeSpec("default-2")
+"""A second server of the default configuration, for the checks that run on it (:attr:`.registry.Clause.replica`)."""
 
 
 def produced_model(result: TrainResult) -> bool:
@@ -101,11 +103,13 @@ def run_budget(train_timeout: float, default: TrainResult | None) -> float:
 def plan(selected: Iterable[Clause], policy: Policy) -> list[TrainSpec | ServeSpec]:
     """What the ``selected`` clauses will ask for, in their order: the training run on the test-dir for a training
     clause, the default server for a serving or environment clause (a CONDITIONAL one starts its own only when the
-    image claims it), and each clause's :attr:`~conformance.registry.Clause.uses`."""
+    image claims it) and its second for a check that runs on that, and each clause's
+    :attr:`~conformance.registry.Clause.uses`."""
     found: list[TrainSpec | ServeSpec] = []
     for clause in selected:
         if clause.phase is not Phase.IMAGE and clause.level is not Level.CONDITIONAL:
             found.append(TRAIN_DEFAULT if clause.phase is Phase.TRAINING else SERVE_DEFAULT)
+            found += [SERVE_SECOND] if clause.replica else []
         found += clause.planned(policy)
     return found
 
@@ -359,21 +363,26 @@ class Certification:
         with contextlib.suppress(Exception):
             start(spec)
 
-    def _once(self, key: str, work: Callable[[], T]) -> T:
-        """Run ``work`` for ``key``, or, when another thread is running it, wait for that run and share its
-        outcome (result or exception). The thread running it may ask again (a nested call runs directly)."""
+    def _once(self, key: str, work: Callable[[], T], *, share: bool = True) -> T:
+        """Run ``work`` for ``key``, or, when another thread is running work for it, wait for that run and share its
+        outcome (result or exception); without ``share``, wait for it and then run ``work`` all the same (it finds
+        what that run made: a server started ahead without waiting for its /ping is then waited for). The thread
+        running it may ask again (a nested call runs directly)."""
         me = threading.get_ident()
-        with self._lock:
-            running = self._starting.get(key)
-            if running is None:
-                future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-                self._starting[key] = (me, future)
-        if running is not None:
+        while True:
+            with self._lock:
+                running = self._starting.get(key)
+                if running is None:
+                    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+                    self._starting[key] = (me, future)
+                    break
             owner, shared = running
             if owner == me:
                 return work()
             self._slots.hurry(key)
-            return cast(T, shared.result())
+            if share:
+                return cast(T, shared.result())
+            concurrent.futures.wait([shared])
         try:
             result = work()
         except BaseException as error:
@@ -484,7 +493,9 @@ class Certification:
             default = self.default_server()
             if not default.readiness.ready:
                 raise DependencyFailed("SRV-2", default.readiness.describe())
-        return self._once(f"serve {spec.name}", lambda: self._server(spec))
+        # Not shared as is: what a thread ahead made (a server whose /ping it did not wait for, or nothing when a
+        # check had started it already) is for this call's own _server to take up.
+        return self._once(f"serve {spec.name}", lambda: self._server(spec), share=False)
 
     def default_server(self) -> Server:
         """The default server as first started, started now if it was not: its readiness is SRV-2's verdict, which

@@ -313,6 +313,7 @@ def _negotiation_cases(ctx: CheckContext) -> dict[str, str]:
     Level.MUST,
     "The response's Content-Type is the media type the client asked for",
     source=contract.API_RT,
+    replica=True,
 )
 def content_type_negotiated(ctx: CheckContext) -> Iterator[Violation]:
     """The response's Content-Type is the media type the client asked for: with `Accept` set to the policy's
@@ -353,6 +354,7 @@ def content_type_negotiated(ctx: CheckContext) -> Iterator[Violation]:
     Level.SHOULD,
     "An Accept the image cannot produce gets 406 Not Acceptable",
     source=contract.API_RT,
+    replica=True,
 )
 def unproducible_accept_refused(ctx: CheckContext) -> Iterator[Violation]:
     """An `Accept` the image cannot produce (`application/x-sagemaker-conformance-unknown`) gets a 4xx, 406 Not
@@ -412,6 +414,7 @@ def unproducible_accept_refused(ctx: CheckContext) -> Iterator[Violation]:
     Level.SHOULD,
     "The response to the largest valid payload fits InvokeEndpoint's 6,291,456-byte limit",
     source=contract.API_RT,
+    replica=True,
 )
 def response_within_limit(ctx: CheckContext) -> Iterator[Violation]:
     """The response to the largest valid payload (the test-dir's records repeated to at most 6,291,456 bytes)

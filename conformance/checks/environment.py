@@ -66,7 +66,13 @@ def workers_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
-@check("ENV-2", Level.SHOULD, "Without the variable, one worker per CPU the container sees", source=contract.DG_INF)
+@check(
+    "ENV-2",
+    Level.SHOULD,
+    "Without the variable, one worker per CPU the container sees",
+    source=contract.DG_INF,
+    replica=True,
+)
 def default_workers_per_cpu(ctx: CheckContext) -> Iterator[Violation]:
     """Without `MODEL_SERVER_WORKERS`, the number of workers is the number of CPUs the container sees.
     Workers are counted, and the variable chosen, as for ENV-1.

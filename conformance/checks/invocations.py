@@ -73,7 +73,13 @@ def invocations_round_trip(ctx: CheckContext) -> Iterator[Violation]:
     yield from generated_violations(ctx, codec.valid_payloads(records), judge)
 
 
-@check("SRV-5", Level.SHOULD, "Media-type parameters are understood (text/csv; charset=utf-8)", source=contract.DG_INF)
+@check(
+    "SRV-5",
+    Level.SHOULD,
+    "Media-type parameters are understood (text/csv; charset=utf-8)",
+    source=contract.DG_INF,
+    replica=True,
+)
 def media_type_parameters(ctx: CheckContext) -> Iterator[Violation]:
     """Media-type parameters are understood: the policy's content type with `; charset=utf-8` (`text/csv;
     charset=utf-8`, `application/json; charset=utf-8`) is accepted like the type alone.
@@ -122,7 +128,13 @@ def unsupported_media_type_rejected(ctx: CheckContext) -> Iterator[Violation]:
             ctx.note(f"{content_type}: {exchange.status} (415 is preferred)")
 
 
-@check("SRV-10", Level.MUST, "Extra headers SageMaker adds do not change the response", source=contract.DG_INF)
+@check(
+    "SRV-10",
+    Level.MUST,
+    "Extra headers SageMaker adds do not change the response",
+    source=contract.DG_INF,
+    replica=True,
+)
 def extra_headers_ignored(ctx: CheckContext) -> Iterator[Violation]:
     """Extra headers that SageMaker adds (X-Amzn-SageMaker-*, a 1024-character custom attribute, X-Amzn-Trace-Id)
     do not change the response.
@@ -146,7 +158,7 @@ def extra_headers_ignored(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
-@check("SRV-15", Level.SHOULD, "The same payload twice gives the same output", source=contract.DG_BATCH)
+@check("SRV-15", Level.SHOULD, "The same payload twice gives the same output", source=contract.DG_BATCH, replica=True)
 def retry_safe(ctx: CheckContext) -> Iterator[Violation]:
     """The same payload twice gives the same output (retry-safe: batch transform retries invocations).
 

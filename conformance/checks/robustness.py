@@ -129,7 +129,9 @@ def healthy_after_bad_requests(ctx: CheckContext) -> Iterator[Violation]:
     yield from generated_violations(ctx, request_codec(ctx).malformed_payloads(payload_records(ctx)), judge)
 
 
-@check("SRV-9", Level.SHOULD, "A valid payload of about 6,000,000 bytes is accepted", source=contract.API_RT)
+@check(
+    "SRV-9", Level.SHOULD, "A valid payload of about 6,000,000 bytes is accepted", source=contract.API_RT, replica=True
+)
 def large_payload_accepted(ctx: CheckContext) -> Iterator[Violation]:
     """A valid payload of about 6,000,000 bytes is accepted (no 413 from a proxy in front of the model): the
     test-dir's records repeated in the request's media type.

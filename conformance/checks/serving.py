@@ -237,7 +237,13 @@ def no_model_not_healthy(ctx: CheckContext) -> Iterator[Violation]:
         )
 
 
-@check("SRV-13", Level.SHOULD, "/ping stays 200 and under 2 s while invocations are in flight", source=contract.DG_INF)
+@check(
+    "SRV-13",
+    Level.SHOULD,
+    "/ping stays 200 and under 2 s while invocations are in flight",
+    source=contract.DG_INF,
+    replica=True,
+)
 def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
     """`/ping` stays 200 and under 2 s while concurrent invocations are in flight.
 

@@ -175,6 +175,8 @@ class FakeServer:
         self._logs = logs
         self._stop = stop or StopResult(grace=contract.SERVE_STOP_GRACE_S, seconds=0.4, exit_code=0, killed=False)
         self.in_flight = 0
+        self.watching = False
+        """Started without waiting for its /ping, and not yet waited for (await_ready)."""
         self.frozen: set[int] = set()  # PIDs stopped with `kill -STOP` (ENV-3)
         self.client_timeout = 70.0  # the latest request's: what happens after it, the client never sees
         self.lock = threading.Lock()
@@ -255,6 +257,7 @@ class FakeServer:
         return self.alive
 
     def await_ready(self) -> FakeServer:
+        self.watching = False
         return self
 
     def stop(self) -> None:
@@ -548,6 +551,7 @@ class FakeTarget:
         self.launches.append((spec.name, wait, model, budget))
         self.timeline.span(SERVING, spec.name).mark("started")
         server = self.servers[spec.name] = self.fake.serve(spec)
+        server.watching = not wait
         return server
 
     def close(self) -> None:

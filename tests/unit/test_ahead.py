@@ -26,7 +26,9 @@ from conformance.sharing import (
     AHEAD_OF_NEED,
     DEFAULT,
     SERVE_DEFAULT,
+    SERVE_EMPTY_MODEL,
     SERVE_ISOLATED,
+    SERVE_SECOND,
     SERVE_SIGTERM,
     URGENT,
     Options,
@@ -34,6 +36,7 @@ from conformance.sharing import (
     concurrency,
     plan,
 )
+from conformance.targets import Server, ServeSpec
 from conformance.targets.results import TrainResult
 from conformance.testdir import load
 
@@ -316,4 +319,49 @@ def test_checks_apart_run_beside_the_default_servers_checks_once_the_lead_is_in(
     # The check apart started once the lead's outcomes were in.
     assert order.index("SRV-11 started") > order.index("SRV-3 done")
     lanes.close()
+    made.close()
+
+
+def test_a_check_on_the_second_server_uses_its_own_server_of_the_default_configuration(tmp_path: Path) -> None:
+    made = certification(tmp_path)
+    list(clauses())
+    assert plan([REGISTRY["SRV-13"]], made.policy) == [SERVE_DEFAULT, SERVE_SECOND]
+    selected = [REGISTRY[c] for c in ("SRV-1", "SRV-2", "SRV-3", "SRV-4", "SRV-13")]
+    lanes = Lanes(made, selected)
+    assert [lanes.outcome(c).verdict for c in selected] == [PASS] * 5
+    posted = {
+        name: {len(body) for method, _, body, _ in server.requests if method == "POST"}
+        for name, server in made.servers.items()
+    }
+    assert max(posted["default-2"]) > 100_000  # SRV-13's load went to the second server
+    assert max(posted["default"]) < 100_000  # and none of it to the one SRV-4 used
+    lanes.close()
+    made.close()
+
+
+def test_a_check_that_asks_while_a_server_starts_ahead_gets_its_ping_waited_for(tmp_path: Path) -> None:
+    """SRV-12's server is started ahead without waiting for its /ping; SRV-12 asking in the middle of that start
+    must judge the server once its watch is over, not the start's bare result (a catalogue image's 200 without a
+    model passed that way)."""
+    made = certification(tmp_path)
+    in_ahead, release = threading.Event(), threading.Event()
+    launch = made._launch
+
+    def held_launch(spec: ServeSpec, *, wait: bool, default: Server | None = None) -> Server:
+        if spec.name == SERVE_EMPTY_MODEL.name and not wait:
+            in_ahead.set()
+            assert release.wait(WAIT_S)
+        return launch(spec, wait=wait, default=default)
+
+    made._launch = held_launch  # type: ignore[method-assign]
+    made.prefetch([])  # a pool for the starts ahead, nothing planned
+    made.server(SERVE_DEFAULT)  # healthy: SRV-12's server is started ahead now
+    assert in_ahead.wait(WAIT_S)
+    got: list[Server] = []
+    asking = threading.Thread(target=lambda: got.append(made.server(SERVE_EMPTY_MODEL)))
+    asking.start()
+    release.set()
+    asking.join(WAIT_S)
+    assert got
+    assert not got[0].watching  # type: ignore[attr-defined]
     made.close()

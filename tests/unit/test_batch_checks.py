@@ -116,7 +116,8 @@ def test_a_csv_body_labelled_html_fails_srv17(tmp_path: Path) -> None:
     assert "The response is labelled with another media type than the one asked for (Accept: text/csv)" in text
     assert "(no Accept header)" in text
     assert "Expected: Content-Type text/csv (the policy's content_type)" in text
-    sent = [r[3] for r in certification.servers["default"].requests if r[1] == contract.INVOCATIONS_PATH]
+    # SRV-17 runs on the default configuration's second server (Clause.replica).
+    sent = [r[3] for r in certification.servers["default-2"].requests if r[1] == contract.INVOCATIONS_PATH]
     assert {s.get("Accept") for s in sent} == {"text/csv", "*/*", None}
 
 

@@ -1579,7 +1579,7 @@ def test_srv9_large_payload_keeps_a_single_header_row(header_test_dir: TestDir, 
     """SRV-9's 6 MB body for a csv_header image must be one header row and valid records, not the header repeated
     every few records (which any header-reading image rejects: a false failure)."""
     outcome, certification = certify(NeedsHeader(), "SRV-9", tmp_path, test_dir=header_test_dir)
-    body = next(r[2] for r in certification.servers["default"].requests if len(r[2]) > 1_000_000)
+    body = next(r[2] for r in certification.servers["default-2"].requests if len(r[2]) > 1_000_000)
     headers = body.count(HEADER.strip())
     assert headers == 1, f"the header row appears {headers} times in the {len(body):,}-byte body"
     assert outcome.verdict == PASS, rendered(outcome)
@@ -1587,7 +1587,7 @@ def test_srv9_large_payload_keeps_a_single_header_row(header_test_dir: TestDir, 
 
 def test_srv13_load_keeps_a_single_header_row(header_test_dir: TestDir, tmp_path: Path) -> None:
     outcome, certification = certify(NeedsHeader(), "SRV-13", tmp_path, test_dir=header_test_dir)
-    body = next(r[2] for r in certification.servers["default"].requests if len(r[2]) > 100_000)
+    body = next(r[2] for r in certification.servers["default-2"].requests if len(r[2]) > 100_000)
     headers = body.count(HEADER.strip())
     assert headers == 1, f"the header row appears {headers} times in the {len(body):,}-byte body"
     assert outcome.verdict == PASS, rendered(outcome)
