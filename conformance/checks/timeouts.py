@@ -108,7 +108,10 @@ def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     read every 0.5 s while the request is open, not the answer, which waits for the fresh worker to boot.
     When a supervisor replaces the frozen workers before T - 1 s, a limit of its own decided (uvicorn's
     health check): that fails when the command line shows another `--timeout`, and is skipped otherwise, as
-    freezing cannot show the variable's effect there. A skip never hides nginx's finding.
+    freezing cannot show the variable's effect there. A worker that booted after the freeze (a server on a loaded
+    machine may fork its last workers seconds after /ping first answers) and answers before T - 1 s while every
+    frozen worker is still there was late, not a replacement: ENV-3 then freezes every worker and resends, once.
+    A skip never hides nginx's finding.
 
     Earlier the rule was read from configuration only: `--timeout T` on the model server's command line and
     nginx's `proxy_read_timeout`. A `--timeout` that cuts nothing (a server that parses and ignores it)
@@ -154,16 +157,38 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
     spec = ServeSpec("env-timeout", env={variable: str(contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S)})
     server = ctx.server(spec)
     settled_workers(server)
-    table = _inside_table(server)
-    if table is None:
-        raise CheckSkipped("the container has no sh to read its process table and send signals with")
-    count = procs.count_workers(table)
-    if not count.workers:
-        raise CheckSkipped(
-            "no process that runs the model is visible (no known server, no forked workers), so ENV-3 cannot "
-            "freeze the model"
+    body = ctx.test_dir.payload
+    headers = {"Content-Type": ctx.policy.content_type}
+    payload_file = ctx.payload_file("env3-frozen.body", body)
+    for attempt in range(LATE_BOOT_RETRIES + 1):
+        seen = _inside_table(server)
+        if seen is None:
+            raise CheckSkipped("the container has no sh to read its process table and send signals with")
+        count = procs.count_workers(seen)
+        if not count.workers:
+            raise CheckSkipped(
+                "no process that runs the model is visible (no known server, no forked workers), so ENV-3 cannot "
+                "freeze the model"
+            )
+        frozen = sorted(w.pid for w in count.workers)
+        if not _signal(server, "STOP", frozen):
+            raise CheckSkipped(f"kill -STOP {' '.join(map(str, frozen))} failed inside the container")
+        table, frozen = _freeze_late_workers(server, seen, frozen)
+        try:
+            exchange, replaced_at, after = _send_while_watching(
+                server, table, frozen, body, headers, limit, payload_file
+            )
+        finally:
+            alive = {p.pid for p in (_inside_table(server) or [])}
+            _signal(server, "CONT", [pid for pid in frozen if pid in alive] or frozen)
+        gone, fresh = _replacements(table, frozen, after)
+        if attempt == LATE_BOOT_RETRIES or not _late_boot(exchange, gone, fresh, limit):
+            break
+        ctx.note(
+            f"ENV-3 froze the workers again and resent its request: PIDs {', '.join(map(str, fresh))} booted after "
+            f"the freeze, while every frozen worker was still there, and answered it after {exchange.elapsed:.1f} s"
         )
-    frozen = sorted(w.pid for w in count.workers)
+        settled_workers(server)
     configured = procs.server_timeout(count.master) if count.master else None
     evidence = [("Process table (container PIDs)", procs.render_table(table))]
     if configured is not None:
@@ -172,19 +197,7 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
         evidence.append(
             ("Command line", f"--timeout {configured:g} (PID {master.pid}: {master.args})" if master else "")
         )
-    body = ctx.test_dir.payload
-    headers = {"Content-Type": ctx.policy.content_type}
-    payload_file = ctx.payload_file("env3-frozen.body", body)
-    if not _signal(server, "STOP", frozen):
-        raise CheckSkipped(f"kill -STOP {' '.join(map(str, frozen))} failed inside the container")
-    table, frozen = _freeze_late_workers(server, table, frozen)
-    try:
-        exchange, replaced_at, after = _send_while_watching(server, table, frozen, body, headers, limit, payload_file)
-    finally:
-        alive = {p.pid for p in (_inside_table(server) or [])}
-        _signal(server, "CONT", [pid for pid in frozen if pid in alive] or frozen)
     ended = exchange.elapsed
-    gone, fresh = _replacements(table, frozen, after)
     replaced = gone + fresh
     ctx.measure("frozen_request_seconds", ended)
     if replaced_at is not None:
@@ -253,6 +266,16 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
 
 LATE_WORKER_ROUNDS = 3
 """How many times ENV-3 looks again, right after the freeze, for workers that were still booting."""
+LATE_BOOT_RETRIES = 1
+"""How many times ENV-3 freezes again and resends when a worker that booted after the freeze answered its request."""
+
+
+def _late_boot(exchange: Exchange, gone: list[int], fresh: list[int], limit: float) -> bool:
+    """A worker that booted after the freeze answered the request early, while every frozen worker was still there:
+    on a loaded machine a server may fork its last workers seconds after /ping first answers. That is no
+    replacement (a server that enforces its timeout removes or outlives a frozen worker at T, not before T - 1 s),
+    so the freeze did not hold the request, and ENV-3 freezes every worker, that one too, and sends it again."""
+    return bool(fresh) and not gone and not _cut(exchange) and exchange.elapsed < limit - HEARTBEAT_SLACK_S
 
 
 def _freeze_late_workers(

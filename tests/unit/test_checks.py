@@ -1636,3 +1636,34 @@ def test_env3_freezes_a_worker_that_was_still_booting(tmp_path: Path) -> None:
     assert outcome.verdict == "pass", outcome.reason
     assert outcome.measurements["frozen_request_seconds"] == 12.0
     assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
+
+
+@dataclass
+class SlowBootingWorker(GoodImage):
+    """gunicorn on a loaded machine: the last worker forks some seconds after ENV-3 froze the others (too late for
+    the looks right after the freeze), and answers the request at once; the frozen workers are all still there."""
+
+    def __post_init__(self) -> None:
+        self.late: Process | None = None
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        server = super().serve(spec)
+        if spec.name == "env-timeout":
+            self.late = procs.count_workers(server.processes()).workers[-1]
+            server._processes = [p for p in server.processes() if p.pid != self.late.pid]
+        return server
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if self.late is not None:  # it boots now, not frozen, and takes the request
+            server._processes.append(self.late)
+            self.late = None
+            return replace(self.invoke(server, body, headers), elapsed=2.9)
+        return super().frozen_invoke(server, body, headers)
+
+
+def test_env3_freezes_again_when_a_worker_boots_after_the_freeze(tmp_path: Path) -> None:
+    outcome, certification = certify(SlowBootingWorker(), "ENV-3", tmp_path)
+    assert outcome.verdict == "pass", outcome.reason
+    assert outcome.measurements["frozen_request_seconds"] == 12.0  # the second request, held by the freeze
+    assert any("booted after the freeze" in note for note in outcome.notes)
+    assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
