@@ -235,27 +235,7 @@ class ServingContainer(DockerContainer):
     ) -> Exchange:
         """One request; an invocation waits at most SageMaker's limit (the check's view of the server counts it
         against the limits, conformance.limits)."""
-        return self._send(
-            method,
-            path,
-            body=body,
-            headers=headers,
-            timeout=timeout or INVOCATION_TIMEOUT_S,
-            session=session,
-            payload_file=payload_file,
-        )
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: bytes,
-        headers: Mapping[str, str] | None,
-        timeout: float,
-        session: requests.Session | None,
-        payload_file: Path | None,
-    ) -> Exchange:
+        timeout = timeout or INVOCATION_TIMEOUT_S
         if self.probe is not None:
             return self.probe.send(
                 method,
