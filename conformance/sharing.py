@@ -280,6 +280,9 @@ class Certification:
         self._starting: dict[str, tuple[int, concurrent.futures.Future[Any]]] = {}
         self._ahead: concurrent.futures.ThreadPoolExecutor | None = None
         self._launched: set[str] = set()
+        self._default_serving = threading.Event()
+        """Set once the default server holds its slot (or will never ask for one): the training variants wait
+        for it, so that the server most checks need is not queued behind runs started only ahead of need."""
         self._checking = threading.local()
         self._closed = False
 
@@ -326,6 +329,8 @@ class Certification:
         serving = [spec for spec in planned if isinstance(spec, ServeSpec)]
         # Threads that wait on a dependency hold no slot, so there may be more of them than slots.
         self._ahead = concurrent.futures.ThreadPoolExecutor(2 + len(planned), thread_name_prefix=AHEAD)
+        if not (self.policy.serves and serving):
+            self._default_serving.set()  # no default server is planned: nothing to let go first
         if self.policy.trains and training:
             self._ahead.submit(self._quietly, self._train_ahead, [s for s in training if s.name != TRAIN_DEFAULT.name])
         if self.policy.serves and serving:
@@ -338,11 +343,18 @@ class Certification:
         training = working_training(self.train)
         if not training.trained:
             return  # most variants' checks then skip naming TRN-1: the few that run start their own
+        # The run on the test-dir has just ended, and the default server, which waited for its model, is about to
+        # ask for a slot: the variants, only started ahead of need, would otherwise take every free slot first.
+        self._default_serving.wait()
         for spec in planned:
             self._start_ahead(self.train, variant_spec(spec, training))
 
     def _serve_ahead(self, planned: list[ServeSpec]) -> None:
-        if serving_ahead(self.default_server()):
+        try:
+            default = self.default_server()
+        finally:
+            self._default_serving.set()  # it failed before its slot (no model): the variants need not wait
+        if serving_ahead(default):
             for spec in planned:
                 self._start_ahead(self._variant_ahead, spec)
 
@@ -417,6 +429,8 @@ class Certification:
         with self._slots.hold(key, urgency=urgency, waits=clause.waits if clause else 0.0):
             with self._lock:
                 self.containers_started += 1
+            if key == f"serve {SERVE_DEFAULT.name}":
+                self._default_serving.set()
             yield
 
     # --- training -------------------------------------------------------------------------------
@@ -578,11 +592,19 @@ class Certification:
 
     def close(self) -> None:
         self._closed = True
+        self._default_serving.set()  # a training thread waiting for the default server goes on, and finds it closed
         if self._ahead is not None:
             # What was queued is dropped; a start under way ends within its own bound, then its container is stopped.
             self._ahead.shutdown(wait=True, cancel_futures=True)
-        for container in self._servers.values():
-            with contextlib.suppress(Exception):
-                container.stop()
+        servers = list(self._servers.values())
         self._servers.clear()
+        if servers:
+            # Side by side: each stop is an engine round trip and a wait for the container to go.
+            with concurrent.futures.ThreadPoolExecutor(len(servers), thread_name_prefix="smc-stop") as stopping:
+                list(stopping.map(_stop_quietly, servers))
         self.target.close()
+
+
+def _stop_quietly(container: Server) -> None:
+    with contextlib.suppress(Exception):
+        container.stop()

@@ -5,9 +5,11 @@ checks that do not wait for training ones."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -365,3 +367,60 @@ def test_a_check_that_asks_while_a_server_starts_ahead_gets_its_ping_waited_for(
     assert got
     assert not got[0].watching  # type: ignore[attr-defined]
     made.close()
+
+
+def test_the_training_variants_let_the_default_server_take_its_slot_first(tmp_path: Path) -> None:
+    """The run on the test-dir ends and the default server, which waited for its model, asks for a slot: the
+    variant runs, started only ahead of need, must not take the free slots before it."""
+    made = certification(tmp_path, slots=1)
+    taken: list[str] = []
+    hold = made._slots.hold
+
+    @contextlib.contextmanager
+    def recorded(key: str, *, urgency: int, waits: float = 0.0) -> Iterator[None]:
+        with hold(key, urgency=urgency, waits=waits):
+            taken.append(key)
+            yield
+
+    made._slots.hold = recorded  # type: ignore[method-assign]
+    variant_asked = threading.Event()
+    model_source, train = made.model_source, made.train
+
+    def late_model_source() -> Path:
+        # The server thread is slower to ask than the training thread: give a variant the chance to go first.
+        variant_asked.wait(0.5)
+        return model_source()
+
+    def noted_train(spec: TrainSpec = TRAIN_DEFAULT) -> TrainResult:
+        if spec.name != TRAIN_DEFAULT.name:
+            variant_asked.set()
+        return train(spec)
+
+    made.model_source = late_model_source  # type: ignore[method-assign]
+    made.train = noted_train  # type: ignore[method-assign]
+    made.prefetch([TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS, SERVE_DEFAULT])
+    made.default_server()
+    made.close()
+    after_training = taken[taken.index(f"train {TRAIN_DEFAULT.name}") + 1 :]
+    assert after_training[0] == f"serve {SERVE_DEFAULT.name}", taken
+
+
+def test_closing_stops_the_servers_side_by_side(tmp_path: Path) -> None:
+    made = certification(tmp_path)
+    made.server(SERVE_DEFAULT)
+    made.server(SERVE_SECOND)
+    together = threading.Barrier(2, timeout=WAIT_S / 2)
+    met: list[str] = []
+    for name, server in made.servers.items():
+        if name in (SERVE_DEFAULT.name, SERVE_SECOND.name):
+            stop = server.stop
+
+            def stop_together(stop: Callable[[], None] = stop, name: str = name) -> None:
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    together.wait()  # only when the other one is stopping at the same time
+                    met.append(name)
+                stop()
+
+            server.stop = stop_together  # type: ignore[method-assign]
+    made.close()
+    assert sorted(met) == sorted([SERVE_DEFAULT.name, SERVE_SECOND.name])
