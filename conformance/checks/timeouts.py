@@ -105,7 +105,9 @@ def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     while every worker is frozen may wait in the listening socket's queue rather than in a worker: a
     replacement worker's answer then shows that the server enforced T on the frozen ones, and the moment that
     counts is the replacement (a frozen worker gone, or a fresh worker beside it), seen in the process table
-    read every 0.5 s while the request is open, not the answer, which waits for the fresh worker to boot.
+    read every 0.5 s while the request is open (a replacement counts as early by when that reading came back,
+    as late by when it was asked for: on a loaded engine a reading takes a second or more), not the answer, which
+    waits for the fresh worker to boot.
     When a supervisor replaces the frozen workers before T - 1 s, a limit of its own decided (uvicorn's
     health check): that fails when the command line shows another `--timeout`, and is skipped otherwise, as
     freezing cannot show the variable's effect there. A worker that booted after the freeze (a server on a loaded
@@ -201,13 +203,13 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
     replaced = gone + fresh
     ctx.measure("frozen_request_seconds", ended)
     if replaced_at is not None:
-        ctx.measure("workers_replaced_seconds", replaced_at)
+        ctx.measure("workers_replaced_seconds", replaced_at[1])
     evidence.append(
         (
             "Frozen",
             f"PIDs {', '.join(map(str, frozen))} ({count.rule}); afterwards, frozen workers gone: "
             f"{', '.join(map(str, gone)) or 'none'}; fresh workers: {', '.join(map(str, fresh)) or 'none'}"
-            + (f"; first seen replaced after {replaced_at:.1f} s" if replaced_at is not None else ""),
+            + (f"; first seen replaced by {replaced_at[1]:.1f} s" if replaced_at is not None else ""),
         )
     )
     evidence += list(exchange.evidence())
@@ -216,7 +218,8 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
     setting = f"{variable}={limit:g}"
     cut = _cut(exchange)
     # When a fresh worker answered, the server's decision was the replacement, not the answer.
-    moment = ended if cut or replaced_at is None else replaced_at
+    moment = ended if cut or replaced_at is None else replaced_at[1]
+    late = ended if cut or replaced_at is None else replaced_at[0]
     if exchange.status is None and "ReadTimeout" in (exchange.error or ""):
         yield Violation(
             f"{setting} did not cut off a request to frozen workers: still open after {ended:.1f} s",
@@ -254,9 +257,9 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
             actual=f"{exchange.describe()} after {ended:.1f} s; workers replaced: {replaced_text}",
             evidence=tuple(evidence),
         )
-    elif moment >= limit + CUT_MARGIN_S:
+    elif late >= limit + CUT_MARGIN_S:
         yield Violation(
-            f"{setting} cut off a request to frozen workers only after {moment:.1f} s",
+            f"{setting} cut off a request to frozen workers only after {late:.1f} s",
             expected=f"the request cut off, or the workers replaced, {window}",
             actual=f"{exchange.describe()} after {ended:.1f} s",
             evidence=tuple(evidence),
@@ -318,9 +321,10 @@ def _send_while_watching(
     headers: dict[str, str],
     limit: float,
     payload_file: Path,
-) -> tuple[Exchange, float | None, list[procs.Process]]:
+) -> tuple[Exchange, tuple[float, float] | None, list[procs.Process]]:
     """Send the invocation (right after the freeze) and watch the process table while it is open: the answer,
-    when the frozen workers were first seen replaced (within about a second), and the final table."""
+    when the reading that first showed the frozen workers replaced was asked for and when it came back, and the
+    final table."""
     answers: list[Exchange] = []
     refused: list[BaseException] = []
 
@@ -349,9 +353,12 @@ def _send_while_watching(
         sender.join(WATCH_INTERVAL_S)
         if not sender.is_alive():
             break
-        looked = time.monotonic() - started
-        if replaced_at is None and any(_replacements(table, frozen, _inside_table(server) or [])):
-            replaced_at = looked
+        asked = time.monotonic() - started
+        now = _inside_table(server) or []
+        if replaced_at is None and any(_replacements(table, frozen, now)):
+            # A docker exec on a loaded engine takes a second or more: the reading shows the table somewhere
+            # between the asking and its return. Judged early only by the return, late only by the asking.
+            replaced_at = (asked, time.monotonic() - started)
     if refused:
         raise refused[0]
     if not answers:

@@ -1293,6 +1293,38 @@ def test_env3_times_the_replacement_not_the_fresh_workers_answer(tmp_path: Path)
     assert outcome.measurements["workers_replaced_seconds"] < 2 * timeouts.WATCH_INTERVAL_S + 0.5
 
 
+@dataclass
+class SlowProcessTable(GoodImage):
+    """Reading the process table takes ``read_s`` (a docker exec on a loaded engine); the workers are replaced
+    while the first watching read is under way, and the answer comes a little later."""
+
+    read_s: float = 0.6
+
+    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
+        if command[:2] == ["sh", "-c"] and command[2] == procs.PROC_TABLE_SCRIPT and server.frozen:
+            time.sleep(self.read_s / 2)
+            if getattr(self, "invoked", False):
+                server.replace_processes(set(server.frozen))
+            time.sleep(self.read_s / 2)
+        return super().execute(server, command)
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        self.invoked = True
+        time.sleep(4 * self.read_s)
+        return replace(self.invoke(server, body, headers), elapsed=10.2)
+
+
+def test_env3_times_a_replacement_by_when_the_table_was_read_not_asked_for(tmp_path: Path) -> None:
+    """A replacement counts from when the reading that showed it came back: on a loaded engine the exec takes a
+    second or more, and timing it from the asking made an MMS replacement at T look like one before T."""
+    image = SlowProcessTable()
+    outcome, _ = certify(image, "ENV-3", tmp_path)
+    replaced = outcome.measurements["workers_replaced_seconds"]
+    # Seen by the first watching read at the earliest, asked for after one watch interval: it returns a whole
+    # read later.
+    assert replaced >= timeouts.WATCH_INTERVAL_S + image.read_s
+
+
 def test_env_recognises_mlflow(tmp_path: Path) -> None:
     entry = "python -c import sys; from mlflow.models import container as C; C._init(sys.argv[1], 'local') serve"
     uvicorn = "/opt/venv/bin/python /opt/venv/bin/uvicorn --port 8000 --workers 2 mlflow.pyfunc.scoring_server.app:app"
