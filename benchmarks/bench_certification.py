@@ -52,7 +52,10 @@ def certify(image: str, test_dir: str | None) -> tuple[float, dict[str, Any]]:
         started = time.perf_counter()
         subprocess.run([*command, "-q", "-p", "no:cacheprovider"], cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
         seconds = time.perf_counter() - started
-        report = json.loads(next(Path(reports).glob("*.json")).read_text())
+        found = next(Path(reports).glob("*.json"), None)
+        if found is None:  # pytest stopped before certifying (its usage error is above)
+            sys.exit(f"bench_certification: no report for {image}: `{' '.join(command)}` certified nothing")
+        report = json.loads(found.read_text())
     return seconds, report
 
 
