@@ -77,10 +77,14 @@ class Codec(ABC):
 
     def sized(self, records: Sequence[bytes], size: int) -> bytes:
         """The records repeated in order until the body is about ``size`` bytes, never above it (SRV-9, SRV-13)."""
-        chosen: list[bytes] = []
         total = len(self.render([]))
-        while records:
-            record = records[len(chosen) % len(records)]
+        cycle = sum(len(record) + self.separator for record in records)
+        # Whole rounds of the records by arithmetic, then record by record: a 6 MiB body of short CSV lines is
+        # some 300,000 records, and a Python loop over each cost the harness half a CPU-second per body.
+        rounds = max(size - total, 0) // cycle if cycle else 0
+        chosen = list(records) * rounds
+        total += rounds * cycle
+        for record in records:
             if total + len(record) + self.separator > size:
                 break
             chosen.append(record)

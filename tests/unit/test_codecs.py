@@ -294,6 +294,38 @@ def test_sized_never_exceeds_the_size(records: list[Any], kind: str, envelope: i
     assert len(body) > size - longest - 1, "as close to the size as whole records allow"
 
 
+def one_by_one(codec: Codec, records: list[bytes], size: int) -> bytes:
+    """``sized`` as first written: record after record, the rule the arithmetic of whole rounds must keep."""
+    chosen: list[bytes] = []
+    total = len(codec.render([]))
+    while records:
+        record = records[len(chosen) % len(records)]
+        if total + len(record) + codec.separator > size:
+            break
+        chosen.append(record)
+        total += len(record) + codec.separator
+    body = codec.render(chosen)
+    while len(body) > size and chosen:
+        chosen.pop()
+        body = codec.render(chosen)
+    return body
+
+
+@given(records=json_records(), kind=st.sampled_from(["json", "jsonl"]), envelope=st.integers(0, 4),
+       size=st.integers(0, 5_000))  # fmt: skip
+@PROPERTY
+def test_sized_chooses_the_records_one_by_one_would(records: list[Any], kind: str, envelope: int, size: int) -> None:
+    codec, split = fitted(records, kind, envelope)
+    assert codec.sized(split, size) == one_by_one(codec, split, size)
+
+
+def test_sized_csv_of_uneven_lines_matches_one_by_one() -> None:
+    codec = CsvCodec.fit(b"a,b\n1,2\n", header=True)
+    split = [b"5.1,3.5,1.4,0.2", b"7,3", b"6.25,2.5,4.9,1.5,extra"]
+    for size in (0, 3, 4, 20, 21, 45, 46, 47, 1000, 65_537):
+        assert codec.sized(split, size) == one_by_one(codec, split, size), size
+
+
 def test_sized_for_srv9_in_each_media_type() -> None:
     for codec, record in ((CsvCodec(), b"5.1,3.5,1.4,0.2"), (JsonCodec.fit(b'{"instances": [[1]]}'), b"[5.1,3.5]"),
                           (JsonLinesCodec(), b'{"features":[5.1,3.5]}')):  # fmt: skip
