@@ -242,9 +242,10 @@ def _multi_record_violations(
     assembled = assemble_with_line([a.body for a in answers])
     reader = codecs.for_response(answers[0].media_type, ctx.policy.accept)
     outputs = reader.output_records(assembled)
-    per_batch = [len(reader.output_records(a.body) or []) for a in answers]
-    short = next((n for n, (b, c) in enumerate(zip(batches, per_batch, strict=True)) if len(b) != c), None)
     if outputs is None or len(outputs) != len(records):
+        # Each mini-batch's answer is parsed again only to name the first one short of records.
+        per_batch = [len(reader.output_records(a.body) or []) for a in answers]
+        short = next((n for n, (b, c) in enumerate(zip(batches, per_batch, strict=True)) if len(b) != c), None)
         counted = f"a body that does not parse as {reader.name}" if outputs is None else f"{len(outputs):,} records"
         number = short if short is not None else 0
         yield exchange_violation(
@@ -257,14 +258,16 @@ def _multi_record_violations(
         return
     if expected is None:
         return
-    wanted = [reader.canonical(expected[i % len(expected)]) for i in range(len(records))]
-    wrong = next((i for i, (a, b) in enumerate(zip(outputs, wanted, strict=True)) if a != b), None)
+    # Record i answers test-dir record i mod len(expected): canonical once per test-dir record, not per output.
+    wanted = [reader.canonical(line) for line in expected]
+    wrong = next((i for i, out in enumerate(outputs) if out != wanted[i % len(wanted)]), None)
     if wrong is not None:
         number = next(n for n, b in enumerate(batches) if wrong in b)
         yield exchange_violation(
             answers[number],
             "The assembled output's records are not the input records' answers, in order",
-            expected=f"record {wrong + 1:,}: {wanted[wrong]!r} (test-dir record {wrong % len(expected) + 1}'s answer)",
+            expected=f"record {wrong + 1:,}: {wanted[wrong % len(wanted)]!r} "
+            f"(test-dir record {wrong % len(expected) + 1}'s answer)",
             actual=f"record {wrong + 1:,}: {outputs[wrong]!r} (in mini-batch {number + 1} of {len(batches)})",
         )
 

@@ -76,6 +76,26 @@ def test_a_capped_request_fails_srv16(tmp_path: Path) -> None:
     assert certification.servers["batch"].spec.env == contract.BATCH_ENV
 
 
+@dataclass
+class AnswersLastRecordWrong(GoodImage):
+    """Answers the last record of a large request wrong: one wrong answer far into the assembled output (the
+    test-dir's expected output, written from the small payload, stays right)."""
+
+    def predict(self, table: list[list[float]]) -> bytes:
+        lines = super().predict(table).splitlines(keepends=True)
+        return b"".join(lines[:-1]) + b"-1.0000\n" if len(lines) > 1000 else b"".join(lines)
+
+
+def test_a_wrong_answer_deep_in_the_output_fails_srv16_naming_record_and_mini_batch(tmp_path: Path) -> None:
+    outcome, _ = certify(AnswersLastRecordWrong(), "SRV-16", tmp_path)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    full = 6 * contract.MEGABYTE // 16
+    assert "The assembled output's records are not the input records' answers, in order" in text
+    assert f"Actual:   record {full:,}: '-1.0000' (in mini-batch 1 of 2)" in text
+    assert f"Expected: record {full:,}: '19.1000' (test-dir record 3's answer)" in text
+
+
 def test_srv16_packs_mini_batches_by_execution_parameters_and_keeps_their_order(tmp_path: Path) -> None:
     outcome, certification = certify(SmallPayloads(), "SRV-16", tmp_path)
     assert outcome.verdict == PASS, rendered(outcome)
