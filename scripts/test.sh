@@ -15,6 +15,9 @@ fi
 "$root/scripts/ensure-sdk.sh" >/dev/null
 "$root/tests/good_images/build.sh"
 cd "$root"
+# A machine may set PYTHONDONTWRITEBYTECODE: each pytest process would then compile the harness and rewrite its
+# asserts afresh, about 1.5 CPU-s a run (the catalogue starts one per image). __pycache__ is ignored by git.
+unset PYTHONDONTWRITEBYTECODE
 # worksteal: an idle worker takes queued tests from the busy one, so the slow Docker tests at the end do not
 # run one after another on a single worker while the other waits (pytest-xdist's default "load" does that).
 # --durations: the slowest tests in every log, so the time budget of CI can be followed run to run.
