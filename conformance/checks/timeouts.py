@@ -111,8 +111,9 @@ def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     When a supervisor replaces the frozen workers before T - 1 s, a limit of its own decided (uvicorn's
     health check): that fails when the command line shows another `--timeout`, and is skipped otherwise, as
     freezing cannot show the variable's effect there. A worker that booted after the freeze (a server on a loaded
-    machine may fork its last workers seconds after /ping first answers) and answers before T - 1 s while every
-    frozen worker is still there was late, not a replacement: ENV-3 then freezes every worker and resends, once.
+    machine may fork its last workers seconds after /ping first answers) and appears before T - 1 s while every
+    frozen worker is still there was late, not a replacement, whether it answered the request or the request
+    waited on: ENV-3 then freezes every worker and resends, once.
     A skip never hides nginx's finding.
 
     Earlier the rule was read from configuration only: `--timeout T` on the model server's command line and
@@ -184,11 +185,13 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
             alive = {p.pid for p in (_inside_table(server) or [])}
             _signal(server, "CONT", [pid for pid in frozen if pid in alive] or frozen)
         gone, fresh = _replacements(table, frozen, after)
-        if attempt == LATE_BOOT_RETRIES or not _late_boot(exchange, gone, fresh, limit):
+        if attempt == LATE_BOOT_RETRIES or not _late_boot(exchange, gone, fresh, limit, replaced_at):
             break
         ctx.note(
             f"ENV-3 froze the workers again and resent its request: PIDs {', '.join(map(str, fresh))} booted after "
-            f"the freeze, while every frozen worker was still there, and answered it after {exchange.elapsed:.1f} s"
+            f"the freeze, while every frozen worker was still there"
+            + (f" (first seen by {replaced_at[1]:.1f} s)" if replaced_at is not None else "")
+            + f", and the request ended {exchange.describe()} after {exchange.elapsed:.1f} s"
         )
         settled_workers(server)
     configured = procs.server_timeout(count.master) if count.master else None
@@ -273,12 +276,19 @@ LATE_BOOT_RETRIES = 1
 """How many times ENV-3 freezes again and resends when a worker that booted after the freeze answered its request."""
 
 
-def _late_boot(exchange: Exchange, gone: list[int], fresh: list[int], limit: float) -> bool:
-    """A worker that booted after the freeze answered the request early, while every frozen worker was still there:
-    on a loaded machine a server may fork its last workers seconds after /ping first answers. That is no
-    replacement (a server that enforces its timeout removes or outlives a frozen worker at T, not before T - 1 s),
-    so the freeze did not hold the request, and ENV-3 freezes every worker, that one too, and sends it again."""
-    return bool(fresh) and not gone and not _cut(exchange) and exchange.elapsed < limit - HEARTBEAT_SLACK_S
+def _late_boot(
+    exchange: Exchange, gone: list[int], fresh: list[int], limit: float, replaced_at: tuple[float, float] | None
+) -> bool:
+    """A worker appeared after the freeze, before T - 1 s, while every frozen worker was still there: on a loaded
+    machine a server may fork its last workers seconds after /ping first answers. That is no replacement (a server
+    that enforces its timeout removes or outlives a frozen worker at T, not before T - 1 s). Either it answered
+    the request early, so the freeze did not hold it, or the request waited on regardless, so the worker decided
+    nothing; either way ENV-3 freezes every worker, that one too, and sends the request again. A server that
+    really replaces a worker early does it again then, and is judged on that."""
+    if not fresh or gone or _cut(exchange):
+        return False
+    early = limit - HEARTBEAT_SLACK_S
+    return exchange.elapsed < early or (replaced_at is not None and replaced_at[1] < early)
 
 
 def _freeze_late_workers(
