@@ -1641,41 +1641,6 @@ def test_a_serve_only_image_skips_every_training_clause(clause_id: str, tmp_path
 
 
 @dataclass
-class LateWorkerBesideTheFrozenRequest(GoodImage):
-    """MMS on a loaded machine: a worker boots seconds after ENV-3 froze the others and shows in the process table,
-    but the request stays with the frozen workers and ends only at the server's timeout (200 after 11.9 s), every
-    frozen worker still there. The worker that appeared early was no replacement: it did not decide the request."""
-
-    def __post_init__(self) -> None:
-        self.late: Process | None = None
-
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        server = super().serve(spec)
-        if spec.name == "env-timeout":
-            self.late = procs.count_workers(server.processes()).workers[-1]
-            server._processes = [p for p in server.processes() if p.pid != self.late.pid]
-        return server
-
-    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if self.late is not None:
-            server._processes.append(self.late)
-            self.late = None
-            time.sleep(3 * timeouts.WATCH_INTERVAL_S)  # the watch sees it while the request is open
-            return replace(self.invoke(server, body, headers), elapsed=11.9)
-        return super().frozen_invoke(server, body, headers)
-
-
-def test_env3_freezes_again_when_a_late_worker_appears_but_the_request_waits_for_the_timeout(tmp_path: Path) -> None:
-    """CI saw MMS's ENV-3 skipped as "replaced its frozen workers after 8.7 s" while its request ended at 11.9 s:
-    a worker that booted late was taken for an early replacement."""
-    outcome, certification = certify(LateWorkerBesideTheFrozenRequest(), "ENV-3", tmp_path)
-    assert outcome.verdict == "pass", outcome.reason
-    assert outcome.measurements["frozen_request_seconds"] == 12.0  # the second request, every worker frozen
-    assert any("booted after the freeze" in note for note in outcome.notes)
-    assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
-
-
-@dataclass
 class LateWorker(GoodImage):
     """gunicorn on a busy machine: one worker is still booting when ENV-3 first reads the process table; left
     running, it would answer the request to the frozen workers at once."""
@@ -1732,5 +1697,30 @@ def test_env3_freezes_again_when_a_worker_boots_after_the_freeze(tmp_path: Path)
     outcome, certification = certify(SlowBootingWorker(), "ENV-3", tmp_path)
     assert outcome.verdict == "pass", outcome.reason
     assert outcome.measurements["frozen_request_seconds"] == 12.0  # the second request, held by the freeze
+    assert any("booted after the freeze" in note for note in outcome.notes)
+    assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
+
+
+@dataclass
+class LateWorkerBesideTheFrozenRequest(SlowBootingWorker):
+    """MMS on a loaded machine: a worker boots seconds after ENV-3 froze the others and shows in the process table,
+    but the request stays with the frozen workers and ends only at the server's timeout (200 after 11.9 s), every
+    frozen worker still there. The worker that appeared early was no replacement: it did not decide the request."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if self.late is not None:
+            server._processes.append(self.late)
+            self.late = None
+            time.sleep(3 * timeouts.WATCH_INTERVAL_S)  # the watch sees it while the request is open
+            return replace(self.invoke(server, body, headers), elapsed=11.9)
+        return super().frozen_invoke(server, body, headers)
+
+
+def test_env3_freezes_again_when_a_late_worker_appears_but_the_request_waits_for_the_timeout(tmp_path: Path) -> None:
+    """CI saw MMS's ENV-3 skipped as "replaced its frozen workers after 8.7 s" while its request ended at 11.9 s:
+    a worker that booted late was taken for an early replacement."""
+    outcome, certification = certify(LateWorkerBesideTheFrozenRequest(), "ENV-3", tmp_path)
+    assert outcome.verdict == "pass", outcome.reason
+    assert outcome.measurements["frozen_request_seconds"] == 12.0  # the second request, every worker frozen
     assert any("booted after the freeze" in note for note in outcome.notes)
     assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
