@@ -11,6 +11,6 @@ name=${1:-decision_trees}
 "$root/scripts/build-images.sh" "$name"
 cd "$root"
 # A machine may set PYTHONDONTWRITEBYTECODE: each pytest process would then compile the harness and rewrite its
-# asserts afresh, about 1.5 CPU-s a run (the catalogue starts one per image). __pycache__ is ignored by git.
+# asserts afresh, about 1.5 CPU-s a run. __pycache__ is ignored by git.
 unset PYTHONDONTWRITEBYTECODE
 exec "${SMC_VENV:-$root/.venv}/bin/python" -m pytest --image="sagemaker-conformance/$name:latest" "$@"

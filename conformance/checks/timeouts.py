@@ -273,7 +273,8 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
 LATE_WORKER_ROUNDS = 3
 """How many times ENV-3 looks again, right after the freeze, for workers that were still booting."""
 LATE_BOOT_RETRIES = 1
-"""How many times ENV-3 freezes again and resends when a worker that booted after the freeze answered its request."""
+"""How many times ENV-3 freezes again and resends when a worker that booted after the freeze appeared early (see
+``_late_boot``)."""
 
 
 def _late_boot(
