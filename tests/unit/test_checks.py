@@ -1724,3 +1724,59 @@ def test_env3_freezes_again_when_a_late_worker_appears_but_the_request_waits_for
     assert outcome.measurements["frozen_request_seconds"] == 12.0  # the second request, every worker frozen
     assert any("booted after the freeze" in note for note in outcome.notes)
     assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
+
+
+@dataclass
+class GunicornOnABusyEngine(GoodImage):
+    """gunicorn on a busy engine: each `docker exec` takes ``exec_s`` while ``busy_tries`` last, so ENV-3's request
+    leaves seconds after the freeze; the arbiter counts a worker's silence from its last heartbeat, at the freeze,
+    so by the request's clock the cut comes that much earlier than T + 2 s."""
+
+    exec_s: float = 1.6
+    busy_tries: int = 1
+
+    def __post_init__(self) -> None:
+        self.stop_asked: float | None = None
+        self.tries = 0
+
+    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
+        stopping = command[:2] == ["sh", "-c"] and command[2].startswith("kill -STOP")
+        if stopping and self.stop_asked is None:
+            self.stop_asked, self.tries = time.monotonic(), self.tries + 1
+        if command[:2] == ["sh", "-c"] and command[2].startswith("kill -CONT"):
+            self.stop_asked = None
+        if self.tries <= self.busy_tries and (stopping or (server.frozen and command[2] == procs.PROC_TABLE_SCRIPT)):
+            time.sleep(self.exec_s)
+        return super().execute(server, command)
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        answer = super().frozen_invoke(server, body, headers)
+        assert self.stop_asked is not None
+        return replace(answer, elapsed=answer.elapsed - (time.monotonic() - self.stop_asked))
+
+
+def test_env3_times_again_when_a_busy_engine_delays_the_request_past_the_freeze(tmp_path: Path) -> None:
+    """CI at a load average over 10: gunicorn replaced its frozen workers at T by the freeze's clock, and ENV-3,
+    whose request left 4 s after the freeze, skipped it as "replaced after 5.9 s, before T could act"."""
+    outcome, _ = certify(GunicornOnABusyEngine(), "ENV-3", tmp_path)
+    assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
+    assert any("froze the workers again" in note and "after the freeze" in note for note in outcome.notes)
+    assert outcome.measurements["freeze_to_request_seconds"] < 1.0  # the second try, on a quiet engine
+
+
+def test_env3_is_not_judged_when_the_engine_stays_too_busy_to_time_it(tmp_path: Path) -> None:
+    outcome, certification = certify(GunicornOnABusyEngine(busy_tries=2), "ENV-3", tmp_path)
+    assert outcome.verdict == SKIP, rendered(outcome) if outcome.failure else outcome.reason
+    assert outcome.reason.startswith("not judged, the host was too busy to time it fairly (load average ")
+    assert "depends on which one the server counts from" in outcome.reason
+    assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
+
+
+@pytest.mark.parametrize(
+    ("moment", "lead", "unfair"),
+    [(8.0, 0.5, False), (8.0, 1.5, True), (5.9, 4.1, True), (3.0, 4.0, False), (9.5, 3.0, False)],
+)
+def test_env3_an_early_decision_is_unfair_only_when_the_freezes_clock_disagrees(
+    moment: float, lead: float, unfair: bool
+) -> None:
+    assert timeouts._unfair(moment, lead, 10.0) is unfair
