@@ -22,18 +22,14 @@ import concurrent.futures
 import threading
 from collections.abc import Iterable
 
-from conformance.registry import Clause, Phase
+from conformance.registry import LEAD, Clause, Phase
 from conformance.runner import Outcome, run_clause
 from conformance.sharing import Certification
-
-LEAD = ("SRV-1", "SRV-2", "SRV-3")
-"""The serving clauses every other serving check relies on: the default server answers (SRV-1), is healthy with its
-pings under 2 s (SRV-2), and answers an invocation of the trained model within the limit (SRV-3)."""
 
 TRAINING, SERVING, SECOND = "training", "serving", "serving-2"
 
 
-def lane_of(clause: Clause) -> str | None:
+def lane_of(clause: Clause, second: bool) -> str | None:
     """The lane ``clause`` runs in: training; serving (the default server's checks); serving-2 (the checks on its
     second, :attr:`~conformance.registry.Clause.replica`); its own (a check apart); or none for an IMG clause (it
     runs in its own test)."""
@@ -42,7 +38,7 @@ def lane_of(clause: Clause) -> str | None:
     if clause.phase in (Phase.SERVING, Phase.ENVIRONMENT):
         if clause.apart:
             return clause.id
-        return SECOND if clause.replica else SERVING
+        return SECOND if clause.replica and second else SERVING
     return None
 
 
@@ -55,7 +51,7 @@ class Lanes:
         self._outcomes: dict[str, concurrent.futures.Future[Outcome]] = {}
         lanes: dict[str, list[Clause]] = {}
         for clause in selected:
-            lane = lane_of(clause)
+            lane = lane_of(clause, certification.second_server)
             if lane is not None and clause.id not in self._outcomes:
                 self._outcomes[clause.id] = concurrent.futures.Future()
                 lanes.setdefault(lane, []).append(clause)
@@ -107,4 +103,4 @@ class Lanes:
             thread.join()
 
 
-__all__ = ["LEAD", "Lanes", "lane_of"]
+__all__ = ["Lanes", "lane_of"]

@@ -20,9 +20,9 @@ import pytest
 from conformance import __version__, contract, engine, report
 from conformance.failures import ConformanceFailure, HarnessError
 from conformance.lanes import Lanes
-from conformance.registry import Clause, Level, clauses
+from conformance.registry import Clause, Level, clauses, with_needs
 from conformance.runner import ERROR, FAIL, SKIP, WARN, Outcome
-from conformance.sharing import PROPERTY_BUDGET_S, Certification, Options, concurrency, plan
+from conformance.sharing import PROPERTY_BUDGET_S, Certification, Options, concurrency
 from conformance.targets.docker.target import DockerTarget
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
@@ -47,6 +47,10 @@ PROPERTY_BUDGET_HELP = (
 CONCURRENCY_HELP = (
     "Containers that may be starting or training at once, per image (default: one per CPU of the engine). The "
     "certification starts what the checks will need ahead of them, up to this many at a time."
+)
+CLAUSE_HELP = (
+    "Certify only this clause and the clauses it needs (repeatable; e.g. --clause SRV-9). Starts only the containers "
+    "they use. -k selects among the tests as usual, without adding what they need."
 )
 REPORT_HELP = "Folder for the conformance reports, one JSON and one HTML page per image (default: none written)."
 
@@ -74,6 +78,8 @@ class ConformanceRun:
     targets: list[Target]
     client: Any
     engine_info: engine.EngineInfo
+    clauses: list[Clause] = field(default_factory=list)
+    """The clauses certified: every clause, or those of --clause and what they need."""
     run_id: str = field(default_factory=engine.new_run_id)
     stage: Path | None = None
     certifications: dict[str, Certification] = field(default_factory=dict)
@@ -97,6 +103,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--property-budget", dest="conformance_property_budget", metavar="SECONDS", help=PROPERTY_BUDGET_HELP
     )
     group.addoption("--concurrency", dest="conformance_concurrency", metavar="N", help=CONCURRENCY_HELP)
+    group.addoption("--clause", action="append", dest="conformance_clauses", metavar="ID", help=CLAUSE_HELP)
     group.addoption("--conformance-report", dest="conformance_report", metavar="DIR", help=REPORT_HELP)
     parser.addini("conformance_images", IMAGE_HELP, type="linelist", default=[])
     parser.addini("conformance_test_dirs", TEST_DIR_HELP, type="linelist", default=[])
@@ -106,6 +113,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("conformance_max_examples", EXAMPLES_HELP, default="25")
     parser.addini("conformance_property_budget", PROPERTY_BUDGET_HELP, default=str(PROPERTY_BUDGET_S))
     parser.addini("conformance_concurrency", CONCURRENCY_HELP, default="0")
+    parser.addini("conformance_clauses", CLAUSE_HELP, type="linelist", default=[])
     parser.addini("conformance_report", REPORT_HELP, default="")
 
 
@@ -143,13 +151,18 @@ def pytest_configure(config: pytest.Config) -> None:
         property_budget=_number(config, "property_budget", float, 0),
         concurrency=_number(config, "concurrency", int, 0) or None,
     )
+    wanted = config.option.conformance_clauses or config.getini("conformance_clauses")
+    try:
+        chosen = with_needs(wanted) if wanted else list(clauses())
+    except KeyError as error:
+        raise pytest.UsageError(f"Invalid --clause: {error.args[0]}") from None
     try:
         client, engine_info = engine.connect()
         engine.reap_orphans(client)
         targets = _targets(config, images, client)
     except HarnessError as error:
         raise pytest.UsageError(str(error)) from None
-    run = ConformanceRun(options, targets, client, engine_info)
+    run = ConformanceRun(options, targets, client, engine_info, chosen)
     report_dir = _setting(config, "report")[0]
     run.report_dir = Path(report_dir) if report_dir else None
     config.stash[RUN_KEY] = run
@@ -230,7 +243,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # refuse an unregistered one).
     grouped = metafunc.config.pluginmanager.hasplugin("xdist")
     for target in run.targets:
-        for clause in clauses():
+        for clause in run.clauses:
             marks = [pytest.mark.conformance, pytest.mark.clause(id=clause.id, level=clause.level.value)]
             if grouped:
                 # With pytest-xdist's --dist loadgroup, one worker certifies one image and shares its containers.
@@ -303,7 +316,7 @@ def lanes_for(run: ConformanceRun, target: Target, item: pytest.Item) -> Lanes:
     if lanes is None:
         certification = certification_for(run, target)
         clauses_ = selected(item.session.items, target)
-        certification.prefetch(plan(clauses_, target.test_dir.policy))
+        certification.select(clauses_)
         lanes = run.lanes[target.reference] = Lanes(certification, clauses_)
     return lanes
 

@@ -72,6 +72,14 @@ class Clause:
     waits: float = 0.0
     """Seconds the check waits by design once its container is up (ENV-3's frozen request): the containers of the
     longest waits are started first (:class:`conformance.sharing.Slots`)."""
+    extra_needs: tuple[str, ...] = ()
+    """The clauses this check skips naming beyond those of its phase (:func:`phase_needs`): see :attr:`needs`."""
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The clauses whose failure makes this one unjudgeable: it then skips naming one of them
+        (:class:`~conformance.failures.DependencyFailed`). Those of its phase (:func:`phase_needs`), then its own."""
+        return tuple(dict.fromkeys((*phase_needs(self.id), *self.extra_needs)))
 
     def planned(self, policy: Policy) -> list[TrainSpec | ServeSpec]:
         """The configurations of :attr:`uses` under ``policy`` (a function of the policy may give none)."""
@@ -119,6 +127,27 @@ class Clause:
         return list(found) if found is not None else []
 
 
+LEAD = ("SRV-1", "SRV-2", "SRV-3")
+"""The serving clauses every other serving and environment clause needs: the default server answers (SRV-1), is
+healthy with its pings under 2 s (SRV-2), and answers an invocation of the trained model within the limit (SRV-3)."""
+
+
+def phase_needs(clause_id: str) -> tuple[str, ...]:
+    """What every clause of a phase needs: a training run that never reached a program is IMG-1's (TRN-1 needs it);
+    every other training clause trains like TRN-1; a server needs TRN-1's model; SRV-3 needs SRV-2's healthy server;
+    every other serving and environment clause needs :data:`LEAD`."""
+    phase, number = clause_id.split("-")
+    if phase == Phase.TRAINING.value:
+        return ("IMG-1",) if number == "1" else ("TRN-1",)
+    if clause_id in ("SRV-1", "SRV-2"):
+        return ("TRN-1",)
+    if clause_id == "SRV-3":
+        return ("SRV-2",)
+    if phase in (Phase.SERVING.value, Phase.ENVIRONMENT.value):
+        return LEAD
+    return ()
+
+
 REGISTRY: dict[str, Clause] = {}
 
 
@@ -132,13 +161,15 @@ def check(
     apart: bool = False,
     replica: bool = False,
     waits: float = 0.0,
+    needs: Iterable[str] = (),
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register ``function`` as the check of ``clause_id``; a clause has exactly one check. ``uses`` names the
     training runs and serving configurations it asks for (a function of the policy when they depend on it), so
     that the certification can start them before the check's turn; ``apart`` lets it run beside the checks that
     share the default server (see :attr:`Clause.apart`); ``replica`` runs it on a second server of the default
     configuration (see :attr:`Clause.replica`); ``waits`` is how long it waits by design once its container
-    is up (see :attr:`Clause.waits`)."""
+    is up (see :attr:`Clause.waits`); ``needs`` names the clauses it skips naming beyond its phase's (see
+    :attr:`Clause.needs`)."""
 
     if not _CLAUSE_ID.fullmatch(clause_id):
         raise ValueError(f"clause id {clause_id!r} is not of the form IMG-1, TRN-2, SRV-3 or ENV-4")
@@ -150,7 +181,9 @@ def check(
             raise ValueError(f"{clause_id}: only a serving or environment check runs apart or on a second server")
         if apart and replica:
             raise ValueError(f"{clause_id}: a check apart has servers of its own, not the default's second")
-        REGISTRY[clause_id] = Clause(clause_id, level, title, function, source, tuple(uses), apart, replica, waits)
+        REGISTRY[clause_id] = Clause(
+            clause_id, level, title, function, source, tuple(uses), apart, replica, waits, tuple(needs)
+        )
         return function
 
     return register
@@ -160,6 +193,23 @@ def missing_parts(clause: Clause) -> list[str]:
     """What docs/clauses.md needs and the clause lacks: "why", "how" (docstring paragraphs), "source" (an https URL)."""
     missing = [name for name, text in (("why", clause.why), ("how", clause.how)) if not text]
     return missing + ([] if clause.source.startswith("https://") else ["source"])
+
+
+def with_needs(selected: Iterable[str]) -> list[Clause]:
+    """The clauses ``selected`` names and every clause they need, transitively, in the specification's order: what a
+    narrow run (``--clause``) certifies, so that each skip it reports names a clause judged in the same run."""
+    known = {c.id: c for c in clauses()}
+    unknown = sorted(set(selected) - set(known))
+    if unknown:
+        raise KeyError(f"no such clause: {', '.join(unknown)} (known: {', '.join(known)})")
+    wanted: set[str] = set()
+    pending = list(selected)
+    while pending:
+        clause_id = pending.pop()
+        if clause_id not in wanted:
+            wanted.add(clause_id)
+            pending += known[clause_id].needs
+    return [c for c in known.values() if c.id in wanted]
 
 
 def clauses() -> Iterator[Clause]:

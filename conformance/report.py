@@ -67,6 +67,7 @@ def document(certification: Certification, outcomes: Sequence[Outcome]) -> dict[
                 "title": o.clause.title,
                 "verdict": o.verdict,
                 "reason": o.reason,
+                "depends_on": o.depends_on,
                 "measurements": o.measurements,
                 "notes": o.notes,
                 "evidence": o.failure.render() if o.failure else None,

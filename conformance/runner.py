@@ -6,10 +6,10 @@ import traceback
 from dataclasses import dataclass, field
 
 from conformance.context import CheckContext
-from conformance.failures import CheckSkipped, ConformanceFailure, HarnessError, Violation
+from conformance.failures import CheckSkipped, ConformanceFailure, DependencyFailed, HarnessError, Violation
 from conformance.limits import LimitExceeded
 from conformance.registry import Clause, Level
-from conformance.sharing import SERVE_DEFAULT, SERVE_SECOND, Certification
+from conformance.sharing import Certification
 
 PASS, FAIL, WARN, SKIP, ERROR = "pass", "fail", "warn", "skip", "error"
 
@@ -23,11 +23,13 @@ class Outcome:
     measurements: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    depends_on: str | None = None
+    """For a skip because a needed clause failed (DependencyFailed): that clause's ID."""
 
 
 def run_clause(certification: Certification, clause: Clause) -> Outcome:
     """Run ``clause``'s check; a crash inside a check is the harness's error, never the image's failure."""
-    ctx = CheckContext(certification, clause.id, SERVE_SECOND if clause.replica else SERVE_DEFAULT)
+    ctx = CheckContext(certification, clause.id, certification.replica_spec(clause))
     violations: list[Violation] = []
     try:
         # One by one, so that a check stopped by a broken limit keeps what it found before.
@@ -38,7 +40,10 @@ def run_clause(certification: Certification, clause: Clause) -> Outcome:
         pass  # the breach itself is added below
     except CheckSkipped as skipped:
         if not ctx.limit_violations():  # a limit this check broke is its failure, whatever stopped it after
-            return Outcome(clause, SKIP, str(skipped), measurements=ctx.measurements, notes=ctx.notes)
+            depends_on = skipped.clause_id if isinstance(skipped, DependencyFailed) else None
+            return Outcome(
+                clause, SKIP, str(skipped), measurements=ctx.measurements, notes=ctx.notes, depends_on=depends_on
+            )
     except HarnessError:
         raise
     except Exception as error:

@@ -23,7 +23,7 @@ from conformance.entrypoint import ArgumentProbe, drops_argument, shell_wrapper
 from conformance.failures import CheckSkipped, DependencyFailed, HarnessError
 from conformance.limits import Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG, TrainSpec
-from conformance.registry import Clause, Level, Phase
+from conformance.registry import LEAD, Clause, Level, Phase
 from conformance.targets import ImageFiles, Server, ServeSpec, Target
 from conformance.targets.results import TrainResult
 from conformance.testdir import Policy, TestDir
@@ -100,16 +100,27 @@ def run_budget(train_timeout: float, default: TrainResult | None) -> float:
     return min(train_timeout, max(RUN_BUDGET_MIN_S, RUN_BUDGET_FACTOR * default.seconds))
 
 
+def second_server(selected: Iterable[Clause]) -> bool:
+    """Whether the :attr:`~conformance.registry.Clause.replica` checks among ``selected`` get a second server of the
+    default configuration: only when a check that is neither one of them, nor apart, nor one of :data:`LEAD` shares
+    the default server. Otherwise nothing would load the first while they run, and a second would cost a start."""
+    chosen = list(selected)
+    serving = [c for c in chosen if c.phase in (Phase.SERVING, Phase.ENVIRONMENT)]
+    return any(c.replica for c in serving) and any(not (c.apart or c.replica or c.id in LEAD) for c in serving)
+
+
 def plan(selected: Iterable[Clause], policy: Policy) -> list[TrainSpec | ServeSpec]:
     """What the ``selected`` clauses will ask for, in their order: the training run on the test-dir for a training
     clause, the default server for a serving or environment clause (a CONDITIONAL one starts its own only when the
-    image claims it) and its second for a check that runs on that, and each clause's
+    image claims it) and its second for a check that runs on that (:func:`second_server`), and each clause's
     :attr:`~conformance.registry.Clause.uses`."""
+    chosen = list(selected)
+    second = second_server(chosen)
     found: list[TrainSpec | ServeSpec] = []
-    for clause in selected:
+    for clause in chosen:
         if clause.phase is not Phase.IMAGE and clause.level is not Level.CONDITIONAL:
             found.append(TRAIN_DEFAULT if clause.phase is Phase.TRAINING else SERVE_DEFAULT)
-            found += [SERVE_SECOND] if clause.replica else []
+            found += [SERVE_SECOND] if clause.replica and second else []
         found += clause.planned(policy)
     return found
 
@@ -285,6 +296,11 @@ class Certification:
         for it, so that the server most checks need is not queued behind runs started only ahead of need."""
         self._checking = threading.local()
         self._closed = False
+        self._planned: set[str] | None = None
+        """The names of what the selected checks use (:meth:`select`); None when no selection was made (a check run
+        on its own): then everything a check might ask for is started as before, SRV-12's server included."""
+        self.second_server = True
+        """Whether the replica checks run on a second server of the default configuration (:func:`second_server`)."""
 
     @property
     def timeline(self) -> Timeline:
@@ -317,6 +333,20 @@ class Certification:
         return self._once(f"probe {argument}", probe)
 
     # --- starting ahead ---------------------------------------------------------------------------
+    def select(self, selected: Iterable[Clause]) -> None:
+        """The clauses this certification will run: start what they use ahead of them (:meth:`prefetch`), and
+        nothing they do not (a second default server, SRV-12's empty-model server)."""
+        chosen = list(selected)
+        self.second_server = second_server(chosen)
+        planned = plan(chosen, self.policy)
+        self._planned = {spec.name for spec in planned}
+        self.prefetch(planned)
+
+    def replica_spec(self, clause: Clause) -> ServeSpec:
+        """The server of the default configuration that ``clause``'s check uses: its second for a replica check
+        when there is one (:attr:`second_server`), else the default."""
+        return SERVE_SECOND if clause.replica and self.second_server else SERVE_DEFAULT
+
     def prefetch(self, planned: Iterable[TrainSpec | ServeSpec]) -> None:
         """Start ahead of the checks the containers they will ask for (``planned``, from :func:`plan`): the
         training run on the test-dir and the default server first, each other one once what it depends on is in.
@@ -334,7 +364,9 @@ class Certification:
         if self.policy.trains and training:
             self._ahead.submit(self._quietly, self._train_ahead, [s for s in training if s.name != TRAIN_DEFAULT.name])
         if self.policy.serves and serving:
-            self._ahead.submit(self._quietly, self._serve_ahead, [s for s in serving if s.name != SERVE_DEFAULT.name])
+            # SRV-12's server is started without waiting for its /ping, once the default server is healthy (_server).
+            later = (SERVE_DEFAULT.name, SERVE_EMPTY_MODEL.name)
+            self._ahead.submit(self._quietly, self._serve_ahead, [s for s in serving if s.name not in later])
 
     def _train_ahead(self, planned: list[TrainSpec]) -> None:
         default = self.train(TRAIN_DEFAULT)
@@ -532,7 +564,8 @@ class Certification:
         if current is not None:
             current.stop()
         container = self._launch(spec, wait=True)
-        if spec.name == SERVE_DEFAULT.name and container.readiness.ready:
+        wanted = self._planned is None or SERVE_EMPTY_MODEL.name in self._planned
+        if spec.name == SERVE_DEFAULT.name and container.readiness.ready and wanted:
             # SRV-12's server starts now and is watched in the background while the other checks use this one; it is
             # judged when SRV-12 asks for it, by when most of its window has passed. Started by a thread ahead when
             # there is one, so that the checks waiting for the default server need not wait for its start too.

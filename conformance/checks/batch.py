@@ -153,6 +153,7 @@ def _batch_server(ctx: CheckContext, spec: ServeSpec) -> Server:
     source=contract.API_TRANSFORM_INPUT,
     uses=(SERVE_BATCH, SERVE_BATCH_SINGLE),
     apart=True,
+    needs=("SRV-4", "ENV-4", "SRV-9"),
 )
 def batch_transform_round_trip(ctx: CheckContext) -> Iterator[Violation]:
     """A batch transform with `SplitType=Line` and `AssembleWith=Line` of at least 20,000 records and one and a
@@ -317,6 +318,7 @@ def _negotiation_cases(ctx: CheckContext) -> dict[str, str]:
     "The response's Content-Type is the media type the client asked for",
     source=contract.API_RT,
     replica=True,
+    needs=("SRV-4",),
 )
 def content_type_negotiated(ctx: CheckContext) -> Iterator[Violation]:
     """The response's Content-Type is the media type the client asked for: with `Accept` set to the policy's
@@ -418,6 +420,7 @@ def unproducible_accept_refused(ctx: CheckContext) -> Iterator[Violation]:
     "The response to the largest valid payload fits InvokeEndpoint's 6,291,456-byte limit",
     source=contract.API_RT,
     replica=True,
+    needs=("SRV-9",),
 )
 def response_within_limit(ctx: CheckContext) -> Iterator[Violation]:
     """The response to the largest valid payload (the test-dir's records repeated to at most 6,291,456 bytes)

@@ -63,6 +63,7 @@ def stray_listeners(sockets: list[str], allowed: set[int]) -> list[str]:
     "Two copies share one network namespace, each on its own port and range (accept-bind-to-port images)",
     source=contract.DG_PIPE,
     apart=True,
+    needs=("ENV-5",),
 )
 def pipeline_neighbours(ctx: CheckContext) -> Iterator[Violation]:
     """If the image carries `com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true`, two copies of it in one

@@ -41,7 +41,7 @@ def _rejects(exchange: Exchange, case: str) -> list[Violation]:
     ]
 
 
-@check("SRV-7", Level.SHOULD, "Malformed payloads get a 4xx, not a 5xx", source=contract.DG_INF)
+@check("SRV-7", Level.SHOULD, "Malformed payloads get a 4xx, not a 5xx", source=contract.DG_INF, needs=("SRV-8",))
 def malformed_payloads_rejected(ctx: CheckContext) -> Iterator[Violation]:
     """Malformed payloads of the request's media type (an empty body, a wrong number of fields, a non-numeric
     field; JSON cut short; a JSON Lines line that is not JSON) get a 4xx, not a 5xx.

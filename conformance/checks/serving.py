@@ -194,6 +194,7 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
     Level.SHOULD,
     f"With an empty {contract.MODEL_DIR}, /ping never returns 200",
     source=contract.DG_INF,
+    uses=(SERVE_EMPTY_MODEL,),
     apart=True,
 )
 def no_model_not_healthy(ctx: CheckContext) -> Iterator[Violation]:

@@ -203,6 +203,7 @@ def failing_run_exits_non_zero(ctx: CheckContext) -> Iterator[Violation]:
     f"A failing run writes its cause to {contract.FAILURE_FILE}",
     source=contract.DG_TRAIN_OUT,
     uses=(TRAIN_EMPTY_CHANNEL,),
+    needs=("TRN-4",),
 )
 def failure_file_states_cause(ctx: CheckContext) -> Iterator[Violation]:
     """A failing run writes a non-empty /opt/ml/output/failure whose first 1024 characters state the cause.

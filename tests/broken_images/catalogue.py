@@ -6,7 +6,7 @@ table), so that both apply exactly the same rule:
 * the entry's clause fails, and its evidence names the clause and every word of ``evidence``;
 * every clause of ``also_fails`` fails too (a consequence the defect makes unavoidable);
 * every other clause passes, or is skipped because it depends on a clause that failed in the same run
-  (the harness says "depends on <ID>, which failed here"), or because it judges a capability the image does
+  (the report's ``depends_on`` names it), or because it judges a capability the image does
   not claim (a CONDITIONAL clause: "the image does not claim the capability ...");
 * no clause is a check error, and none is a warning;
 * a clause of ``also_skips`` may be skipped: the defect leaves it nothing to judge;
@@ -52,9 +52,6 @@ RUN_TIMEOUT_S = 1200
 REPORTS = ROOT / "reports" / "catalogue"
 """Where the latest report of every catalogue and reference image is kept, for scripts/catalogue-table.py."""
 
-_DEPENDS = re.compile(r"^depends on ([A-Z]+-\d+), which failed here")
-_UNCLAIMED = re.compile(r"^the image does not claim the capability")
-"""How a CONDITIONAL clause skips an image that does not claim what it judges (ENV-5..7: a label)."""
 
 
 @dataclass(frozen=True)
@@ -241,10 +238,17 @@ class Judgement:
         return not self.unexpected
 
 
-def options(entry: Entry) -> tuple[str, ...]:
-    """The harness options for an entry: the catalogue's bounds, then a twin's corpus image's own options
-    (which win: a container that checks its requirements at start-up needs its own start-up budget)."""
-    return (*BROKEN_OPTIONS, *_corpus_image(entry).get("options", ()))
+MATRIX = os.environ.get("SMC_CATALOGUE_MATRIX") == "1"
+"""Certify each broken image on every clause (the full matrix: ``tox -e matrix``), instead of on the clauses it
+breaks and what they need (``--clause``), which is what the suite does by default."""
+
+
+def options(entry: Entry, *, matrix: bool = MATRIX) -> tuple[str, ...]:
+    """The harness options for an entry: the catalogue's bounds, its own clauses (``--clause``: the harness adds
+    what they need) unless ``matrix``, then a twin's corpus image's own options (which win: a container that checks
+    its requirements at start-up needs its own start-up budget)."""
+    narrow = () if matrix else tuple(f"--clause={clause}" for clause in sorted(entry.failing))
+    return (*BROKEN_OPTIONS, *narrow, *_corpus_image(entry).get("options", ()))
 
 
 def _corpus_image(entry: Entry) -> dict[str, Any]:
@@ -295,9 +299,8 @@ def judge(entry: Entry, report: Mapping[str, Any]) -> Judgement:
         if verdict == "skip" and clause_id in entry.also_skips:
             continue
         if verdict == "skip":
-            reason = clause.get("reason") or ""
-            depends = _DEPENDS.match(reason)
-            if depends and clauses.get(depends.group(1), {}).get("verdict") == "fail":
+            depends = clause.get("depends_on")
+            if depends and clauses.get(depends, {}).get("verdict") == "fail":
                 continue
             if clause.get("level") == "CONDITIONAL" and not depends:
                 continue  # a capability the image (or its test-dir) does not claim: nothing to judge

@@ -22,7 +22,7 @@ from conformance.http import Exchange
 from conformance.lanes import Lanes
 from conformance.limits import INVOCATION, LimitExceeded, Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS, TrainSpec
-from conformance.registry import REGISTRY, Clause, clauses
+from conformance.registry import REGISTRY, Clause, clauses, with_needs
 from conformance.runner import PASS, run_clause
 from conformance.sharing import (
     AHEAD_OF_NEED,
@@ -327,8 +327,9 @@ def test_checks_apart_run_beside_the_default_servers_checks_once_the_lead_is_in(
 def test_a_check_on_the_second_server_uses_its_own_server_of_the_default_configuration(tmp_path: Path) -> None:
     made = certification(tmp_path)
     list(clauses())
-    assert plan([REGISTRY["SRV-13"]], made.policy) == [SERVE_DEFAULT, SERVE_SECOND]
     selected = [REGISTRY[c] for c in ("SRV-1", "SRV-2", "SRV-3", "SRV-4", "SRV-13")]
+    assert SERVE_SECOND in plan(selected, made.policy)
+    made.select(selected)
     lanes = Lanes(made, selected)
     assert [lanes.outcome(c).verdict for c in selected] == [PASS] * 5
     posted = {
@@ -339,6 +340,22 @@ def test_a_check_on_the_second_server_uses_its_own_server_of_the_default_configu
     assert max(posted["default"]) < 100_000  # and none of it to the one SRV-4 used
     lanes.close()
     made.close()
+
+
+def test_a_narrow_selection_starts_no_second_server_and_no_empty_model_server(tmp_path: Path) -> None:
+    """`--clause SRV-13` (and what it needs): nothing else shares the default server, so SRV-13 loads that one, and
+    SRV-12's server, not selected, is never started."""
+    made = certification(tmp_path)
+    selected = with_needs(["SRV-13"])
+    assert [c.id for c in selected] == ["IMG-1", "TRN-1", "SRV-1", "SRV-2", "SRV-3", "SRV-13"]
+    assert plan(selected, made.policy) == [TRAIN_DEFAULT, SERVE_DEFAULT, SERVE_DEFAULT, SERVE_DEFAULT, SERVE_DEFAULT]
+    made.select(selected)
+    lanes = Lanes(made, selected)
+    assert [lanes.outcome(c).verdict for c in selected] == [PASS] * 6
+    lanes.close()
+    made.close()
+    assert sorted(made.servers) == ["default"]
+    assert made.containers_started == 2
 
 
 def test_a_check_that_asks_while_a_server_starts_ahead_gets_its_ping_waited_for(tmp_path: Path) -> None:

@@ -35,5 +35,20 @@ def test_a_conditional_clause_depending_on_a_clause_that_passed_is_unexpected() 
         "level": "CONDITIONAL",
         "verdict": "skip",
         "reason": "depends on TRN-1, which failed here",
+        "depends_on": "TRN-1",
     }
     assert not catalogue.judge(ENTRY, report(passed, skipped)).ok
+
+
+def test_a_skip_naming_a_failed_clause_of_the_report_is_a_genuine_dependency() -> None:
+    failed = {"id": "TRN-4", "level": "MUST", "verdict": "fail", "evidence": "TRN-4 ..."}
+    skipped = {"id": "TRN-5", "level": "SHOULD", "verdict": "skip", "reason": "...", "depends_on": "TRN-4"}
+    entry = catalogue.Entry("trn9-x", "TRN-9", "refuses extra config files", ("TRN-9",), {"TRN-4": "the same"})
+    assert catalogue.judge(entry, report(failed, skipped)).ok
+
+
+def test_a_dependency_is_read_from_the_data_not_the_wording() -> None:
+    failed = {"id": "TRN-4", "level": "MUST", "verdict": "fail", "evidence": "TRN-4 ..."}
+    reworded = {"id": "TRN-5", "level": "SHOULD", "verdict": "skip", "reason": "depends on TRN-4, which failed here"}
+    entry = catalogue.Entry("trn9-x", "TRN-9", "refuses extra config files", ("TRN-9",), {"TRN-4": "the same"})
+    assert not catalogue.judge(entry, report(failed, reworded)).ok

@@ -388,6 +388,7 @@ def test_trn3_depends_on_trn1(tmp_path: Path) -> None:
     outcome, certification = certify(Trains(runs=runs), "TRN-3", tmp_path)
     assert outcome.verdict == SKIP
     assert outcome.reason.startswith("depends on TRN-1")
+    assert outcome.depends_on == "TRN-1"  # data in the report, for the catalogue's judge
     assert {name for name, _ in certification.trainings} == {"default", "minimal-config", "hostname-current-host"}
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from conformance import docs, registry
 from conformance.failures import Violation
-from conformance.registry import REGISTRY, Clause, Level, Phase, check, clauses
+from conformance.registry import REGISTRY, Clause, Level, Phase, check, clauses, with_needs
 
 ROOT = Path(__file__).resolve().parents[2]
 CLAUSES_MD = ROOT / "docs" / "clauses.md"
@@ -171,3 +171,24 @@ def test_a_clause_without_why_or_how_is_reported(monkeypatch: pytest.MonkeyPatch
         "how",
         "source",
     ]
+
+
+def test_every_need_is_a_registered_clause_and_the_graph_has_no_cycle() -> None:
+    known = {c.id: c for c in clauses()}
+    for clause in known.values():
+        assert set(clause.needs) <= set(known), clause.id
+        assert clause.id not in {c.id for c in with_needs(clause.needs)}, f"{clause.id} needs itself"
+
+
+def test_a_clause_with_its_needs_is_what_a_narrow_run_certifies() -> None:
+    assert [c.id for c in with_needs(["SRV-9"])] == ["IMG-1", "TRN-1", "SRV-1", "SRV-2", "SRV-3", "SRV-9"]
+    assert [c.id for c in with_needs(["TRN-5"])] == ["IMG-1", "TRN-1", "TRN-4", "TRN-5"]
+    assert [c.id for c in with_needs(["IMG-2"])] == ["IMG-2"]
+    assert [c.id for c in with_needs(["SRV-16"])] == [
+        "IMG-1", "TRN-1", "SRV-1", "SRV-2", "SRV-3", "SRV-4", "SRV-9", "SRV-16", "ENV-4"
+    ]  # fmt: skip
+
+
+def test_an_unknown_clause_cannot_be_selected() -> None:
+    with pytest.raises(KeyError, match="no such clause: SRV-99"):
+        with_needs(["SRV-99"])

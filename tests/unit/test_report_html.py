@@ -21,7 +21,7 @@ NASTY_LOG = "\x1b[31mERROR\x1b[0m <html> & 'quotes' \"too\"\r\nbell\x07 \x1b]0;t
 def report(**changes: Any) -> dict[str, Any]:
     """A schema-shaped report with every verdict, one failure with all its parts, and three containers."""
     document: dict[str, Any] = {
-        "schema_version": "1.1",
+        "schema_version": "1.2",
         "tool": {"name": "sagemaker-conformance", "version": "0.1.0"},
         "created": "2026-12-02T10:00:00Z",
         "image": {"reference": "team/model:1.0", "id": "sha256:" + "ab" * 32, "digests": [], "platform": "linux/amd64"},
@@ -43,7 +43,7 @@ def report(**changes: Any) -> dict[str, Any]:
             clause("IMG-1", "pass"),
             clause("SRV-2", "fail", reason="SRV-2 [MUST] /ping answers <200> & fast", failure=FAILURE),
             clause("SRV-6", "warn", reason="downgraded to a warning by the policy: x", failure=brief("SRV-6")),
-            clause("TRN-3", "skip", reason="depends on TRN-1, which failed here"),
+            clause("TRN-3", "skip", reason="depends on TRN-1, which failed here", depends_on="TRN-1"),
             clause("ENV-1", "error", reason="KeyError: 'x'", failure=brief("ENV-1")),
         ],
     }
@@ -71,13 +71,22 @@ def brief(cid: str) -> dict[str, Any]:
     return {"violations": [violation], "logs": [], "reproduce": [], "source": ""}
 
 
-def clause(cid: str, verdict: str, *, reason: str = "", failure: Any = None, evidence: str | None = None) -> Any:
+def clause(
+    cid: str,
+    verdict: str,
+    *,
+    reason: str = "",
+    failure: Any = None,
+    evidence: str | None = None,
+    depends_on: str | None = None,
+) -> Any:
     return {
         "id": cid,
         "level": "MUST",
         "title": f"the rule of {cid}",
         "verdict": verdict,
         "reason": reason,
+        "depends_on": depends_on,
         "measurements": {"train_seconds": 2.5} if cid == "IMG-1" else {},
         "notes": [],
         "evidence": evidence if evidence is not None else ("rendered" if failure else None),
