@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from conformance import __version__, verdict
+from conformance.registry import clauses as registered
 
 DEFAULT_REPORTS = "conformance-reports"
 EPILOG = """\
@@ -75,7 +76,9 @@ def summary_lines(image: str, pytest_exit: int, code: int, summary: verdict.Summ
         ]
     lines = []
     if code == verdict.CERTIFIED:
-        lines.append(f"sagemaker-conformance: CERTIFIED {image}: every MUST and SHOULD clause passed.")
+        judged, every = summary.judged, len(list(registered()))
+        scope = "" if judged >= every else f" of the {judged} selected (of {every})"
+        lines.append(f"sagemaker-conformance: CERTIFIED {image}: every MUST and SHOULD clause{scope} passed.")
     elif code == verdict.FAILED:
         failed = summary.of_kind("FAILED")
         names = ", ".join(c.id for c in failed) or "see above"

@@ -89,6 +89,13 @@ def clause_section(clause: Clause, example: Mapping[str, Any] | None) -> str:
         f"**How the harness tests it.** {clause.how}",
         "",
     ]
+    if clause.needs:
+        needs = ", ".join(f"[{n}](#{n.lower()})" for n in clause.needs)
+        lines += [
+            f"**Needs.** {needs}: when one of them fails, this clause is skipped naming it; `--clause {clause.id}` "
+            "certifies them too.",
+            "",
+        ]
     if example:
         name = str(example["entry"])
         text = str(example["failure"]).rstrip("\n")

@@ -42,6 +42,8 @@ class Summary:
     verdict: str
     image_id: str
     clauses: list[ClauseLine] = field(default_factory=list)
+    judged: int = 0
+    """How many clauses the report holds (fewer than the registry's after --clause)."""
 
     def of_kind(self, kind: str) -> list[ClauseLine]:
         return [c for c in self.clauses if c.kind == kind]
@@ -77,7 +79,8 @@ def summarize(document: Mapping[str, Any]) -> Summary:
                 _flat(actual),
             )
         )
-    return Summary(str(document.get("verdict", "?")), str((document.get("image") or {}).get("id", "?")), lines)
+    image_id = str((document.get("image") or {}).get("id", "?"))
+    return Summary(str(document.get("verdict", "?")), image_id, lines, len(document.get("clauses", [])))
 
 
 def read(path: Path) -> Summary | None:

@@ -39,6 +39,10 @@ START_REGISTRY = ROOT / "scripts" / "start-local-registry.sh"
 REFERENCE = "sagemaker-conformance/decision_trees:latest"
 TEST_DIR = ROOT / "test-dirs" / "decision_trees"
 FAST = "--max-examples=5"
+CONFORMING = f"{FAST} --clause=SRV-3"
+"""The gate's own logic is under test: one clause and what it needs (train, serve, invoke) is enough to certify and
+push; the full certification of the reference image is the catalogue's (tests/docker/test_catalogue.py)."""
+BROKEN = f"{FAST} --clause=SRV-2"
 GATE_SETTINGS = ("SMC_REGISTRY", "SMC_REPORTS_DIR", "SMC_PYTEST_ARGS", "SMC_VENV")
 DIGEST_LINE = re.compile(r"^(?P<repo>[^\s@]+)@(?P<digest>sha256:[0-9a-f]{64})$")
 
@@ -147,7 +151,7 @@ def test_conforming_image_is_pushed_and_pulls_back_by_digest(
     begin = time.monotonic()
     result = gate(
         repo, "--no-build", "--test-dir", str(TEST_DIR), "--registry", registry.address, "--tag", version,
-        "--reports", str(reports), env={"SMC_PYTEST_ARGS": FAST},
+        "--reports", str(reports), env={"SMC_PYTEST_ARGS": CONFORMING},
     )  # fmt: skip
     elapsed = time.monotonic() - begin
     assert result.returncode == 0, f"gate exit {result.returncode}:\n{result.stderr[-6000:]}"
@@ -203,7 +207,7 @@ def test_broken_image_is_refused_and_never_reaches_the_registry(
     begin = time.monotonic()
     result = gate(
         repo, str(context), "--test-dir", str(TEST_DIR), "--registry", registry.address, "--tag", version,
-        "--reports", str(reports), env={"SMC_PYTEST_ARGS": FAST},
+        "--reports", str(reports), env={"SMC_PYTEST_ARGS": BROKEN},
     )  # fmt: skip
     elapsed = time.monotonic() - begin
     assert result.returncode == 1, f"gate exit {result.returncode}:\n{result.stderr[-6000:]}"

@@ -168,7 +168,7 @@ def test_failing_image_report_in_headless_chromium(browser: DevTools, tmp_path: 
     problem = catalogue.image_problem(ENTRY)
     if problem:
         pytest.fail(problem, pytrace=False)
-    run = catalogue.certify(ENTRY.image, ENTRY.test_dir, tmp_path, catalogue.BROKEN_OPTIONS)
+    run = catalogue.certify(ENTRY.image, ENTRY.test_dir, tmp_path, catalogue.options(ENTRY))
     if run.report is None:
         pytest.fail(f"no JSON report (exit code {run.returncode}):\n{run.output[-4000:]}", pytrace=False)
     page = tmp_path / "reports" / f"{catalogue.slug(ENTRY.image)}.html"

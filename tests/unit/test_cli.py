@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from conformance import __version__, cli, verdict
+from conformance.registry import clauses
 
 IMAGE = "team/my-model:1.2"
 IMAGE_ID = "sha256:" + "ab" * 32
@@ -131,8 +132,18 @@ def run_cli(argv: list[str], fake: FakePytest) -> tuple[int, str]:
     return cli.main(argv, runner=fake, out=out), out.getvalue()
 
 
+EVERY_CLAUSE_PASSED = {**PASSED, "clauses": [clause(c.id, "pass") for c in clauses()]}
+
+
+def test_a_narrow_run_says_it_certified_only_the_selected_clauses(tmp_path: Path) -> None:
+    code, out = run_cli([IMAGE, "--conformance-report", str(tmp_path), "--clause", "IMG-1"], FakePytest(0, PASSED))
+    assert code == 0
+    total = len(list(clauses()))
+    assert f"CERTIFIED {IMAGE}: every MUST and SHOULD clause of the 2 selected (of {total}) passed." in out
+
+
 def test_a_certified_image(tmp_path: Path) -> None:
-    fake = FakePytest(0, PASSED)
+    fake = FakePytest(0, EVERY_CLAUSE_PASSED)
     code, out = run_cli([IMAGE, "--test-dir", "td", "--conformance-report", str(tmp_path)], fake)
     assert code == 0
     assert fake.args == [
