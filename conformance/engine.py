@@ -152,6 +152,26 @@ def remove_network(client: docker.DockerClient, name: str) -> None:
         client.networks.get(name).remove()
 
 
+def ensure_reaper() -> None:
+    """Start testcontainers' reaper (Ryuk) now, unless the user disabled it, so that an engine that cannot provide its
+    image is one clear error before the first check rather than a crash in every one. The harness needs no reaper
+    (it labels its containers and removes them, and sweeps the orphans of dead runs), so whether it runs stays the
+    user's setting, shared with their own testcontainers tests."""
+    from testcontainers.core.config import testcontainers_config
+    from testcontainers.core.container import Reaper
+
+    if testcontainers_config.ryuk_disabled:
+        return
+    try:
+        Reaper.get_instance()
+    except Exception as error:
+        raise HarnessError(
+            f"testcontainers' reaper ({testcontainers_config.ryuk_image}) could not start: {error}. Make that image "
+            "available to the engine, or set TESTCONTAINERS_RYUK_DISABLED=true: the harness removes its own "
+            "containers either way (they carry the run's label)."
+        ) from None
+
+
 def cleanup(client: docker.DockerClient, run_id: str) -> int:
     """Remove every container, volume and network of one run; returns how many containers went."""
     selector = {"label": f"{RUN_LABEL}={run_id}"}

@@ -7,7 +7,6 @@ failure and on Ctrl-C alike (everything carries the run's label).
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from collections.abc import Generator, Iterator
@@ -138,8 +137,6 @@ def _number(config: pytest.Config, name: str, kind: type, minimum: float) -> Any
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(id, level): the clause a conformance test certifies.")
     config.addinivalue_line("markers", "conformance: a conformance test generated from the clause registry.")
-    # Ryuk cannot be pulled here and is not needed: every object carries the run's label and is swept.
-    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
     images = config.option.conformance_images or config.getini("conformance_images")
     if not images:
         return
@@ -289,6 +286,7 @@ def certification_for(run: ConformanceRun, target: Target) -> Certification:
         for other in list(run.certifications):
             finish(run, other)
         assert run.stage is not None
+        engine.ensure_reaper()
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", target.reference)
         docker_target = DockerTarget(
             run.client, run.engine_info, target.image, target.test_dir, run.stage / slug, run.run_id

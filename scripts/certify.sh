@@ -9,6 +9,8 @@ name=${1:-decision_trees}
 [ $# -gt 0 ] && shift
 "$root/scripts/bootstrap.sh"
 "$root/scripts/build-images.sh" "$name"
+# shellcheck source=scripts/ryuk.sh
+. "$root/scripts/ryuk.sh"
 cd "$root"
 # A machine may set PYTHONDONTWRITEBYTECODE: each pytest process would then compile the harness and rewrite its
 # asserts afresh, about 1.5 CPU-s a run. __pycache__ is ignored by git.

@@ -5,6 +5,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/bootstrap.sh"
+# shellcheck source=scripts/ryuk.sh
+. "$root/scripts/ryuk.sh"
 "$root/scripts/build-images.sh"
 PYTHON="${SMC_VENV:-$root/.venv}/bin/python" "$root/scripts/build-ecosystem-images.sh"
 if [ -x "$root/scripts/build-broken-images.sh" ]; then

@@ -157,6 +157,35 @@ def test_without_an_image_the_plugin_stays_out_of_the_way(pytester: pytest.Pytes
     assert f"sagemaker-conformance {__version__}:" not in result.stdout.str(), "no engine, no header"
 
 
+USERS_OWN_TEST = """
+import os
+
+from testcontainers.core.config import testcontainers_config
+
+
+def test_users_own_testcontainers_test_keeps_its_reaper_setting():
+    expected = os.environ.get("EXPECTED_RYUK")
+    assert os.environ.get("TESTCONTAINERS_RYUK_DISABLED") == expected
+    assert testcontainers_config.ryuk_disabled is (expected == "true")
+"""
+
+
+@pytest.mark.parametrize("setting", [None, "false", "true"])
+def test_a_session_that_certifies_nothing_leaves_the_reaper_setting_alone(
+    setting: str | None, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's own testcontainers tests keep Ryuk as they configured it (unset means on) with the plugin
+    installed: it sets no environment variable in a session that certifies nothing."""
+    for name in ("TESTCONTAINERS_RYUK_DISABLED", "EXPECTED_RYUK"):
+        if setting is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, setting)
+    pytester.makepyfile(test_own=USERS_OWN_TEST)
+    result = pytester.runpytest_subprocess("test_own.py")
+    result.assert_outcomes(passed=1)
+
+
 # --- bad values: validated before the engine is asked anything ----------------------------------------------------
 
 
