@@ -19,7 +19,7 @@ import pytest
 from conformance import __version__, contract, engine, report
 from conformance.failures import ConformanceFailure, HarnessError
 from conformance.lanes import Lanes
-from conformance.registry import Clause, Level, clauses, with_needs
+from conformance.registry import Clause, Level, Phase, clauses, with_needs
 from conformance.runner import ERROR, FAIL, SKIP, WARN, Outcome
 from conformance.sharing import PROPERTY_BUDGET_S, Certification, Options, concurrency
 from conformance.targets.docker.target import DockerTarget
@@ -286,7 +286,6 @@ def certification_for(run: ConformanceRun, target: Target) -> Certification:
         for other in list(run.certifications):
             finish(run, other)
         assert run.stage is not None
-        engine.ensure_reaper()
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", target.reference)
         docker_target = DockerTarget(
             run.client, run.engine_info, target.image, target.test_dir, run.stage / slug, run.run_id
@@ -314,6 +313,8 @@ def lanes_for(run: ConformanceRun, target: Target, item: pytest.Item) -> Lanes:
     if lanes is None:
         certification = certification_for(run, target)
         clauses_ = selected(item.session.items, target)
+        if any(clause.phase is not Phase.IMAGE for clause in clauses_):
+            engine.ensure_reaper()  # before the first container a check starts (the IMG clauses start none)
         certification.select(clauses_)
         lanes = run.lanes[target.reference] = Lanes(certification, clauses_)
     return lanes
