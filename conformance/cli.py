@@ -10,14 +10,13 @@ check that crashed).
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from conformance import __version__, verdict
+from conformance import __version__, report, verdict
 from conformance.registry import clauses as registered
 
 DEFAULT_REPORTS = "conformance-reports"
@@ -57,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
 
 def report_path(directory: Path, image: str) -> Path:
     """Where the plugin writes the image's report (conformance.report.write's name)."""
-    return directory / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', image)}.json"
+    return report.json_path(directory, image)
 
 
 def pytest_arguments(image: str, test_dir: str | None, reports: Path, extra: Sequence[str]) -> list[str]:

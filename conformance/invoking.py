@@ -16,9 +16,13 @@ from conformance.http import Exchange
 from conformance.targets import Server
 
 POLICY_ACCEPT = "policy"
-"""``accept=POLICY_ACCEPT``: send the policy's ``accept`` when it declares one (what every other clause sends)."""
+"""``accept=POLICY_ACCEPT``: send the policy's ``accept`` when it declares one (what most clauses send), else the HTTP
+library's default ``*/*``."""
 NO_ACCEPT = ""
 """``accept=NO_ACCEPT``: send no Accept header at all (not even the HTTP library's default ``*/*``)."""
+POLICY_ACCEPT_ONLY = "policy-only"
+"""``accept=POLICY_ACCEPT_ONLY``: the policy's ``accept`` when it declares one, else no Accept header at all (how the
+batch transform and response-size clauses send)."""
 
 
 def output_media_type(ctx: CheckContext) -> str:
@@ -26,29 +30,43 @@ def output_media_type(ctx: CheckContext) -> str:
     return codecs.media_type(ctx.policy.accept or ctx.policy.content_type)
 
 
-def post(
+def invocation_headers(
+    ctx: CheckContext, *, accept: str = POLICY_ACCEPT, content_type: str | None = None
+) -> dict[str, str]:
+    """The headers of an invocation: the policy's Content-Type (or ``content_type``) and the Accept asked for."""
+    headers = {"Content-Type": content_type or ctx.policy.content_type}
+    wanted = ctx.policy.accept if accept in (POLICY_ACCEPT, POLICY_ACCEPT_ONLY) else accept
+    if wanted:
+        headers["Accept"] = wanted
+    return headers
+
+
+def invoke(
     ctx: CheckContext,
     server: Server,
     body: bytes,
     *,
     accept: str = POLICY_ACCEPT,
+    content_type: str | None = None,
+    headers: dict[str, str] | None = None,
     name: str = "payload",
-    session: requests.Session | None = None,
+    path: str = contract.INVOCATIONS_PATH,
+    timeout: float | None = None,
 ) -> Exchange:
-    """POST /invocations with the policy's Content-Type and the Accept asked for, the body kept on disk for curl."""
-    headers = {"Content-Type": ctx.policy.content_type}
-    wanted = ctx.policy.accept if accept == POLICY_ACCEPT else accept
-    if wanted:
-        headers["Accept"] = wanted
-    elif session is None:
+    """POST /invocations (or ``path``) as a client of the service sends it (:func:`invocation_headers`, plus
+    ``headers``), the body kept on disk so that the failure can be replayed with curl."""
+    sent = {**invocation_headers(ctx, accept=accept, content_type=content_type), **(headers or {})}
+    session = None
+    if "Accept" not in sent and accept in (NO_ACCEPT, POLICY_ACCEPT_ONLY):
         session = requests.Session()
         # requests sends "Accept: */*" unless told not to: "absent" must really be absent.
         session.headers.pop("Accept", None)
     return server.request(
         "POST",
-        contract.INVOCATIONS_PATH,
+        path,
         body=body,
-        headers=headers,
+        headers=sent,
+        timeout=timeout,
         session=session,
         payload_file=ctx.payload_file(f"{name}.body", body),
     )
@@ -90,24 +108,6 @@ def exchange_violation(
         actual=exchange.describe() if actual is None else actual,
         evidence=exchange.evidence(),
         reproduce=curl(exchange, port),
-    )
-
-
-def invoke(
-    ctx: CheckContext,
-    server: Server,
-    body: bytes,
-    *,
-    content_type: str | None = None,
-    headers: dict[str, str] | None = None,
-    name: str = "payload",
-) -> Exchange:
-    """POST /invocations, keeping the body on disk so the failure can be replayed with curl."""
-    sent = {"Content-Type": content_type or request_media_type(ctx), **(headers or {})}
-    if ctx.policy.accept:
-        sent.setdefault("Accept", ctx.policy.accept)
-    return server.request(
-        "POST", contract.INVOCATIONS_PATH, body=body, headers=sent, payload_file=ctx.payload_file(f"{name}.body", body)
     )
 
 

@@ -286,9 +286,13 @@ def certification_for(run: ConformanceRun, target: Target) -> Certification:
         for other in list(run.certifications):
             finish(run, other)
         assert run.stage is not None
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", target.reference)
         docker_target = DockerTarget(
-            run.client, run.engine_info, target.image, target.test_dir, run.stage / slug, run.run_id
+            run.client,
+            run.engine_info,
+            target.image,
+            target.test_dir,
+            run.stage / report.slug(target.reference),
+            run.run_id,
         )
         current = Certification(docker_target, target.test_dir, run.options)
         run.certifications[target.reference] = current

@@ -99,11 +99,20 @@ def _failure(failure: ConformanceFailure) -> dict[str, Any]:
     }
 
 
+def slug(reference: str) -> str:
+    """An image reference as a file name: the name of its report (and of its stage folder)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", reference)
+
+
+def json_path(directory: Path, reference: str) -> Path:
+    """Where :func:`write` puts the JSON report of the image ``reference`` in ``directory``."""
+    return directory / f"{slug(reference)}.json"
+
+
 def write(directory: Path, certification: Certification, outcomes: Sequence[Outcome]) -> Path:
     """Write the JSON report and, beside it, its HTML page (same name, ``.html``); returns the JSON's path."""
     directory.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", certification.image.reference)
-    path = directory / f"{slug}.json"
+    path = json_path(directory, certification.image.reference)
     doc = document(certification, outcomes)
     path.write_text(json.dumps(doc, indent=2) + "\n")
     html_path(path).write_text(report_html.render(doc), encoding="utf-8")

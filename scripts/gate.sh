@@ -174,8 +174,8 @@ image_id=$(docker image inspect --format '{{.Id}}' "$local_ref") || die "cannot 
 say "certifying $local_ref (${image_id:7:12}) with test-dir $test_dir ..."
 
 # ---------------------------------------------------------------------------------------------- certify
-slug=$(printf '%s' "$local_ref" | sed -E 's/[^A-Za-z0-9_.-]+/_/g')
-report=$reports/$slug.json
+report=$(cd "$root" && "$py" -c 'import sys; from pathlib import Path; from conformance.report import json_path
+print(json_path(Path(sys.argv[1]), sys.argv[2]))' "$reports" "$local_ref") || die "the harness cannot name the report"
 rm -f "$report" "$reports/junit.xml"
 set +e
 (cd "$root" && "$py" -m pytest -p no:cacheprovider --image="$local_ref" --test-dir="$test_dir" \

@@ -1,5 +1,4 @@
-"""SRV: /invocations as SageMaker's services use it beyond one request: batch transform end to end, content
-negotiation, and InvokeEndpoint's response size limit."""
+"""SRV-16: batch transform end to end, as SageMaker's transform jobs use /invocations."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ from conformance import codecs, contract
 from conformance.context import CheckContext, ServeSpec
 from conformance.failures import CheckSkipped, DependencyFailed, Violation
 from conformance.http import Exchange
-from conformance.invoking import NO_ACCEPT, exchange_violation, output_media_type, post, response_records
+from conformance.invoking import POLICY_ACCEPT_ONLY, exchange_violation, invoke, request_codec, response_records
 from conformance.registry import Level, check
 from conformance.targets import Server
 
@@ -99,18 +98,10 @@ def assemble_with_line(bodies: Sequence[bytes]) -> bytes:
     return b"".join(body if body.endswith(separator) else body + separator for body in bodies if body)
 
 
-def _codec(ctx: CheckContext) -> codecs.Codec:
-    """The request codec the policy's content_type chose, fitted to the test-dir's payload."""
-    codec = ctx.test_dir.codec
-    if codec is None:  # the test-dir was loaded for an image that does not serve
-        codec = codecs.for_request(ctx.policy.content_type, ctx.test_dir.payload, header=ctx.policy.csv_header)
-    return codec
-
-
 def _line_codec(ctx: CheckContext) -> codecs.Codec:
     if not ctx.policy.serves:
         raise CheckSkipped(f"profile is {ctx.policy.profile!r}: the image does not serve")
-    codec = _codec(ctx)
+    codec = request_codec(ctx)
     if isinstance(codec, codecs.JsonCodec):
         raise CheckSkipped(
             "the request is one JSON document (application/json): batch transform splits input by line "
@@ -128,14 +119,14 @@ def _line_codec(ctx: CheckContext) -> codecs.Codec:
 def _expected_outputs(ctx: CheckContext, server: Server) -> list[str] | None:
     """The answer to each test-dir record, when the model answers the same twice (else counts only). When the
     test-dir's own payload does not round-trip, that is SRV-4's finding, and a transform of it would only repeat it."""
-    first = post(ctx, server, ctx.test_dir.payload, name="batch-baseline")
+    first = invoke(ctx, server, ctx.test_dir.payload, accept=POLICY_ACCEPT_ONLY, name="batch-baseline")
     if first.status != 200:
         raise DependencyFailed("SRV-4", f"the test-dir's payload got {first.describe()}")
     records = response_records(ctx, first)
     if records is None or len(records) != len(ctx.test_dir.records):
         found = "a body that does not parse" if records is None else f"{len(records)} records"
         raise DependencyFailed("SRV-4", f"the test-dir's {len(ctx.test_dir.records)} records got {found}")
-    again = post(ctx, server, ctx.test_dir.payload, name="batch-baseline")
+    again = invoke(ctx, server, ctx.test_dir.payload, accept=POLICY_ACCEPT_ONLY, name="batch-baseline")
     return records if first.body == again.body else None
 
 
@@ -196,7 +187,7 @@ def batch_transform_round_trip(ctx: CheckContext) -> Iterator[Violation]:
 
     def send(number: int) -> Exchange:
         body = codec.render([records[i] for i in batches[number]])
-        return post(ctx, server, body, name=f"mini-batch-{number + 1}")
+        return invoke(ctx, server, body, accept=POLICY_ACCEPT_ONLY, name=f"mini-batch-{number + 1}")
 
     workers = max(1, min(parameters.concurrency, MAX_CONCURRENCY))
     transform_started = time.monotonic()
@@ -215,7 +206,7 @@ def batch_transform_round_trip(ctx: CheckContext) -> Iterator[Violation]:
         if time.monotonic() - started > BATCH_BUDGET_S:
             ctx.note(f"the SingleRecord sample stopped at record {index + 1}: the check's {BATCH_BUDGET_S:g} s ran out")
             break
-        exchange = post(ctx, single, codec.render([records[index]]), name="single-record")
+        exchange = invoke(ctx, single, codec.render([records[index]]), accept=POLICY_ACCEPT_ONLY, name="single-record")
         violation = _single_record_violation(ctx, exchange, index, expected)
         if violation is not None:
             yield violation
@@ -301,160 +292,3 @@ def _single_record_violation(
 
 
 # --- content negotiation -----------------------------------------------------------------------------------------
-
-
-def _negotiation_cases(ctx: CheckContext) -> dict[str, str]:
-    declared = output_media_type(ctx)
-    return {
-        f"Accept: {declared}": declared,
-        f"Accept: {contract.ANY_MEDIA_TYPE}": contract.ANY_MEDIA_TYPE,
-        "no Accept header": NO_ACCEPT,
-    }
-
-
-@check(
-    "SRV-17",
-    Level.MUST,
-    "The response's Content-Type is the media type the client asked for",
-    source=contract.API_RT,
-    replica=True,
-    needs=("SRV-4",),
-)
-def content_type_negotiated(ctx: CheckContext) -> Iterator[Violation]:
-    """The response's Content-Type is the media type the client asked for: with `Accept` set to the policy's
-    output type, to `*/*`, or absent, the answer is 200 labelled with the policy's output type (its `accept`, else
-    the request's `content_type`).
-
-    Level: MUST, because a wrong label is a wrong answer: InvokeEndpoint returns the container's Content-Type to
-    the caller as the response's ContentType, and the SDK's deserializers and batch transform's consumers read the
-    body by it.
-
-    Why: The caller of InvokeEndpoint names the media type it wants in Accept and reads the body by the ContentType
-    that comes back, which is the container's own Content-Type. A CSV body labelled text/html (a web framework's
-    default) or application/json is read with the wrong parser, or refused, by every client that trusts the label.
-
-    How: POSTs the test-dir's payload three times, with `Accept` set to the declared output type, to `*/*`, and with
-    no Accept header at all; each must be a 200 whose Content-Type's media type (parameters aside) is the declared
-    output type. A response with no Content-Type is SRV-4's finding.
-    """
-    server = ctx.server()
-    declared = output_media_type(ctx)
-    for case, accept in _negotiation_cases(ctx).items():
-        exchange = post(ctx, server, ctx.test_dir.payload, accept=accept, name="negotiation")
-        if exchange.status == 200 and not exchange.headers.get("content-type"):
-            raise DependencyFailed("SRV-4", "the response has no Content-Type")
-        if exchange.status != 200:
-            yield exchange_violation(exchange, f"/invocations did not answer 200 ({case})", expected="200")
-        elif exchange.media_type != declared:
-            yield exchange_violation(
-                exchange,
-                f"The response is labelled with another media type than the one asked for ({case})",
-                expected=f"Content-Type {declared} (the policy's {'accept' if ctx.policy.accept else 'content_type'})",
-                actual=f"Content-Type {exchange.headers.get('content-type')}",
-            )
-
-
-@check(
-    "SRV-18",
-    Level.SHOULD,
-    "An Accept the image cannot produce gets 406 Not Acceptable",
-    source=contract.API_RT,
-    replica=True,
-)
-def unproducible_accept_refused(ctx: CheckContext) -> Iterator[Violation]:
-    """An `Accept` the image cannot produce (`application/x-sagemaker-conformance-unknown`) gets a 4xx, 406 Not
-    Acceptable preferred; or, when the policy declares `accept_fallback = true`, a 200 in the declared output type.
-
-    Level: SHOULD, because HTTP (RFC 9110) lets a server either refuse with 406 or ignore the header and answer its
-    default; the policy declares which one the image does. What no image should do is answer 200 in a type the
-    client did not ask for and the policy did not declare, or fail with a 5xx.
-
-    Why: A client that asks InvokeEndpoint for a media type the model cannot write must learn it: a 406 reaches it
-    as a client error that names the problem, while an undeclared 200 hands its deserializer a body it cannot read,
-    and a 5xx counts against the endpoint's health and is retried by batch transform.
-
-    How: POSTs the test-dir's payload with `Accept: application/x-sagemaker-conformance-unknown` and requires a 4xx
-    (a note when it is not 406), or with `accept_fallback = true` a 200 labelled with the declared output type.
-    """
-    server = ctx.server()
-    declared = output_media_type(ctx)
-    exchange = post(ctx, server, ctx.test_dir.payload, accept=contract.UNPRODUCIBLE_ACCEPT, name="unproducible-accept")
-    status = exchange.status
-    if status is not None and 400 <= status < 500:
-        if status != 406:
-            ctx.note(f"Accept {contract.UNPRODUCIBLE_ACCEPT}: {exchange.describe()} (406 Not Acceptable is preferred)")
-        return
-    fallback = ctx.policy.accept_fallback
-    if status == 200 and fallback and exchange.media_type == declared:
-        return
-    expected = "406 Not Acceptable (or another 4xx)"
-    if fallback:
-        expected += f", or 200 with Content-Type {declared} (the policy's accept_fallback)"
-    hint = (
-        "Hint",
-        "Answer 406 when no media type you can write matches Accept; if the image always answers its default type, "
-        "declare accept_fallback = true in conformance.toml.",
-    )
-    violation = exchange_violation(
-        exchange,
-        "An Accept the image cannot produce was not refused",
-        expected=expected,
-        actual=f"{exchange.describe()}"
-        + (f" with Content-Type {exchange.headers.get('content-type')}" if status == 200 else ""),
-    )
-    yield Violation(
-        violation.summary,
-        expected=violation.expected,
-        actual=violation.actual,
-        evidence=(*violation.evidence, hint),
-        reproduce=violation.reproduce,
-    )
-
-
-# --- limits ------------------------------------------------------------------------------------------------------
-
-
-@check(
-    "SRV-19",
-    Level.SHOULD,
-    "The response to the largest valid payload fits InvokeEndpoint's 6,291,456-byte limit",
-    source=contract.API_RT,
-    replica=True,
-    needs=("SRV-9",),
-)
-def response_within_limit(ctx: CheckContext) -> Iterator[Violation]:
-    """The response to the largest valid payload (the test-dir's records repeated to at most 6,291,456 bytes)
-    is at most 6,291,456 bytes, InvokeEndpoint's response limit; its size is reported.
-
-    Why: InvokeEndpoint returns at most 6 MiB of body. A model whose answers are larger than its questions
-    (probabilities for every class, the input echoed back, padding) answers a request InvokeEndpoint accepted with
-    a response the service cannot return, and the caller gets an error for a valid request.
-
-    How: POSTs the test-dir's records repeated in the policy's codec to the largest body at most 6,291,456 bytes, and
-    measures the response's body (largest_response_bytes); it must not exceed 6,291,456 bytes. A payload the server
-    refuses as too large is SRV-9's finding.
-    """
-    server = ctx.server()
-    body = _codec(ctx).sized(list(ctx.test_dir.records), contract.MAX_REQUEST_BYTES)
-    exchange = post(ctx, server, body, name="largest")
-    if exchange.status == 413:
-        raise DependencyFailed("SRV-9", f"the {len(body):,}-byte payload was refused as too large")
-    if exchange.status != 200:
-        yield exchange_violation(
-            exchange, f"The largest valid payload ({len(body):,} bytes) was not answered 200", expected="200"
-        )
-        return
-    size = len(exchange.body)
-    ctx.measure("largest_response_bytes", size)
-    if size > contract.MAX_RESPONSE_BYTES:
-        yield Violation(
-            "The response to the largest valid payload is larger than InvokeEndpoint can return",
-            expected=f"at most {contract.MAX_RESPONSE_BYTES:,} bytes for a {len(body):,}-byte request",
-            actual=f"{size:,} bytes",
-            evidence=(
-                exchange.evidence()[0],
-                # As bytes: padding (blank lines, spaces) shows, where the lines themselves would hide it.
-                ("Response", f"{exchange.describe()}, {size:,} bytes, beginning:\n{exchange.body[:300]!r}"),
-            ),
-            reproduce=(exchange.curl(contract.PORT),),
-        )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from conformance import contract, payloads
+from conformance import contract
 from conformance.context import SERVE_DEFAULT, CheckContext, ServeSpec
 from conformance.failures import CheckSkipped, Violation
-from conformance.invoking import accepted, exchange_violation, invoke
+from conformance.invoking import accepted, exchange_violation, invoke, response_records
 from conformance.registry import Level, check
 from conformance.variables import (
     env_spec,
@@ -199,5 +199,5 @@ def bind_to_port(ctx: CheckContext) -> Iterator[Violation]:
         )
         return
     exchange = invoke(ctx, server, ctx.test_dir.payload)
-    if exchange.status != 200 or len(payloads.output_records(exchange, ctx.policy.accept) or []) == 0:
+    if exchange.status != 200 or len(response_records(ctx, exchange) or []) == 0:
         yield exchange_violation(exchange, f"/invocations failed on port {port}", expected="200", port=port)

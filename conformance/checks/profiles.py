@@ -12,10 +12,11 @@ import json
 import re
 from collections.abc import Iterator
 
-from conformance import contract, payloads
+from conformance import contract
 from conformance.context import CheckContext, ServeSpec
 from conformance.failures import CheckSkipped, DependencyFailed, Violation
 from conformance.http import Exchange
+from conformance.invoking import invoke, response_records, sized_payload
 from conformance.procs import listening_sockets
 from conformance.registry import Level, check
 
@@ -116,18 +117,8 @@ def pipeline_neighbours(ctx: CheckContext) -> Iterator[Violation]:
                 evidence=evidence,
             )
             continue
-        headers = {"Content-Type": ctx.policy.content_type}
-        if ctx.policy.accept:
-            headers["Accept"] = ctx.policy.accept
-        body = ctx.test_dir.payload
-        exchange = server.request(
-            "POST",
-            contract.INVOCATIONS_PATH,
-            body=body,
-            headers=headers,
-            payload_file=ctx.payload_file("pipeline.body", body),
-        )
-        if exchange.status != 200 or not payloads.output_records(exchange, ctx.policy.accept):
+        exchange = invoke(ctx, server, ctx.test_dir.payload, name="pipeline")
+        if exchange.status != 200 or not response_records(ctx, exchange):
             yield Violation(
                 f"/invocations failed on port {spec.port} with a neighbour in the same network namespace",
                 expected="200 with the predictions",
@@ -204,19 +195,14 @@ def multi_model_api(ctx: CheckContext) -> Iterator[Violation]:
         return
     json_headers = {"Content-Type": "application/json", "Accept": "application/json"}
     urls = {name: f"{contract.MODELS_DIR}/{folder}/model" for name, folder in contract.MULTI_MODEL_PROBES}
-    body = ctx.test_dir.payload
-    payload_file = ctx.payload_file("multi-model.body", body)
-    invoke_headers = {"Content-Type": ctx.policy.content_type}
-    if ctx.policy.accept:
-        invoke_headers["Accept"] = ctx.policy.accept
 
     def call(method: str, path: str, data: bytes = b"", headers: dict[str, str] | None = None) -> Exchange:
         return server.request(method, path, body=data, headers=headers, timeout=contract.INVOCATION_LIMIT_S)
 
-    def invoke(name: str) -> Exchange:
-        headers = {**invoke_headers, contract.TARGET_MODEL_HEADER: f"{name}.tar.gz"}
+    def invoke_model(name: str) -> Exchange:
         path = f"{contract.MODELS_PATH}/{name}/invoke"
-        return server.request("POST", path, body=body, headers=headers, payload_file=payload_file)
+        headers = {contract.TARGET_MODEL_HEADER: f"{name}.tar.gz"}
+        return invoke(ctx, server, ctx.test_dir.payload, headers=headers, name="multi-model", path=path)
 
     def wrong(summary: str, expected: str, exchange: Exchange) -> Violation:
         return Violation(
@@ -227,7 +213,7 @@ def multi_model_api(ctx: CheckContext) -> Iterator[Violation]:
             reproduce=(exchange.curl(contract.PORT),),
         )
 
-    unknown = invoke("smc-never-loaded")
+    unknown = invoke_model("smc-never-loaded")
     if unknown.status != 404:
         yield wrong("Invoking a model that was never loaded did not answer 404", "404", unknown)
     loaded = []
@@ -256,15 +242,15 @@ def multi_model_api(ctx: CheckContext) -> Iterator[Violation]:
             listing,
         )
     for name in loaded:
-        exchange = invoke(name)
-        if exchange.status != 200 or not payloads.output_records(exchange, ctx.policy.accept):
+        exchange = invoke_model(name)
+        if exchange.status != 200 or not response_records(ctx, exchange):
             yield wrong(f"Invoking the loaded model {name!r} failed", "200 with the predictions", exchange)
     unload = call("DELETE", f"{contract.MODELS_PATH}/{first}")
     if unload.status != 200:
         yield wrong(f"Unloading {first!r} failed", "200", unload)
         return
     for summary, exchange in (
-        (f"Invoking {first!r} after it was unloaded did not answer 404", invoke(first)),
+        (f"Invoking {first!r} after it was unloaded did not answer 404", invoke_model(first)),
         (f"Unloading {first!r} a second time did not answer 404", call("DELETE", f"{contract.MODELS_PATH}/{first}")),
     ):
         if exchange.status != 404:
@@ -324,19 +310,8 @@ def serverless_profile(ctx: CheckContext) -> Iterator[Violation]:
             actual=server.readiness.describe() + (" (State.OOMKilled = true)" if killed else ""),
         )
         return
-    codec = ctx.test_dir.codec
-    records = list(ctx.test_dir.records) or (codec.split(ctx.test_dir.payload) if codec else None) or []
-    body = codec.sized(records, contract.SERVERLESS_PAYLOAD_BYTES) if codec else ctx.test_dir.payload
-    headers = {"Content-Type": ctx.policy.content_type}
-    if ctx.policy.accept:
-        headers["Accept"] = ctx.policy.accept
-    exchange = server.request(
-        "POST",
-        contract.INVOCATIONS_PATH,
-        body=body,
-        headers=headers,
-        payload_file=ctx.payload_file("serverless.body", body),
-    )
+    body = sized_payload(ctx, contract.SERVERLESS_PAYLOAD_BYTES)
+    exchange = invoke(ctx, server, body, name="serverless")
     ctx.measure("serverless_response_bytes", len(exchange.body))
     code, events = 1, ""
     for path in contract.CGROUP_MEMORY_EVENTS:
@@ -354,7 +329,7 @@ def serverless_profile(ctx: CheckContext) -> Iterator[Violation]:
             evidence=memory + exchange.evidence(),
             reproduce=(exchange.curl(spec.port),),
         )
-    if exchange.status != 200 or not payloads.output_records(exchange, ctx.policy.accept):
+    if exchange.status != 200 or not response_records(ctx, exchange):
         yield Violation(
             f"A {len(body):,}-byte request failed under {limits}",
             expected="200 with the predictions",
@@ -462,18 +437,8 @@ def serverless_non_root(ctx: CheckContext) -> Iterator[Violation]:
             evidence=evidence,
         )
         return
-    headers = {"Content-Type": ctx.policy.content_type}
-    if ctx.policy.accept:
-        headers["Accept"] = ctx.policy.accept
-    body = ctx.test_dir.payload
-    exchange = server.request(
-        "POST",
-        contract.INVOCATIONS_PATH,
-        body=body,
-        headers=headers,
-        payload_file=ctx.payload_file("serverless-non-root.body", body),
-    )
-    if exchange.status != 200 or not payloads.output_records(exchange, ctx.policy.accept):
+    exchange = invoke(ctx, server, ctx.test_dir.payload, name="serverless-non-root")
+    if exchange.status != 200 or not response_records(ctx, exchange):
         refused, evidence = _refused_evidence(server.logs())
         yield Violation(
             f"An invocation failed {how}" + (": the file system refused an access" if refused else ""),

@@ -8,11 +8,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from conformance import contract, payloads, procs
+from conformance import contract, procs
 from conformance.context import CheckContext, ServeSpec, wait_for
 from conformance.failures import CheckSkipped, Violation
 from conformance.http import Exchange
-from conformance.invoking import exchange_violation
+from conformance.invoking import exchange_violation, invocation_headers, invoke, response_records
 from conformance.registry import Level, check
 from conformance.targets import Server
 from conformance.variables import (
@@ -165,7 +165,7 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
     server = ctx.server(spec)
     settled_workers(server)
     body = ctx.test_dir.payload
-    headers = {"Content-Type": ctx.policy.content_type}
+    headers = invocation_headers(ctx)
     payload_file = ctx.payload_file("env3-frozen.body", body)
     for attempt in range(LATE_BOOT_RETRIES + 1):
         seen = _inside_table(server)
@@ -441,20 +441,12 @@ def _recovered(ctx: CheckContext, server: Server) -> Iterator[Violation]:
         )
         return
     body = ctx.test_dir.payload
-    payload_file = ctx.payload_file("env3-after.body", body)
     while True:
-        exchange = server.request(
-            "POST",
-            contract.INVOCATIONS_PATH,
-            body=body,
-            headers={"Content-Type": ctx.policy.content_type},
-            timeout=max(1.0, deadline - time.monotonic()),
-            payload_file=payload_file,
-        )
+        exchange = invoke(ctx, server, body, name="env3-after", timeout=max(1.0, deadline - time.monotonic()))
         if exchange.status == 200 or time.monotonic() >= deadline:
             break
         time.sleep(1)
-    if exchange.status != 200 or not payloads.output_records(exchange):
+    if exchange.status != 200 or not response_records(ctx, exchange):
         yield exchange_violation(
             exchange,
             f"/invocations did not succeed within {RECOVERY_S:g} s after the frozen workers resumed",

@@ -29,6 +29,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from conformance.report import json_path
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -51,7 +53,6 @@ harness wait the whole start-up budget for every serving configuration it tries.
 RUN_TIMEOUT_S = 1200
 REPORTS = ROOT / "reports" / "catalogue"
 """Where the latest report of every catalogue and reference image is kept, for scripts/catalogue-table.py."""
-
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,6 @@ def load(path: Path = CATALOGUE) -> list[Entry]:
     if duplicates:
         raise ValueError(f"{path}: duplicate names {duplicates}")
     return entries
-
-
-def slug(reference: str) -> str:
-    """The harness's file name for an image's JSON report (conformance/report.py)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", reference)
 
 
 # --- the machine ---------------------------------------------------------------------------------
@@ -200,7 +196,7 @@ def certify(reference: str, test_dir: str, workdir: Path, options: Sequence[str]
     except subprocess.TimeoutExpired as error:
         returncode, output = -1, f"the harness run took over {RUN_TIMEOUT_S} s\n{error.stdout or ''}"
     seconds = time.monotonic() - started
-    path = reports / f"{slug(reference)}.json"
+    path = json_path(reports, reference)
     report = json.loads(path.read_text()) if path.is_file() else None
     run = Run(reference, test_dir, report, seconds, returncode, output)
     keep(run)
@@ -214,14 +210,14 @@ def keep(run: Run) -> None:
         return
     REPORTS.mkdir(parents=True, exist_ok=True)
     saved = dict(run.report, catalogue_run={"seconds": round(run.seconds, 1), "test_dir": run.test_dir})
-    target = REPORTS / f"{slug(run.reference)}.json"
+    target = json_path(REPORTS, run.reference)
     partial = target.with_suffix(f".{os.getpid()}.partial")
     partial.write_text(json.dumps(saved, indent=2) + "\n")
     partial.replace(target)
 
 
 def saved_report(reference: str) -> dict[str, Any] | None:
-    path = REPORTS / f"{slug(reference)}.json"
+    path = json_path(REPORTS, reference)
     return json.loads(path.read_text()) if path.is_file() else None
 
 

@@ -31,6 +31,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from conformance.report import json_path
+
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,7 +164,7 @@ def test_conforming_image_is_pushed_and_pulls_back_by_digest(
     assert match, result.stdout
     assert match["repo"] == f"{registry.address}/{repo}"
     digest = match["digest"]
-    report = reports / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', local)}.json"
+    report = json_path(reports, local)
     assert f"report: {report}" in result.stderr
     assert f"digest: {registry.address}/{repo}@{digest}" in result.stderr
     document = json.loads(report.read_text())
@@ -217,7 +219,7 @@ def test_broken_image_is_refused_and_never_reaches_the_registry(
     assert re.search(r"^gate:   SRV-2 \[MUST\] fail: ", result.stderr, re.MULTILINE), result.stderr[-4000:]
     assert "pushing" not in result.stderr
 
-    report = json.loads((reports / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', f'{repo}:{version}')}.json").read_text())
+    report = json.loads(json_path(reports, f"{repo}:{version}").read_text())
     assert report["verdict"] == "failed"
     failed = {c["id"] for c in report["clauses"] if c["verdict"] in ("fail", "error")}
     assert "SRV-2" in failed

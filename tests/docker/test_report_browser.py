@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from conformance.report import html_path, json_path
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "broken_images"))
 import catalogue  # tests/broken_images/catalogue.py
 
@@ -171,7 +173,7 @@ def test_failing_image_report_in_headless_chromium(browser: DevTools, tmp_path: 
     run = catalogue.certify(ENTRY.image, ENTRY.test_dir, tmp_path, catalogue.options(ENTRY))
     if run.report is None:
         pytest.fail(f"no JSON report (exit code {run.returncode}):\n{run.output[-4000:]}", pytrace=False)
-    page = tmp_path / "reports" / f"{catalogue.slug(ENTRY.image)}.html"
+    page = html_path(json_path(tmp_path / "reports", ENTRY.image))
     assert page.is_file(), f"no HTML report beside the JSON one:\n{run.output[-2000:]}"
     assert f"HTML report: {page}" in run.output
 

@@ -10,18 +10,18 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from conformance.codecs import Generated, for_response
+from conformance.codecs.csv_codec import CsvCodec, malformed_payloads, notation, render, rows, valid_payloads
+from conformance.codecs.csv_codec import lines as input_records
 from conformance.http import Exchange
-from conformance.payloads import (
-    Generated,
-    input_records,
-    malformed_payloads,
-    notation,
-    output_records,
-    render,
-    repeat_to_size,
-    rows,
-    valid_payloads,
-)
+
+
+def output_records(exchange: Exchange) -> list[str] | None:
+    return for_response(exchange.media_type, None).output_records(exchange.body)
+
+
+def repeat_to_size(payload: bytes, size: int) -> bytes:
+    return CsvCodec().sized(input_records(payload), size)
 
 PROPERTY = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
