@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import conformance.report
 from conformance import contract, procs
 from conformance.engine import EngineInfo, ImageInfo
 from conformance.entrypoint import ArgumentProbe
@@ -762,3 +764,130 @@ class WritesOutsideTmp(GoodImage):
             logs = "OSError: [Errno 30] Read-only file system: '/opt/program/cache.json'\n"
             return FakeServer(self, spec, ready=False, exited=True, exit_code=1, logs=logs)
         return super().serve(spec)
+
+
+@dataclass
+class CapsRecords(GoodImage):
+    """Answers only the first ``cap`` records of a request, with a 200: a fixed batch size in the app."""
+
+    cap: int = 10_000
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        lines = body.splitlines(keepends=True)
+        return super().invoke(server, b"".join(lines[: self.cap]), headers)
+
+
+@dataclass
+class LabelsHtml(GoodImage):
+    """A web framework's default: the CSV answer goes out as text/html."""
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        answer = super().invoke(server, body, headers)
+        return Response(answer.status, answer.body, "text/html; charset=utf-8" if answer.status == 200 else "")
+
+
+@dataclass
+class IgnoresAccept(GoodImage):
+    """Answers text/csv whatever Accept asks for."""
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        return super().invoke(server, body, {k: v for k, v in headers.items() if k != "accept"})
+
+
+@dataclass
+class PadsAnswers(GoodImage):
+    """Writes each prediction in a fixed 32-byte slot, padded with blank lines: no record reader sees the padding."""
+
+    def predict(self, table: list[list[float]]) -> bytes:
+        return b"".join(line.ljust(32, b"\n") for line in super().predict(table).splitlines())
+
+
+ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]
+
+
+JSON_POLICY = 'content_type = "application/json"\naccept = "application/json"\npayload = "payload.json"\n'
+
+
+JSONL_POLICY = 'content_type = "application/jsonlines"\npayload = "payload.jsonl"\n'
+
+
+def json_test_dir(tmp_path: Path, policy: str = JSON_POLICY, payload: bytes | None = None) -> Path:
+    body = payload if payload is not None else json.dumps({"instances": ROWS}).encode()  # one line, three records
+    return write_test_dir(tmp_path / "td", policy=policy, payload=None, extra={"payload.json": body})
+
+
+def jsonl_test_dir(tmp_path: Path) -> Path:
+    body = "".join(json.dumps({"features": row}) + "\n" for row in ROWS).encode()
+    return write_test_dir(tmp_path / "td", policy=JSONL_POLICY, payload=None, extra={"payload.jsonl": body})
+
+
+def numbers(value: Any) -> list[float] | None:
+    ok = isinstance(value, list) and len(value) == 4
+    ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    return [float(v) for v in value] if ok else None
+
+
+@dataclass
+class JsonApi(FakeImage):
+    """`{"instances": [[4 numbers], ...]}` in, `{"predictions": [{"score": ...}, ...]}` out."""
+
+    dropped: int = 0
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return Response(415, b'{"error": "send application/json"}', "application/json")
+        try:
+            instances = json.loads(body.decode("utf-8"))["instances"]
+            rows = [numbers(i) for i in instances]
+        except (ValueError, KeyError, TypeError):
+            return Response(400, b'{"error": "bad body"}', "application/json")
+        if not rows or any(r is None for r in rows):
+            return Response(400, b'{"error": "bad instance"}', "application/json")
+        predictions = [{"score": round(sum(r or []), 4)} for r in rows]
+        kept = predictions[: len(predictions) - self.dropped] if len(predictions) > 1 else predictions
+        return Response(200, json.dumps({"predictions": kept}).encode(), "application/json")
+
+
+@dataclass
+class JsonLinesService(FakeImage):
+    """One `{"features": [4 numbers]}` per line in, one `{"score": ...}` per line out."""
+
+    split_on_newline: bool = False  # the twin's bug: a last line without a newline is lost
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if headers.get("content-type", "").split(";")[0].strip() != "application/jsonlines":
+            return Response(415, b"", "text/plain")
+        try:
+            text = body.decode("utf-8")
+            lines = text.split("\n")[:-1] if self.split_on_newline else text.splitlines()
+            rows = [numbers(json.loads(line)["features"]) for line in lines if line.strip()]
+        except (ValueError, KeyError, TypeError):
+            return Response(400, b"", "text/plain")
+        if not rows or any(r is None for r in rows):
+            return Response(400, b"", "text/plain")
+        out = "".join(json.dumps({"score": round(sum(r or []), 4)}) + "\n" for r in rows)
+        return Response(200, out.encode(), "application/jsonlines")
+
+
+@dataclass
+class SlowInvocations(GoodImage):
+    """Every invocation takes 61 s (the fake answers at once, with that elapsed time)."""
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        response = super().invoke(server, body, headers)
+        return replace(response, elapsed=61.0)
+
+
+@dataclass
+class PingThreeSeconds(GoodImage):
+    def ping(self, server: FakeServer) -> Response:
+        return Response(200, b"", None, elapsed=3.0)
+
+
+REPORT_SCHEMA = json.loads((Path(conformance.report.__file__).with_name("report.schema.json")).read_text())
+"""The JSON report's schema (conformance/report.schema.json)."""
+
+
+def outcomes_of(certification: FakeCertification, ids: list[str]) -> list[Outcome]:
+    list(clauses())
+    return [run_clause(certification, REGISTRY[i]) for i in ids]

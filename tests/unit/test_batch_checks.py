@@ -14,19 +14,22 @@ from conformance.checks import batch
 from conformance.runner import FAIL, PASS, SKIP
 from conformance.testdir import load
 
-from .checkfakes import FakeServer, GoodImage, Response, certify, rendered, write_test_dir
-from .test_media_type_checks import JsonApi, JsonLinesService, json_test_dir, jsonl_test_dir
-
-
-@dataclass
-class CapsRecords(GoodImage):
-    """Answers only the first ``cap`` records of a request, with a 200: a fixed batch size in the app."""
-
-    cap: int = 10_000
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        lines = body.splitlines(keepends=True)
-        return super().invoke(server, b"".join(lines[: self.cap]), headers)
+from .checkfakes import (
+    CapsRecords,
+    FakeServer,
+    GoodImage,
+    IgnoresAccept,
+    JsonApi,
+    JsonLinesService,
+    LabelsHtml,
+    PadsAnswers,
+    Response,
+    certify,
+    json_test_dir,
+    jsonl_test_dir,
+    rendered,
+    write_test_dir,
+)
 
 
 @dataclass
@@ -36,31 +39,6 @@ class SmallPayloads(GoodImage):
     def execution_parameters(self, server: FakeServer) -> Response:
         document = {"MaxConcurrentTransforms": 2, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 1}
         return Response(200, json.dumps(document).encode(), "application/json")
-
-
-@dataclass
-class LabelsHtml(GoodImage):
-    """A web framework's default: the CSV answer goes out as text/html."""
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        answer = super().invoke(server, body, headers)
-        return Response(answer.status, answer.body, "text/html; charset=utf-8" if answer.status == 200 else "")
-
-
-@dataclass
-class IgnoresAccept(GoodImage):
-    """Answers text/csv whatever Accept asks for."""
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        return super().invoke(server, body, {k: v for k, v in headers.items() if k != "accept"})
-
-
-@dataclass
-class PadsAnswers(GoodImage):
-    """Writes each prediction in a fixed 32-byte slot, padded with blank lines: no record reader sees the padding."""
-
-    def predict(self, table: list[list[float]]) -> bytes:
-        return b"".join(line.ljust(32, b"\n") for line in super().predict(table).splitlines())
 
 
 def test_a_capped_request_fails_srv16(tmp_path: Path) -> None:

@@ -33,10 +33,14 @@ from conformance.testdir import load as load_test_dir
 from .checkfakes import (
     PAYLOAD,
     PROC_NET_TCP_LOOPBACK,
+    CapsRecords,
     FakeImage,
     FakeServer,
     GoodImage,
+    IgnoresAccept,
+    LabelsHtml,
     MultiModel,
+    PadsAnswers,
     Response,
     Serverless,
     SharesPorts,
@@ -50,7 +54,6 @@ from .checkfakes import (
     trained,
     write_test_dir,
 )
-from .test_batch_checks import CapsRecords, IgnoresAccept, LabelsHtml, PadsAnswers
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,9 @@ from .checkfakes import (
     FakeImage,
     FakeServer,
     GoodImage,
+    PingThreeSeconds,
     Response,
+    SlowInvocations,
     image_info,
     rendered,
     trained,
@@ -58,15 +60,6 @@ def invocations(certification: FakeCertification) -> int:
 
 
 # --- the invocation limit -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class SlowInvocations(GoodImage):
-    """Every invocation takes 61 s (the fake answers at once, with that elapsed time)."""
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        response = super().invoke(server, body, headers)
-        return replace(response, elapsed=61.0)
 
 
 def test_an_invocation_past_the_limit_fails_its_clause_once_and_the_others_skip(tmp_path: Path) -> None:
@@ -107,12 +100,6 @@ def test_the_check_that_meets_the_limit_stops_there_and_keeps_what_it_found(tmp_
 
 
 # --- the ping limit -----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class PingThreeSeconds(GoodImage):
-    def ping(self, server: FakeServer) -> Response:
-        return Response(200, b"", None, elapsed=3.0)
 
 
 def test_a_slow_ping_fails_srv2_and_what_needs_a_healthy_server_skips(tmp_path: Path) -> None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,69 +15,18 @@ from conformance.failures import HarnessError
 from conformance.runner import FAIL, PASS
 from conformance.testdir import load
 
-from .checkfakes import FakeImage, FakeServer, Response, certify, rendered, write_test_dir
-
-ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]
-JSON_POLICY = 'content_type = "application/json"\naccept = "application/json"\npayload = "payload.json"\n'
-JSONL_POLICY = 'content_type = "application/jsonlines"\npayload = "payload.jsonl"\n'
-
-
-def json_test_dir(tmp_path: Path, policy: str = JSON_POLICY, payload: bytes | None = None) -> Path:
-    body = payload if payload is not None else json.dumps({"instances": ROWS}).encode()  # one line, three records
-    return write_test_dir(tmp_path / "td", policy=policy, payload=None, extra={"payload.json": body})
-
-
-def jsonl_test_dir(tmp_path: Path) -> Path:
-    body = "".join(json.dumps({"features": row}) + "\n" for row in ROWS).encode()
-    return write_test_dir(tmp_path / "td", policy=JSONL_POLICY, payload=None, extra={"payload.jsonl": body})
-
-
-def numbers(value: Any) -> list[float] | None:
-    ok = isinstance(value, list) and len(value) == 4
-    ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
-    return [float(v) for v in value] if ok else None
-
-
-@dataclass
-class JsonApi(FakeImage):
-    """`{"instances": [[4 numbers], ...]}` in, `{"predictions": [{"score": ...}, ...]}` out."""
-
-    dropped: int = 0
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return Response(415, b'{"error": "send application/json"}', "application/json")
-        try:
-            instances = json.loads(body.decode("utf-8"))["instances"]
-            rows = [numbers(i) for i in instances]
-        except (ValueError, KeyError, TypeError):
-            return Response(400, b'{"error": "bad body"}', "application/json")
-        if not rows or any(r is None for r in rows):
-            return Response(400, b'{"error": "bad instance"}', "application/json")
-        predictions = [{"score": round(sum(r or []), 4)} for r in rows]
-        kept = predictions[: len(predictions) - self.dropped] if len(predictions) > 1 else predictions
-        return Response(200, json.dumps({"predictions": kept}).encode(), "application/json")
-
-
-@dataclass
-class JsonLinesService(FakeImage):
-    """One `{"features": [4 numbers]}` per line in, one `{"score": ...}` per line out."""
-
-    split_on_newline: bool = False  # the twin's bug: a last line without a newline is lost
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if headers.get("content-type", "").split(";")[0].strip() != "application/jsonlines":
-            return Response(415, b"", "text/plain")
-        try:
-            text = body.decode("utf-8")
-            lines = text.split("\n")[:-1] if self.split_on_newline else text.splitlines()
-            rows = [numbers(json.loads(line)["features"]) for line in lines if line.strip()]
-        except (ValueError, KeyError, TypeError):
-            return Response(400, b"", "text/plain")
-        if not rows or any(r is None for r in rows):
-            return Response(400, b"", "text/plain")
-        out = "".join(json.dumps({"score": round(sum(r or []), 4)}) + "\n" for r in rows)
-        return Response(200, out.encode(), "application/jsonlines")
+from .checkfakes import (
+    JSON_POLICY,
+    ROWS,
+    FakeServer,
+    JsonApi,
+    JsonLinesService,
+    Response,
+    certify,
+    json_test_dir,
+    jsonl_test_dir,
+    rendered,
+)
 
 
 @pytest.mark.parametrize("clause", ["SRV-4", "SRV-5", "SRV-7", "SRV-8", "SRV-9", "SRV-10", "SRV-13", "SRV-15"])

@@ -9,38 +9,22 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-import conformance.report
 from conformance import REPORT_SCHEMA_VERSION, __version__, report
-from conformance.registry import REGISTRY, clauses
-from conformance.runner import ERROR, FAIL, PASS, SKIP, WARN, Outcome, run_clause
-from conformance.testdir import load
+from conformance.registry import clauses
+from conformance.runner import ERROR, FAIL, PASS, SKIP, WARN, Outcome
 
-from .checkfakes import FakeCertification, FakeServer, GoodImage, Response, image_info, write_test_dir
-
-SCHEMA = json.loads((Path(conformance.report.__file__).with_name("report.schema.json")).read_text())
-
-
-@pytest.fixture
-def certification(tmp_path: Path) -> FakeCertification:
-    image = GoodImage(info=image_info(architecture="arm64", digests=("example.com/team/model@sha256:" + "cd" * 32,)))
-    policy = '[waive]\nIMG-2 = "arm64 endpoints only"\nSRV-6 = "the framework answers 400"\n'
-    return FakeCertification(image, load(write_test_dir(tmp_path / "td", policy=policy)), tmp_path / "stage")
-
-
-def outcomes_of(certification: FakeCertification, ids: list[str]) -> list[Outcome]:
-    list(clauses())
-    return [run_clause(certification, REGISTRY[i]) for i in ids]
+from .checkfakes import REPORT_SCHEMA, FakeCertification, FakeServer, GoodImage, Response, outcomes_of
 
 
 def test_schema_is_a_valid_schema() -> None:
-    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.Draft202012Validator.check_schema(REPORT_SCHEMA)
 
 
 def test_document_matches_the_schema(certification: FakeCertification) -> None:
     outcomes = outcomes_of(certification, ["IMG-1", "IMG-2", "TRN-1", "ENV-5"])
     assert [o.verdict for o in outcomes] == [PASS, FAIL, PASS, SKIP], "IMG-2 is MUST: its waiver does not count"
     document = report.document(certification, outcomes)
-    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    jsonschema.validate(document, REPORT_SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     assert document["schema_version"] == REPORT_SCHEMA_VERSION
     assert document["tool"] == {"name": "sagemaker-conformance", "version": __version__}
     assert document["image"]["platform"] == "linux/arm64"
@@ -63,7 +47,7 @@ def test_document_matches_the_schema(certification: FakeCertification) -> None:
 def test_a_full_run_matches_the_schema(certification: FakeCertification) -> None:
     outcomes = outcomes_of(certification, [c.id for c in clauses() if c.id not in ("SRV-9", "SRV-13")])
     document = report.document(certification, outcomes)
-    jsonschema.validate(document, SCHEMA)
+    jsonschema.validate(document, REPORT_SCHEMA)
     assert {c["verdict"] for c in document["clauses"]} <= {PASS, FAIL, SKIP}
 
 
@@ -71,7 +55,7 @@ def test_write(certification: FakeCertification, tmp_path: Path) -> None:
     outcomes = outcomes_of(certification, ["IMG-1"])
     path = report.write(tmp_path / "reports" / "nested", certification, outcomes)
     assert path == tmp_path / "reports" / "nested" / "example.com_team_model_1.0.json"
-    jsonschema.validate(json.loads(path.read_text()), SCHEMA)
+    jsonschema.validate(json.loads(path.read_text()), REPORT_SCHEMA)
     # The HTML page beside it (its content: tests/unit/test_report_html.py).
     assert report.html_path(path) == tmp_path / "reports" / "nested" / "example.com_team_model_1.0.html"
     assert report.html_path(path).read_text().startswith("<!DOCTYPE html>")
@@ -83,23 +67,23 @@ def test_schema_rejects_what_a_report_must_not_be(certification: FakeCertificati
     broken = json.loads(json.dumps(document))
     broken["clauses"][0]["evidence"] = None  # a failure without evidence
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(broken, SCHEMA)
+        jsonschema.validate(broken, REPORT_SCHEMA)
     broken = json.loads(json.dumps(document))
     broken["clauses"][0]["failure"] = None  # a failure without its parts
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(broken, SCHEMA)
+        jsonschema.validate(broken, REPORT_SCHEMA)
     broken = json.loads(json.dumps(document))
     broken["timeline"]["containers"] = [{"role": "training", "configuration": "default", "start_s": -1.0}]
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(broken, SCHEMA)
+        jsonschema.validate(broken, REPORT_SCHEMA)
     broken = json.loads(json.dumps(document))
     del broken["timeline"]
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(broken, SCHEMA)
+        jsonschema.validate(broken, REPORT_SCHEMA)
     broken = json.loads(json.dumps(document))
     broken["verdict"] = "ok"
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(broken, SCHEMA)
+        jsonschema.validate(broken, REPORT_SCHEMA)
 
 
 def test_verdict() -> None:
@@ -142,5 +126,5 @@ def test_a_waived_should_is_a_warning_and_a_must_is_not_waivable(certification: 
     assert srv6.reason == "downgraded to a warning by the policy: the framework answers 400"
     assert srv6.failure is not None
     document = report.document(certification, [srv6])
-    jsonschema.validate(document, SCHEMA)
+    jsonschema.validate(document, REPORT_SCHEMA)
     assert document["verdict"] == "passed"

@@ -12,8 +12,7 @@ import pytest
 
 from conformance import report_html
 
-from .checkfakes import FakeCertification
-from .test_report import SCHEMA, certification, outcomes_of  # noqa: F401  (the fixture)
+from .checkfakes import REPORT_SCHEMA, FakeCertification, outcomes_of
 
 NASTY_LOG = "\x1b[31mERROR\x1b[0m <html> & 'quotes' \"too\"\r\nbell\x07 \x1b]0;title\x07done\n"
 
@@ -213,7 +212,7 @@ def test_a_failure_with_only_its_rendered_text_still_shows_it() -> None:
 
 
 def test_the_fake_report_matches_the_schema() -> None:
-    jsonschema.validate(report(), SCHEMA)
+    jsonschema.validate(report(), REPORT_SCHEMA)
 
 
 def test_logs_are_escaped_and_stripped_of_ansi_codes() -> None:
@@ -308,7 +307,7 @@ def test_nice_step(span: float, step: float) -> None:
     assert report_html.nice_step(span) == pytest.approx(step)
 
 
-def test_the_real_document_renders(certification: FakeCertification, tmp_path: Path) -> None:  # noqa: F811
+def test_the_real_document_renders(certification: FakeCertification, tmp_path: Path) -> None:
     from conformance import report as report_module
     from conformance.registry import clauses
 
