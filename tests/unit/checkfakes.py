@@ -14,9 +14,11 @@ from __future__ import annotations
 import csv
 import json
 import math
+import random
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -891,3 +893,219 @@ REPORT_SCHEMA = json.loads((Path(conformance.report.__file__).with_name("report.
 def outcomes_of(certification: FakeCertification, ids: list[str]) -> list[Outcome]:
     list(clauses())
     return [run_clause(certification, REGISTRY[i]) for i in ids]
+
+
+@dataclass
+class Trains(GoodImage):
+    """Training runs scripted per spec name; the rest as a good image."""
+
+    runs: Mapping[str, TrainResult] = field(default_factory=dict)
+
+    def train(self, spec: TrainSpec, sigterm_after: float | None, input_dir: Path) -> TrainResult:
+        return self.runs.get(spec.name) or super().train(spec, sigterm_after, input_dir)
+
+
+def in_both_forms(result: TrainResult) -> dict[str, TrainResult]:
+    """The same run with the full config files and with local mode's minimal ones: training itself is broken."""
+    return {"default": result, "minimal-config": replace(result, spec="train-minimal-config")}
+
+
+@dataclass
+class ReadsHyperparameters(GoodImage):
+    """Reads hyperparameters.json as the container would; ``refuse`` says which ones it cannot train with."""
+
+    refuse: Callable[[dict[str, str]], bool] = lambda hyperparameters: False
+    seen: list[dict[str, str]] = field(default_factory=list)
+
+    def train(self, spec: TrainSpec, sigterm_after: float | None, input_dir: Path) -> TrainResult:
+        hyperparameters = json.loads((input_dir / "config" / contract.HYPERPARAMETERS_FILE).read_text())
+        self.seen.append(hyperparameters)
+        if self.refuse(hyperparameters):
+            return failed(spec.name, failure=f"KeyError: cannot train with {sorted(hyperparameters)}")
+        return super().train(spec, sigterm_after, input_dir)
+
+
+@dataclass
+class LoopbackOnly(GoodImage):
+    """Binds 127.0.0.1:8080: nothing answers through the published port."""
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        return FakeServer(self, spec, ready=False, answered=False)
+
+    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
+        return (0, PROC_NET_TCP_LOOPBACK) if command[:1] == ["cat"] else super().execute(server, command)
+
+
+@dataclass
+class SlowPing(GoodImage):
+    def ping(self, server: FakeServer) -> Response:
+        return Response(200, b"", None, elapsed=2.4)
+
+
+@dataclass
+class WritesIntoModelDir(GoodImage):
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        return FakeServer(
+            self,
+            spec,
+            ready=False,
+            exited=True,
+            exit_code=1,
+            logs="OSError: [Errno 30] Read-only file system: '/opt/ml/model/cache'\n",
+        )
+
+
+@dataclass
+class DropsLastRecord(GoodImage):
+    """Loses the last record of any body with more than ``keep`` records."""
+
+    keep: int = 1
+
+    def predict(self, table: list[list[float]]) -> bytes:
+        return super().predict(table[: self.keep] if len(table) > self.keep else table)
+
+
+@dataclass
+class StrictMediaType(GoodImage):
+    """Compares the whole Content-Type header with text/csv."""
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if headers.get("content-type") != contract.CSV:
+            return Response(415, b"unsupported", "text/plain")
+        return super().invoke(server, body, headers)
+
+
+@dataclass
+class AnswersUnsupported(GoodImage):
+    """Answers any Content-Type it does not know with ``status``."""
+
+    status: int = 200
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if headers.get("content-type", "").split(";")[0] != contract.CSV:
+            if self.status == 200:
+                return super().invoke(server, body, {"content-type": contract.CSV})
+            return Response(self.status, b"Traceback (most recent call last): ...", "text/html")
+        return super().invoke(server, body, headers)
+
+
+@dataclass
+class CrashesOnBadInput(GoodImage):
+    """A 500 for anything it cannot parse (an unhandled ValueError)."""
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        response = super().invoke(server, body, headers)
+        return Response(500, b"Internal Server Error", "text/html") if response.status == 400 else response
+
+
+@dataclass
+class DiesOnBadInput(GoodImage):
+    """The worker dies on the first bad request, and with it the container."""
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        response = super().invoke(server, body, headers)
+        if response.status >= 400:
+            server.alive = False
+            server._exit_code = 139
+        return response
+
+
+@dataclass
+class OneMegabyteLimit(GoodImage):
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if len(body) > 1024 * 1024:
+            return Response(413, b"<html>413 Request Entity Too Large</html>", "text/html")
+        return super().invoke(server, body, headers)
+
+
+@dataclass
+class ChokesOnCustomAttributes(GoodImage):
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if len(headers.get("x-amzn-sagemaker-custom-attributes", "")) > 512:
+            return Response(400, b"header too long", "text/plain")
+        return super().invoke(server, body, headers)
+
+
+@dataclass
+class IgnoresSigterm(GoodImage):
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        server = super().serve(spec)
+        server._stop = StopResult(contract.SERVE_STOP_GRACE_S, 30.3, 137, True)
+        return server
+
+
+@dataclass
+class HealthyWithoutModel(GoodImage):
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        return super().serve(replace(spec, model="trained"))
+
+
+@dataclass
+class PingBlockedByInvocations(GoodImage):
+    """A single-threaded server: /ping waits behind the invocations in flight."""
+
+    def ping(self, server: FakeServer) -> Response:
+        return Response(200, b"", None, elapsed=2.5 if server.in_flight else 0.001)
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        time.sleep(0.02)
+        return super().invoke(server, body, headers)
+
+
+@dataclass
+class NeedsEgress(GoodImage):
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.isolated:
+            return FakeServer(
+                self, spec, ready=False, exited=True, exit_code=1, logs="ConnectionError: huggingface.co\n"
+            )
+        return super().serve(spec)
+
+
+@dataclass
+class Nondeterministic(GoodImage):
+    def predict(self, table: list[list[float]]) -> bytes:
+        return "".join(f"{random.random():.6f}\n" for _ in table).encode()
+
+
+@dataclass
+class RecordedProcessTable(GoodImage):
+    """Serves with a process table recorded from a real container, whatever the environment says."""
+
+    table: tuple[Process, ...] = ()
+    nginx: str | None = None
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        files = {"/opt/program/nginx.conf": self.nginx.encode()} if self.nginx is not None else {}
+        return FakeServer(self, spec, processes=self.table, files=files)
+
+
+GUNICORN_60 = "/usr/bin/python3 /usr/local/bin/gunicorn --timeout 60 -k sync -b unix:/tmp/gunicorn.sock -w 2 wsgi:app"
+
+HARD_CODED = (
+    Process(1, 0, "/usr/bin/python3 /opt/program/serve"),
+    Process(12, 1, "nginx: master process nginx -c /opt/program/nginx.conf"),
+    Process(13, 1, GUNICORN_60),
+    Process(14, 12, "nginx: worker process"),
+    Process(15, 13, GUNICORN_60),
+    Process(16, 13, GUNICORN_60),
+)
+
+
+@dataclass
+class BadExecutionParameters(GoodImage):
+    document: bytes = b'{"MaxConcurrentTransforms": 0, "BatchStrategy": "ALL", "MaxPayloadInMB": 200}'
+
+    def execution_parameters(self, server: FakeServer) -> Response:
+        return Response(200, self.document, "application/json")
+
+
+@dataclass
+class ClaimsBindToPort(GoodImage):
+    honours: bool = True
+    info: ImageInfo = field(default_factory=lambda: image_info(labels={contract.BIND_TO_PORT_LABEL: "true"}))
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.port != contract.PORT and not self.honours:
+            return FakeServer(self, spec, ready=False, answered=False)
+        return super().serve(spec)

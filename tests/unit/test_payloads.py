@@ -23,6 +23,7 @@ def output_records(exchange: Exchange) -> list[str] | None:
 def repeat_to_size(payload: bytes, size: int) -> bytes:
     return CsvCodec().sized(input_records(payload), size)
 
+
 PROPERTY = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
