@@ -16,7 +16,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 reference="$repo/reference_images"
-OFFICIAL=python:3.11-slim
 LOCAL_BASE=${SMC_LOCAL_BASE:-sagemaker-conformance/base:bookworm-py3.11}
 
 say() { printf 'build-images: %s\n' "$*" >&2; }
@@ -45,23 +44,7 @@ done
 
 python3 "$here/sync-stack.py" || die "scripts/sync-stack.py could not update the stack copies (above)."
 
-if [ -n "${SMC_BASE_IMAGE:-}" ]; then
-  base=$SMC_BASE_IMAGE
-  docker image inspect "$base" >/dev/null 2>&1 || docker pull "$base" >/dev/null \
-    || die "SMC_BASE_IMAGE=$base is neither present locally nor pullable."
-  say "base image: $base (from SMC_BASE_IMAGE)"
-elif docker image inspect "$OFFICIAL" >/dev/null 2>&1; then
-  base=$OFFICIAL
-  say "base image: $base (present locally)"
-elif timeout 20 docker pull -q "$OFFICIAL" >/dev/null 2>&1; then
-  base=$OFFICIAL
-  say "base image: $base (pulled)"
-else
-  say "base image: $LOCAL_BASE ($OFFICIAL is not present and could not be pulled within 20 s;"
-  say "            building the local Debian bookworm base with scripts/build-base.sh if it is missing)"
-  "$here/build-base.sh" || die "scripts/build-base.sh failed (above). Fix it, or set SMC_BASE_IMAGE to a Debian-based Python 3.11 image."
-  base=$LOCAL_BASE
-fi
+base=$("$here/choose-base.sh")
 
 source_url=$(git -C "$repo" remote get-url origin 2>/dev/null || echo "sagemaker-conformance/reference_images")
 

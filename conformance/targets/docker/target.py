@@ -38,6 +38,22 @@ address on an internal network means nothing to the host: requests to such a con
 on the same network (:mod:`conformance.netprobe`), which works wherever the engine is."""
 
 
+def extract_data(archive: tarfile.TarFile, into: Path) -> None:
+    """Extract ``archive`` into ``into`` as tarfile's "data" filter does: nothing outside ``into`` (absolute names,
+    ``..``, links that point out), no device files. Pythons before 3.10.12 and 3.11.4 (Debian bookworm's 3.11.2)
+    have no extraction filters: there the members are checked here first."""
+    if hasattr(tarfile, "data_filter"):
+        archive.extractall(into, filter="data")
+        return
+    root = into.resolve()
+    for member in archive.getmembers():
+        target = (root / member.name).resolve()
+        link = (target.parent / member.linkname).resolve() if member.issym() or member.islnk() else target
+        if member.isdev() or not target.is_relative_to(root) or not link.is_relative_to(root):
+            raise tarfile.TarError(f"{member.name!r} would be extracted outside {into} or is a device file")
+    archive.extractall(into)  # every member was checked above
+
+
 class DockerTarget:
     """One image on one Docker engine (see :mod:`conformance.targets`)."""
 
@@ -185,7 +201,7 @@ class DockerTarget:
                     shutil.rmtree(extracted)
                 extracted.mkdir()
                 with tarfile.open(tarball) as archive:
-                    archive.extractall(extracted, filter="data")
+                    extract_data(archive, extracted)
                 volume = self.client.volumes.create(labels=self.labels("model")).name
                 populate_volume(self.client, self.image.reference, volume, extracted, self.labels("model-loader"))
                 self._model = (source, volume, extracted)
