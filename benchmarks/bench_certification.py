@@ -3,6 +3,8 @@
 Prints, per image, with default options:
 
 * wall: the wall time of ``pytest --image=IMAGE`` (the whole run, collection and reports included);
+* CPU: the CPU time the whole machine spent during the run (``/proc/stat``: every process, the engine's and the
+  containers' included), so measure on a quiet machine;
 * containers: the sum of the lifetimes of the containers the certification started (its report's timeline), what
   running them one after another costs;
 * chain: the longest chain of containers that must follow one another, the floor for any scheduler: the training
@@ -16,7 +18,7 @@ The targets of issue 10 (default options, 2-core machine, images built): referen
 tests/good_images/build.sh) 20 s, each slow catalogue image 90 s. On a machine shared with other work every
 figure is inflated.
 
-    python benchmarks/bench_certification.py [IMAGE[=TEST_DIR] ...]
+    python benchmarks/bench_certification.py [IMAGE[=TEST_DIR] ...] [-- PYTEST_ARGS]   (e.g. -- --clause SRV-9)
 
 Without arguments: the two reference images, smc-good/empty-model-404 and the catalogue's slow images
 (smc-broken/..., built by scripts/build-broken-images.sh), each with the test-dir the catalogue gives it.
@@ -25,6 +27,7 @@ Without arguments: the two reference images, smc-good/empty-model-404 and the ca
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -45,18 +48,27 @@ DEFAULT = [
 ]
 
 
-def certify(image: str, test_dir: str | None) -> tuple[float, dict[str, Any]]:
+def busy_seconds() -> float:
+    """CPU seconds the machine has spent busy since boot, every CPU and process (``/proc/stat``'s first line)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def certify(image: str, test_dir: str | None, extra: Sequence[str]) -> tuple[float, float, dict[str, Any]]:
     with tempfile.TemporaryDirectory() as reports:
         command = [sys.executable, "-m", "pytest", f"--image={image}", f"--conformance-report={reports}"]
         command += [f"--test-dir={test_dir}"] if test_dir else []
-        started = time.perf_counter()
-        subprocess.run([*command, "-q", "-p", "no:cacheprovider"], cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
-        seconds = time.perf_counter() - started
+        started, cpu = time.perf_counter(), busy_seconds()
+        subprocess.run(
+            [*command, "-q", "-p", "no:cacheprovider", *extra], cwd=ROOT, check=False, stdout=subprocess.DEVNULL
+        )
+        seconds, cpu = time.perf_counter() - started, busy_seconds() - cpu
         found = next(Path(reports).glob("*.json"), None)
         if found is None:  # pytest stopped before certifying (its usage error is above)
             sys.exit(f"bench_certification: no report for {image}: `{' '.join(command)}` certified nothing")
         report = json.loads(found.read_text())
-    return seconds, report
+    return seconds, cpu, report
 
 
 def lifetimes(containers: Sequence[Mapping[str, Any]], end: float) -> list[tuple[str, str, float]]:
@@ -79,11 +91,13 @@ def chain(spans: Sequence[tuple[str, str, float]]) -> float:
 
 
 def main() -> None:
-    targets = sys.argv[1:] or DEFAULT
-    print(f"{'image':52} {'wall s':>7} {'containers s':>12} {'chain s':>8} {'wall/chain':>10}  verdict")
+    args = sys.argv[1:]
+    extra = args[args.index("--") + 1 :] if "--" in args else []
+    targets = (args[: args.index("--")] if "--" in args else args) or DEFAULT
+    print(f"{'image':52} {'wall s':>7} {'CPU s':>6} {'containers s':>12} {'chain s':>8} {'wall/chain':>10}  verdict")
     for target in targets:
         image, _, test_dir = target.partition("=")
-        seconds, report = certify(image, test_dir or None)
+        seconds, cpu, report = certify(image, test_dir or None, extra)
         timeline = report.get("timeline", {})
         spans = lifetimes(timeline.get("containers", []), seconds)
         longest = chain(spans)
@@ -93,7 +107,7 @@ def main() -> None:
         verdict = f"{report['verdict']} ({report['containers_started']} containers" + (
             f"; failed {', '.join(failed)})" if failed else ")"
         )
-        print(f"{image:52} {seconds:7.1f} {total:12.1f} {longest:8.1f} {ratio}  {verdict}")
+        print(f"{image:52} {seconds:7.1f} {cpu:6.1f} {total:12.1f} {longest:8.1f} {ratio}  {verdict}")
 
 
 if __name__ == "__main__":
