@@ -161,10 +161,10 @@ def certify_in_tool(tool: str, image: str, args: tuple[str, ...], out: Path) -> 
     ]  # fmt: skip
     subprocess.run(create, capture_output=True, text=True, check=True)
     try:
-        subprocess.run(["docker", "cp", str(TEST_DIR), f"{name}:/work/test-dir"], capture_output=True, check=True)
+        subprocess.run(["docker", "cp", str(TEST_DIR), f"{name}:/certify/test-dir"], capture_output=True, check=True)
         done = subprocess.run(["docker", "start", "-a", name], capture_output=True, text=True, timeout=900)
         out.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["docker", "cp", f"{name}:/work/conformance-reports", str(out)], capture_output=True)
+        subprocess.run(["docker", "cp", f"{name}:/certify/conformance-reports", str(out)], capture_output=True)
         return done.returncode, done.stdout + done.stderr
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True, check=False)

@@ -118,7 +118,7 @@ def test_the_readme_table_and_docs_clauses_md_are_generated_from_the_registry() 
     table = docs.clause_table()
     for clause in clauses():
         link = f"[{clause.id}](docs/clauses.md#{clause.id.lower()})"
-        assert f"| {link} | {clause.level.value} | `{clause.function.__name__}` |" in table
+        assert f"| {link} | {clause.level.value} | {clause.title} |" in table
 
 
 def test_docs_check_fails_when_either_file_is_stale(tmp_path: Path) -> None:
