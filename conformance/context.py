@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import requests
@@ -93,8 +93,26 @@ class CountedServer:
     def read_file(self, path: str) -> bytes | None:
         return self.server.read_file(path)
 
-    def execute(self, command: list[str]) -> tuple[int, str]:
-        return self.server.execute(command)
+    def inside_processes(self) -> list[Process] | None:
+        return self.server.inside_processes()
+
+    def signal(self, pids: Sequence[int], name: str) -> bool:
+        return self.server.signal(pids, name)
+
+    def signal_command(self, pids: Sequence[int], name: str) -> str:
+        return self.server.signal_command(pids, name)
+
+    def listening_sockets(self) -> list[str] | None:
+        return self.server.listening_sockets()
+
+    def cpu_count(self) -> int | None:
+        return self.server.cpu_count()
+
+    def nginx_config(self, path: str) -> str | None:
+        return self.server.nginx_config(path)
+
+    def memory_events(self) -> str | None:
+        return self.server.memory_events()
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
         return self.server.stop_gracefully(grace)

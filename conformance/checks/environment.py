@@ -90,9 +90,9 @@ def default_workers_per_cpu(ctx: CheckContext) -> Iterator[Violation]:
     server = ctx.server(SERVE_DEFAULT)
     count, table = settled_workers(server)
     cpus = {ctx.engine.cpus}
-    code, output = server.execute(["nproc"])
-    if code == 0 and output.strip().isdigit():
-        cpus.add(int(output.strip()))
+    inside = server.cpu_count()
+    if inside is not None:
+        cpus.add(inside)
     if count.count not in cpus:
         yield Violation(
             "The default worker count is not the number of CPUs",

@@ -17,7 +17,6 @@ from conformance.context import CheckContext, ServeSpec
 from conformance.failures import CheckSkipped, DependencyFailed, Violation
 from conformance.http import Exchange
 from conformance.invoking import invoke, response_records, sized_payload
-from conformance.procs import listening_sockets
 from conformance.registry import Level, check
 
 
@@ -94,9 +93,9 @@ def pipeline_neighbours(ctx: CheckContext) -> Iterator[Violation]:
     allowed = set(contract.PIPELINE_PORTS)
     for text in contract.PIPELINE_SAFE_PORT_RANGES:
         allowed.update(port_range(text))
-    code, output = first.execute(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
-    sockets = listening_sockets(output) if code == 0 else []
-    listing = "\n".join(sockets) or "(none)" if code == 0 else "(could not read /proc/net/tcp)"
+    found = first.listening_sockets()
+    sockets = found or []
+    listing = "(could not read /proc/net/tcp)" if found is None else "\n".join(sockets) or "(none)"
     evidence = (("Listening sockets in the shared network namespace", listing),)
     if not second.readiness.ready:
         yield Violation(
@@ -313,14 +312,10 @@ def serverless_profile(ctx: CheckContext) -> Iterator[Violation]:
     body = sized_payload(ctx, contract.SERVERLESS_PAYLOAD_BYTES)
     exchange = invoke(ctx, server, body, name="serverless")
     ctx.measure("serverless_response_bytes", len(exchange.body))
-    code, events = 1, ""
-    for path in contract.CGROUP_MEMORY_EVENTS:
-        code, events = server.execute(["cat", path])
-        if code == 0:
-            break
-    kills = oom_kills(events) if code == 0 else None
+    events = server.memory_events()
+    kills = oom_kills(events) if events is not None else None
     killed = server.oom_killed()
-    memory = (("Memory events of the container's cgroup", events.strip() or "(empty)"),) if code == 0 else ()
+    memory = (("Memory events of the container's cgroup", events.strip() or "(empty)"),) if events is not None else ()
     if killed or kills:
         yield Violation(
             f"The kernel killed a process of the server for memory under {limits}",

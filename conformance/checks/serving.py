@@ -22,7 +22,6 @@ from conformance.invoking import (
     sized_payload,
 )
 from conformance.limits import PING
-from conformance.procs import listening_sockets
 from conformance.registry import Level, check
 
 PINGS = 20
@@ -47,8 +46,8 @@ def answers_on_8080(ctx: CheckContext) -> Iterator[Violation]:
         return
     sockets = "(the container is not running)"
     if server.running():
-        code, output = server.execute(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
-        sockets = "\n".join(listening_sockets(output)) or "(none)" if code == 0 else "(could not read /proc/net/tcp)"
+        found = server.listening_sockets()
+        sockets = "(could not read /proc/net/tcp)" if found is None else "\n".join(found) or "(none)"
     yield Violation(
         "Nothing answered HTTP on port 8080 from outside the container",
         expected=f"an HTTP answer on 0.0.0.0:{contract.PORT} within {server.readiness.budget:g} s",

@@ -37,17 +37,6 @@ RECOVERY_S = 30.0
 """How long the server may take to answer /ping 200 and an invocation again once its workers resume."""
 
 
-def _inside_table(server: Server) -> list[procs.Process] | None:
-    code, output = server.execute(["sh", "-c", procs.PROC_TABLE_SCRIPT])
-    table = procs.parse_proc_dump(output) if code == 0 else []
-    return table or None
-
-
-def _signal(server: Server, name: str, pids: list[int]) -> bool:
-    code, _ = server.execute(["sh", "-c", f"kill -{name} {' '.join(str(p) for p in pids)}"])
-    return code == 0
-
-
 def _cut(exchange: Exchange) -> bool:
     """The server gave up on the request: an error status or a closed connection, not an answer."""
     return exchange.status is None or exchange.status >= 500 or exchange.status == 408
@@ -61,8 +50,8 @@ def _nginx_before(ctx: CheckContext, variables: Variables) -> Iterator[Violation
     if nginx is None:
         return
     path = procs.nginx_config_path(nginx)
-    code, config = server.execute(["nginx", "-T", "-c", path])
-    if code != 0:
+    config = server.nginx_config(path)
+    if config is None:
         config = (server.read_file(path) or b"").decode("utf-8", "replace")
     if not config:
         return
@@ -168,7 +157,7 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
     headers = invocation_headers(ctx)
     payload_file = ctx.payload_file("env3-frozen.body", body)
     for attempt in range(LATE_BOOT_RETRIES + 1):
-        seen = _inside_table(server)
+        seen = server.inside_processes()
         if seen is None:
             raise CheckSkipped("the container has no sh to read its process table and send signals with")
         count = procs.count_workers(seen)
@@ -179,7 +168,7 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
             )
         frozen = sorted(w.pid for w in count.workers)
         stop_asked = time.monotonic()
-        if not _signal(server, "STOP", frozen):
+        if not server.signal(frozen, "STOP"):
             raise CheckSkipped(f"kill -STOP {' '.join(map(str, frozen))} failed inside the container")
         table, frozen = _freeze_late_workers(server, seen, frozen)
         try:
@@ -187,8 +176,8 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
                 server, table, frozen, body, headers, limit, payload_file, stop_asked
             )
         finally:
-            alive = {p.pid for p in (_inside_table(server) or [])}
-            _signal(server, "CONT", [pid for pid in frozen if pid in alive] or frozen)
+            alive = {p.pid for p in (server.inside_processes() or [])}
+            server.signal([pid for pid in frozen if pid in alive] or frozen, "CONT")
         gone, fresh = _replacements(table, frozen, after)
         moment = _moments(exchange, replaced_at)[0]
         unfair = _unfair(moment, lead, limit)
@@ -245,7 +234,7 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
             actual=f"no answer within {limit + CUT_MARGIN_S:g} s"
             + (f" (the command line says --timeout {configured:g})" if configured is not None else ""),
             evidence=tuple(evidence),
-            reproduce=(f"docker exec CONTAINER kill -STOP {' '.join(map(str, frozen))}", exchange.curl(contract.PORT)),
+            reproduce=(server.signal_command(frozen, "STOP"), exchange.curl(contract.PORT)),
         )
     elif not cut and not replaced:
         raise CheckSkipped(
@@ -351,11 +340,11 @@ def _freeze_late_workers(
     supervisor has replaced anything (the servers ENV-3 knows replace a silent worker after seconds), so a worker
     seen now that the first reading did not have was booting. The table then includes it."""
     for _ in range(LATE_WORKER_ROUNDS):
-        now = _inside_table(server)
+        now = server.inside_processes()
         if now is None:
             break
         late = [w.pid for w in procs.count_workers(now).workers if w.pid not in frozen]
-        if not late or not _signal(server, "STOP", late):
+        if not late or not server.signal(late, "STOP"):
             break
         frozen = sorted(frozen + late)
         table = now
@@ -416,7 +405,7 @@ def _send_while_watching(
         if not sender.is_alive():
             break
         asked = time.monotonic() - started
-        now = _inside_table(server) or []
+        now = server.inside_processes() or []
         if replaced_at is None and any(_replacements(table, frozen, now)):
             # A docker exec on a loaded engine takes a second or more: the reading shows the table somewhere
             # between the asking and its return. Judged early only by the return, late only by the asking.
@@ -427,7 +416,7 @@ def _send_while_watching(
         held = time.monotonic() - started
         error = f"ReadTimeout: no complete answer within {held:.1f} s"
         answers.append(Exchange("POST", contract.INVOCATIONS_PATH, headers, body, None, "", {}, b"", held, error))
-    return answers[0], replaced_at, _inside_table(server) or [], lead
+    return answers[0], replaced_at, server.inside_processes() or [], lead
 
 
 def _recovered(ctx: CheckContext, server: Server) -> Iterator[Violation]:

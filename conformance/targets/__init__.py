@@ -9,7 +9,7 @@ business.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -122,8 +122,36 @@ class Server(Protocol):
 
     def read_file(self, path: str) -> bytes | None: ...
 
-    def execute(self, command: list[str]) -> tuple[int, str]:
-        """Run ``command`` inside the container: its exit code and output."""
+    def inside_processes(self) -> list[Process] | None:
+        """The process table as the container sees it (its own PIDs, the ones :meth:`signal` takes); None when it
+        cannot be read (no shell in the image)."""
+        ...
+
+    def signal(self, pids: Sequence[int], name: str) -> bool:
+        """Send ``SIG{name}`` (STOP, CONT) to the container's ``pids``; False when it could not be sent."""
+        ...
+
+    def signal_command(self, pids: Sequence[int], name: str) -> str:
+        """How a person sends the same signal by hand (for "Reproduce with")."""
+        ...
+
+    def listening_sockets(self) -> list[str] | None:
+        """The TCP sockets listening in the container's network namespace (:func:`conformance.procs.listening_sockets`);
+        None when they cannot be read."""
+        ...
+
+    def cpu_count(self) -> int | None:
+        """The CPUs the container sees from inside (``nproc``); None when it cannot tell."""
+        ...
+
+    def nginx_config(self, path: str) -> str | None:
+        """nginx's whole configuration from ``path``, includes resolved (``nginx -T``); None when nginx cannot
+        print it."""
+        ...
+
+    def memory_events(self) -> str | None:
+        """The container's cgroup memory events (``memory.events``, v2, else v1's ``memory.oom_control``); None when
+        neither can be read."""
         ...
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:

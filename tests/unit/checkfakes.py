@@ -16,7 +16,6 @@ import functools
 import json
 import math
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -292,8 +291,26 @@ class FakeServer:
     def read_file(self, path: str) -> bytes | None:
         return self._files.get(path)
 
-    def execute(self, command: list[str]) -> tuple[int, str]:
-        return self.image.execute(self, command)
+    def inside_processes(self) -> list[Process] | None:
+        return self.image.inside_processes(self)
+
+    def signal(self, pids: Sequence[int], name: str) -> bool:
+        return self.image.signal(self, pids, name)
+
+    def signal_command(self, pids: Sequence[int], name: str) -> str:
+        return f"docker exec CONTAINER kill -{name} {' '.join(map(str, pids))}"
+
+    def listening_sockets(self) -> list[str] | None:
+        return self.image.listening_sockets(self)
+
+    def cpu_count(self) -> int | None:
+        return self.image.cpu_count(self)
+
+    def nginx_config(self, path: str) -> str | None:
+        return self.image.nginx_config(self, path)
+
+    def memory_events(self) -> str | None:
+        return self.image.memory_events(self)
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
         self.alive = False
@@ -432,22 +449,26 @@ class FakeImage:
     def nginx_conf(self, timeout: int) -> str:
         return NGINX_CONF.replace("{timeout}", str(timeout))
 
-    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
-        if command == ["nproc"]:
-            return 0, f"{self.cpus}\n"
-        if command[:2] == ["nginx", "-T"]:
-            config = server.read_file(command[-1])
-            return (0, config.decode()) if config is not None else (1, "nginx: [emerg] open() failed")
-        if command[:1] == ["cat"]:
-            return 0, PROC_NET_TCP_ALL
-        if command[:2] == ["sh", "-c"] and command[2] == procs.PROC_TABLE_SCRIPT:
-            return 0, proc_dump(server.processes())
-        signal = re.fullmatch(r"kill -(STOP|CONT) ([0-9 ]+)", command[2]) if command[:2] == ["sh", "-c"] else None
-        if signal is not None:
-            pids = {int(pid) for pid in signal.group(2).split()}
-            server.frozen = server.frozen | pids if signal.group(1) == "STOP" else server.frozen - pids
-            return 0, ""
-        return 127, f"exec: {command[0]!r}: executable file not found"
+    # What the container shows from inside (the typed operations of conformance.targets.Server).
+    def cpu_count(self, server: FakeServer) -> int | None:
+        return self.cpus
+
+    def nginx_config(self, server: FakeServer, path: str) -> str | None:
+        config = server.read_file(path)
+        return config.decode() if config is not None else None
+
+    def listening_sockets(self, server: FakeServer) -> list[str] | None:
+        return procs.listening_sockets(PROC_NET_TCP_ALL)
+
+    def inside_processes(self, server: FakeServer) -> list[Process] | None:
+        return list(server.processes()) or None
+
+    def signal(self, server: FakeServer, pids: Sequence[int], name: str) -> bool:
+        server.frozen = server.frozen | set(pids) if name == "STOP" else server.frozen - set(pids)
+        return True
+
+    def memory_events(self, server: FakeServer) -> str | None:
+        return None
 
     def handle(self, server: FakeServer, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
         if path == contract.PING_PATH and method == "GET":
@@ -683,10 +704,8 @@ class SharesPorts(GoodImage):
         self.listening += [("0.0.0.0", spec.port), *extra]
         return super().serve(spec)
 
-    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
-        if command[:1] == ["cat"]:
-            return 0, proc_net_tcp(self.listening)
-        return super().execute(server, command)
+    def listening_sockets(self, server: FakeServer) -> list[str] | None:
+        return procs.listening_sockets(proc_net_tcp(self.listening))
 
 
 # --- ENV-7: the multi-model API -----------------------------------------------------------------------------------
@@ -754,10 +773,8 @@ class Serverless(GoodImage):
             return Response(502, b"<html>502 Bad Gateway</html>", "text/html")
         return super().invoke(server, body, headers)
 
-    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
-        if command == ["cat", contract.CGROUP_MEMORY_EVENTS[0]]:
-            return 0, f"low 0\nhigh 0\nmax 3\noom {server.oom_kills}\noom_kill {server.oom_kills}\n"
-        return super().execute(server, command)
+    def memory_events(self, server: FakeServer) -> str | None:
+        return f"low 0\nhigh 0\nmax 3\noom {server.oom_kills}\noom_kill {server.oom_kills}\n"
 
 
 @dataclass
@@ -935,8 +952,8 @@ class LoopbackOnly(GoodImage):
     def serve(self, spec: ServeSpec) -> FakeServer:
         return FakeServer(self, spec, ready=False, answered=False)
 
-    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
-        return (0, PROC_NET_TCP_LOOPBACK) if command[:1] == ["cat"] else super().execute(server, command)
+    def listening_sockets(self, server: FakeServer) -> list[str] | None:
+        return procs.listening_sockets(PROC_NET_TCP_LOOPBACK)
 
 
 @dataclass

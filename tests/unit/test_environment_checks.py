@@ -4,7 +4,7 @@ broken image breaks one behaviour, and the test asserts the verdict and the viol
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,7 +27,6 @@ from .checkfakes import (
     RecordedProcessTable,
     Response,
     certify,
-    proc_dump,
     rendered,
     write_test_dir,
 )
@@ -284,13 +283,13 @@ class SlowProcessTable(GoodImage):
 
     read_s: float = 0.6
 
-    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
-        if command[:2] == ["sh", "-c"] and command[2] == procs.PROC_TABLE_SCRIPT and server.frozen:
+    def inside_processes(self, server: FakeServer) -> list[Process] | None:
+        if server.frozen:
             time.sleep(self.read_s / 2)
             if getattr(self, "invoked", False):
                 server.replace_processes(set(server.frozen))
             time.sleep(self.read_s / 2)
-        return super().execute(server, command)
+        return super().inside_processes(server)
 
     def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
         self.invoked = True
@@ -367,10 +366,8 @@ def test_env3_nginx_cuts_invocations_off_at_30s(tmp_path: Path) -> None:
 def test_env3_reads_the_config_file_when_nginx_t_fails(tmp_path: Path) -> None:
     @dataclass
     class NoNginxBinaryInPath(RecordedProcessTable):
-        def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
-            if command[:1] == ["nginx"]:
-                return 127, "exec: nginx: not found"
-            return super().execute(server, command)
+        def nginx_config(self, server: FakeServer, path: str) -> str | None:
+            return None  # exec: nginx: not found
 
     image = NoNginxBinaryInPath(table=HARD_CODED, nginx=NGINX_30S.replace("30s", "600s"))
     outcome, _ = certify(image, "ENV-3", tmp_path)
@@ -390,10 +387,12 @@ def test_env3_skips_when_nothing_is_observable(tmp_path: Path) -> None:
 def test_env3_skips_without_a_shell(tmp_path: Path) -> None:
     @dataclass
     class Distroless(GoodImage):
-        def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
-            if command[:1] == ["sh"]:
-                return 127, 'exec: "sh": executable file not found in $PATH'
-            return super().execute(server, command)
+        # exec: "sh": executable file not found in $PATH
+        def inside_processes(self, server: FakeServer) -> list[Process] | None:
+            return None
+
+        def signal(self, server: FakeServer, pids: Sequence[int], name: str) -> bool:
+            return False
 
     outcome, _ = certify(Distroless(), "ENV-3", tmp_path)
     assert outcome.verdict == SKIP
@@ -441,13 +440,13 @@ class LateWorker(GoodImage):
     def __post_init__(self) -> None:
         self.readings = 0
 
-    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
-        if command[:2] == ["sh", "-c"] and command[2] == procs.PROC_TABLE_SCRIPT and server.spec.name == "env-timeout":
+    def inside_processes(self, server: FakeServer) -> list[Process] | None:
+        if server.spec.name == "env-timeout":
             self.readings += 1
             if self.readings == 1:
                 workers = procs.count_workers(server.processes()).workers
-                return 0, proc_dump([p for p in server.processes() if p.pid != workers[-1].pid])
-        return super().execute(server, command)
+                return [p for p in server.processes() if p.pid != workers[-1].pid]
+        return super().inside_processes(server)
 
     def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
         running = [w for w in procs.count_workers(server.processes()).workers if w.pid not in server.frozen]
@@ -532,15 +531,19 @@ class GunicornOnABusyEngine(GoodImage):
         self.stop_asked: float | None = None
         self.tries = 0
 
-    def execute(self, server: FakeServer, command: list[str]) -> tuple[int, str]:
-        stopping = command[:2] == ["sh", "-c"] and command[2].startswith("kill -STOP")
-        if stopping and self.stop_asked is None:
+    def signal(self, server: FakeServer, pids: Sequence[int], name: str) -> bool:
+        if name == "STOP" and self.stop_asked is None:
             self.stop_asked, self.tries = time.monotonic(), self.tries + 1
-        if command[:2] == ["sh", "-c"] and command[2].startswith("kill -CONT"):
+        if name == "CONT":
             self.stop_asked = None
-        if self.tries <= self.busy_tries and (stopping or (server.frozen and command[2] == procs.PROC_TABLE_SCRIPT)):
+        if name == "STOP" and self.tries <= self.busy_tries:
             time.sleep(self.exec_s)
-        return super().execute(server, command)
+        return super().signal(server, pids, name)
+
+    def inside_processes(self, server: FakeServer) -> list[Process] | None:
+        if server.frozen and self.tries <= self.busy_tries:
+            time.sleep(self.exec_s)
+        return super().inside_processes(server)
 
     def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
         answer = super().frozen_invoke(server, body, headers)

@@ -12,7 +12,7 @@ import shlex
 import tarfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from conformance.http import Exchange, send
 from conformance.limits import INVOCATION_TIMEOUT_S
 from conformance.netprobe import SERVER_ALIAS, NetworkProbe
 from conformance.pid1 import HANDLER_WAIT_S, StopResult, await_sigterm_handler, stop_container
-from conformance.procs import Process
+from conformance.procs import PROC_TABLE_SCRIPT, Process, listening_sockets, parse_proc_dump
 from conformance.targets.docker.networks import REPRODUCE_NETWORK, REPRODUCE_SHARED, network_kwargs, reproduce_network
 from conformance.targets.results import Readiness
 from conformance.timeline import SERVING, Span
@@ -324,11 +324,40 @@ class ServingContainer(DockerContainer):
                     return extracted.read() if extracted else None
         return None
 
-    def execute(self, command: list[str]) -> tuple[int, str]:
+    def _execute(self, command: list[str]) -> tuple[int, str]:
         with contextlib.suppress(docker.errors.APIError):
             code, output = self.get_wrapped_container().exec_run(command)
             return int(code), bytes(output).decode("utf-8", "replace")
         return -1, ""
+
+    def inside_processes(self) -> list[Process] | None:
+        code, output = self._execute(["sh", "-c", PROC_TABLE_SCRIPT])
+        return (parse_proc_dump(output) if code == 0 else []) or None
+
+    def signal(self, pids: Sequence[int], name: str) -> bool:
+        return self._execute(["sh", "-c", f"kill -{name} {' '.join(str(p) for p in pids)}"])[0] == 0
+
+    def signal_command(self, pids: Sequence[int], name: str) -> str:
+        return f"docker exec CONTAINER kill -{name} {' '.join(str(p) for p in pids)}"
+
+    def listening_sockets(self) -> list[str] | None:
+        code, output = self._execute(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+        return listening_sockets(output) if code == 0 else None
+
+    def cpu_count(self) -> int | None:
+        code, output = self._execute(["nproc"])
+        return int(output.strip()) if code == 0 and output.strip().isdigit() else None
+
+    def nginx_config(self, path: str) -> str | None:
+        code, output = self._execute(["nginx", "-T", "-c", path])
+        return output if code == 0 else None
+
+    def memory_events(self) -> str | None:
+        for path in contract.CGROUP_MEMORY_EVENTS:
+            code, output = self._execute(["cat", path])
+            if code == 0:
+                return output
+        return None
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
         # As for TRN-7: PID 1 gets up to HANDLER_WAIT_S to take SIGTERM. /ping can answer before a wrapper installs
