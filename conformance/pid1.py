@@ -71,9 +71,15 @@ class SignalDisposition:
         return self.waiting is not None and any(word in self.waiting for word in ("do_wait", "wait4", "waitid"))
 
     @property
+    def blocks_for_now(self) -> bool:
+        """SIGTERM blocked while PID 1 runs: a moment's mask, as CPython's subprocess sets around fork and exec, not
+        an init that takes its signals from a queue (those sleep in sigtimedwait, or in a poll on a signalfd)."""
+        return self.blocked and self.waiting == "running"
+
+    @property
     def receives(self) -> bool | None:
         """SIGTERM sent from outside reaches PID 1; None when that cannot be told from what was read."""
-        if self.caught or self.blocked or self.in_sigwait:
+        if self.caught or self.in_sigwait or (self.blocked and not self.blocks_for_now):
             return True
         return False if self.waiting is not None or self.ignored else None
 
@@ -96,11 +102,13 @@ class SignalDisposition:
     def describe(self) -> str:
         if self.caught:
             stance = "catches"
-        elif self.blocked or self.in_sigwait:
+        elif self.in_sigwait or (self.blocked and not self.blocks_for_now):
             stance = "waits for"
         else:
             stance = "ignores" if self.ignored else "has no handler for"
         where = f", asleep in {self.waiting}" if self.waiting and not self.caught else ""
+        if self.blocks_for_now:
+            where = ", blocking it for the moment while it runs (as around a fork)"
         return f"PID 1 ({self.command}) {stance} SIGTERM{where}"
 
 

@@ -60,9 +60,23 @@ def test_an_init_in_sigtimedwait_receives_sigterm() -> None:
 
 
 def test_a_blocked_sigterm_is_queued_so_received() -> None:
-    disposition = SignalDisposition.parse(status("init", blocked="0000000000004000"), "", "running")
+    # An init that takes its signals from a signalfd: SIGTERM blocked, asleep in a poll.
+    disposition = SignalDisposition.parse(status("init", blocked="0000000000004000"), "", "ep_poll")
     assert disposition is not None
     assert disposition.receives is True
+
+
+def test_a_sigterm_blocked_while_running_is_a_moment_not_a_handler() -> None:
+    """CPython's subprocess blocks every signal around fork and exec: PID 1 (AWS's training toolkit starting the
+    user's script) read then shows SIGTERM blocked while it runs. That is no way of taking SIGTERM: look again."""
+    text = status("python3", blocked="fffffffffffbfeff", ignored="0000000001001000", caught="0000000180000002")
+    disposition = SignalDisposition.parse(text, "/opt/venv/bin/python3 /opt/venv/bin/train", "running")
+    assert disposition is not None
+    assert disposition.receives is False
+    assert disposition.describe() == (
+        "PID 1 (/opt/venv/bin/python3 /opt/venv/bin/train) has no handler for SIGTERM, blocking it for the moment "
+        "while it runs (as around a fork)"
+    )
 
 
 def test_an_ignored_sigterm_is_named() -> None:
