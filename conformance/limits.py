@@ -53,7 +53,7 @@ class LimitExceeded(Exception):
 class Limits:
     """The breaches of one certification. Each request is counted for the clause whose check sent it (the check's
     view of its servers, :meth:`conformance.context.CheckContext.server`, passes it), since checks run side by side
-    (conformance.lanes) and one check may send from several threads (SRV-13, SRV-16)."""
+    (conformance.graph) and one check may send from several threads (SRV-13, SRV-16)."""
 
     def __init__(self) -> None:
         self.breaches: dict[str, Breach] = {}

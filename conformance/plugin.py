@@ -18,7 +18,7 @@ import pytest
 
 from conformance import __version__, contract, engine, report
 from conformance.failures import ConformanceFailure, HarnessError
-from conformance.lanes import Lanes
+from conformance.graph import Graph
 from conformance.registry import Clause, Level, Phase, clauses, with_needs
 from conformance.runner import ERROR, FAIL, SKIP, WARN, Outcome
 from conformance.sharing import PROPERTY_BUDGET_S, Certification, Options, concurrency
@@ -82,7 +82,7 @@ class ConformanceRun:
     run_id: str = field(default_factory=engine.new_run_id)
     stage: Path | None = None
     certifications: dict[str, Certification] = field(default_factory=dict)
-    lanes: dict[str, Lanes] = field(default_factory=dict)
+    graphs: dict[str, Graph] = field(default_factory=dict)
     outcomes: dict[str, list[Outcome]] = field(default_factory=dict)
     report_dir: Path | None = None
 
@@ -258,10 +258,10 @@ def conformance_run(
     run = request.config.stash[RUN_KEY]
     run.stage = tmp_path_factory.mktemp("conformance")
     yield run
-    for lanes in run.lanes.values():
-        lanes.stop()
-    if any(lanes.unfinished() for lanes in run.lanes.values()):
-        # After -x or Ctrl-C a lane may still be in a check: removing the run's containers ends it at once instead
+    for graph in run.graphs.values():
+        graph.stop()
+    if any(graph.unfinished() for graph in run.graphs.values()):
+        # After -x or Ctrl-C a node may still be in a check: removing the run's containers ends it at once instead
         # of at its own bound. Not otherwise: containers stopped by their certification record when they stopped.
         engine.cleanup(run.client, run.run_id)
     for reference in list(run.certifications):
@@ -270,10 +270,10 @@ def conformance_run(
 
 
 def finish(run: ConformanceRun, reference: str) -> None:
-    """End an image's certification: its lanes first (they use its containers), then the containers."""
-    lanes = run.lanes.pop(reference, None)
-    if lanes is not None:
-        lanes.close()
+    """End an image's certification: its graph first (its checks use its containers), then the containers."""
+    graph = run.graphs.pop(reference, None)
+    if graph is not None:
+        graph.close()
     certification = run.certifications.get(reference)
     if certification is not None:
         certification.close()
@@ -310,24 +310,23 @@ def selected(items: list[pytest.Item], target: Target) -> list[Clause]:
     return found
 
 
-def lanes_for(run: ConformanceRun, target: Target, item: pytest.Item) -> Lanes:
-    """The image's lanes (conformance.lanes), started with its first test, after the containers its clauses will
-    need have been set starting (Certification.prefetch)."""
-    lanes = run.lanes.get(target.reference)
-    if lanes is None:
+def graph_for(run: ConformanceRun, target: Target, item: pytest.Item) -> Graph:
+    """The image's graph (conformance.graph): the containers its selected clauses use and the clauses, started
+    with its first test."""
+    graph = run.graphs.get(target.reference)
+    if graph is None:
         certification = certification_for(run, target)
         clauses_ = selected(item.session.items, target)
         if any(clause.phase is not Phase.IMAGE for clause in clauses_):
             engine.ensure_reaper()  # before the first container a check starts (the IMG clauses start none)
-        certification.select(clauses_)
-        lanes = run.lanes[target.reference] = Lanes(certification, clauses_)
-    return lanes
+        graph = run.graphs[target.reference] = Graph(certification, clauses_)
+    return graph
 
 
 def certify(run: ConformanceRun, target: Target, clause: Clause, item: pytest.Item) -> None:
     """The body of every conformance test."""
     __tracebackhide__ = True
-    outcome = lanes_for(run, target, item).outcome(clause)
+    outcome = graph_for(run, target, item).outcome(clause)
     run.outcomes.setdefault(target.reference, []).append(outcome)
     item.user_properties += [("clause", clause.id), ("level", clause.level.value), ("verdict", outcome.verdict)]
     item.user_properties += [(f"measure.{k}", str(v)) for k, v in outcome.measurements.items()]

@@ -59,19 +59,19 @@ class Clause:
     function: CheckFunction
     source: str
     uses: tuple[Use, ...] = ()
-    """The containers the check asks for beyond the default training run and server (the plan the certification
-    starts ahead of the checks, :meth:`conformance.sharing.Certification.prefetch`)."""
+    """The containers the check asks for beyond the default training run and server (nodes of the certification's
+    graph, started ahead of the check: :meth:`conformance.sharing.Certification.container_nodes`)."""
     apart: bool = False
     """A serving or environment check that judges on serving containers of its own and only reads the default
     server as first started (its readiness, its process table): it neither loads, breaks nor replaces the server
-    the other checks share, so it runs in a lane of its own beside them (conformance.lanes)."""
+    the other checks share, so it runs beside them (conformance.graph)."""
     replica: bool = False
     """A check of the default server's configuration that runs on a second server of that configuration
     (``default-2``), in a lane beside the first: it relies on nothing another check did to the default server, so
-    an image whose every request is slow has its requests waited for on two servers at once (conformance.lanes)."""
+    an image whose every request is slow has its requests waited for on two servers at once (conformance.graph)."""
     waits: float = 0.0
     """Seconds the check waits by design once its container is up (ENV-3's frozen request): the containers of the
-    longest waits are started first (:class:`conformance.sharing.Slots`)."""
+    longest waits are started first (its weight in the graph, :mod:`conformance.graph`)."""
     extra_needs: tuple[str, ...] = ()
     """The clauses this check skips naming beyond those of its phase (:func:`phase_needs`): see :attr:`needs`."""
 

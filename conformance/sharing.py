@@ -15,6 +15,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -24,6 +25,7 @@ from conformance.failures import CheckSkipped, DependencyFailed, HarnessError
 from conformance.limits import Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG, TrainSpec
 from conformance.registry import LEAD, Clause, Level, Phase
+from conformance.scheduler import Node, Scheduler
 from conformance.targets import ImageFiles, Server, ServeSpec, Target
 from conformance.targets.results import TrainResult
 from conformance.testdir import Policy, TestDir
@@ -68,12 +70,16 @@ class Training:
         return self.config_form == "minimal"
 
 
+MINIMAL_SUFFIX = "-minimal-config"
+"""What :func:`variant_spec` adds to a variant's name when only local mode's minimal config files train."""
+
+
 def variant_spec(spec: TrainSpec, training: Training) -> TrainSpec:
     """The run a clause other than TRN-1 and TRN-3 asks for: ``spec`` itself, or its minimal-config form when only
     local mode's minimal config files train (TRN-3 holds that), so that each clause judges its own subject."""
     if spec in (TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG) or not training.full_form_rejected:
         return spec
-    return dataclasses.replace(spec, name=f"{spec.name}-minimal-config", config_form="minimal")
+    return dataclasses.replace(spec, name=spec.name + MINIMAL_SUFFIX, config_form="minimal")
 
 
 def working_training(train: Callable[[TrainSpec], TrainResult]) -> Training:
@@ -205,64 +211,27 @@ def serving_ahead(default: Server) -> bool:
     return default.readiness.ready and last is not None and last.elapsed < contract.PING_TIMEOUT_S
 
 
-DEFAULT, URGENT, AHEAD_OF_NEED = 0, 1, 2
-"""The order in which waiting starts get a slot: the training run on the test-dir and the default server, which
-every other container and most checks follow; then one a check waits for; then one started ahead of need."""
+START_WEIGHT = 2.0
+"""A container start's weight in the graph (conformance.scheduler), in seconds like :attr:`Clause.waits`."""
 
 
-class Slots:
-    """At most ``size`` containers starting or training at once, handed out in order of need (see DEFAULT): a start
-    a check is waiting for goes before one made ahead of the checks, among those the one for the check with the
-    longest wait still to come (:attr:`~conformance.registry.Clause.waits`), and otherwise the first asked is the
-    first served (a plain semaphore wakes its waiters in any order, and a check could wait behind runs it does not
-    need)."""
-
-    def __init__(self, size: int) -> None:
-        self._free = size
-        self._changed = threading.Condition()
-        self._waiting: list[list[Any]] = []
-        """[urgency, -waits, ticket, key] per start waiting for a slot (see URGENT)."""
-        self._tickets = 0
-
-    @contextlib.contextmanager
-    def hold(self, key: str, *, urgency: int, waits: float = 0.0) -> Iterator[None]:
-        with self._changed:
-            self._tickets += 1
-            entry = [urgency, -waits, self._tickets, key]
-            self._waiting.append(entry)
-            self._changed.wait_for(lambda: self._free > 0 and min(self._waiting) is entry)
-            self._waiting.remove(entry)
-            self._free -= 1
-            self._changed.notify_all()
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._free += 1
-                self._changed.notify_all()
-
-    def hurry(self, key: str) -> None:
-        """A check now waits for the start of ``key``: serve it before what was only started ahead."""
-        with self._changed:
-            for entry in self._waiting:
-                if entry[3] == key:
-                    entry[0] = min(entry[0], URGENT)
-            self._changed.notify_all()
-
-
-AHEAD = "smc-ahead"
-"""The name prefix of the threads that start containers ahead of the checks."""
+def node_key(spec: TrainSpec | ServeSpec) -> str:
+    """The graph node (and the lock) of the run or server ``spec``; a variant in its minimal-config form is the
+    node of the variant planned."""
+    if isinstance(spec, TrainSpec):
+        return f"train {spec.name.removesuffix(MINIMAL_SUFFIX)}"
+    return f"serve {spec.name}"
 
 
 class Certification:
     """Everything the checks of one image share, on one target.
 
-    The checks run one after another, but their containers need not: :meth:`prefetch` starts, in the background,
-    the training runs and serving configurations the selected checks will ask for, as soon as what each depends on
-    is in (a variant run once the run on the test-dir has ended, a serving variant once the default server is
-    healthy), at most :func:`concurrency` starting or training at once. A check that asks for a container being
-    started waits for that start and shares it; nothing is started twice, and every cascade rule holds as when the
-    check starts it itself.
+    Each training run and serving configuration is started once, whichever check or graph node asks first, and
+    shared. :meth:`container_nodes` makes them nodes of the certification's graph (:attr:`scheduler`), so that the
+    containers the selected checks will ask for are started ahead of them, each once what it depends on is in (a
+    variant run once the run on the test-dir has ended, a serving variant once the default server is healthy), at
+    most :func:`concurrency` starting or training at once. A check asking for a container a node is starting waits
+    for that node and shares what it made; every cascade rule holds as when the check starts it itself.
     """
 
     def __init__(self, target: Target, test_dir: TestDir, options: Options) -> None:
@@ -286,19 +255,11 @@ class Certification:
         self.model_note: str | None = None
         """Where the served model came from when it is not the default training run's (said in each report)."""
         self.concurrency = concurrency(options, target.engine.cpus)
-        self._slots = Slots(self.concurrency)
+        self.scheduler = Scheduler(self.concurrency)
+        """The certification's graph: the containers started ahead and the clauses (conformance.graph)."""
         self._lock = threading.Lock()
-        self._starting: dict[str, tuple[int, concurrent.futures.Future[Any]]] = {}
-        self._ahead: concurrent.futures.ThreadPoolExecutor | None = None
+        self._keys: dict[str, threading.RLock] = {}
         self._launched: set[str] = set()
-        self._default_serving = threading.Event()
-        """Set once the default server holds its slot (or will never ask for one): the training variants wait
-        for it, so that the server most checks need is not queued behind runs started only ahead of need."""
-        self._checking = threading.local()
-        self._closed = False
-        self._planned: set[str] | None = None
-        """The names of what the selected checks use (:meth:`select`); None when no selection was made (a check run
-        on its own): then everything a check might ask for is started as before, SRV-12's server included."""
         self.second_server = True
         """Whether the replica checks run on a second server of the default configuration (:func:`second_server`)."""
 
@@ -306,16 +267,29 @@ class Certification:
     def timeline(self) -> Timeline:
         return self.target.timeline
 
+    @contextlib.contextmanager
+    def _key(self, key: str) -> Iterator[None]:
+        """One start at a time for ``key``: a second asker waits, then finds what the first made."""
+        with self._lock:
+            lock = self._keys.setdefault(key, threading.RLock())
+        with lock:
+            yield
+
+    @contextlib.contextmanager
+    def _start_slot(self, containers: int = 1) -> Iterator[None]:
+        """A slot of the scheduler for a container starting or training (the one a node holds, if it is one)."""
+        with self.scheduler.slot():
+            with self._lock:
+                self.containers_started += containers
+            yield
+
     def shared(self, key: str, make: Callable[[], T]) -> T:
         """What ``make`` returns, made once for the whole certification whichever check asks first (an observation
         several checks judge, such as the model server's variables)."""
-
-        def once() -> T:
+        with self._key(f"shared {key}"):
             if key not in self._shared:
                 self._shared[key] = make()
             return cast(T, self._shared[key])
-
-        return self._once(f"shared {key}", once)
 
     def files(self) -> ImageFiles:
         """The image's file system, read without running it (IMG-1, IMG-3)."""
@@ -323,179 +297,108 @@ class Certification:
 
     def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
         """Run the image's wrapper ENTRYPOINT with ``argument`` and a stub of it on PATH (IMG-1), once."""
-
-        def probe() -> ArgumentProbe:
+        with self._key(f"probe {argument}"):
             if argument not in self._probes:
-                with self._slot(f"probe {argument}"):
+                with self._start_slot():
                     self._probes[argument] = self.target.probe_entrypoint(argument, shell)
             return self._probes[argument]
 
-        return self._once(f"probe {argument}", probe)
-
-    # --- starting ahead ---------------------------------------------------------------------------
-    def select(self, selected: Iterable[Clause]) -> None:
-        """The clauses this certification will run: start what they use ahead of them (:meth:`prefetch`), and
-        nothing they do not (a second default server, SRV-12's empty-model server)."""
+    # --- the graph's containers -------------------------------------------------------------------
+    def select(self, selected: Iterable[Clause]) -> list[TrainSpec | ServeSpec]:
+        """The clauses this certification will run: what they use (:func:`plan`), and whether the replica checks
+        get a second server (nothing starts a second default server or SRV-12's server they do not use)."""
         chosen = list(selected)
         self.second_server = second_server(chosen)
-        planned = plan(chosen, self.policy)
-        self._planned = {spec.name for spec in planned}
-        self.prefetch(planned)
+        return plan(chosen, self.policy)
 
     def replica_spec(self, clause: Clause) -> ServeSpec:
         """The server of the default configuration that ``clause``'s check uses: its second for a replica check
         when there is one (:attr:`second_server`), else the default."""
         return SERVE_SECOND if clause.replica and self.second_server else SERVE_DEFAULT
 
-    def prefetch(self, planned: Iterable[TrainSpec | ServeSpec]) -> None:
-        """Start ahead of the checks the containers they will ask for (``planned``, from :func:`plan`): the
-        training run on the test-dir and the default server first, each other one once what it depends on is in.
-        Called before every check, acts once. A start that fails here is not kept: the check that asks for it
-        meets the failure itself."""
-        if self._ahead is not None or self._closed:
-            return
-        planned = list({spec.name: spec for spec in planned}.values())
-        training = [spec for spec in planned if isinstance(spec, TrainSpec)]
-        serving = [spec for spec in planned if isinstance(spec, ServeSpec)]
-        # Threads that wait on a dependency hold no slot, so there may be more of them than slots.
-        self._ahead = concurrent.futures.ThreadPoolExecutor(2 + len(planned), thread_name_prefix=AHEAD)
-        if not (self.policy.serves and serving):
-            self._default_serving.set()  # no default server is planned: nothing to let go first
-        if self.policy.trains and training:
-            self._ahead.submit(self._quietly, self._train_ahead, [s for s in training if s.name != TRAIN_DEFAULT.name])
-        if self.policy.serves and serving:
-            # SRV-12's server is started without waiting for its /ping, once the default server is healthy (_server).
-            later = (SERVE_DEFAULT.name, SERVE_EMPTY_MODEL.name)
-            self._ahead.submit(self._quietly, self._serve_ahead, [s for s in serving if s.name not in later])
+    def container_nodes(self, planned: Iterable[TrainSpec | ServeSpec]) -> list[Node]:
+        """The graph nodes that start ``planned`` (from :func:`plan`) ahead of the checks: the training run on the
+        test-dir and the default server, then each variant once what it depends on is done. A start that fails in
+        a node is not kept: the check that asks for it meets the failure itself."""
+        unique = list({spec.name: spec for spec in planned}.values())
+        training = [s for s in unique if isinstance(s, TrainSpec)] if self.policy.trains else []
+        serving = [s for s in unique if isinstance(s, ServeSpec)] if self.policy.serves else []
+        default_run, default_server = node_key(TRAIN_DEFAULT), node_key(SERVE_DEFAULT)
+        nodes = []
+        if self.policy.trains and (training or serving):  # the default server serves the default run's model
+            nodes.append(Node(default_run, self._train_default_ahead, limited=True, weight=START_WEIGHT))
+        for spec in training:
+            if spec.name != TRAIN_DEFAULT.name:
+                nodes.append(Node(node_key(spec), partial(self._train_ahead, spec), (default_run,), None, True))
+        if serving:
+            nodes.append(Node(default_server, self._serve_default_ahead, (default_run,), None, True))
+        for variant in serving:
+            if variant.name != SERVE_DEFAULT.name:
+                nodes.append(
+                    Node(node_key(variant), partial(self._serve_ahead, variant), (default_server,), None, True)
+                )
+        return [dataclasses.replace(node, weight=START_WEIGHT) for node in nodes]
 
-    def _train_ahead(self, planned: list[TrainSpec]) -> None:
-        default = self.train(TRAIN_DEFAULT)
-        if default.hung:
-            return  # no other run is started after one that never ended (see hung_dependency)
-        training = working_training(self.train)
-        if not training.trained:
-            return  # most variants' checks then skip naming TRN-1: the few that run start their own
-        # The run on the test-dir has just ended, and the default server, which waited for its model, is about to
-        # ask for a slot: the variants, only started ahead of need, would otherwise take every free slot first.
-        self._default_serving.wait()
-        for spec in planned:
-            self._start_ahead(self.train, variant_spec(spec, training))
-
-    def _serve_ahead(self, planned: list[ServeSpec]) -> None:
-        try:
-            default = self.default_server()
-        finally:
-            self._default_serving.set()  # it failed before its slot (no model): the variants need not wait
-        if serving_ahead(default):
-            for spec in planned:
-                self._start_ahead(self._variant_ahead, spec)
-
-    def _variant_ahead(self, spec: ServeSpec) -> None:
-        # Not through server(): that would ask for the default server again, and replace it if a check had just
-        # broken it on purpose (SRV-8 judging a crash); its readiness was judged once, above.
-        # Nor when a check has started it already: it may have stopped it on purpose (SRV-11).
-        self._once(f"serve {spec.name}", lambda: None if spec.name in self._launched else self._server(spec))
-
-    def _start_ahead(self, start: Callable[[T], object], spec: T) -> None:
-        if self._ahead is not None and not self._closed:
-            with contextlib.suppress(RuntimeError):  # the pool was shut down meanwhile: nothing more starts
-                self._ahead.submit(self._quietly, start, spec)
-
-    def _quietly(self, start: Callable[[T], object], spec: T) -> None:
-        if self._closed:
-            return
+    def _train_default_ahead(self) -> None:
         with contextlib.suppress(Exception):
-            start(spec)
+            working_training(self._train_once)
 
-    def _once(self, key: str, work: Callable[[], T], *, share: bool = True) -> T:
-        """Run ``work`` for ``key``, or, when another thread is running work for it, wait for that run and share its
-        outcome (result or exception); without ``share``, wait for it and then run ``work`` all the same (it finds
-        what that run made: a server started ahead without waiting for its /ping is then waited for). The thread
-        running it may ask again (a nested call runs directly)."""
-        me = threading.get_ident()
-        while True:
-            with self._lock:
-                running = self._starting.get(key)
-                if running is None:
-                    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-                    self._starting[key] = (me, future)
-                    break
-            owner, shared = running
-            if owner == me:
-                return work()
-            self._slots.hurry(key)
-            if share:
-                return cast(T, shared.result())
-            concurrent.futures.wait([shared])
-        try:
-            result = work()
-        except BaseException as error:
-            future.set_exception(error)
-            raise
-        finally:
-            with self._lock:
-                del self._starting[key]
-        future.set_result(result)
-        return result
+    def _train_ahead(self, spec: TrainSpec) -> None:
+        default = self._trainings.get(TRAIN_DEFAULT.name)
+        if default is None or default.hung:
+            return  # no other run is started after one that never ended (see hung_dependency)
+        training = working_training(self._train_once)
+        if training.trained:  # otherwise most variants' checks skip naming TRN-1: the few that run start their own
+            with contextlib.suppress(Exception):
+                self._train_once(variant_spec(spec, training))
 
-    @contextlib.contextmanager
-    def checking(self, clause: Clause) -> Iterator[None]:
-        """The calling thread runs the check of ``clause``: the starts it asks for are ranked by its wait."""
-        self._checking.clause = clause
-        try:
-            yield
-        finally:
-            self._checking.clause = None
+    def _serve_default_ahead(self) -> None:
+        with contextlib.suppress(Exception), self._key(node_key(SERVE_DEFAULT)):
+            self._server(SERVE_DEFAULT)
 
-    @contextlib.contextmanager
-    def _slot(self, key: str) -> Iterator[None]:
-        """One of the :func:`concurrency` slots, for the start-up or training run of ``key``: the training run on
-        the test-dir and the default server first, then what a check asks for (not a thread starting ahead)."""
-        clause: Clause | None = getattr(self._checking, "clause", None)
-        if key in (f"train {TRAIN_DEFAULT.name}", f"serve {SERVE_DEFAULT.name}"):
-            urgency = DEFAULT
-        elif not threading.current_thread().name.startswith(AHEAD):
-            urgency = URGENT
-        else:
-            urgency = AHEAD_OF_NEED
-        with self._slots.hold(key, urgency=urgency, waits=clause.waits if clause else 0.0):
-            with self._lock:
-                self.containers_started += 1
-            if key == f"serve {SERVE_DEFAULT.name}":
-                self._default_serving.set()
-            yield
+    def _serve_ahead(self, spec: ServeSpec) -> None:
+        default = self._first_default
+        if default is None or not serving_ahead(default):
+            return  # the variants' checks skip naming SRV-2
+        with contextlib.suppress(Exception), self._key(node_key(spec)):
+            # Not when a check has started it already: it may have stopped it on purpose (SRV-11). SRV-12's server
+            # is started without waiting for its /ping: its check judges it once most of its window has passed.
+            if spec.name not in self._launched:
+                self._launch(spec, wait=spec.name != SERVE_EMPTY_MODEL.name, default=default)
 
     # --- training -------------------------------------------------------------------------------
     def train(self, spec: TrainSpec = TRAIN_DEFAULT) -> TrainResult:
         if not self.policy.trains:
             raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not train")
-        return self._once(f"train {spec.name}", lambda: self._train(spec))
+        self.scheduler.wait(node_key(spec))  # a node starting it ahead: share what it made
+        return self._train_once(spec)
 
-    def _train(self, spec: TrainSpec) -> TrainResult:
-        if spec.name in self._trainings:
-            return self._trainings[spec.name]
-        default = self._trainings.get(TRAIN_DEFAULT.name)
-        if default is not None and default.hung:
-            # Every run starts the same program: one that never ended on the test-dir would only cost the same again.
-            raise hung_dependency(self, default)
-        budget = run_budget(self.options.train_timeout, default)
-        timeout = min(budget, spec.timeout) if spec.timeout else budget
-        with self._slot(f"train {spec.name}"):
-            result = self.target.train(spec, timeout=timeout, sigterm_after=spec.sigterm_after)
-        self._trainings[spec.name] = result
-        return result
+    def _train_once(self, spec: TrainSpec) -> TrainResult:
+        with self._key(f"train {spec.name}"):
+            if spec.name in self._trainings:
+                return self._trainings[spec.name]
+            default = self._trainings.get(TRAIN_DEFAULT.name)
+            if default is not None and default.hung:
+                # Every run starts the same program: one that never ended on the test-dir would cost the same again.
+                raise hung_dependency(self, default)
+            budget = run_budget(self.options.train_timeout, default)
+            timeout = min(budget, spec.timeout) if spec.timeout else budget
+            with self._start_slot():
+                result = self.target.train(spec, timeout=timeout, sigterm_after=spec.sigterm_after)
+            self._trainings[spec.name] = result
+            return result
 
     def train_cluster(self, spec: TrainSpec, *, delay: float) -> tuple[TrainResult, ...]:
         """One training job on every host of ``spec.hosts``, once (see :meth:`TrainingTarget.train_cluster`). Every
         run is bounded by ``--train-timeout`` (or the spec's own bound)."""
         if not self.policy.trains:
             raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not train")
-        if spec.name not in self._clusters:
-            timeout = min(self.options.train_timeout, spec.timeout or self.options.train_timeout)
-            with self._slot(f"cluster {spec.name}"):
-                self.containers_started += len(spec.hosts) - 1
-                self._clusters[spec.name] = self.target.train_cluster(spec, delay=delay, timeout=timeout)
-        return self._clusters[spec.name]
+        with self._key(f"cluster {spec.name}"):
+            if spec.name not in self._clusters:
+                timeout = min(self.options.train_timeout, spec.timeout or self.options.train_timeout)
+                with self._start_slot(len(spec.hosts)):
+                    self._clusters[spec.name] = self.target.train_cluster(spec, delay=delay, timeout=timeout)
+            return self._clusters[spec.name]
 
     def entrypoint_dependency(self, run: TrainResult) -> DependencyFailed | None:
         """A run that never ended because `train` never reached a training program is IMG-1's finding: the check
@@ -539,9 +442,11 @@ class Certification:
             default = self.default_server()
             if not default.readiness.ready:
                 raise DependencyFailed("SRV-2", default.readiness.describe())
-        # Not shared as is: what a thread ahead made (a server whose /ping it did not wait for, or nothing when a
-        # check had started it already) is for this call's own _server to take up.
-        return self._once(f"serve {spec.name}", lambda: self._server(spec), share=False)
+        # What a node made ahead (a server whose /ping it did not wait for, or nothing when a check had started it
+        # already) is for this call's own _server to take up.
+        self.scheduler.wait(node_key(spec))
+        with self._key(node_key(spec)):
+            return self._server(spec)
 
     def default_server(self) -> Server:
         """The default server as first started, started now if it was not: its readiness is SRV-2's verdict, which
@@ -563,24 +468,7 @@ class Certification:
             return current
         if current is not None:
             current.stop()
-        container = self._launch(spec, wait=True)
-        wanted = self._planned is None or SERVE_EMPTY_MODEL.name in self._planned
-        if spec.name == SERVE_DEFAULT.name and container.readiness.ready and wanted:
-            # SRV-12's server starts now and is watched in the background while the other checks use this one; it is
-            # judged when SRV-12 asks for it, by when most of its window has passed. Started by a thread ahead when
-            # there is one, so that the checks waiting for the default server need not wait for its start too.
-            if self._ahead is None:
-                self._empty_model_ahead(container)
-            else:
-                self._start_ahead(self._empty_model_ahead, container)
-        return container
-
-    def _empty_model_ahead(self, default: Server) -> None:
-        name = SERVE_EMPTY_MODEL.name
-        self._once(
-            f"serve {name}",
-            lambda: None if name in self._launched else self._launch(SERVE_EMPTY_MODEL, wait=False, default=default),
-        )
+        return self._launch(spec, wait=True)
 
     def _launch(self, spec: ServeSpec, *, wait: bool, default: Server | None = None) -> Server:
         """Start the container of ``spec``; without ``wait`` its /ping is watched in the background until
@@ -596,7 +484,7 @@ class Certification:
         via = self._servers.get(spec.network_of) if spec.network_of else None
         if spec.network_of and (via is None or not via.running()):
             raise HarnessError(f"serving container {spec.name!r} needs {spec.network_of!r} running first")
-        with self._slot(f"serve {spec.name}"):
+        with self._start_slot():
             container = self.target.server(spec, wait=wait, model=model, budget=budget)
         self._servers[spec.name] = container
         self._launched.add(spec.name)
@@ -624,11 +512,8 @@ class Certification:
             container.stop()
 
     def close(self) -> None:
-        self._closed = True
-        self._default_serving.set()  # a training thread waiting for the default server goes on, and finds it closed
-        if self._ahead is not None:
-            # What was queued is dropped; a start under way ends within its own bound, then its container is stopped.
-            self._ahead.shutdown(wait=True, cancel_futures=True)
+        # What was not started is dropped; a node under way ends within its own bound, then its container is stopped.
+        self.scheduler.close()
         servers = list(self._servers.values())
         self._servers.clear()
         if servers:

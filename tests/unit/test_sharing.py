@@ -17,7 +17,14 @@ from conformance.failures import DependencyFailed, HarnessError
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_ISOLATED, TrainSpec
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import SKIP, run_clause
-from conformance.sharing import SERVE_DEFAULT, SERVE_EMPTY_MODEL, SERVE_ISOLATED, SERVE_SIGTERM, empty_model_window
+from conformance.sharing import (
+    SERVE_DEFAULT,
+    SERVE_EMPTY_MODEL,
+    SERVE_ISOLATED,
+    SERVE_SIGTERM,
+    empty_model_window,
+    node_key,
+)
 from conformance.targets import ServeSpec
 from conformance.targets.results import TrainResult
 from conformance.testdir import load
@@ -65,6 +72,10 @@ def test_a_configuration_is_started_once_and_shared(tmp_path: Path) -> None:
 
 def test_a_healthy_default_starts_the_empty_model_server_in_the_background(tmp_path: Path) -> None:
     made = certification(tmp_path)
+    for node in made.container_nodes([TRAIN_DEFAULT, SERVE_DEFAULT, SERVE_EMPTY_MODEL]):
+        made.scheduler.add(node)
+    made.scheduler.start()
+    made.scheduler.wait(node_key(SERVE_EMPTY_MODEL))
     default = made.server(SERVE_DEFAULT)
     assert default.readiness.seconds is not None
     launches = {name: (wait, model, budget) for name, wait, model, budget in made.fake_target.launches}
@@ -73,6 +84,13 @@ def test_a_healthy_default_starts_the_empty_model_server_in_the_background(tmp_p
     assert model is None, "an empty /opt/ml/model"
     assert budget == empty_model_window(default.readiness.seconds, made.options.startup_budget)
     assert launches[SERVE_DEFAULT.name][1] == made.model_source()
+    made.close()
+
+
+def test_a_server_nobody_asks_for_is_never_started(tmp_path: Path) -> None:
+    made = certification(tmp_path)
+    made.server(SERVE_DEFAULT)
+    assert [name for name, *_ in made.fake_target.launches] == ["default"], "SRV-12's server only when planned"
 
 
 def test_a_variant_needs_the_default_server_healthy(tmp_path: Path) -> None:

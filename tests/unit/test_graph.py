@@ -1,7 +1,7 @@
-"""Starting containers ahead of the checks (conformance.sharing: plan, Slots, Certification.prefetch) and the check
-lanes (conformance.lanes), on the in-memory target: the same verdicts and the same containers as one after another,
-each started once, never more at once than the concurrency allows, a check's own need served first, and serving
-checks that do not wait for training ones."""
+"""The certification's graph (conformance.graph, conformance.sharing: plan, Certification.container_nodes), on the
+in-memory target: containers started ahead of the checks, the same verdicts and the same containers as one check
+after another, each started once, never more at once than the concurrency allows, the default server before the
+variants, and serving checks that do not wait for training ones."""
 
 from __future__ import annotations
 
@@ -9,32 +9,30 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conformance import contract
 from conformance.context import CheckContext, CountedServer
 from conformance.failures import DependencyFailed, Violation
+from conformance.graph import Graph
 from conformance.http import Exchange
-from conformance.lanes import Lanes
 from conformance.limits import INVOCATION, LimitExceeded, Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS, TrainSpec
 from conformance.registry import REGISTRY, Clause, clauses, with_needs
 from conformance.runner import PASS, run_clause
 from conformance.sharing import (
-    AHEAD_OF_NEED,
-    DEFAULT,
     SERVE_DEFAULT,
     SERVE_EMPTY_MODEL,
     SERVE_ISOLATED,
     SERVE_SECOND,
     SERVE_SIGTERM,
-    URGENT,
+    Certification,
     Options,
-    Slots,
     concurrency,
     plan,
 )
@@ -53,6 +51,13 @@ def certification(tmp_path: Path, image: FakeImage | None = None, slots: int | N
     return FakeCertification(
         image or GoodImage(), test_dir, tmp_path / "stage", Options(max_examples=0, concurrency=slots)
     )
+
+
+def ahead(made: Certification, planned: list[TrainSpec | ServeSpec]) -> None:
+    """Start ``planned`` ahead, as the graph does, with no clause in it."""
+    for node in made.container_nodes(planned):
+        made.scheduler.add(node)
+    made.scheduler.start()
 
 
 def verdicts(made: FakeCertification) -> dict[str, str]:
@@ -91,16 +96,16 @@ def test_the_default_concurrency_is_one_per_engine_cpu() -> None:
 def test_starting_ahead_gives_the_same_verdicts_and_containers(tmp_path: Path) -> None:
     serial = certification(tmp_path / "serial")
     expected = verdicts(serial)
-    ahead = certification(tmp_path / "ahead")
-    ahead.prefetch(plan(clauses(), ahead.policy))
-    assert verdicts(ahead) == expected
-    names = [name for name, _ in ahead.trainings]
+    made = certification(tmp_path / "ahead")
+    ahead(made, plan(clauses(), made.policy))
+    assert verdicts(made) == expected
+    names = [name for name, _ in made.trainings]
     assert len(names) == len(set(names)), f"a run was started twice: {names}"
     assert sorted(names) == sorted(name for name, _ in serial.trainings)
-    launched = sorted(name for name, *_ in ahead.fake_target.launches)
+    launched = sorted(name for name, *_ in made.fake_target.launches)
     assert launched == sorted(name for name, *_ in serial.fake_target.launches)
-    assert ahead.containers_started == serial.containers_started
-    ahead.close()
+    assert made.containers_started == serial.containers_started
+    made.close()
 
 
 @dataclass
@@ -132,7 +137,7 @@ class Gated(GoodImage):
 def test_runs_start_side_by_side_but_never_more_than_the_concurrency(tmp_path: Path) -> None:
     image = Gated()
     made = certification(tmp_path, image, slots=2)
-    made.prefetch(plan(clauses(), made.policy))
+    ahead(made, plan(clauses(), made.policy))
     assert image.two_in_flight.wait(WAIT_S), "no two runs were ever in flight"
     image.release.set()
     made.close()  # waits for what was started ahead
@@ -142,7 +147,7 @@ def test_runs_start_side_by_side_but_never_more_than_the_concurrency(tmp_path: P
 def test_a_check_waiting_for_a_run_shares_the_one_under_way(tmp_path: Path) -> None:
     image = Gated()
     made = certification(tmp_path, image, slots=2)
-    made.prefetch([TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS])
+    ahead(made, [TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS])
     deadline = time.monotonic() + WAIT_S
     while image.running == 0 and time.monotonic() < deadline:
         time.sleep(0.01)  # until the run ahead is under way
@@ -157,74 +162,12 @@ def test_a_check_waiting_for_a_run_shares_the_one_under_way(tmp_path: Path) -> N
     made.close()
 
 
-def test_a_start_a_check_waits_for_goes_first() -> None:
-    slots = Slots(1)
-    order: list[str] = []
-    holding = threading.Event()
-    release = threading.Event()
-
-    def hold(key: str, urgent: bool, then: threading.Event | None = None) -> None:
-        with slots.hold(key, urgency=URGENT if urgent else AHEAD_OF_NEED):
-            order.append(key)
-            if then is not None:
-                holding.set()
-                assert then.wait(WAIT_S)
-
-    first = threading.Thread(target=hold, args=("first", False, release))
-    first.start()
-    assert holding.wait(WAIT_S)
-    ahead = threading.Thread(target=hold, args=("ahead", False))
-    wanted = threading.Thread(target=hold, args=("wanted", False))
-    ahead.start()
-    deadline = time.monotonic() + WAIT_S
-    while len(slots._waiting) < 1 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    wanted.start()
-    while len(slots._waiting) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    slots.hurry("wanted")  # a check now waits for it
-    release.set()
-    for thread in (first, ahead, wanted):
-        thread.join(WAIT_S)
-    assert order == ["first", "wanted", "ahead"]
-
-
-def test_starts_are_served_by_need_then_by_the_wait_to_come() -> None:
-    slots = Slots(1)
-    order: list[str] = []
-    holding = threading.Event()
-    release = threading.Event()
-
-    def hold(key: str, urgency: int, waits: float = 0.0) -> None:
-        with slots.hold(key, urgency=urgency, waits=waits):
-            order.append(key)
-            if key == "first":
-                holding.set()
-                assert release.wait(WAIT_S)
-
-    first = threading.Thread(target=hold, args=("first", URGENT))
-    first.start()
-    assert holding.wait(WAIT_S)
-    queued = [("ahead", AHEAD_OF_NEED, 0.0), ("default", DEFAULT, 0.0), ("short", URGENT, 0.0), ("long", URGENT, 10.0)]
-    threads = [threading.Thread(target=hold, args=entry) for entry in queued]
-    deadline = time.monotonic() + WAIT_S
-    for number, thread in enumerate(threads, 1):
-        thread.start()
-        while len(slots._waiting) < number and time.monotonic() < deadline:
-            time.sleep(0.01)
-    release.set()
-    for thread in (first, *threads):
-        thread.join(WAIT_S)
-    assert order == ["first", "default", "long", "short", "ahead"]
-
-
-def test_the_lanes_give_the_verdicts_of_one_check_after_another(tmp_path: Path) -> None:
+def test_the_graph_gives_the_verdicts_of_one_check_after_another(tmp_path: Path) -> None:
     serial = verdicts(certification(tmp_path / "serial"))
-    made = certification(tmp_path / "lanes")
-    made.prefetch(plan(clauses(), made.policy))
-    lanes = Lanes(made, clauses())
-    assert {clause.id: lanes.outcome(clause).verdict for clause in clauses()} == serial
-    lanes.close()
+    made = certification(tmp_path / "graph")
+    graph = Graph(made, clauses())
+    assert {clause.id: graph.outcome(clause).verdict for clause in clauses()} == serial
+    graph.close()
     made.close()
 
 
@@ -244,11 +187,11 @@ class SlowTraining(GoodImage):
 def test_serving_checks_do_not_wait_for_the_training_checks(tmp_path: Path) -> None:
     image = SlowTraining()
     made = certification(tmp_path, image)
-    lanes = Lanes(made, clauses())
-    assert lanes.outcome(REGISTRY["SRV-4"]).verdict == PASS
+    graph = Graph(made, clauses())
+    assert graph.outcome(REGISTRY["SRV-4"]).verdict == PASS
     image.served.set()
-    assert lanes.outcome(REGISTRY["TRN-2"]).verdict == PASS
-    lanes.close()
+    assert graph.outcome(REGISTRY["TRN-2"]).verdict == PASS
+    graph.close()
     made.close()
 
 
@@ -281,16 +224,15 @@ def test_a_breach_met_while_another_checks_was_in_flight_is_that_checks() -> Non
 
 
 @pytest.mark.parametrize("image", [GoodImage(), SlowInvocations(), PingThreeSeconds()], ids=type)
-def test_the_lanes_give_the_verdicts_of_one_check_after_another_on_broken_images(
+def test_the_graph_gives_the_verdicts_of_one_check_after_another_on_broken_images(
     tmp_path: Path, image: FakeImage
 ) -> None:
     serial_run = certification(tmp_path / "serial", image)
     serial = {clause.id: run_clause(serial_run, clause).reason for clause in clauses()}
-    made = certification(tmp_path / "lanes", image)
-    made.prefetch(plan(clauses(), made.policy))
-    lanes = Lanes(made, clauses())
-    assert {clause.id: lanes.outcome(clause).reason for clause in clauses()} == serial
-    lanes.close()
+    made = certification(tmp_path / "graph", image)
+    graph = Graph(made, clauses())
+    assert {clause.id: graph.outcome(clause).reason for clause in clauses()} == serial
+    graph.close()
     made.close()
 
 
@@ -313,13 +255,13 @@ def test_checks_apart_run_beside_the_default_servers_checks_once_the_lead_is_in(
         return dataclasses.replace(clause, function=function)
 
     selected = [wrapped(c) for c in ("SRV-1", "SRV-2", "SRV-3", "SRV-4", "SRV-11")]
-    lanes = Lanes(made, selected)
-    assert lanes.outcome(selected[4]).verdict == PASS  # while SRV-4 is held in the default server's lane
+    graph = Graph(made, selected)
+    assert graph.outcome(selected[4]).verdict == PASS  # while SRV-4 is held in the default server's lane
     srv4_held.set()
-    assert [lanes.outcome(c).verdict for c in selected[:4]] == [PASS] * 4
+    assert [graph.outcome(c).verdict for c in selected[:4]] == [PASS] * 4
     # The check apart started once the lead's outcomes were in.
     assert order.index("SRV-11 started") > order.index("SRV-3 done")
-    lanes.close()
+    graph.close()
     made.close()
 
 
@@ -328,16 +270,15 @@ def test_a_check_on_the_second_server_uses_its_own_server_of_the_default_configu
     list(clauses())
     selected = [REGISTRY[c] for c in ("SRV-1", "SRV-2", "SRV-3", "SRV-4", "SRV-13")]
     assert SERVE_SECOND in plan(selected, made.policy)
-    made.select(selected)
-    lanes = Lanes(made, selected)
-    assert [lanes.outcome(c).verdict for c in selected] == [PASS] * 5
+    graph = Graph(made, selected)
+    assert [graph.outcome(c).verdict for c in selected] == [PASS] * 5
     posted = {
         name: {len(body) for method, _, body, _ in server.requests if method == "POST"}
         for name, server in made.servers.items()
     }
     assert max(posted["default-2"]) > 100_000  # SRV-13's load went to the second server
     assert max(posted["default"]) < 100_000  # and none of it to the one SRV-4 used
-    lanes.close()
+    graph.close()
     made.close()
 
 
@@ -348,10 +289,9 @@ def test_a_narrow_selection_starts_no_second_server_and_no_empty_model_server(tm
     selected = with_needs(["SRV-13"])
     assert [c.id for c in selected] == ["IMG-1", "TRN-1", "SRV-1", "SRV-2", "SRV-3", "SRV-13"]
     assert plan(selected, made.policy) == [TRAIN_DEFAULT, SERVE_DEFAULT, SERVE_DEFAULT, SERVE_DEFAULT, SERVE_DEFAULT]
-    made.select(selected)
-    lanes = Lanes(made, selected)
-    assert [lanes.outcome(c).verdict for c in selected] == [PASS] * 6
-    lanes.close()
+    graph = Graph(made, selected)
+    assert [graph.outcome(c).verdict for c in selected] == [PASS] * 6
+    graph.close()
     made.close()
     assert sorted(made.servers) == ["default"]
     assert made.containers_started == 2
@@ -372,8 +312,7 @@ def test_a_check_that_asks_while_a_server_starts_ahead_gets_its_ping_waited_for(
         return launch(spec, wait=wait, default=default)
 
     made._launch = held_launch  # type: ignore[method-assign]
-    made.prefetch([])  # a pool for the starts ahead, nothing planned
-    made.server(SERVE_DEFAULT)  # healthy: SRV-12's server is started ahead now
+    ahead(made, [TRAIN_DEFAULT, SERVE_DEFAULT, SERVE_EMPTY_MODEL])
     assert in_ahead.wait(WAIT_S)
     got: list[Server] = []
     asking = threading.Thread(target=lambda: got.append(made.server(SERVE_EMPTY_MODEL)))
@@ -386,39 +325,29 @@ def test_a_check_that_asks_while_a_server_starts_ahead_gets_its_ping_waited_for(
 
 
 def test_the_training_variants_let_the_default_server_take_its_slot_first(tmp_path: Path) -> None:
-    """The run on the test-dir ends and the default server, which waited for its model, asks for a slot: the
-    variant runs, started only ahead of need, must not take the free slots before it."""
+    """The run on the test-dir ends and the default server, which waited for its model, and the variant runs, only
+    started ahead of need, are all ready: the default server, which the most work follows, takes the slot first."""
     made = certification(tmp_path, slots=1)
-    taken: list[str] = []
-    hold = made._slots.hold
+    started: list[str] = []
+    train, serve = made.target.train, made.target.server
 
-    @contextlib.contextmanager
-    def recorded(key: str, *, urgency: int, waits: float = 0.0) -> Iterator[None]:
-        with hold(key, urgency=urgency, waits=waits):
-            taken.append(key)
-            yield
+    def noted_train(spec: TrainSpec, **kwargs: Any) -> TrainResult:
+        started.append(f"train {spec.name}")
+        return train(spec, **kwargs)
 
-    made._slots.hold = recorded  # type: ignore[method-assign]
-    variant_asked = threading.Event()
-    model_source, train = made.model_source, made.train
+    def noted_serve(spec: ServeSpec, **kwargs: Any) -> Server:
+        started.append(f"serve {spec.name}")
+        return serve(spec, **kwargs)
 
-    def late_model_source() -> Path:
-        # The server thread is slower to ask than the training thread: give a variant the chance to go first.
-        variant_asked.wait(0.5)
-        return model_source()
-
-    def noted_train(spec: TrainSpec = TRAIN_DEFAULT) -> TrainResult:
-        if spec.name != TRAIN_DEFAULT.name:
-            variant_asked.set()
-        return train(spec)
-
-    made.model_source = late_model_source  # type: ignore[method-assign]
-    made.train = noted_train  # type: ignore[method-assign]
-    made.prefetch([TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS, SERVE_DEFAULT])
-    made.default_server()
+    made.target.train = noted_train  # type: ignore[method-assign]
+    made.target.server = noted_serve  # type: ignore[method-assign]
+    selected = with_needs(["TRN-2", "SRV-4"])
+    graph = Graph(made, selected)
+    assert [graph.outcome(clause).verdict for clause in selected] == [PASS] * len(selected)
+    graph.close()
     made.close()
-    after_training = taken[taken.index(f"train {TRAIN_DEFAULT.name}") + 1 :]
-    assert after_training[0] == f"serve {SERVE_DEFAULT.name}", taken
+    assert started[:2] == [f"train {TRAIN_DEFAULT.name}", f"serve {SERVE_DEFAULT.name}"], started
+    assert f"train {TRAIN_DEFAULTS_AND_EXTRA_KEYS.name}" in started
 
 
 def test_closing_stops_the_servers_side_by_side(tmp_path: Path) -> None:
