@@ -20,25 +20,27 @@ from conformance.failures import HarnessError, Section, Violation
 from conformance.http import Exchange
 from conformance.limits import PING, Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec
+from conformance.options import Options
 from conformance.pid1 import StopResult
 from conformance.procs import Process
 from conformance.sharing import (
-    MINIMAL_FORM_MODEL_NOTE,
-    MINIMAL_FORM_NOTE,
     SERVE_DEFAULT,
     SERVE_EMPTY_MODEL,
     SERVE_ISOLATED,
     SERVE_SECOND,
     SERVE_SIGTERM,
-    TEST_DIR_MODEL_NOTE,
     Certification,
-    Options,
-    Training,
     hung_dependency,
-    working_training,
 )
 from conformance.targets import ImageFiles, Readiness, Server, ServeSpec
 from conformance.targets.results import TrainResult
+from conformance.trainings import (
+    MINIMAL_FORM_MODEL_NOTE,
+    MINIMAL_FORM_NOTE,
+    TEST_DIR_MODEL_NOTE,
+    Training,
+    working_training,
+)
 
 
 class CountedServer:

@@ -19,9 +19,10 @@ import pytest
 from conformance import __version__, contract, engine, report
 from conformance.failures import ConformanceFailure, HarnessError
 from conformance.graph import Graph
+from conformance.options import PROPERTY_BUDGET_S, Options, concurrency
 from conformance.registry import Clause, Level, Phase, clauses, with_needs
 from conformance.runner import ERROR, FAIL, SKIP, WARN, Outcome
-from conformance.sharing import PROPERTY_BUDGET_S, Certification, Options, concurrency
+from conformance.sharing import Certification
 from conformance.targets.docker.target import DockerTarget
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir

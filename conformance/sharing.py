@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -23,13 +22,22 @@ from conformance import contract
 from conformance.entrypoint import ArgumentProbe, drops_argument, shell_wrapper
 from conformance.failures import CheckSkipped, DependencyFailed, HarnessError
 from conformance.limits import Limits
-from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG, TrainSpec
+from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec
+from conformance.options import Options, concurrency
 from conformance.registry import LEAD, Clause, Level, Phase
 from conformance.scheduler import Node, Scheduler
 from conformance.targets import ImageFiles, Server, ServeSpec, Target
 from conformance.targets.results import TrainResult
 from conformance.testdir import Policy, TestDir
 from conformance.timeline import Timeline
+from conformance.trainings import (
+    MINIMAL_FORM_MODEL_NOTE,
+    MINIMAL_SUFFIX,
+    TEST_DIR_MODEL_NOTE,
+    run_budget,
+    variant_spec,
+    working_training,
+)
 
 T = TypeVar("T")
 
@@ -39,71 +47,6 @@ SERVE_EMPTY_MODEL = ServeSpec("empty-model", model="empty")
 SERVE_ISOLATED = ServeSpec("isolated", isolated=True)
 SERVE_SECOND = ServeSpec("default-2")
 """A second server of the default configuration, for the checks that run on it (:attr:`.registry.Clause.replica`)."""
-
-
-def produced_model(result: TrainResult) -> bool:
-    """The run trained: it exited 0 and left a model."""
-    return not result.hung and result.start_error is None and result.exit_code == 0 and bool(result.model_files)
-
-
-@dataclass(frozen=True)
-class Training:
-    """The run that stands for the image's training, and the config form it used.
-
-    Normally the default run (the test-dir with the full config files SageMaker writes). When that run exits
-    non-zero, the same tree with local mode's minimal config files is tried: if that one trains, the full form is
-    what broke (TRN-3 holds the evidence) and the other clauses judge the minimal run and use its model, instead of
-    all skipping as if training itself were broken. A run that hung or could not start is not retried: a second
-    try would only cost time.
-    """
-
-    run: TrainResult
-    default: TrainResult
-    config_form: str = "full"
-
-    @property
-    def trained(self) -> bool:
-        return produced_model(self.run)
-
-    @property
-    def full_form_rejected(self) -> bool:
-        return self.config_form == "minimal"
-
-
-MINIMAL_SUFFIX = "-minimal-config"
-"""What :func:`variant_spec` adds to a variant's name when only local mode's minimal config files train."""
-
-
-def variant_spec(spec: TrainSpec, training: Training) -> TrainSpec:
-    """The run a clause other than TRN-1 and TRN-3 asks for: ``spec`` itself, or its minimal-config form when only
-    local mode's minimal config files train (TRN-3 holds that), so that each clause judges its own subject."""
-    if spec in (TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG) or not training.full_form_rejected:
-        return spec
-    return dataclasses.replace(spec, name=spec.name + MINIMAL_SUFFIX, config_form="minimal")
-
-
-def working_training(train: Callable[[TrainSpec], TrainResult]) -> Training:
-    """The default run, or the minimal-config run when only that one trains (see :class:`Training`)."""
-    default = train(TRAIN_DEFAULT)
-    if produced_model(default) or default.hung or default.start_error is not None or default.exit_code == 0:
-        return Training(default, default)
-    minimal = train(TRAIN_MINIMAL_CONFIG)
-    if produced_model(minimal):
-        return Training(minimal, default, "minimal")
-    return Training(default, default)
-
-
-RUN_BUDGET_FACTOR = 10.0
-RUN_BUDGET_MIN_S = 60.0
-
-
-def run_budget(train_timeout: float, default: TrainResult | None) -> float:
-    """How long a training run may take: --train-timeout for the run on the test-dir (and any run before it);
-    every other run trains on the same data, so 10 times as long as that run took, at least 60 s, is its budget,
-    never more than --train-timeout. One still running then is hung (TRN-1 states the rule)."""
-    if default is None or default.hung:
-        return train_timeout
-    return min(train_timeout, max(RUN_BUDGET_MIN_S, RUN_BUDGET_FACTOR * default.seconds))
 
 
 def second_server(selected: Iterable[Clause]) -> bool:
@@ -157,19 +100,6 @@ def hung_dependency(certification: Certification, run: TrainResult) -> Dependenc
     return DependencyFailed("TRN-1", f"the training run on the test-dir {run.describe()}")
 
 
-MINIMAL_FORM_NOTE = (
-    "the training run with the full documented config files failed and the run with local mode's minimal form "
-    "trained: TRN-3 holds that failure, and this clause was judged with the minimal form"
-)
-MINIMAL_FORM_MODEL_NOTE = (
-    "the model served came from the training run with local mode's minimal config files: the run with the full "
-    "documented files failed (TRN-3)"
-)
-TEST_DIR_MODEL_NOTE = (
-    "training produced no model (TRN-1), so the serving clauses were judged on the test-dir's model/ folder"
-)
-
-
 EMPTY_MODEL_MIN_S = 10.0
 EMPTY_MODEL_FACTOR = 5.0
 
@@ -178,30 +108,6 @@ def empty_model_window(cold_start: float, budget: float) -> float:
     """How long SRV-12 watches a server with an empty /opt/ml/model: 5 times the image's own cold start with a
     model (SRV-2's), at least 10 s, never past the start-up budget (see SRV-12 for why that is enough)."""
     return min(budget, max(EMPTY_MODEL_MIN_S, EMPTY_MODEL_FACTOR * cold_start))
-
-
-PROPERTY_BUDGET_S = 15.0
-"""Seconds of payload generation per property check (SRV-4, SRV-7, SRV-8) by default, besides --max-examples."""
-
-
-@dataclass(frozen=True)
-class Options:
-    """The user's knobs, from the command line or the ini file."""
-
-    startup_budget: float = contract.STARTUP_BUDGET_S
-    train_timeout: float = 600.0
-    platform: str = contract.DEFAULT_PLATFORM
-    max_examples: int = 25
-    property_budget: float = PROPERTY_BUDGET_S
-    concurrency: int | None = None
-    """Containers starting or training at once; None: one per CPU of the engine (see :func:`concurrency`)."""
-
-
-def concurrency(options: Options, engine_cpus: int) -> int:
-    """How many containers may be starting (up to their first 200 on /ping) or training at once: the option, else
-    one per CPU the engine has, at least one. A server that is up and answering holds no slot: the checks' own
-    requests are not bounded by it."""
-    return options.concurrency or max(1, engine_cpus)
 
 
 def serving_ahead(default: Server) -> bool:

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from conformance import contract
-from conformance.context import MINIMAL_FORM_NOTE, CheckContext, Training
+from conformance.context import CheckContext
 from conformance.failures import DependencyFailed, Violation, head, shorten
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG, TrainSpec
-from conformance.sharing import variant_spec
 from conformance.targets.results import TrainResult
+from conformance.trainings import MINIMAL_FORM_NOTE, Training, variant_spec
 
 
 def run_outcome(result: TrainResult) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.sharing import TEST_DIR_MODEL_NOTE
+from conformance.trainings import TEST_DIR_MODEL_NOTE
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "broken_images"))
 import catalogue  # tests/broken_images/catalogue.py

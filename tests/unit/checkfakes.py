@@ -30,11 +30,12 @@ from conformance.entrypoint import ArgumentProbe
 from conformance.http import Exchange
 from conformance.imagefs import PathStat
 from conformance.opt_ml import TrainSpec, stage_input
+from conformance.options import Options
 from conformance.pid1 import StopResult
 from conformance.procs import Process
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import Outcome, run_clause
-from conformance.sharing import Certification, Options
+from conformance.sharing import Certification
 from conformance.targets import Capabilities, ServeSpec
 from conformance.targets.results import Readiness, TrainResult
 from conformance.testdir import TestDir

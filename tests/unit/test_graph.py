@@ -23,6 +23,7 @@ from conformance.graph import Graph
 from conformance.http import Exchange
 from conformance.limits import INVOCATION, LimitExceeded, Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS, TrainSpec
+from conformance.options import Options, concurrency
 from conformance.registry import REGISTRY, Clause, clauses, with_needs
 from conformance.runner import PASS, run_clause
 from conformance.sharing import (
@@ -32,8 +33,6 @@ from conformance.sharing import (
     SERVE_SECOND,
     SERVE_SIGTERM,
     Certification,
-    Options,
-    concurrency,
     plan,
 )
 from conformance.targets import Server, ServeSpec

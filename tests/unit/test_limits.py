@@ -15,13 +15,15 @@ import requests
 
 from conformance import contract
 from conformance.opt_ml import TrainSpec
+from conformance.options import Options
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import FAIL, PASS, SKIP, Outcome, run_clause
-from conformance.sharing import Options, empty_model_window, run_budget
+from conformance.sharing import empty_model_window
 from conformance.targets import ServeSpec
 from conformance.targets.docker import training as docker_training
 from conformance.targets.results import TrainResult
 from conformance.testdir import load as load_test_dir
+from conformance.trainings import run_budget
 
 from .checkfakes import (
     PROC_NET_TCP_ALL,

@@ -9,9 +9,10 @@ import pytest
 
 from conformance.failures import DependencyFailed
 from conformance.opt_ml import TrainSpec
-from conformance.sharing import MINIMAL_FORM_MODEL_NOTE, TEST_DIR_MODEL_NOTE, Certification
+from conformance.sharing import Certification
 from conformance.targets.results import TrainResult
 from conformance.testdir import load
+from conformance.trainings import MINIMAL_FORM_MODEL_NOTE, TEST_DIR_MODEL_NOTE
 
 from .checkfakes import FakeCertification, GoodImage, trained, write_test_dir
 
