@@ -150,6 +150,12 @@ class CheckContext:
 
     def train(self, spec: TrainSpec = TRAIN_DEFAULT) -> TrainResult:
         result = self.certification.train(spec)
+        if result.spec != spec.name:
+            self.note(
+                f"judged on the run '{result.spec}', which combines this clause's condition with those of other "
+                "clauses: it trained cleanly, so each condition is tolerated (a shared run that fails is split into "
+                "runs of their own, each judged alone)"
+            )
         self._use(f"training run '{spec.name}' logs", lambda: result.logs, result.reproduce)
         dependency = self.certification.entrypoint_dependency(result)
         if dependency is not None:

@@ -5,9 +5,10 @@ The staged copy lives in the run's own folder; the user's test-dir is only read.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -46,6 +47,9 @@ class TrainSpec:
     """Stop the run (SIGTERM, as StopTrainingJob) as soon as a file appears in /opt/ml/checkpoints."""
     sigterm_after: float | None = None
     """Stop the run (SIGTERM, as StopTrainingJob) once PID 1 takes the signal, at the earliest this many s in."""
+    shareable: bool = False
+    """A condition a correct image tolerates together with the other shareable ones (no egress, stray channel
+    files, extra config files): one run with all of them stands for each while it trains (:func:`combine`)."""
 
 
 TRAIN_DEFAULT = TrainSpec("default")
@@ -53,12 +57,33 @@ TRAIN_DEFAULTS_AND_EXTRA_KEYS = TrainSpec("defaults-and-extra-keys", hyperparame
 """None of the algorithm's own hyperparameters (its defaults must do), only the keys real jobs add."""
 TRAIN_MINIMAL_CONFIG = TrainSpec("minimal-config", config_form="minimal")
 TRAIN_EMPTY_CHANNEL = TrainSpec("empty-channel", channels="empty")
-TRAIN_ISOLATED = TrainSpec("isolated", egress=False)
+TRAIN_ISOLATED = TrainSpec("isolated", egress=False, shareable=True)
 TRAIN_HOSTNAME_IS_CURRENT_HOST = TrainSpec("hostname-current-host", hostname=contract.CURRENT_HOST)
 """The default run, except that the hostname is ``current_host``, as local mode and ``--hostname`` make it."""
-TRAIN_STRAY_FILES = TrainSpec("stray-files", channels="stray")
-TRAIN_EXTRA_CONFIG_FILES = TrainSpec("extra-config-files", extra_config=True)
+TRAIN_STRAY_FILES = TrainSpec("stray-files", channels="stray", shareable=True)
+TRAIN_EXTRA_CONFIG_FILES = TrainSpec("extra-config-files", extra_config=True, shareable=True)
 """The default run plus checkpointconfig.json, trainingjobconfig.json, debughookconfig.json and an unknown file."""
+SHAREABLE = (TRAIN_ISOLATED, TRAIN_STRAY_FILES, TRAIN_EXTRA_CONFIG_FILES)
+
+
+def combine(specs: Sequence[TrainSpec]) -> TrainSpec:
+    """One run with the conditions of every shareable spec in ``specs`` (TRN-6, TRN-8, TRN-9 on one container). A
+    correct image trains under all of them at once; when that run does not train, each spec runs on its own, so a
+    failure is still judged on its clause's own condition alone."""
+    if any(not spec.shareable for spec in specs) or len(specs) < 2:
+        raise ValueError(f"not shareable together: {[spec.name for spec in specs]}")
+    base = TrainSpec("+".join(spec.name for spec in specs), shareable=True)
+    changes: dict[str, object] = {}
+    for spec in specs:
+        for name in ("egress", "channels", "extra_config"):
+            value, default = getattr(spec, name), getattr(base, name)
+            if value != default:
+                if changes.get(name, value) != value:
+                    raise ValueError(f"{spec.name} and another spec set {name} differently")
+                changes[name] = value
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
 UNKNOWN_CONFIG_FILE: Final = "sagemaker-conformance-unknown.json"
 """A config file no image can know: SageMaker adds new ones over time (profilerconfig.json, ...)."""
 

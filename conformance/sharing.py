@@ -22,7 +22,7 @@ from conformance import contract
 from conformance.entrypoint import ArgumentProbe, drops_argument, shell_wrapper
 from conformance.failures import CheckSkipped, DependencyFailed, HarnessError
 from conformance.limits import Limits
-from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec
+from conformance.opt_ml import SHAREABLE, TRAIN_DEFAULT, TrainSpec, combine
 from conformance.options import Options, concurrency
 from conformance.registry import LEAD, Clause, Level, Phase
 from conformance.scheduler import Node, Scheduler
@@ -34,7 +34,9 @@ from conformance.trainings import (
     MINIMAL_FORM_MODEL_NOTE,
     MINIMAL_SUFFIX,
     TEST_DIR_MODEL_NOTE,
+    minimal_form,
     run_budget,
+    trained_cleanly,
     variant_spec,
     working_training,
 )
@@ -47,6 +49,16 @@ SERVE_EMPTY_MODEL = ServeSpec("empty-model", model="empty")
 SERVE_ISOLATED = ServeSpec("isolated", isolated=True)
 SERVE_SECOND = ServeSpec("default-2")
 """A second server of the default configuration, for the checks that run on it (:attr:`.registry.Clause.replica`)."""
+
+
+def shares(specs: Iterable[TrainSpec]) -> dict[str, TrainSpec]:
+    """The one run that stands for the shareable ones among ``specs`` (:func:`conformance.opt_ml.combine`), by
+    each one's name; none for fewer than two."""
+    shareable = list({spec.name: spec for spec in specs if spec.shareable}.values())
+    if len(shareable) < 2:
+        return {}
+    combined = combine(shareable)
+    return {spec.name: combined for spec in shareable}
 
 
 def second_server(selected: Iterable[Clause]) -> bool:
@@ -168,6 +180,8 @@ class Certification:
         self._launched: set[str] = set()
         self.second_server = True
         """Whether the replica checks run on a second server of the default configuration (:func:`second_server`)."""
+        self._shares = shares(SHAREABLE)
+        """Each shareable run's name -> the one run shared by the selected shareable runs (:func:`shares`)."""
 
     @property
     def timeline(self) -> Timeline:
@@ -215,7 +229,9 @@ class Certification:
         get a second server (nothing starts a second default server or SRV-12's server they do not use)."""
         chosen = list(selected)
         self.second_server = second_server(chosen)
-        return plan(chosen, self.policy)
+        planned = plan(chosen, self.policy)
+        self._shares = shares([spec for spec in planned if isinstance(spec, TrainSpec)])
+        return planned
 
     def replica_spec(self, clause: Clause) -> ServeSpec:
         """The server of the default configuration that ``clause``'s check uses: its second for a replica check
@@ -226,7 +242,8 @@ class Certification:
         """The graph nodes that start ``planned`` (from :func:`plan`) ahead of the checks: the training run on the
         test-dir and the default server, then each variant once what it depends on is done. A start that fails in
         a node is not kept: the check that asks for it meets the failure itself."""
-        unique = list({spec.name: spec for spec in planned}.values())
+        runs = [self._shares.get(spec.name, spec) for spec in planned]
+        unique = list({spec.name: spec for spec in runs}.values())
         training = [s for s in unique if isinstance(s, TrainSpec)] if self.policy.trains else []
         serving = [s for s in unique if isinstance(s, ServeSpec)] if self.policy.serves else []
         default_run, default_server = node_key(TRAIN_DEFAULT), node_key(SERVE_DEFAULT)
@@ -276,8 +293,24 @@ class Certification:
     def train(self, spec: TrainSpec = TRAIN_DEFAULT) -> TrainResult:
         if not self.policy.trains:
             raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not train")
+        shared = self._shared_run(spec)
+        if shared is not None:
+            return shared
         self.scheduler.wait(node_key(spec))  # a node starting it ahead: share what it made
         return self._train_once(spec)
+
+    def _shared_run(self, spec: TrainSpec) -> TrainResult | None:
+        """The run shared by ``spec`` and the other selected shareable runs, when it trained cleanly; None when
+        ``spec`` shares no run, or the shared one failed (then ``spec`` runs on its own, and its clause judges its
+        own condition alone)."""
+        combined = self._shares.get(spec.name.removesuffix(MINIMAL_SUFFIX))
+        if combined is None:
+            return None
+        if spec.config_form == "minimal":
+            combined = minimal_form(combined)
+        self.scheduler.wait(node_key(combined))
+        result = self._train_once(combined)
+        return result if trained_cleanly(result) else None
 
     def _train_once(self, spec: TrainSpec) -> TrainResult:
         with self._key(f"train {spec.name}"):

@@ -45,12 +45,23 @@ MINIMAL_SUFFIX = "-minimal-config"
 """What :func:`variant_spec` adds to a variant's name when only local mode's minimal config files train."""
 
 
+def minimal_form(spec: TrainSpec) -> TrainSpec:
+    """``spec`` with local mode's minimal config files (see :func:`variant_spec`)."""
+    return dataclasses.replace(spec, name=spec.name + MINIMAL_SUFFIX, config_form="minimal")
+
+
+def trained_cleanly(result: TrainResult) -> bool:
+    """The run trained and left no failure file: what a run shared by several conditions must do to stand for
+    each of them (otherwise each runs on its own)."""
+    return produced_model(result) and result.failure is None
+
+
 def variant_spec(spec: TrainSpec, training: Training) -> TrainSpec:
     """The run a clause other than TRN-1 and TRN-3 asks for: ``spec`` itself, or its minimal-config form when only
     local mode's minimal config files train (TRN-3 holds that), so that each clause judges its own subject."""
     if spec in (TRAIN_DEFAULT, TRAIN_MINIMAL_CONFIG) or not training.full_form_rejected:
         return spec
-    return dataclasses.replace(spec, name=spec.name + MINIMAL_SUFFIX, config_form="minimal")
+    return minimal_form(spec)
 
 
 def working_training(train: Callable[[TrainSpec], TrainResult]) -> Training:

@@ -918,12 +918,18 @@ def outcomes_of(certification: FakeCertification, ids: list[str]) -> list[Outcom
 
 @dataclass
 class Trains(GoodImage):
-    """Training runs scripted per spec name; the rest as a good image."""
+    """Training runs scripted per spec name; the rest as a good image. A run shared by several conditions
+    (opt_ml.combine: "isolated+stray-files") meets each one's script, as a real image meets each condition."""
 
     runs: Mapping[str, TrainResult] = field(default_factory=dict)
 
     def train(self, spec: TrainSpec, sigterm_after: float | None, input_dir: Path) -> TrainResult:
-        return self.runs.get(spec.name) or super().train(spec, sigterm_after, input_dir)
+        if spec.name in self.runs:
+            return self.runs[spec.name]
+        scripted = [self.runs[name] for name in spec.name.split("+") if name in self.runs]
+        if scripted:
+            return replace(scripted[0], spec=spec.name)
+        return super().train(spec, sigterm_after, input_dir)
 
 
 def in_both_forms(result: TrainResult) -> dict[str, TrainResult]:

@@ -14,9 +14,9 @@ import pytest
 
 from conformance import contract
 from conformance.failures import DependencyFailed, HarnessError
-from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_ISOLATED, TrainSpec
+from conformance.opt_ml import SHAREABLE, TRAIN_DEFAULT, TRAIN_ISOLATED, TrainSpec, combine
 from conformance.registry import REGISTRY, clauses
-from conformance.runner import SKIP, run_clause
+from conformance.runner import FAIL, PASS, SKIP, run_clause
 from conformance.sharing import (
     SERVE_DEFAULT,
     SERVE_EMPTY_MODEL,
@@ -35,6 +35,7 @@ from .checkfakes import (
     FakeServer,
     GoodImage,
     Response,
+    Trains,
     image_info,
     trained,
     write_test_dir,
@@ -182,7 +183,29 @@ def test_training_runs_after_the_first_get_a_budget_from_it(tmp_path: Path) -> N
     made.train(TRAIN_DEFAULT)
     made.train(TRAIN_ISOLATED)
     # --train-timeout for the run on the test-dir; then 10 times as long as it took (2.5 s), at least 60 s.
-    assert made.fake_target.timeouts == {"default": made.options.train_timeout, "isolated": 60.0}
+    shared = combine(SHAREABLE).name  # the isolated run is shared with the other shareable conditions
+    assert made.fake_target.timeouts == {"default": made.options.train_timeout, shared: 60.0}
+
+
+def test_one_run_stands_for_the_shareable_conditions_while_it_trains(tmp_path: Path) -> None:
+    made = certification(tmp_path)
+    outcomes = {clause_id: run_clause(made, REGISTRY[clause_id]) for clause_id in ("TRN-6", "TRN-8", "TRN-9")}
+    assert {clause_id: outcome.verdict for clause_id, outcome in outcomes.items()} == dict.fromkeys(outcomes, PASS)
+    assert [name for name, _ in made.trainings] == ["default", combine(SHAREABLE).name]
+    assert all("combines this clause's condition" in " ".join(o.notes) for o in outcomes.values())
+
+
+def test_a_shared_run_that_fails_is_split_so_each_clause_judges_its_own_condition(tmp_path: Path) -> None:
+    made = certification(tmp_path, Trains(runs={"isolated": trained("isolated", exit_code=1)}))
+    verdicts = {clause_id: run_clause(made, REGISTRY[clause_id]).verdict for clause_id in ("TRN-6", "TRN-8", "TRN-9")}
+    assert verdicts == {"TRN-6": FAIL, "TRN-8": PASS, "TRN-9": PASS}
+    assert [name for name, _ in made.trainings] == [
+        "default",
+        combine(SHAREABLE).name,
+        "isolated",
+        "stray-files",
+        "extra-config-files",
+    ]
 
 
 def test_what_needs_a_healthy_server_skips_naming_srv2(tmp_path: Path) -> None:

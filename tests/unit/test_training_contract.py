@@ -14,7 +14,7 @@ from conformance import contract
 from conformance.checks.hosts import PEER_WAIT_S
 from conformance.checks.training_job import cloudwatch_lines, metric_values
 from conformance.failures import HarnessError
-from conformance.opt_ml import UNKNOWN_CONFIG_FILE, TrainSpec
+from conformance.opt_ml import SHAREABLE, UNKNOWN_CONFIG_FILE, TrainSpec, combine
 from conformance.pid1 import StopResult
 from conformance.runner import FAIL, PASS, SKIP
 from conformance.targets.results import TrainResult
@@ -68,7 +68,7 @@ def metrics_test_dir(tmp_path: Path, policy: str = METRICS_POLICY) -> TestDir:
 def test_trn9_writes_the_extra_config_files_and_passes_an_image_that_ignores_them(tmp_path: Path) -> None:
     outcome, certification = certify(ReadsConfig(), "TRN-9", tmp_path)
     assert outcome.verdict == PASS
-    config = certification.stage / "train-extra-config-files" / "input" / "config"
+    config = certification.stage / f"train-{combine(SHAREABLE).name}" / "input" / "config"  # the shared run
     names = {p.name for p in config.iterdir()}
     assert {
         contract.CHECKPOINT_CONFIG_FILE,
