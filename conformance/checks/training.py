@@ -289,7 +289,9 @@ def trains_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
     its access through the execution role instead.
 
     How: Trains again on an internal Docker network (no egress; the hosts of resourceconfig.json still resolve) with
-    no AWS_* variables, and reads the image's ENV for baked credentials.
+    no AWS_* variables, and reads the image's ENV for baked credentials. One run with TRN-6, TRN-8 and TRN-9's
+    conditions together stands for each while it trains cleanly; when it does not, this condition runs on its own
+    and is judged alone.
     """
     credentials = list(_baked_credentials(ctx))
     try:
