@@ -242,8 +242,8 @@ class Certification:
         """The graph nodes that start ``planned`` (from :func:`plan`) ahead of the checks: the training run on the
         test-dir and the default server, then each variant once what it depends on is done. A start that fails in
         a node is not kept: the check that asks for it meets the failure itself."""
-        runs = [self._shares.get(spec.name, spec) for spec in planned]
-        unique = list({spec.name: spec for spec in runs}.values())
+        runs = [self._shares.get(spec.name, spec) if isinstance(spec, TrainSpec) else spec for spec in planned]
+        unique = list({node_key(spec): spec for spec in runs}.values())  # TRN-7's run and SRV-11's server: "sigterm"
         training = [s for s in unique if isinstance(s, TrainSpec)] if self.policy.trains else []
         serving = [s for s in unique if isinstance(s, ServeSpec)] if self.policy.serves else []
         default_run, default_server = node_key(TRAIN_DEFAULT), node_key(SERVE_DEFAULT)

@@ -86,6 +86,14 @@ def test_a_clause_plans_the_default_it_needs_and_what_it_uses(tmp_path: Path) ->
     assert sigterm.sigterm_after is not None
 
 
+def test_a_run_and_a_server_of_one_name_are_two_nodes(tmp_path: Path) -> None:
+    made = certification(tmp_path)
+    list(clauses())
+    keys = [node.key for node in made.container_nodes(made.select([REGISTRY["TRN-7"], REGISTRY["SRV-11"]]))]
+    assert "train sigterm" in keys and "serve sigterm" in keys, keys
+    made.close()
+
+
 def test_the_default_concurrency_is_one_per_engine_cpu() -> None:
     assert concurrency(Options(), 4) == 4
     assert concurrency(Options(), 0) == 1
