@@ -90,7 +90,8 @@ def test_a_run_and_a_server_of_one_name_are_two_nodes(tmp_path: Path) -> None:
     made = certification(tmp_path)
     list(clauses())
     keys = [node.key for node in made.container_nodes(made.select([REGISTRY["TRN-7"], REGISTRY["SRV-11"]]))]
-    assert "train sigterm" in keys and "serve sigterm" in keys, keys
+    assert "train sigterm" in keys, keys
+    assert "serve sigterm" in keys, keys
     made.close()
 
 
