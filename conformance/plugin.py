@@ -16,13 +16,15 @@ from typing import Any
 
 import pytest
 
-from conformance import __version__, contract, engine, report
+from conformance import __version__, contract, report
 from conformance.failures import ConformanceFailure, HarnessError
 from conformance.lanes import Lanes
 from conformance.registry import Clause, Level, Phase, clauses, with_needs
 from conformance.runner import ERROR, FAIL, SKIP, WARN, Outcome
 from conformance.sharing import PROPERTY_BUDGET_S, Certification, Options, concurrency
+from conformance.targets.docker import engine
 from conformance.targets.docker.target import DockerTarget
+from conformance.targets.results import EngineInfo, ImageInfo
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 
@@ -64,7 +66,7 @@ class Target:
 
     reference: str
     test_dir: TestDir
-    image: engine.ImageInfo
+    image: ImageInfo
 
     @property
     def id(self) -> str:
@@ -76,7 +78,7 @@ class ConformanceRun:
     options: Options
     targets: list[Target]
     client: Any
-    engine_info: engine.EngineInfo
+    engine_info: EngineInfo
     clauses: list[Clause] = field(default_factory=list)
     """The clauses certified: every clause, or those of --clause and what they need."""
     run_id: str = field(default_factory=engine.new_run_id)

@@ -17,14 +17,12 @@ from typing import Protocol
 import requests
 
 from conformance import contract
-from conformance.engine import EngineInfo, ImageInfo
 from conformance.entrypoint import ArgumentProbe
 from conformance.http import Exchange
-from conformance.imagefs import PathStat
 from conformance.opt_ml import TrainSpec
 from conformance.pid1 import StopResult
 from conformance.procs import Process
-from conformance.targets.results import Readiness, TrainResult
+from conformance.targets.results import EngineInfo, ImageInfo, PathStat, Readiness, TrainResult
 from conformance.timeline import Timeline
 
 
@@ -64,7 +62,8 @@ class Capabilities:
     host_reaches_internal_network: bool = False
     """The harness can open a connection from the host to a container on an internal network (no egress, no published
     ports). Docker Desktop and rootless Docker run containers in a VM or a namespace of their own, so a Docker target
-    declares False and asks from a probe container on that network instead (SRV-14, :mod:`conformance.netprobe`)."""
+    declares False and asks from a probe container on that network instead (SRV-14,
+    :mod:`conformance.targets.docker.netprobe`)."""
 
 
 class ImageFiles(Protocol):

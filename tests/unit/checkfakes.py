@@ -25,10 +25,8 @@ from typing import Any
 
 import conformance.report
 from conformance import contract, procs
-from conformance.engine import EngineInfo, ImageInfo
 from conformance.entrypoint import ArgumentProbe
 from conformance.http import Exchange
-from conformance.imagefs import PathStat
 from conformance.opt_ml import TrainSpec, stage_input
 from conformance.pid1 import StopResult
 from conformance.procs import Process
@@ -36,14 +34,16 @@ from conformance.registry import REGISTRY, clauses
 from conformance.runner import Outcome, run_clause
 from conformance.sharing import Certification, Options
 from conformance.targets import Capabilities, ServeSpec
-from conformance.targets.results import Readiness, TrainResult
+from conformance.targets.results import EngineInfo, ImageInfo, PathStat, Readiness, TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 from conformance.timeline import SERVING, TRAINING, Timeline
 
 PING_200 = Exchange("GET", "http://fake:8080/ping", {}, b"", 200, "OK", {}, b"", 0.002)
 """The first 200 on /ping of a fake server that became ready."""
-ENGINE = EngineInfo(version="27.0.0", api_version="1.46", os="linux", architecture="x86_64", cpus=2, host="fake://")
+ENGINE = EngineInfo(
+    name="Fake", version="27.0.0", api_version="1.46", os="linux", architecture="x86_64", cpus=2, host="fake://"
+)
 IMAGE_PATH = ("/opt/program", "/usr/local/bin", "/usr/bin", "/bin")
 PAYLOAD = b"5.1,3.5,1.4,0.2\n6.2,2.9,4.3,1.3\n7.7,3.0,6.1,2.3\n"
 REASONS = {
@@ -635,7 +635,7 @@ class FakeFiles:
     def which(self, name: str, path: tuple[str, ...]) -> PathStat | None:
         candidates = [name] if name.startswith("/") else [f"{d.rstrip('/')}/{name}" for d in path]
         found = next((c for c in candidates if c in self.executables), None)
-        return PathStat(found, 0o100755, "") if found else None
+        return PathStat(found, executable=True) if found else None
 
     def sizes_under(self, path: str) -> dict[str, int]:
         return {name: self.sizes.get(name, 1024) for name in self.baked.get(path, ())}

@@ -18,24 +18,26 @@ from pathlib import Path
 
 import docker
 
-from conformance import contract, engine, netprobe
-from conformance.entrypoint import ArgumentProbe, probe_argument
+from conformance import contract
+from conformance.entrypoint import ArgumentProbe
 from conformance.failures import CheckSkipped, HarnessError
-from conformance.imagefs import ImageFiles
-from conformance.netprobe import NetworkProbe
 from conformance.opt_ml import TrainSpec, stage_input
 from conformance.targets import Capabilities, ServeSpec
+from conformance.targets.docker import engine, netprobe
+from conformance.targets.docker.entrypoint import probe_argument
+from conformance.targets.docker.imagefs import ImageFiles
+from conformance.targets.docker.netprobe import NetworkProbe
 from conformance.targets.docker.networks import populate_volume
 from conformance.targets.docker.serving import ServingContainer
 from conformance.targets.docker.training import TrainingRun
-from conformance.targets.results import TrainResult
+from conformance.targets.results import EngineInfo, ImageInfo, TrainResult
 from conformance.testdir import TestDir
 from conformance.timeline import SERVING, TRAINING, Timeline
 
 CAPABILITIES = Capabilities(host_reaches_internal_network=False)
 """A Docker engine may run containers in a VM (Docker Desktop) or a user namespace (rootless), where a container's
 address on an internal network means nothing to the host: requests to such a container start from a probe container
-on the same network (:mod:`conformance.netprobe`), which works wherever the engine is."""
+on the same network (:mod:`conformance.targets.docker.netprobe`), which works wherever the engine is."""
 
 
 def extract_data(archive: tarfile.TarFile, into: Path) -> None:
@@ -60,8 +62,8 @@ class DockerTarget:
     def __init__(
         self,
         client: docker.DockerClient,
-        engine_info: engine.EngineInfo,
-        image: engine.ImageInfo,
+        engine_info: EngineInfo,
+        image: ImageInfo,
         test_dir: TestDir,
         stage: Path,
         run_id: str,
@@ -261,7 +263,7 @@ class DockerTarget:
             return self._network
 
     def probe(self) -> NetworkProbe:
-        """The client container on the isolated network (see :mod:`conformance.netprobe`), started once."""
+        """The client container on the isolated network (see :mod:`.netprobe`), started once."""
         with self._made_once:
             if self._probe is None:
                 python = netprobe.interpreter(self.files(), self.image.path)
