@@ -117,6 +117,9 @@ class CountedServer:
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
         return self.server.stop_gracefully(grace)
 
+    def stop_command(self, grace: int) -> str:
+        return self.server.stop_command(grace)
+
     def reproduce(self) -> tuple[str, ...]:
         return self.server.reproduce()
 

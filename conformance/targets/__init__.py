@@ -157,6 +157,10 @@ class Server(Protocol):
         """SIGTERM, then SIGKILL after ``grace`` seconds, timed."""
         ...
 
+    def stop_command(self, grace: int) -> str:
+        """How a person makes the same timed stop by hand (for "Reproduce with")."""
+        ...
+
     def reproduce(self) -> tuple[str, ...]:
         """The commands that start this container by hand."""
         ...

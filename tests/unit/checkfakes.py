@@ -316,6 +316,9 @@ class FakeServer:
         self.alive = False
         return self._stop
 
+    def stop_command(self, grace: int) -> str:
+        return f"fake-engine stop --grace {grace} {self.spec.name}"
+
     def reproduce(self) -> tuple[str, ...]:
         env = "".join(f" -e {k}={v}" for k, v in self.spec.env.items())
         return (f"docker run --rm -p {self.spec.port}:{self.spec.port}{env} {self.image.info.reference} serve",)

@@ -370,6 +370,9 @@ class ServingContainer(DockerContainer):
         self.span.mark("stopped")
         return result
 
+    def stop_command(self, grace: int) -> str:
+        return f"time docker stop -t {grace} CONTAINER"
+
     def reproduce(self) -> tuple[str, ...]:
         env = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.env.items())
         model = f" -v {shlex.quote(str(self.model_stage))}:{contract.MODEL_DIR}:ro" if self.model_stage else ""
