@@ -4,7 +4,8 @@ A target is the image as some engine runs it. Checks, and the sharing and cascad
 (:mod:`conformance.sharing`), speak only to these Protocols: :mod:`conformance.targets.docker` implements them on a
 Docker engine, and the unit tests' fake (``tests/unit/checkfakes.py``) in memory. Each call starts something new;
 sharing a container between checks, and skipping what depends on a failed clause, is :mod:`conformance.sharing`'s
-business.
+business. The pytest plugin gets an :class:`Engine` from its target factory and each image's :class:`Target` from it.
+Nothing here imports an engine's client library.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from conformance.opt_ml import TrainSpec
 from conformance.pid1 import StopResult
 from conformance.procs import Process
 from conformance.targets.results import EngineInfo, ImageInfo, PathStat, Readiness, TrainResult
+from conformance.testdir import TestDir
 from conformance.timeline import Timeline
 
 
@@ -226,8 +228,40 @@ class Target(TrainingTarget, ServingTarget, Protocol):
         ...
 
 
+class Engine(Protocol):
+    """The engine a session certifies on: what the pytest plugin asks of it besides each image's :class:`Target`.
+
+    The plugin calls its target factory (``--target-factory=MODULE:CALLABLE``, no arguments) once in a session that
+    certifies an image, and never in one that does not; :func:`conformance.targets.docker.target.connect` is the
+    default.
+    """
+
+    @property
+    def info(self) -> EngineInfo:
+        """The engine as the report's header names it; its ``cpus`` bound ``--concurrency``'s default."""
+        ...
+
+    def inspect(self, reference: str) -> ImageInfo:
+        """The image's config; a :class:`~conformance.failures.HarnessError` saying what to do when the engine does not
+        hold the image (the harness never pulls)."""
+        ...
+
+    def target(self, image: ImageInfo, test_dir: TestDir, stage: Path) -> Target:
+        """The image as a target, staging its runs and payloads under ``stage``."""
+        ...
+
+    def prepare(self) -> None:
+        """Called once before the first check that starts a container (the IMG clauses start none)."""
+        ...
+
+    def cleanup(self) -> None:
+        """Remove everything this session made: at its end, and at once after -x or Ctrl-C."""
+        ...
+
+
 __all__ = [
     "Capabilities",
+    "Engine",
     "ImageFiles",
     "Readiness",
     "ServeSpec",

@@ -1,8 +1,11 @@
 """The pytest plugin as a user meets it: options, markers, test ids, the report header and every usage error.
 
-Nothing here starts a container. Tests marked ``docker`` talk to the real engine (to connect and to inspect a
-local image); the rest need none. ``sagemaker-conformance/base:bookworm-py3.11`` (scripts/build-base.sh) is the
-image for collection-only runs: collection never runs the image.
+Nothing here starts a container. Most tests give the plugin the unit tests' fake engine
+(``--target-factory=unit.checkfakes:FakeEngine``; pytest puts tests/ on sys.path for these tests): collection, test
+ids, options, selection and reports need no engine. Tests marked ``docker`` are where the engine is the point:
+connecting to it, inspecting a local image and never pulling one, the header naming it, one real certification from
+start to report. ``sagemaker-conformance/base:bookworm-py3.11`` (scripts/build-base.sh) is their image: they never
+run it.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ import docker
 import docker.errors
 import jsonschema
 import pytest
+from unit.checkfakes import FakeEngine
 
 from conformance import __version__
 from conformance.plugin import SUITE
 from conformance.registry import clauses
 
 BASE_IMAGE = "sagemaker-conformance/base:bookworm-py3.11"
+ROOT = Path(__file__).parents[2]
+GOOD = "fake/good:1"
+"""An image of the fake engine (tests/unit/checkfakes.py, FAKE_IMAGES) that keeps every clause."""
 OPTIONS = (
     "--image",
     "--test-dir",
@@ -30,6 +37,7 @@ OPTIONS = (
     "--max-examples",
     "--property-budget",
     "--conformance-report",
+    "--target-factory",
 )
 INI_KEYS = (
     "conformance_images",
@@ -40,6 +48,7 @@ INI_KEYS = (
     "conformance_max_examples",
     "conformance_property_budget",
     "conformance_report",
+    "conformance_target_factory",
 )
 CLAUSES = list(clauses())
 
@@ -58,6 +67,14 @@ def write_test_dir(root: Path, policy: str | None = None) -> Path:
 @pytest.fixture
 def test_dir(pytester: pytest.Pytester) -> Path:
     return write_test_dir(pytester.path / "iris")
+
+
+@pytest.fixture
+def fake(pytester: pytest.Pytester) -> str:
+    """The option that gives the plugin the fake engine (tests/unit/checkfakes.py), importable as this module imports
+    it."""
+    pytester.syspathinsert(ROOT / "tests")
+    return "--target-factory=unit.checkfakes:FakeEngine"
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +169,8 @@ def test_without_an_image_the_suite_is_one_skip_that_says_how(pytester: pytest.P
 
 def test_without_an_image_the_plugin_stays_out_of_the_way(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_ordinary():\n    pass\n")
-    result = pytester.runpytest("--startup-timeout=abc")  # options only matter with --image
+    # Options only matter with --image: the target factory is not even imported.
+    result = pytester.runpytest("--startup-timeout=abc", "--target-factory=no_such_module:connect")
     result.assert_outcomes(passed=1)
     assert f"sagemaker-conformance {__version__}:" not in result.stdout.str(), "no engine, no header"
 
@@ -225,54 +243,55 @@ def test_unreachable_engine_is_one_clear_error(
     assert "point DOCKER_HOST at a running engine" in message
 
 
-# --- with the engine ----------------------------------------------------------------------------------------------
+# --- images and test-dirs: on the fake engine -------------------------------------------------------------------
 
 
-@pytest.mark.docker
-def test_unknown_image_is_one_clear_error_and_never_pulled(
-    pytester: pytest.Pytester, test_dir: Path, engine: docker.DockerClient
+def test_an_image_the_engine_does_not_hold_is_one_clear_error(
+    pytester: pytest.Pytester, fake: str, test_dir: Path
 ) -> None:
-    reference = "sagemaker-conformance/no-such-image:never-built"
-    result = pytester.runpytest(f"--image={reference}", f"--test-dir={test_dir}", "--collect-only")
+    result = pytester.runpytest(fake, "--image=fake/no-such-image:1", f"--test-dir={test_dir}", "--collect-only")
     message = usage_error(result)
-    assert f"Image {reference!r} is not in the engine's image store" in message
-    assert "the harness never pulls" in message
-    with pytest.raises(docker.errors.ImageNotFound):
-        engine.images.get(reference)
+    assert message.startswith("ERROR: Image 'fake/no-such-image:1' is not in the fake engine")
 
 
-@pytest.mark.docker
-def test_missing_test_dir_is_one_clear_error(pytester: pytest.Pytester, base_image: str) -> None:
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        ("conformance.plugin", "expected MODULE:CALLABLE."),
+        ("no_such_module:connect", "cannot import no_such_module: No module named 'no_such_module'"),
+        ("conformance.plugin:no_such_callable", "conformance.plugin has no callable no_such_callable."),
+    ],
+)
+def test_a_bad_target_factory_is_a_usage_error(factory: str, message: str, pytester: pytest.Pytester) -> None:
+    output = usage_error(pytester.runpytest(f"--image={GOOD}", f"--target-factory={factory}", "--collect-only"))
+    assert output == f"ERROR: Invalid --target-factory {factory!r}: {message}"
+
+
+def test_missing_test_dir_is_one_clear_error(pytester: pytest.Pytester, fake: str) -> None:
     missing = pytester.path / "no-such-dir"
-    message = usage_error(pytester.runpytest(f"--image={base_image}", f"--test-dir={missing}", "--collect-only"))
+    message = usage_error(pytester.runpytest(fake, f"--image={GOOD}", f"--test-dir={missing}", "--collect-only"))
     assert message == f"ERROR: --test-dir {missing} is not a directory. Point it at a folder shaped like /opt/ml."
 
 
-@pytest.mark.docker
-def test_malformed_test_dir_is_one_clear_error(pytester: pytest.Pytester, base_image: str) -> None:
+def test_malformed_test_dir_is_one_clear_error(pytester: pytest.Pytester, fake: str) -> None:
     root = write_test_dir(pytester.path / "bad", policy='profile = "serve"\n')
-    message = usage_error(pytester.runpytest(f"--image={base_image}", f"--test-dir={root}", "--collect-only"))
+    message = usage_error(pytester.runpytest(fake, f"--image={GOOD}", f"--test-dir={root}", "--collect-only"))
     assert "profile = 'serve' is not one of train+serve, serve-only, train-only." in message
 
 
-@pytest.mark.docker
-def test_a_must_clause_cannot_be_waived(pytester: pytest.Pytester, base_image: str) -> None:
+def test_a_must_clause_cannot_be_waived(pytester: pytest.Pytester, fake: str) -> None:
     root = write_test_dir(pytester.path / "waives", policy='[waive]\nSRV-4 = "we do not count records"\n')
-    message = usage_error(pytester.runpytest(f"--image={base_image}", f"--test-dir={root}", "--collect-only"))
+    message = usage_error(pytester.runpytest(fake, f"--image={GOOD}", f"--test-dir={root}", "--collect-only"))
     assert "waives SRV-4, which is MUST: only a SHOULD can be downgraded." in message
 
 
-@pytest.mark.docker
-def test_no_test_dir_for_an_unknown_image_name(pytester: pytest.Pytester, base_image: str) -> None:
-    message = usage_error(pytester.runpytest(f"--image={base_image}", "--collect-only"))
-    assert (
-        f"No --test-dir for image {base_image!r}, and {pytester.path / 'test-dirs' / 'base'} does not exist." in message
-    )
+def test_no_test_dir_for_an_unknown_image_name(pytester: pytest.Pytester, fake: str) -> None:
+    message = usage_error(pytester.runpytest(fake, f"--image={GOOD}", "--collect-only"))
+    assert f"No --test-dir for image {GOOD!r}, and {pytester.path / 'test-dirs' / 'good'} does not exist." in message
 
 
-@pytest.mark.docker
-def test_test_dir_count_must_match(pytester: pytest.Pytester, base_image: str, test_dir: Path) -> None:
-    args = [f"--image={base_image}", f"--image={base_image}", f"--image={base_image}"]
+def test_test_dir_count_must_match(pytester: pytest.Pytester, fake: str, test_dir: Path) -> None:
+    args = [fake, f"--image={GOOD}", f"--image={GOOD}", f"--image={GOOD}"]
     result = pytester.runpytest(*args, f"--test-dir={test_dir}", f"--test-dir={test_dir}", "--collect-only")
     assert "Give one --test-dir for all images or one per --image: got 2 for 3 images." in usage_error(result)
 
@@ -282,118 +301,110 @@ def collected(result: pytest.RunResult) -> list[str]:
     return [line for line in result.outlines if "::test_clause[" in line]
 
 
-@pytest.mark.docker
-def test_ids_name_the_image_clause_and_level(pytester: pytest.Pytester, base_image: str, test_dir: Path) -> None:
-    ids = collected(pytester.runpytest(f"--image={base_image}", f"--test-dir={test_dir}", "--collect-only", "-q"))
+def short_id(reference: str) -> str:
+    """How the header shortens the id the fake engine gives ``reference``."""
+    return FakeEngine().inspect(reference).id[7:19]
+
+
+def test_ids_name_the_image_clause_and_level(pytester: pytest.Pytester, fake: str, test_dir: Path) -> None:
+    ids = collected(pytester.runpytest(fake, f"--image={GOOD}", f"--test-dir={test_dir}", "--collect-only", "-q"))
     assert len(ids) == len(CLAUSES)
-    assert ids[0].endswith(f"::test_clause[{base_image}-IMG-1-MUST]")
+    assert ids[0].endswith(f"::test_clause[{GOOD}-IMG-1-MUST]")
     for line, clause in zip(ids, CLAUSES, strict=True):
-        assert line.endswith(f"[{base_image}-{clause.id}-{clause.level.value}]")
+        assert line.endswith(f"[{GOOD}-{clause.id}-{clause.level.value}]")
     assert any(line.endswith("-ENV-5-CONDITIONAL]") for line in ids)
 
 
-@pytest.mark.docker
-def test_clauses_can_be_selected_by_id(pytester: pytest.Pytester, base_image: str, test_dir: Path) -> None:
+def test_clauses_can_be_selected_by_id(pytester: pytest.Pytester, fake: str, test_dir: Path) -> None:
     result = pytester.runpytest(
-        f"--image={base_image}", f"--test-dir={test_dir}", "--collect-only", "-q", "-k", "IMG-1-MUST or SRV-6"
+        fake, f"--image={GOOD}", f"--test-dir={test_dir}", "--collect-only", "-q", "-k", "IMG-1-MUST or SRV-6"
     )
-    assert [line.rsplit("[", 1)[1] for line in collected(result)] == [
-        f"{base_image}-IMG-1-MUST]",
-        f"{base_image}-SRV-6-SHOULD]",
-    ]
+    assert [line.rsplit("[", 1)[1] for line in collected(result)] == [f"{GOOD}-IMG-1-MUST]", f"{GOOD}-SRV-6-SHOULD]"]
 
 
 def clause_ids(result: pytest.RunResult) -> list[str]:
     return [re.search(r"-([A-Z]{3}-\d+)-[A-Z]+\]$", line).group(1) for line in collected(result)]  # type: ignore[union-attr]
 
 
-@pytest.mark.docker
-def test_a_clause_option_selects_it_and_what_it_needs(
-    pytester: pytest.Pytester, base_image: str, test_dir: Path
-) -> None:
+def test_a_clause_option_selects_it_and_what_it_needs(pytester: pytest.Pytester, fake: str, test_dir: Path) -> None:
     result = pytester.runpytest(
-        f"--image={base_image}", f"--test-dir={test_dir}", "--collect-only", "-q", "--clause=SRV-9"
+        fake, f"--image={GOOD}", f"--test-dir={test_dir}", "--collect-only", "-q", "--clause=SRV-9"
     )
     assert clause_ids(result) == [
         "IMG-1", "TRN-1", "SRV-1", "SRV-2", "SRV-3", "SRV-9"
     ]  # fmt: skip
-    pytester.makeini(f"[pytest]\nconformance_images = {base_image}\nconformance_clauses =\n    TRN-5\n    IMG-2\n")
-    result = pytester.runpytest(f"--test-dir={test_dir}", "--collect-only", "-q")
+    pytester.makeini(f"[pytest]\nconformance_images = {GOOD}\nconformance_clauses =\n    TRN-5\n    IMG-2\n")
+    result = pytester.runpytest(fake, f"--test-dir={test_dir}", "--collect-only", "-q")
     assert clause_ids(result) == [
         "IMG-1", "IMG-2", "TRN-1", "TRN-4", "TRN-5"
     ]  # fmt: skip
 
 
-@pytest.mark.docker
-def test_clause_markers_select_by_level(pytester: pytest.Pytester, base_image: str, test_dir: Path) -> None:
+def test_clause_markers_select_by_level(pytester: pytest.Pytester, fake: str, test_dir: Path) -> None:
     result = pytester.runpytest(
-        f"--image={base_image}", f"--test-dir={test_dir}", "--collect-only", "-q", "-m", "conformance and clause"
+        fake, f"--image={GOOD}", f"--test-dir={test_dir}", "--collect-only", "-q", "-m", "conformance and clause"
     )
     assert len(collected(result)) == len(CLAUSES)
 
 
-@pytest.mark.docker
-def test_repeated_image_doubles_the_tests(
-    pytester: pytest.Pytester, base_image: str, test_dir: Path, engine: docker.DockerClient
-) -> None:
-    second = engine.images.get(base_image).id  # the same image under another reference: nothing is created
+def test_repeated_image_doubles_the_tests(pytester: pytest.Pytester, fake: str, test_dir: Path) -> None:
+    second = "fake/good:2"
     result = pytester.runpytest(
-        f"--image={base_image}", f"--image={second}", f"--test-dir={test_dir}", "--collect-only", "-q"
+        fake, f"--image={GOOD}", f"--image={second}", f"--test-dir={test_dir}", "--collect-only", "-q"
     )
     ids = collected(result)
     assert len(ids) == 2 * len(CLAUSES)
-    assert sum(f"[{base_image}-" in line for line in ids) == len(CLAUSES)
+    assert sum(f"[{GOOD}-" in line for line in ids) == len(CLAUSES)
     assert sum(f"[{second}-" in line for line in ids) == len(CLAUSES)
     # One image at a time, in the order given.
-    assert all(f"[{base_image}-" in line for line in ids[: len(CLAUSES)])
+    assert all(f"[{GOOD}-" in line for line in ids[: len(CLAUSES)])
 
 
-@pytest.mark.docker
-def test_one_test_dir_per_image(pytester: pytest.Pytester, base_image: str, engine: docker.DockerClient) -> None:
-    second = engine.images.get(base_image).id
-    short = second[7:19]
+def test_one_test_dir_per_image(pytester: pytest.Pytester, fake: str) -> None:
+    second = "fake/good:2"
     first_dir, second_dir = write_test_dir(pytester.path / "one"), write_test_dir(pytester.path / "two")
-    result = pytester.runpytest(
-        f"--image={base_image}",
-        f"--image={second}",
-        f"--test-dir={first_dir}",
-        f"--test-dir={second_dir}",
-        "--collect-only",
-        "-q",
-    )
-    assert len(collected(result)) == 2 * len(CLAUSES)
-    header = pytester.runpytest(
-        f"--image={base_image}",
-        f"--image={second}",
-        f"--test-dir={first_dir}",
-        f"--test-dir={second_dir}",
-        "--collect-only",
-    ).stdout.str()
-    assert f"image {base_image} ({short}, linux/amd64) with test-dir {first_dir} " in header
-    assert f"image {second} ({short}, linux/amd64) with test-dir {second_dir} " in header
+    args = (fake, f"--image={GOOD}", f"--image={second}", f"--test-dir={first_dir}", f"--test-dir={second_dir}")
+    assert len(collected(pytester.runpytest(*args, "--collect-only", "-q"))) == 2 * len(CLAUSES)
+    header = pytester.runpytest(*args, "--collect-only").stdout.str()
+    assert f"image {GOOD} ({short_id(GOOD)}, linux/amd64) with test-dir {first_dir} " in header
+    assert f"image {second} ({short_id(second)}, linux/amd64) with test-dir {second_dir} " in header
 
 
-@pytest.mark.docker
-def test_report_header_names_image_test_dir_and_docker_version(
-    pytester: pytest.Pytester, base_image: str, test_dir: Path, engine: docker.DockerClient
+def test_report_header_names_the_engine_image_and_test_dir(
+    pytester: pytest.Pytester, fake: str, test_dir: Path
 ) -> None:
-    result = pytester.runpytest(f"--image={base_image}", f"--test-dir={test_dir}", "--collect-only")
+    result = pytester.runpytest(fake, f"--image={GOOD}", f"--test-dir={test_dir}", "--collect-only")
     assert result.ret == pytest.ExitCode.OK
-    version = engine.version()
-    image = engine.images.get(base_image)
     result.stdout.fnmatch_lines(
         [
-            f"sagemaker-conformance {__version__}: Docker {version['Version']} (API {version['ApiVersion']}, *",
-            f"  image {base_image} ({image.id[7:19]}, linux/amd64) with test-dir {test_dir} [profile train+serve]",
+            f"sagemaker-conformance {__version__}: Fake 27.0.0 (API 1.46, linux/x86_64, 2 CPUs) at fake://",
+            "  up to 2 containers starting or training at once per image",
+            f"  image {GOOD} ({short_id(GOOD)}, linux/amd64) with test-dir {test_dir} [profile train+serve]",
         ]
     )
 
 
-@pytest.mark.docker
-def test_ini_file_configures_a_run(pytester: pytest.Pytester, base_image: str, test_dir: Path) -> None:
-    pytester.makeini(f"[pytest]\nconformance_images =\n    {base_image}\nconformance_test_dirs = {test_dir}\n")
+def test_ini_file_configures_a_run(pytester: pytest.Pytester, fake: str, test_dir: Path) -> None:
+    factory = fake.partition("=")[2]
+    pytester.makeini(
+        f"[pytest]\nconformance_images =\n    {GOOD}\nconformance_test_dirs = {test_dir}\n"
+        f"conformance_target_factory = {factory}\n"
+    )
     result = pytester.runpytest("--collect-only", "-q")
     assert len(collected(result)) == len(CLAUSES)
+
+
+def test_xdist_group_only_with_xdist_so_strict_markers_holds_without_it(
+    pytester: pytest.Pytester, fake: str, test_dir: Path
+) -> None:
+    # pytest-xdist registers xdist_group itself; without it the marker is neither applied nor needed.
+    args = (fake, f"--image={GOOD}", f"--test-dir={test_dir}", "--strict-markers")
+    items, _ = pytester.inline_genitems(*args)
+    assert len(items) == len(list(clauses()))
+    assert all(item.get_closest_marker("xdist_group") is not None for item in items)
+    items, _ = pytester.inline_genitems(*args, "-p", "no:xdist")
+    assert len(items) == len(list(clauses()))
+    assert all(item.get_closest_marker("xdist_group") is None for item in items)
 
 
 # --- how a verdict reads ------------------------------------------------------------------------------------------
@@ -429,9 +440,65 @@ def test_a_conformance_failure_reads_as_its_rendering(pytester: pytest.Pytester)
 SCHEMA = json.loads((Path(__file__).parents[2] / "conformance" / "report.schema.json").read_text())
 
 
+def test_a_certification_on_the_fake_engine_writes_its_reports(
+    pytester: pytest.Pytester, fake: str, test_dir: Path
+) -> None:
+    """A run from start to report on the fake: SRV-11 fails on an image that ignores SIGTERM, with the failure, the
+    summary, and the JSON and HTML reports as a real run writes them."""
+    reports = pytester.path / "reports"
+    image = "fake/ignores-sigterm:1"
+    args = [fake, f"--image={image}", f"--test-dir={test_dir}", "--clause=SRV-11", f"--conformance-report={reports}"]
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=5, failed=1)
+    output = result.stdout.str()
+    assert "SRV-11 [MUST] " in output
+    assert "The server ignored SIGTERM and was killed by SIGKILL after 30 s" in output
+    assert "fake-engine stop --grace 30 sigterm" in output, "the target renders 'Reproduce with'"
+    assert "Traceback" not in output
+    result.stdout.fnmatch_lines(["*= sagemaker-conformance summary =*", f"{image}: FAILED - 5 passed, 1 failed, *"])
+    document = json.loads((reports / "fake_ignores-sigterm_1.json").read_text())
+    jsonschema.validate(document, SCHEMA)
+    assert document["verdict"] == "failed"
+    assert [c["id"] for c in document["clauses"]] == ["IMG-1", "TRN-1", "SRV-1", "SRV-2", "SRV-3", "SRV-11"]
+    result.stdout.fnmatch_lines([f"  HTML report: {reports / 'fake_ignores-sigterm_1.html'}"])
+
+
+# --- with the Docker engine: where the engine is the point -------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_unknown_image_is_one_clear_error_and_never_pulled(
+    pytester: pytest.Pytester, test_dir: Path, engine: docker.DockerClient
+) -> None:
+    reference = "sagemaker-conformance/no-such-image:never-built"
+    result = pytester.runpytest(f"--image={reference}", f"--test-dir={test_dir}", "--collect-only")
+    message = usage_error(result)
+    assert f"Image {reference!r} is not in the engine's image store" in message
+    assert "the harness never pulls" in message
+    with pytest.raises(docker.errors.ImageNotFound):
+        engine.images.get(reference)
+
+
+@pytest.mark.docker
+def test_report_header_names_image_test_dir_and_docker_version(
+    pytester: pytest.Pytester, base_image: str, test_dir: Path, engine: docker.DockerClient
+) -> None:
+    result = pytester.runpytest(f"--image={base_image}", f"--test-dir={test_dir}", "--collect-only")
+    assert result.ret == pytest.ExitCode.OK
+    version = engine.version()
+    image = engine.images.get(base_image)
+    result.stdout.fnmatch_lines(
+        [
+            f"sagemaker-conformance {__version__}: Docker {version['Version']} (API {version['ApiVersion']}, *",
+            f"  image {base_image} ({image.id[7:19]}, linux/amd64) with test-dir {test_dir} [profile train+serve]",
+        ]
+    )
+
+
 @pytest.mark.docker
 def test_a_static_clause_certified_end_to_end(pytester: pytest.Pytester, base_image: str, test_dir: Path) -> None:
-    """IMG-2 reads only the image's config: a real run, start to report, that starts no container."""
+    """IMG-2 reads only the image's config: a real run on the default (Docker) target, start to report, that starts
+    no container."""
     reports = pytester.path / "reports"
     args = [f"--image={base_image}", f"--test-dir={test_dir}", "-k", "IMG-2", f"--conformance-report={reports}"]
     passed = pytester.runpytest(*args)
@@ -462,17 +529,3 @@ def test_a_static_clause_certified_end_to_end(pytester: pytest.Pytester, base_im
     jsonschema.validate(document, SCHEMA)
     assert document["verdict"] == "failed"
     assert document["clauses"][0]["evidence"].startswith("IMG-2 [MUST]")
-
-
-@pytest.mark.docker
-def test_xdist_group_only_with_xdist_so_strict_markers_holds_without_it(
-    pytester: pytest.Pytester, base_image: str, test_dir: Path
-) -> None:
-    # pytest-xdist registers xdist_group itself; without it the marker is neither applied nor needed.
-    args = (f"--image={base_image}", f"--test-dir={test_dir}", "--strict-markers")
-    items, _ = pytester.inline_genitems(*args)
-    assert len(items) == len(list(clauses()))
-    assert all(item.get_closest_marker("xdist_group") is not None for item in items)
-    items, _ = pytester.inline_genitems(*args, "-p", "no:xdist")
-    assert len(items) == len(list(clauses()))
-    assert all(item.get_closest_marker("xdist_group") is None for item in items)

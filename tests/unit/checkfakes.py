@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import json
 import math
 import random
@@ -26,6 +27,7 @@ from typing import Any
 import conformance.report
 from conformance import contract, procs
 from conformance.entrypoint import ArgumentProbe
+from conformance.failures import HarnessError
 from conformance.http import Exchange
 from conformance.opt_ml import TrainSpec, stage_input
 from conformance.pid1 import StopResult
@@ -589,6 +591,33 @@ class FakeTarget:
         self.closed = True
 
 
+class FakeEngine:
+    """A :class:`conformance.targets.Engine` of fake images, for the plugin's tests (``--target-factory=
+    unit.checkfakes:FakeEngine``): ``fake/NAME:TAG`` is an image of :data:`FAKE_IMAGES`, anything else is not there."""
+
+    def __init__(self) -> None:
+        self.info = ENGINE
+        self.prepared = False
+
+    def inspect(self, reference: str) -> ImageInfo:
+        repository, _, tag = reference.partition(":")
+        kind = FAKE_IMAGES.get(repository.removeprefix("fake/")) if repository.startswith("fake/") else None
+        if kind is None or not tag:
+            names = ", ".join(FAKE_IMAGES)
+            raise HarnessError(f"Image {reference!r} is not in the fake engine (it holds fake/NAME:TAG for {names})")
+        return image_info(reference=reference, id="sha256:" + hashlib.sha256(reference.encode()).hexdigest())
+
+    def target(self, image: ImageInfo, test_dir: TestDir, stage: Path) -> FakeTarget:
+        name = image.reference.partition(":")[0].removeprefix("fake/")
+        return FakeTarget(FAKE_IMAGES[name](info=image), test_dir, stage)
+
+    def prepare(self) -> None:
+        self.prepared = True
+
+    def cleanup(self) -> None:
+        """Nothing outlives the session: the fake makes nothing outside its stage."""
+
+
 class FakeCertification(Certification):
     """The real :class:`conformance.sharing.Certification` (its sharing and cascade rules) over a FakeTarget."""
 
@@ -1132,3 +1161,11 @@ class ClaimsBindToPort(GoodImage):
         if spec.port != contract.PORT and not self.honours:
             return FakeServer(self, spec, ready=False, answered=False)
         return super().serve(spec)
+
+
+FAKE_IMAGES: dict[str, type[FakeImage]] = {
+    "good": GoodImage,
+    "ignores-sigterm": IgnoresSigterm,
+    "healthy-without-model": HealthyWithoutModel,
+}
+"""The images :class:`FakeEngine` holds, by the NAME of ``fake/NAME:TAG``."""

@@ -1,5 +1,6 @@
-"""The target Protocols, the sharing rules and the checks import nothing of Docker: another engine (or the unit
-tests' fake) implements the targets without the docker package installed."""
+"""The target Protocols, the sharing rules, the checks and the plugin import nothing of Docker: another engine (or the
+unit tests' fake) implements the targets without the docker package installed, and a pytest session that certifies
+nothing (the plugin loads in every one) imports no engine."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ import conformance
 
 ROOT = Path(conformance.__file__).resolve().parents[1]
 """The checkout whose code the subprocess imports (this one, not another install)."""
-NEUTRAL = ("conformance.targets", "conformance.targets.results", "conformance.sharing", "conformance.checks")
+NEUTRAL = (
+    "conformance.targets",
+    "conformance.targets.results",
+    "conformance.sharing",
+    "conformance.checks",
+    "conformance.plugin",
+)
 
 
 def run_python(script: str) -> subprocess.CompletedProcess[str]:

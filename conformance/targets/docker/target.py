@@ -56,6 +56,36 @@ def extract_data(archive: tarfile.TarFile, into: Path) -> None:
     archive.extractall(into)  # every member was checked above
 
 
+class DockerEngine:
+    """A Docker engine for one session (:class:`conformance.targets.Engine`): everything its targets make carries the
+    session's run id, so :meth:`cleanup` removes exactly that."""
+
+    def __init__(self, client: docker.DockerClient, info: EngineInfo) -> None:
+        self.client = client
+        self.info = info
+        self.run_id = engine.new_run_id()
+
+    def inspect(self, reference: str) -> ImageInfo:
+        return engine.inspect_image(self.client, reference)
+
+    def target(self, image: ImageInfo, test_dir: TestDir, stage: Path) -> DockerTarget:
+        return DockerTarget(self.client, self.info, image, test_dir, stage, self.run_id)
+
+    def prepare(self) -> None:
+        engine.ensure_reaper()
+
+    def cleanup(self) -> None:
+        engine.cleanup(self.client, self.run_id)
+
+
+def connect() -> DockerEngine:
+    """The plugin's default target factory: the engine DOCKER_HOST names (or the default socket), once what killed
+    runs on this host left there is removed."""
+    client, info = engine.connect()
+    engine.reap_orphans(client)
+    return DockerEngine(client, info)
+
+
 class DockerTarget:
     """One image on one Docker engine (see :mod:`conformance.targets`)."""
 
