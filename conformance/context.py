@@ -37,7 +37,7 @@ from conformance.sharing import (
     hung_dependency,
     working_training,
 )
-from conformance.targets import ImageFiles, Readiness, Server, ServeSpec
+from conformance.targets import ImageCommands, ImageFiles, Readiness, Server, ServeSpec
 from conformance.targets.results import TrainResult
 
 
@@ -145,6 +145,8 @@ class CheckContext:
         self.stage: Path = certification.stage
         self.options = certification.options
         self.engine = certification.engine
+        self.commands: ImageCommands = certification.target.commands
+        """How a person looks at the image by hand (for "Reproduce with")."""
         self.measurements: dict[str, float] = {}
         self.notes: list[str] = []
         self._used: list[tuple[str, Callable[[], str], tuple[str, ...]]] = []

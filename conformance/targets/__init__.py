@@ -85,6 +85,23 @@ class ImageFiles(Protocol):
         ...
 
 
+class ImageCommands(Protocol):
+    """How a person looks at the image by hand, for "Reproduce with": the checks write no engine's commands."""
+
+    def show_config(self, *fields: str) -> str:
+        """Print these fields of the image config, by their :class:`ImageInfo` names (``os``, ``architecture``,
+        ``user``, ``env``), joined by ``/``."""
+        ...
+
+    def run(self, *argv: str) -> str:
+        """Run ``argv`` in a throwaway container of the image, instead of its ENTRYPOINT."""
+        ...
+
+    def build(self, platform: str) -> str:
+        """Build the image again, from its Dockerfile in the current folder, for ``platform``."""
+        ...
+
+
 class Server(Protocol):
     """One serving container: its readiness, HTTP to it, and what can be seen inside it."""
 
@@ -217,6 +234,11 @@ class Target(TrainingTarget, ServingTarget, Protocol):
     @property
     def timeline(self) -> Timeline: ...
 
+    @property
+    def commands(self) -> ImageCommands:
+        """The commands that show by hand what a check saw of the image (for "Reproduce with")."""
+        ...
+
     def files(self) -> ImageFiles: ...
 
     def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
@@ -262,6 +284,7 @@ class Engine(Protocol):
 __all__ = [
     "Capabilities",
     "Engine",
+    "ImageCommands",
     "ImageFiles",
     "Readiness",
     "ServeSpec",

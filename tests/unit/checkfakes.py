@@ -532,6 +532,22 @@ class GoodImage(FakeImage):
 # --- the certification the real CheckContext wraps ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FakeCommands:
+    """:class:`conformance.targets.ImageCommands` of the fake engine: its own commands, none of Docker's."""
+
+    reference: str
+
+    def show_config(self, *fields: str) -> str:
+        return f"fake-engine inspect {self.reference} {'/'.join(fields)}"
+
+    def run(self, *argv: str) -> str:
+        return f"fake-engine run {self.reference} {' '.join(argv)}"
+
+    def build(self, platform: str) -> str:
+        return f"fake-engine build --platform {platform}"
+
+
 class FakeTarget:
     """A :class:`conformance.targets.Target` in memory: every call answers from a FakeImage, and is recorded."""
 
@@ -556,6 +572,10 @@ class FakeTarget:
     @property
     def image(self) -> ImageInfo:
         return self.fake.info
+
+    @property
+    def commands(self) -> FakeCommands:
+        return FakeCommands(self.fake.info.reference)
 
     def files(self) -> FakeFiles:
         return FakeFiles(self.fake.executables, self.fake.baked, self.fake.baked_sizes, self.fake.contents)

@@ -64,6 +64,8 @@ def test_img4_a_non_root_user_fails_with_the_resolved_uid(user: str, uid: str, t
     assert text.startswith("IMG-4 [MUST] The image runs as root")
     assert f"User: {user!r}, which runs as uid {uid}" in text
     assert f"Resolved uid: {uid}" in text
+    by_hand = "fake-engine inspect example.com/team/model:1.0 user\n    fake-engine run example.com/team/model:1.0 id"
+    assert by_hand in text
 
 
 def test_img4_a_name_missing_from_passwd_fails(tmp_path: Path) -> None:

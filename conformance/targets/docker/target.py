@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shlex
 import shutil
 import tarfile
 import threading
@@ -54,6 +55,33 @@ def extract_data(archive: tarfile.TarFile, into: Path) -> None:
         if member.isdev() or not target.is_relative_to(root) or not link.is_relative_to(root):
             raise tarfile.TarError(f"{member.name!r} would be extracted outside {into} or is a device file")
     archive.extractall(into)  # every member was checked above
+
+
+CONFIG_FORMATS = {
+    "os": "{{.Os}}",
+    "architecture": "{{.Architecture}}",
+    "user": "{{.Config.User}}",
+    "env": "{{json .Config.Env}}",
+}
+"""``docker image inspect --format`` templates of the image config fields :class:`ImageCommands` names."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageCommands:
+    """:class:`conformance.targets.ImageCommands` as ``docker`` commands."""
+
+    reference: str
+
+    def show_config(self, *fields: str) -> str:
+        template = "/".join(CONFIG_FORMATS[name] for name in fields)
+        return f"docker image inspect --format '{template}' {self.reference}"
+
+    def run(self, *argv: str) -> str:
+        entrypoint, *arguments = argv
+        return shlex.join(["docker", "run", "--rm", "--entrypoint", entrypoint, self.reference, *arguments])
+
+    def build(self, platform: str) -> str:
+        return f"docker buildx build --platform {platform} -t IMAGE ."
 
 
 class DockerEngine:
@@ -105,6 +133,7 @@ class DockerTarget:
         self.stage = stage
         self.run_id = run_id
         self.capabilities = CAPABILITIES
+        self.commands = ImageCommands(image.reference)
         self.timeline = Timeline()
         self._model: tuple[Path, str, Path] | None = None
         self._launched: dict[str, ServingContainer] = {}
