@@ -300,7 +300,7 @@ class FakeServer:
         return self.image.signal(self, pids, name)
 
     def signal_command(self, pids: Sequence[int], name: str) -> str:
-        return f"docker exec CONTAINER kill -{name} {' '.join(map(str, pids))}"
+        return f"fake-engine exec {self.spec.name} kill -{name} {' '.join(map(str, pids))}"
 
     def listening_sockets(self) -> list[str] | None:
         return self.image.listening_sockets(self)

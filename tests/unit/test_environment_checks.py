@@ -178,7 +178,7 @@ def test_env3_server_keeps_its_own_60s_timeout(tmp_path: Path) -> None:
     assert "Expected: a 5xx, a closed connection, or an answer from a replacement worker between 9 and 18 s" in text
     assert "Actual:   no answer within 18 s (the command line says --timeout 60)" in text
     assert "PIDs 15, 16 (children of the model server's master); afterwards, frozen workers gone: none; fresh" in text
-    assert "kill -STOP 15 16" in text
+    assert "fake-engine exec env-timeout kill -STOP 15 16" in text  # the target renders the signal
 
 
 @dataclass
