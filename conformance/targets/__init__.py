@@ -2,7 +2,7 @@
 
 A target is the image as some engine runs it. Checks, and the sharing and cascade rules above them
 (:mod:`conformance.sharing`), speak only to these Protocols: :mod:`conformance.targets.docker` implements them on a
-Docker engine, and the unit tests' fake (``tests/unit/checkfakes.py``) in memory. Each call starts something new;
+Docker engine, and the unit tests' fake (``tests/unit/faketarget.py``) in memory. Each call starts something new;
 sharing a container between checks, and skipping what depends on a failed clause, is :mod:`conformance.sharing`'s
 business. The pytest plugin gets an :class:`Engine` from its target factory and each image's :class:`Target` from it.
 Nothing here imports an engine's client library.

@@ -12,13 +12,8 @@ from conformance.context import Options
 from conformance.runner import FAIL, PASS
 from conformance.testdir import load as load_test_dir
 
-from .checkfakes import (
-    GoodImage,
-    certify,
-    image_info,
-    rendered,
-    write_test_dir,
-)
+from .checkfakes import GoodImage, image_info, write_test_dir
+from .faketarget import certify, rendered
 
 # --- IMG ----------------------------------------------------------------------------------------------------------
 

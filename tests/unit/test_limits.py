@@ -23,20 +23,10 @@ from conformance.targets.docker import training as docker_training
 from conformance.targets.results import TrainResult
 from conformance.testdir import load as load_test_dir
 
-from .checkfakes import (
-    PROC_NET_TCP_ALL,
-    FakeCertification,
-    FakeImage,
-    FakeServer,
-    GoodImage,
-    PingThreeSeconds,
-    Response,
-    SlowInvocations,
-    image_info,
-    rendered,
-    trained,
-    write_test_dir,
-)
+from .checkfakes import PROC_NET_TCP_ALL, FakeImage, GoodImage, image_info, trained, write_test_dir
+from .fakeimages import PingThreeSeconds, SlowInvocations
+from .fakeserver import FakeServer, Response
+from .faketarget import FakeCertification, rendered
 
 
 def certify_all(

@@ -13,7 +13,8 @@ from conformance.sharing import MINIMAL_FORM_MODEL_NOTE, TEST_DIR_MODEL_NOTE, Ce
 from conformance.targets.results import TrainResult
 from conformance.testdir import load
 
-from .checkfakes import FakeCertification, GoodImage, trained, write_test_dir
+from .checkfakes import GoodImage, trained, write_test_dir
+from .faketarget import FakeCertification
 
 
 @dataclass

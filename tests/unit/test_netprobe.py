@@ -20,7 +20,7 @@ import pytest
 from conformance.targets.docker import engine, netprobe
 from conformance.targets.docker.networks import reproduce_network
 
-from .checkfakes import FakeFiles
+from .faketarget import FakeFiles
 
 
 def answer(**fields: Any) -> str:

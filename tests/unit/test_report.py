@@ -13,7 +13,9 @@ from conformance import REPORT_SCHEMA_VERSION, __version__, report
 from conformance.registry import clauses
 from conformance.runner import ERROR, FAIL, PASS, SKIP, WARN, Outcome
 
-from .checkfakes import REPORT_SCHEMA, FakeCertification, FakeServer, GoodImage, Response, outcomes_of
+from .checkfakes import GoodImage
+from .fakeserver import FakeServer, Response
+from .faketarget import REPORT_SCHEMA, FakeCertification, outcomes_of
 
 
 def test_schema_is_a_valid_schema() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from conformance import report_html
 
-from .checkfakes import REPORT_SCHEMA, FakeCertification, outcomes_of
+from .faketarget import REPORT_SCHEMA, FakeCertification, outcomes_of
 
 NASTY_LOG = "\x1b[31mERROR\x1b[0m <html> & 'quotes' \"too\"\r\nbell\x07 \x1b]0;title\x07done\n"
 

@@ -11,7 +11,9 @@ from conformance.checks.image import resolve_uid
 from conformance.checks.profiles import SERVE_NON_ROOT, refused_writes
 from conformance.runner import FAIL, PASS, SKIP
 
-from .checkfakes import GoodImage, WritesOutsideTmp, certify, image_info, rendered, serverless_test_dir
+from .checkfakes import GoodImage, image_info, serverless_test_dir
+from .fakeimages import WritesOutsideTmp
+from .faketarget import certify, rendered
 
 PASSWD = b"""root:x:0:0:root:/root:/bin/bash
 daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin

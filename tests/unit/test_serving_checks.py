@@ -15,14 +15,13 @@ from conformance.context import Options, ServeSpec
 from conformance.runner import FAIL, PASS, SKIP
 from conformance.testdir import load as load_test_dir
 
-from .checkfakes import (
+from .checkfakes import GoodImage, write_test_dir
+from .fakeimages import (
     AnswersUnsupported,
     ChokesOnCustomAttributes,
     CrashesOnBadInput,
     DiesOnBadInput,
     DropsLastRecord,
-    FakeServer,
-    GoodImage,
     HealthyWithoutModel,
     IgnoresSigterm,
     LoopbackOnly,
@@ -30,14 +29,12 @@ from .checkfakes import (
     Nondeterministic,
     OneMegabyteLimit,
     PingBlockedByInvocations,
-    Response,
     SlowPing,
     StrictMediaType,
     WritesIntoModelDir,
-    certify,
-    rendered,
-    write_test_dir,
 )
+from .fakeserver import FakeServer, Response
+from .faketarget import certify, rendered
 
 # --- SRV ----------------------------------------------------------------------------------------------------------
 
