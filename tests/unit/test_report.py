@@ -30,6 +30,7 @@ def test_document_matches_the_schema(certification: FakeCertification) -> None:
     assert document["schema_version"] == REPORT_SCHEMA_VERSION
     assert document["tool"] == {"name": "sagemaker-conformance", "version": __version__}
     assert document["image"]["platform"] == "linux/arm64"
+    assert document["engine"] == {"name": "Fake", "version": "27.0.0", "api_version": "1.46"}
     assert document["verdict"] == "failed"
     assert document["measurements"] == {"train_seconds": 2.5}
     assert [c["id"] for c in document["clauses"]] == ["IMG-1", "IMG-2", "TRN-1", "ENV-5"]
