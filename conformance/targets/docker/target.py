@@ -23,7 +23,7 @@ from conformance import contract
 from conformance.entrypoint import ArgumentProbe
 from conformance.failures import CheckSkipped, HarnessError
 from conformance.opt_ml import TrainSpec, stage_input
-from conformance.targets import Capabilities, ServeSpec
+from conformance.targets import Capabilities, Engine, ServeSpec
 from conformance.targets.docker import engine, netprobe
 from conformance.targets.docker.entrypoint import probe_argument
 from conformance.targets.docker.imagefs import ImageFiles
@@ -106,9 +106,10 @@ class DockerEngine:
         engine.cleanup(self.client, self.run_id)
 
 
-def connect() -> DockerEngine:
+def connect() -> Engine:
     """The plugin's default target factory: the engine DOCKER_HOST names (or the default socket), once what killed
-    runs on this host left there is removed."""
+    runs on this host left there is removed. Typed as the Protocol so that mypy holds DockerEngine (and DockerTarget)
+    to it."""
     client, info = engine.connect()
     engine.reap_orphans(client)
     return DockerEngine(client, info)
