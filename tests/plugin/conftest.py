@@ -21,7 +21,7 @@ def fake(pytester: pytest.Pytester) -> str:
     """The option that gives the plugin the fake engine (tests/unit/faketarget.py), importable as this module imports
     it."""
     pytester.syspathinsert(ROOT / "tests")
-    return "--target-factory=unit.faketarget:FakeEngine"
+    return "--target-factory=unit.faketarget:connect"
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The plugin's options and usage errors: --help, ini keys, markers, bad values, the target factory, a test-dir that
 is missing or wrong, and a session that certifies nothing (the plugin stays out of its way).
 
-Most tests run on the unit tests' fake engine (``--target-factory=unit.faketarget:FakeEngine``; pytest puts tests/ on
+Most tests run on the unit tests' fake engine (``--target-factory=unit.faketarget:connect``; pytest puts tests/ on
 sys.path for these tests): options need no engine. tests/plugin/test_collection.py has the test ids and selection,
 tests/plugin/test_verdicts.py how a verdict reads and the runs on the Docker engine.
 """

@@ -17,7 +17,7 @@ from conformance.opt_ml import TrainSpec, stage_input
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import Outcome, run_clause
 from conformance.sharing import Certification, Options
-from conformance.targets import Capabilities, ServeSpec
+from conformance.targets import Capabilities, Engine, ServeSpec
 from conformance.targets.results import ImageInfo, PathStat, TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
@@ -109,7 +109,7 @@ class FakeTarget:
 
 class FakeEngine:
     """A :class:`conformance.targets.Engine` of fake images, for the plugin's tests (``--target-factory=
-    unit.faketarget:FakeEngine``): ``fake/NAME:TAG`` is an image of :data:`FAKE_IMAGES`, anything else is not there."""
+    unit.faketarget:connect``): ``fake/NAME:TAG`` is an image of :data:`FAKE_IMAGES`, anything else is not there."""
 
     def __init__(self) -> None:
         self.info = ENGINE
@@ -132,6 +132,12 @@ class FakeEngine:
 
     def cleanup(self) -> None:
         """Nothing outlives the session: the fake makes nothing outside its stage."""
+
+
+def connect() -> Engine:
+    """The fake engine as the plugin's target factory (``--target-factory=unit.faketarget:connect``); typed as the
+    Protocol so that mypy holds FakeEngine to it."""
+    return FakeEngine()
 
 
 class FakeCertification(Certification):
