@@ -273,7 +273,8 @@ class Engine(Protocol):
         ...
 
     def prepare(self) -> None:
-        """Called once before the first check that starts a container (the IMG clauses start none)."""
+        """Called before an image's first check that starts a container (the IMG clauses start none): once per such
+        image, so it must be idempotent."""
         ...
 
     def cleanup(self) -> None:
