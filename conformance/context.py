@@ -32,7 +32,7 @@ from conformance.sharing import (
     Certification,
     hung_dependency,
 )
-from conformance.targets import ImageFiles, Readiness, Server, ServeSpec
+from conformance.targets import ImageCommands, ImageFiles, Readiness, Server, ServeSpec
 from conformance.targets.results import TrainResult
 from conformance.trainings import (
     MINIMAL_FORM_MODEL_NOTE,
@@ -119,6 +119,9 @@ class CountedServer:
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
         return self.server.stop_gracefully(grace)
 
+    def stop_command(self, grace: int) -> str:
+        return self.server.stop_command(grace)
+
     def reproduce(self) -> tuple[str, ...]:
         return self.server.reproduce()
 
@@ -144,6 +147,8 @@ class CheckContext:
         self.stage: Path = certification.stage
         self.options = certification.options
         self.engine = certification.engine
+        self.commands: ImageCommands = certification.target.commands
+        """How a person looks at the image by hand (for "Reproduce with")."""
         self.measurements: dict[str, float] = {}
         self.notes: list[str] = []
         self._used: list[tuple[str, Callable[[], str], tuple[str, ...]]] = []

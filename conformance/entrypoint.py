@@ -23,22 +23,19 @@ resets PATH and so runs the real ``train``, never runs the stub; while the probe
 table (``docker top``, read by the engine, so the image needs no ``ps``) shows that program with ``train`` among
 its arguments, or a program named ``train``, and that passes too. Anything else is
 stopped after :data:`PROBE_BUDGET_S`, so the probe is bounded whatever the wrapper does.
+
+This module holds the stubs and what their traces mean; a target runs the probe
+(:func:`conformance.targets.docker.entrypoint.probe_argument` on Docker).
 """
 
 from __future__ import annotations
 
 import io
 import posixpath
-import shlex
 import tarfile
-import time
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
-
-import docker
-import docker.errors
+from typing import Final
 
 SHELLS: Final = frozenset({"sh", "bash", "dash", "ash", "zsh"})
 
@@ -149,84 +146,3 @@ def argument_holder(processes: Sequence[str], argument: str, wrapper: Sequence[s
         if argument in words[1:] or any(word.rsplit("/", 1)[-1] == argument for word in words[:2]):
             return command
     return None
-
-
-def _top(container: Any) -> list[str]:
-    try:
-        table = container.top()
-    except docker.errors.APIError:
-        return []
-    titles = [str(t) for t in table.get("Titles") or []]
-    column = titles.index("CMD") if "CMD" in titles else len(titles) - 1
-    return [str(row[column]) for row in table.get("Processes") or [] if len(row) > column]
-
-
-def probe_argument(
-    client: docker.DockerClient,
-    image: str,
-    *,
-    entrypoint: Sequence[str],
-    shell: str,
-    path: Sequence[str],
-    argument: str,
-    names: Sequence[str],
-    decoy_folders: Sequence[str] = (),
-    labels: Mapping[str, str],
-    budget: float = PROBE_BUDGET_S,
-) -> ArgumentProbe:
-    """Run ``image`` with its own ENTRYPOINT and ``argument``, a stub ``argument`` first on PATH (see the module)."""
-    token = uuid.uuid4().hex[:12]
-    search = ":".join([STUB_DIR, *path])
-    container: Any = client.containers.create(
-        image,
-        command=[argument],
-        environment={"PATH": search},
-        network_mode="none",
-        labels=dict(labels),
-    )
-    stubs = " ".join(names)
-    decoys = "".join(f" -v /tmp/probe-empty:{folder}:ro" for folder in decoy_folders)
-    reproduce = (
-        f"mkdir -p /tmp/probe /tmp/probe-empty && for n in {stubs}; do printf '#!{shell}\\necho \"reached: $0 $*\"\\n' "
-        '> "/tmp/probe/$n" && chmod +x "/tmp/probe/$n"; done',
-        f"docker run --rm --network none -v /tmp/probe:{STUB_DIR}:ro{decoys} -e PATH={shlex.quote(search)} "
-        f"{image} {argument}",
-    )
-    started = time.monotonic()
-    processes: list[str] = []
-    via = ""
-    exit_code: int | None = None
-    try:
-        container.put_archive("/", stub_archive(shell, token, names, decoy_folders))
-        container.start()
-        while True:
-            container.reload()
-            if container.status in ("exited", "dead"):
-                exit_code = int(container.attrs["State"].get("ExitCode", -1))
-                break
-            seen = _top(container)
-            processes = seen or processes
-            holder = argument_holder(seen, argument, entrypoint)
-            if holder is not None:
-                via = f"the process `{holder}`"
-                break
-            # A stub may have run while the wrapper goes on (`"$@"` without exec): its report is enough.
-            if stub_report(container.logs().decode("utf-8", "replace"), token) is not None:
-                break
-            if time.monotonic() - started >= budget:
-                break
-            time.sleep(0.2)
-        seconds = time.monotonic() - started
-        logs = container.logs().decode("utf-8", "replace")
-        report = stub_report(logs, token)
-        other = ""
-        if report is not None and report[0] == argument:
-            via = f"the stub `{argument}` on PATH, which reported: {report[1]}"
-        elif report is not None:
-            other = report[0]
-        return ArgumentProbe(argument, bool(via), via, seconds, exit_code, logs, tuple(processes), reproduce, other)
-    finally:
-        try:
-            container.remove(force=True)
-        except docker.errors.APIError:
-            pass

@@ -7,23 +7,25 @@ failure and on Ctrl-C alike (everything carries the run's label).
 
 from __future__ import annotations
 
+import importlib
 import re
 import warnings
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from conformance import __version__, contract, engine, report
+from conformance import __version__, contract, report
 from conformance.failures import ConformanceFailure, HarnessError
 from conformance.graph import Graph
 from conformance.options import PROPERTY_BUDGET_S, Options, concurrency
 from conformance.registry import Clause, Level, Phase, clauses, with_needs
 from conformance.runner import ERROR, FAIL, SKIP, WARN, Outcome
 from conformance.sharing import Certification
-from conformance.targets.docker.target import DockerTarget
+from conformance.targets import Engine
+from conformance.targets.results import ImageInfo
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 
@@ -53,6 +55,11 @@ CLAUSE_HELP = (
     "they use. -k selects among the tests as usual, without adding what they need."
 )
 REPORT_HELP = "Folder for the conformance reports, one JSON and one HTML page per image (default: none written)."
+DEFAULT_TARGET_FACTORY = "conformance.targets.docker.target:connect"
+TARGET_FACTORY_HELP = (
+    "MODULE:CALLABLE that connects to the engine the images run on and returns its conformance.targets.Engine, "
+    f"called once with no arguments (default {DEFAULT_TARGET_FACTORY}: the Docker engine DOCKER_HOST names)."
+)
 
 
 class ConformanceWarning(UserWarning):
@@ -65,7 +72,7 @@ class Target:
 
     reference: str
     test_dir: TestDir
-    image: engine.ImageInfo
+    image: ImageInfo
 
     @property
     def id(self) -> str:
@@ -76,11 +83,9 @@ class Target:
 class ConformanceRun:
     options: Options
     targets: list[Target]
-    client: Any
-    engine_info: engine.EngineInfo
+    engine: Engine
     clauses: list[Clause] = field(default_factory=list)
     """The clauses certified: every clause, or those of --clause and what they need."""
-    run_id: str = field(default_factory=engine.new_run_id)
     stage: Path | None = None
     certifications: dict[str, Certification] = field(default_factory=dict)
     graphs: dict[str, Graph] = field(default_factory=dict)
@@ -105,6 +110,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--concurrency", dest="conformance_concurrency", metavar="N", help=CONCURRENCY_HELP)
     group.addoption("--clause", action="append", dest="conformance_clauses", metavar="ID", help=CLAUSE_HELP)
     group.addoption("--conformance-report", dest="conformance_report", metavar="DIR", help=REPORT_HELP)
+    group.addoption(
+        "--target-factory", dest="conformance_target_factory", metavar="MODULE:CALLABLE", help=TARGET_FACTORY_HELP
+    )
     parser.addini("conformance_images", IMAGE_HELP, type="linelist", default=[])
     parser.addini("conformance_test_dirs", TEST_DIR_HELP, type="linelist", default=[])
     parser.addini("conformance_startup_timeout", STARTUP_HELP, default=str(contract.STARTUP_BUDGET_S))
@@ -115,6 +123,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("conformance_concurrency", CONCURRENCY_HELP, default="0")
     parser.addini("conformance_clauses", CLAUSE_HELP, type="linelist", default=[])
     parser.addini("conformance_report", REPORT_HELP, default="")
+    parser.addini("conformance_target_factory", TARGET_FACTORY_HELP, default=DEFAULT_TARGET_FACTORY)
 
 
 def _setting(config: pytest.Config, name: str) -> tuple[Any, str]:
@@ -133,6 +142,22 @@ def _number(config: pytest.Config, name: str, kind: type, minimum: float) -> Any
     if value < minimum:
         raise pytest.UsageError(f"Invalid {origin} {raw!r}: must be at least {minimum:g}.")
     return value
+
+
+def _target_factory(config: pytest.Config) -> Callable[[], Engine]:
+    """The callable ``--target-factory`` names; imported only in a session that certifies an image."""
+    raw, origin = _setting(config, "target_factory")
+    module_name, _, name = str(raw).partition(":")
+    if not module_name or not name:
+        raise pytest.UsageError(f"Invalid {origin} {raw!r}: expected MODULE:CALLABLE.")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise pytest.UsageError(f"Invalid {origin} {raw!r}: cannot import {module_name}: {error}") from None
+    factory = getattr(module, name, None)
+    if not callable(factory):
+        raise pytest.UsageError(f"Invalid {origin} {raw!r}: {module_name} has no callable {name}.")
+    return cast("Callable[[], Engine]", factory)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -154,13 +179,13 @@ def pytest_configure(config: pytest.Config) -> None:
         chosen = with_needs(wanted) if wanted else list(clauses())
     except KeyError as error:
         raise pytest.UsageError(f"Invalid --clause: {error.args[0]}") from None
+    factory = _target_factory(config)
     try:
-        client, engine_info = engine.connect()
-        engine.reap_orphans(client)
-        targets = _targets(config, images, client)
+        engine = factory()
+        targets = _targets(config, images, engine)
     except HarnessError as error:
         raise pytest.UsageError(str(error)) from None
-    run = ConformanceRun(options, targets, client, engine_info, chosen)
+    run = ConformanceRun(options, targets, engine, chosen)
     report_dir = _setting(config, "report")[0]
     run.report_dir = Path(report_dir) if report_dir else None
     config.stash[RUN_KEY] = run
@@ -169,7 +194,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args = [str(SUITE)]
 
 
-def _targets(config: pytest.Config, images: list[str], client: Any) -> list[Target]:
+def _targets(config: pytest.Config, images: list[str], engine: Engine) -> list[Target]:
     dirs = config.option.conformance_test_dirs or config.getini("conformance_test_dirs")
     if dirs and len(dirs) not in (1, len(images)):
         raise HarnessError(
@@ -200,7 +225,7 @@ def _targets(config: pytest.Config, images: list[str], client: Any) -> list[Targ
                 raise HarnessError(
                     f"{directory}/conformance.toml waives {clause_id}, which {what}: only a SHOULD can be downgraded."
                 )
-        targets.append(Target(reference, test_dir, engine.inspect_image(client, reference)))
+        targets.append(Target(reference, test_dir, engine.inspect(reference)))
     return targets
 
 
@@ -208,8 +233,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     run = config.stash.get(RUN_KEY, None)
     if run is None:
         return None
-    lines = [f"sagemaker-conformance {__version__}: {run.engine_info.describe()}"]
-    slots = concurrency(run.options, run.engine_info.cpus)
+    lines = [f"sagemaker-conformance {__version__}: {run.engine.info.describe()}"]
+    slots = concurrency(run.options, run.engine.info.cpus)
     lines.append(f"  up to {slots} container{'s' if slots > 1 else ''} starting or training at once per image")
     for target in run.targets:
         lines.append(
@@ -264,10 +289,10 @@ def conformance_run(
     if any(graph.unfinished() for graph in run.graphs.values()):
         # After -x or Ctrl-C a node may still be in a check: removing the run's containers ends it at once instead
         # of at its own bound. Not otherwise: containers stopped by their certification record when they stopped.
-        engine.cleanup(run.client, run.run_id)
+        run.engine.cleanup()
     for reference in list(run.certifications):
         finish(run, reference)
-    engine.cleanup(run.client, run.run_id)
+    run.engine.cleanup()
 
 
 def finish(run: ConformanceRun, reference: str) -> None:
@@ -287,15 +312,8 @@ def certification_for(run: ConformanceRun, target: Target) -> Certification:
         for other in list(run.certifications):
             finish(run, other)
         assert run.stage is not None
-        docker_target = DockerTarget(
-            run.client,
-            run.engine_info,
-            target.image,
-            target.test_dir,
-            run.stage / report.slug(target.reference),
-            run.run_id,
-        )
-        current = Certification(docker_target, target.test_dir, run.options)
+        image_target = run.engine.target(target.image, target.test_dir, run.stage / report.slug(target.reference))
+        current = Certification(image_target, target.test_dir, run.options)
         run.certifications[target.reference] = current
     return current
 
@@ -319,7 +337,7 @@ def graph_for(run: ConformanceRun, target: Target, item: pytest.Item) -> Graph:
         certification = certification_for(run, target)
         clauses_ = selected(item.session.items, target)
         if any(clause.phase is not Phase.IMAGE for clause in clauses_):
-            engine.ensure_reaper()  # before the first container a check starts (the IMG clauses start none)
+            run.engine.prepare()  # before the first container a check starts (the IMG clauses start none)
         graph = run.graphs[target.reference] = Graph(certification, clauses_)
     return graph
 
@@ -378,8 +396,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN_KEY, None)
     if run is not None:
-        # Also reached after Ctrl-C: nothing this run labelled may outlive it.
-        engine.cleanup(run.client, run.run_id)
+        # Also reached after Ctrl-C: nothing this run made may outlive it.
+        run.engine.cleanup()
 
 
 __all__ = ["ConformanceWarning", "certify"]

@@ -55,7 +55,11 @@ def document(certification: Certification, outcomes: Sequence[Outcome]) -> dict[
         },
         "test_dir": str(certification.test_dir.root),
         "profile": certification.policy.profile,
-        "engine": {"version": certification.engine.version, "api_version": certification.engine.api_version},
+        "engine": {
+            "name": certification.engine.name,
+            "version": certification.engine.version,
+            "api_version": certification.engine.api_version,
+        },
         "verdict": verdict(outcomes),
         "containers_started": certification.containers_started,
         "measurements": dict(certification.measurements),

@@ -94,7 +94,11 @@ def _header(report: Mapping[str, Any]) -> str:
         ("Platform", image.get("platform", "?")),
         ("Profile", report.get("profile", "?")),
         ("Test-dir", report.get("test_dir", "?")),
-        ("Docker engine", f"{engine.get('version', '?')} (API {engine.get('api_version', '?')})"),
+        # Reports before schema 1.3 name no engine: they were all Docker's.
+        (
+            f"{engine.get('name', 'Docker')} engine",
+            f"{engine.get('version', '?')} (API {engine.get('api_version', '?')})",
+        ),
         ("Containers started", report.get("containers_started", 0)),
         ("Report written", report.get("created", "?")),
     ]

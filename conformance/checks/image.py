@@ -149,8 +149,8 @@ def platform_matches(ctx: CheckContext) -> Iterator[Violation]:
             expected=wanted,
             actual=actual,
             reproduce=(
-                f"docker image inspect --format '{{{{.Os}}}}/{{{{.Architecture}}}}' {ctx.image.reference}",
-                "docker buildx build --platform linux/amd64 -t IMAGE .  # rebuild for SageMaker",
+                ctx.commands.show_config("os", "architecture"),
+                f"{ctx.commands.build(wanted)}  # rebuild for SageMaker",
             ),
         )
 
@@ -199,7 +199,7 @@ def nothing_baked_into_replaced_dirs(ctx: CheckContext) -> Iterator[Violation]:
                 expected=f"no files under {directory} but placeholders (empty folders, empty files, .gitkeep)",
                 actual=f"{len(baked)} file(s)",
                 evidence=(("Baked files", listing),),
-                reproduce=(f"docker run --rm --entrypoint ls {ctx.image.reference} -laR {directory}",),
+                reproduce=(ctx.commands.run("ls", "-laR", directory),),
             )
 
 
@@ -251,10 +251,7 @@ def runs_as_root(ctx: CheckContext) -> Iterator[Violation]:
         passwd = data.decode("utf-8", "replace") if data is not None else None
     uid = resolve_uid(user, passwd)
     config = f"User: {user!r}" + (" (empty: Docker's default, root)" if not user.strip() else "")
-    reproduce = (
-        f"docker image inspect --format '{{{{.Config.User}}}}' {ctx.image.reference}",
-        f"docker run --rm --entrypoint id {ctx.image.reference}",
-    )
+    reproduce = (ctx.commands.show_config("user"), ctx.commands.run("id"))
     if uid == 0:
         ctx.note(f"{config} resolves to uid 0 (root)")
         return

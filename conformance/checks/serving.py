@@ -184,7 +184,7 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
                     "signal to nginx and the model server.",
                 ),
             ),
-            reproduce=(f"time docker stop -t {contract.SERVE_STOP_GRACE_S} CONTAINER",),
+            reproduce=(server.stop_command(contract.SERVE_STOP_GRACE_S),),
         )
 
 

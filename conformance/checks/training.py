@@ -263,7 +263,7 @@ def _baked_credentials(ctx: CheckContext) -> Iterator[Violation]:
                     "SDKs' credential chain. Remove the ENV line, rotate the key, and rebuild.",
                 ),
             ),
-            reproduce=(f"docker image inspect --format '{{{{json .Config.Env}}}}' {ctx.image.reference}",),
+            reproduce=(ctx.commands.show_config("env"),),
         )
 
 

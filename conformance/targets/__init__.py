@@ -2,9 +2,10 @@
 
 A target is the image as some engine runs it. Checks, and the sharing and cascade rules above them
 (:mod:`conformance.sharing`), speak only to these Protocols: :mod:`conformance.targets.docker` implements them on a
-Docker engine, and the unit tests' fake (``tests/unit/checkfakes.py``) in memory. Each call starts something new;
+Docker engine, and the unit tests' fake (``tests/unit/faketarget.py``) in memory. Each call starts something new;
 sharing a container between checks, and skipping what depends on a failed clause, is :mod:`conformance.sharing`'s
-business.
+business. The pytest plugin gets an :class:`Engine` from its target factory and each image's :class:`Target` from it.
+Nothing here imports an engine's client library.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from typing import Protocol
 import requests
 
 from conformance import contract
-from conformance.engine import EngineInfo, ImageInfo
 from conformance.entrypoint import ArgumentProbe
 from conformance.http import Exchange
-from conformance.imagefs import PathStat
 from conformance.opt_ml import TrainSpec
 from conformance.pid1 import StopResult
 from conformance.procs import Process
-from conformance.targets.results import Readiness, TrainResult
+from conformance.targets.results import EngineInfo, ImageInfo, PathStat, Readiness, TrainResult
+from conformance.testdir import TestDir
 from conformance.timeline import Timeline
 
 
@@ -64,7 +64,8 @@ class Capabilities:
     host_reaches_internal_network: bool = False
     """The harness can open a connection from the host to a container on an internal network (no egress, no published
     ports). Docker Desktop and rootless Docker run containers in a VM or a namespace of their own, so a Docker target
-    declares False and asks from a probe container on that network instead (SRV-14, :mod:`conformance.netprobe`)."""
+    declares False and asks from a probe container on that network instead (SRV-14,
+    :mod:`conformance.targets.docker.netprobe`)."""
 
 
 class ImageFiles(Protocol):
@@ -81,6 +82,23 @@ class ImageFiles(Protocol):
     def read(self, path: str) -> bytes | None:
         """The content of the regular file at ``path`` in the image (IMG-4 reads /etc/passwd); None when there is
         none."""
+        ...
+
+
+class ImageCommands(Protocol):
+    """How a person looks at the image by hand, for "Reproduce with": the checks write no engine's commands."""
+
+    def show_config(self, *fields: str) -> str:
+        """Print these fields of the image config, by their :class:`ImageInfo` names (``os``, ``architecture``,
+        ``user``, ``env``), joined by ``/``."""
+        ...
+
+    def run(self, *argv: str) -> str:
+        """Run ``argv`` in a throwaway container of the image, instead of its ENTRYPOINT."""
+        ...
+
+    def build(self, platform: str) -> str:
+        """Build the image again, from its Dockerfile in the current folder, for ``platform``."""
         ...
 
 
@@ -158,6 +176,10 @@ class Server(Protocol):
         """SIGTERM, then SIGKILL after ``grace`` seconds, timed."""
         ...
 
+    def stop_command(self, grace: int) -> str:
+        """How a person makes the same timed stop by hand (for "Reproduce with")."""
+        ...
+
     def reproduce(self) -> tuple[str, ...]:
         """The commands that start this container by hand."""
         ...
@@ -212,6 +234,11 @@ class Target(TrainingTarget, ServingTarget, Protocol):
     @property
     def timeline(self) -> Timeline: ...
 
+    @property
+    def commands(self) -> ImageCommands:
+        """The commands that show by hand what a check saw of the image (for "Reproduce with")."""
+        ...
+
     def files(self) -> ImageFiles: ...
 
     def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
@@ -223,8 +250,42 @@ class Target(TrainingTarget, ServingTarget, Protocol):
         ...
 
 
+class Engine(Protocol):
+    """The engine a session certifies on: what the pytest plugin asks of it besides each image's :class:`Target`.
+
+    The plugin calls its target factory (``--target-factory=MODULE:CALLABLE``, no arguments) once in a session that
+    certifies an image, and never in one that does not; :func:`conformance.targets.docker.target.connect` is the
+    default.
+    """
+
+    @property
+    def info(self) -> EngineInfo:
+        """The engine as the report's header names it; its ``cpus`` bound ``--concurrency``'s default."""
+        ...
+
+    def inspect(self, reference: str) -> ImageInfo:
+        """The image's config; a :class:`~conformance.failures.HarnessError` saying what to do when the engine does not
+        hold the image (the harness never pulls)."""
+        ...
+
+    def target(self, image: ImageInfo, test_dir: TestDir, stage: Path) -> Target:
+        """The image as a target, staging its runs and payloads under ``stage``."""
+        ...
+
+    def prepare(self) -> None:
+        """Called before an image's first check that starts a container (the IMG clauses start none): once per such
+        image, so it must be idempotent."""
+        ...
+
+    def cleanup(self) -> None:
+        """Remove everything this session made: at its end, and at once after -x or Ctrl-C."""
+        ...
+
+
 __all__ = [
     "Capabilities",
+    "Engine",
+    "ImageCommands",
     "ImageFiles",
     "Readiness",
     "ServeSpec",

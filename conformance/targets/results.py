@@ -1,6 +1,7 @@
-"""What a target reports back to the checks: a training run's result, a serving container's readiness.
+"""What a target reports back to the checks: the engine and the image, a path in the image, a training run's result,
+a serving container's readiness.
 
-Plain data, the same whichever engine ran the image (see :mod:`conformance.targets`).
+Plain data, the same whichever engine ran the image (see :mod:`conformance.targets`); nothing here imports an engine.
 """
 
 from __future__ import annotations
@@ -88,3 +89,63 @@ class Readiness:
             return f"the container exited with code {self.exit_code} before /ping answered 200"
         last = self.last.describe() if self.last else "no request completed"
         return f"/ping did not answer 200 within {self.budget:g} s (last answer: {last})"
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """The engine that runs the image, as the report's header names it."""
+
+    name: str
+    """The engine's product name (Docker)."""
+    version: str
+    api_version: str
+    os: str
+    architecture: str
+    cpus: int
+    host: str
+
+    def describe(self) -> str:
+        platform = f"{self.os}/{self.architecture}"
+        return f"{self.name} {self.version} (API {self.api_version}, {platform}, {self.cpus} CPUs) at {self.host}"
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What ``docker image inspect`` says of the candidate image."""
+
+    reference: str
+    id: str
+    digests: tuple[str, ...]
+    os: str
+    architecture: str
+    variant: str
+    entrypoint: tuple[str, ...] | None
+    cmd: tuple[str, ...] | None
+    env: tuple[str, ...]
+    labels: dict[str, str]
+    user: str
+    exposed_ports: tuple[str, ...]
+    size: int
+
+    @property
+    def platform(self) -> str:
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        for item in self.env:
+            if item.startswith("PATH="):
+                return tuple(p for p in item[5:].split(":") if p)
+        return ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+@dataclass(frozen=True)
+class PathStat:
+    """A path in the image as exec finds it (IMG-1)."""
+
+    path: str
+    is_dir: bool = False
+    is_symlink: bool = False
+    executable: bool = False
+    link_target: str = ""
+    """Where a symlink points (relative to its folder unless absolute); empty for anything else."""

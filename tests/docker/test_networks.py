@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from conformance import contract, engine
-from conformance.netprobe import SERVER_ALIAS, NetworkProbe
+from conformance import contract
+from conformance.targets.docker import engine
+from conformance.targets.docker.netprobe import SERVER_ALIAS, NetworkProbe
 from conformance.targets.docker.serving import ServingContainer
 from conformance.targets.docker.training import TrainingRun
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from conformance.engine import LABEL
-from conformance.pid1 import await_sigterm_handler, stop_container
+from conformance.targets.docker.engine import LABEL
+from conformance.targets.docker.pid1 import await_sigterm_handler, stop_container
 
 docker = pytest.importorskip("docker")
 

@@ -30,7 +30,8 @@ from typing import Any
 
 import pytest
 
-from conformance import contract, engine, testdir
+from conformance import contract, testdir
+from conformance.targets.docker import engine
 from conformance.targets.docker.networks import populate_volume
 from conformance.targets.docker.serving import ServingContainer
 

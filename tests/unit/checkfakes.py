@@ -7,61 +7,49 @@ runs over a :class:`FakeTarget`, which implements :class:`conformance.targets.Ta
 it trains and how it serves). :class:`GoodImage` behaves as the contract asks in every respect; each unit test breaks
 exactly one behaviour and expects exactly one clause to fail. Only the harness's pure logic is exercised here: the
 Docker side has its own tests.
+
+This module is the image model (:class:`FakeImage`, :class:`GoodImage`, test-dirs, training results); its siblings are
+the server (``fakeserver.py``), the target, certification and engine (``faketarget.py``), and the images that break
+one thing each (``fakeimages.py``).
 """
 
 from __future__ import annotations
 
-import csv
-import functools
 import json
-import math
-import random
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import conformance.report
 from conformance import contract, procs
-from conformance.engine import EngineInfo, ImageInfo
 from conformance.entrypoint import ArgumentProbe
-from conformance.http import Exchange
-from conformance.imagefs import PathStat
-from conformance.opt_ml import TrainSpec, stage_input
-from conformance.options import Options
+from conformance.opt_ml import TrainSpec
 from conformance.pid1 import StopResult
 from conformance.procs import Process
-from conformance.registry import REGISTRY, clauses
-from conformance.runner import Outcome, run_clause
-from conformance.sharing import Certification
-from conformance.targets import Capabilities, ServeSpec
-from conformance.targets.results import Readiness, TrainResult
+from conformance.targets import ServeSpec
+from conformance.targets.results import EngineInfo, ImageInfo, TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
-from conformance.timeline import SERVING, TRAINING, Timeline
 
-PING_200 = Exchange("GET", "http://fake:8080/ping", {}, b"", 200, "OK", {}, b"", 0.002)
-"""The first 200 on /ping of a fake server that became ready."""
-ENGINE = EngineInfo(version="27.0.0", api_version="1.46", os="linux", architecture="x86_64", cpus=2, host="fake://")
+from .fakeserver import FakeServer, Response, parse_csv
+
+ENGINE = EngineInfo(
+    name="Fake", version="27.0.0", api_version="1.46", os="linux", architecture="x86_64", cpus=2, host="fake://"
+)
+
+
 IMAGE_PATH = ("/opt/program", "/usr/local/bin", "/usr/bin", "/bin")
+
+
 PAYLOAD = b"5.1,3.5,1.4,0.2\n6.2,2.9,4.3,1.3\n7.7,3.0,6.1,2.3\n"
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    413: "Request Entity Too Large",
-    406: "Not Acceptable",
-    415: "Unsupported Media Type",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
+
 
 GUNICORN = (
     "/usr/local/bin/python /usr/local/bin/gunicorn --timeout {timeout} -k sync -b unix:/tmp/gunicorn.sock "
     "-w {workers} wsgi:app"
 )
+
+
 NGINX_CONF = """
 worker_processes 1;
 events { worker_connections 1024; }
@@ -134,224 +122,6 @@ def write_test_dir(
     return root
 
 
-# --- serving ------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes = b""
-    content_type: str | None = "text/csv"
-    elapsed: float = 0.002
-
-
-class FakeServer:
-    """A serving container as the checks see it: readiness, HTTP, process table, files, stop."""
-
-    def __init__(
-        self,
-        image: FakeImage,
-        spec: ServeSpec,
-        *,
-        ready: bool = True,
-        answered: bool | None = None,
-        exited: bool = False,
-        exit_code: int | None = None,
-        processes: Sequence[Process] = (),
-        files: Mapping[str, bytes] | None = None,
-        logs: str = "[INFO] Booting worker with pid: 12\n",
-        stop: StopResult | None = None,
-    ) -> None:
-        self.image = image
-        self.spec = spec
-        self.readiness = Readiness(
-            ready=ready,
-            seconds=1.25 if ready else None,
-            last=PING_200 if ready else None,
-            answered=ready if answered is None else answered,
-            exited=exited,
-            exit_code=exit_code,
-            budget=60.0,
-        )
-        self.alive = not exited
-        self._exit_code = exit_code
-        self._processes = list(processes)
-        self._files = dict(files or {})
-        self._logs = logs
-        self._stop = stop or StopResult(grace=contract.SERVE_STOP_GRACE_S, seconds=0.4, exit_code=0, killed=False)
-        self.in_flight = 0
-        self.watching = False
-        """Started without waiting for its /ping, and not yet waited for (await_ready)."""
-        self.frozen: set[int] = set()  # PIDs stopped with `kill -STOP` (ENV-3)
-        self.client_timeout = 70.0  # the latest request's: what happens after it, the client never sees
-        self.lock = threading.Lock()
-        self.requests: list[tuple[str, str, bytes, dict[str, str]]] = []
-        self.health_checks = 0
-        """Quick pings the certification sent before sharing this server with another check."""
-        self.oom = False
-        """State.OOMKilled, as the engine reports it."""
-        self.oom_kills = 0
-        """The kernel's oom_kill count in the container's cgroup."""
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: bytes = b"",
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        session: object = None,
-        payload_file: Path | None = None,
-    ) -> Exchange:
-        return self._exchange(method, path, body, dict(headers or {}), payload_file, timeout or 70.0)
-
-    def _exchange(
-        self, method: str, path: str, body: bytes, sent: dict[str, str], payload_file: Path | None, timeout: float
-    ) -> Exchange:
-        url = f"http://127.0.0.1:32768{path}"
-        with self.lock:
-            self.requests.append((method, path, body, sent))
-        if not self.alive:
-            return Exchange(
-                method,
-                url,
-                sent,
-                body,
-                None,
-                "",
-                {},
-                b"",
-                0.001,
-                error="ConnectionError: connection refused",
-                payload_file=payload_file,
-            )
-        self.client_timeout = timeout
-        response = self.image.handle(self, method, path, body, {k.lower(): v for k, v in sent.items()})
-        if response.elapsed > timeout:
-            return Exchange(
-                method,
-                url,
-                sent,
-                body,
-                None,
-                "",
-                {},
-                b"",
-                timeout,
-                error=f"ReadTimeout: read timed out. (read timeout={timeout})",
-                payload_file=payload_file,
-            )
-        answer_headers = {"content-length": str(len(response.body))}
-        if response.content_type:
-            answer_headers["content-type"] = response.content_type
-        return Exchange(
-            method,
-            url,
-            sent,
-            body,
-            response.status,
-            REASONS.get(response.status, ""),
-            answer_headers,
-            response.body,
-            response.elapsed,
-            payload_file=payload_file,
-        )
-
-    def running(self) -> bool:
-        return self.alive
-
-    def await_ready(self) -> FakeServer:
-        self.watching = False
-        return self
-
-    def stop(self) -> None:
-        self.alive = False
-
-    def healthy(self) -> bool:
-        self.health_checks += 1
-        return self.request("GET", contract.PING_PATH, timeout=5).status == 200
-
-    def exit_code(self) -> int | None:
-        return None if self.alive else self._exit_code
-
-    def oom_killed(self) -> bool:
-        return self.oom
-
-    def logs(self) -> str:
-        return self._logs
-
-    def processes(self) -> list[Process]:
-        return list(self._processes)
-
-    def replace_processes(self, pids: set[int]) -> None:
-        """A supervisor killed these processes and started fresh ones in their place."""
-        self._processes = [Process(p.pid + 1000, p.ppid, p.args) if p.pid in pids else p for p in self._processes]
-        self.frozen -= pids
-
-    def read_file(self, path: str) -> bytes | None:
-        return self._files.get(path)
-
-    def inside_processes(self) -> list[Process] | None:
-        return self.image.inside_processes(self)
-
-    def signal(self, pids: Sequence[int], name: str) -> bool:
-        return self.image.signal(self, pids, name)
-
-    def signal_command(self, pids: Sequence[int], name: str) -> str:
-        return f"docker exec CONTAINER kill -{name} {' '.join(map(str, pids))}"
-
-    def listening_sockets(self) -> list[str] | None:
-        return self.image.listening_sockets(self)
-
-    def cpu_count(self) -> int | None:
-        return self.image.cpu_count(self)
-
-    def nginx_config(self, path: str) -> str | None:
-        return self.image.nginx_config(self, path)
-
-    def memory_events(self) -> str | None:
-        return self.image.memory_events(self)
-
-    def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
-        self.alive = False
-        return self._stop
-
-    def reproduce(self) -> tuple[str, ...]:
-        env = "".join(f" -e {k}={v}" for k, v in self.spec.env.items())
-        return (f"docker run --rm -p {self.spec.port}:{self.spec.port}{env} {self.image.info.reference} serve",)
-
-
-@functools.lru_cache(maxsize=32)
-def parse_csv(body: bytes, width: int) -> list[list[float]] | None:
-    """What a strict CSV model accepts: UTF-8, non-empty, every record ``width`` numbers. Kept for the bodies sent
-    again (the 6 MB ones of SRV-9, SRV-16 and SRV-19 cost a second each to parse); the table is shared: read it."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    lines = [line for line in text.splitlines() if line.strip()]
-    table = list(csv.reader(lines)) if '"' in text else [line.split(",") for line in lines]
-    if not table or any(len(row) != width for row in table):
-        return None
-    try:
-        return [list(map(float, row)) for row in table]
-    except ValueError:
-        return None
-
-
-def proc_dump(processes: Sequence[Process], own_pid: int = 999) -> str:
-    """What procs.PROC_TABLE_SCRIPT prints for a table: ``/proc/PID/stat`` and ``cmdline`` of each process."""
-    out = str(own_pid)
-    for p in [*processes, Process(own_pid + 1, own_pid, "cat /proc/1000/stat")]:
-        comm = p.args.split()[0].rsplit("/", 1)[-1][:15] if p.args else "?"
-        out += f"\036{p.pid}\037{p.pid} ({comm}) S {p.ppid} 1 1 0 -1\n" + "\0".join(p.args.split()) + "\0"
-    return out
-
-
-# --- training -----------------------------------------------------------------------------------------------------
-
-
 def trained(spec: str = "default", **changes: Any) -> TrainResult:
     """A successful training run: exit 0, a model, no failure file."""
     result = TrainResult(
@@ -372,9 +142,6 @@ def failed(spec: str = "empty-channel", **changes: Any) -> TrainResult:
     """A cleanly failed training run: exit 1 and a failure file that states the cause first."""
     defaults: dict[str, Any] = {"exit_code": 1, "model_files": {}, "failure": "Channel training holds no CSV files.\n"}
     return trained(spec, **{**defaults, **changes})
-
-
-# --- the image ----------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -525,139 +292,6 @@ class GoodImage(FakeImage):
     """Keeps every clause of the contract."""
 
 
-# --- the certification the real CheckContext wraps ----------------------------------------------------------------
-
-
-class FakeTarget:
-    """A :class:`conformance.targets.Target` in memory: every call answers from a FakeImage, and is recorded."""
-
-    def __init__(self, image: FakeImage, test_dir: TestDir, stage: Path) -> None:
-        self.fake = image
-        self.test_dir = test_dir
-        self.engine = ENGINE
-        self.capabilities = Capabilities(host_reaches_internal_network=True)
-        self.stage = stage
-        self.timeline = Timeline()
-        self.trainings: list[tuple[str, float | None]] = []
-        self.timeouts: dict[str, float] = {}
-        """Each training run's budget, by spec name."""
-        self.probes: list[tuple[str, str]] = []
-        self.servers: dict[str, FakeServer] = {}
-        """The server last started for each spec name."""
-        self.launches: list[tuple[str, bool, Path | None, float]] = []
-        """Every server started: spec name, whether start-up was waited for, the model folder, the start-up budget."""
-        self.closed = False
-        stage.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def image(self) -> ImageInfo:
-        return self.fake.info
-
-    def files(self) -> FakeFiles:
-        return FakeFiles(self.fake.executables, self.fake.baked, self.fake.baked_sizes, self.fake.contents)
-
-    def probe_entrypoint(self, argument: str, shell: str) -> ArgumentProbe:
-        self.probes.append((argument, shell))
-        return self.fake.probe(argument)
-
-    def train(self, spec: TrainSpec, *, timeout: float, sigterm_after: float | None = None) -> TrainResult:
-        input_dir = stage_input(self.test_dir, spec, self.stage / f"train-{spec.name}")
-        self.trainings.append((spec.name, sigterm_after))
-        self.timeouts[spec.name] = timeout
-        span = self.timeline.span(TRAINING, spec.name)
-        for event in ("started", "ready", "stopped"):
-            span.mark(event)
-        return self.fake.train(spec, sigterm_after, input_dir)
-
-    def train_cluster(self, spec: TrainSpec, *, delay: float, timeout: float) -> tuple[TrainResult, ...]:
-        """One run per host of ``spec.hosts``, each staged with its own current_host (as the real one does)."""
-        return tuple(
-            self.train(replace(spec, name=f"{spec.name}-{host}", current_host=host), timeout=timeout)
-            for host in spec.hosts
-        )
-
-    def server(self, spec: ServeSpec, *, wait: bool, model: Path | None, budget: float) -> FakeServer:
-        self.launches.append((spec.name, wait, model, budget))
-        self.timeline.span(SERVING, spec.name).mark("started")
-        server = self.servers[spec.name] = self.fake.serve(spec)
-        server.watching = not wait
-        return server
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class FakeCertification(Certification):
-    """The real :class:`conformance.sharing.Certification` (its sharing and cascade rules) over a FakeTarget."""
-
-    def __init__(self, image: FakeImage, test_dir: TestDir, stage: Path, options: Options | None = None) -> None:
-        self.fake_target = FakeTarget(image, test_dir, stage)
-        super().__init__(self.fake_target, test_dir, options or Options(max_examples=0))
-
-    @property
-    def fake(self) -> FakeImage:
-        return self.fake_target.fake
-
-    @fake.setter
-    def fake(self, image: FakeImage) -> None:
-        self.fake_target.fake = image
-
-    @property
-    def trainings(self) -> list[tuple[str, float | None]]:
-        return self.fake_target.trainings
-
-    @property
-    def probes(self) -> list[tuple[str, str]]:
-        return self.fake_target.probes
-
-    @property
-    def servers(self) -> dict[str, FakeServer]:
-        return self.fake_target.servers
-
-
-class FakeFiles:
-    """The image's file system as IMG-1 and IMG-3 read it."""
-
-    def __init__(
-        self,
-        executables: Iterable[str],
-        baked: Mapping[str, Sequence[str]],
-        sizes: Mapping[str, int] | None = None,
-        contents: Mapping[str, bytes] | None = None,
-    ) -> None:
-        self.executables = set(executables)
-        self.baked = baked
-        self.sizes = dict(sizes or {})
-        self.contents = dict(contents or {})
-
-    def read(self, path: str) -> bytes | None:
-        return self.contents.get(path)
-
-    def which(self, name: str, path: tuple[str, ...]) -> PathStat | None:
-        candidates = [name] if name.startswith("/") else [f"{d.rstrip('/')}/{name}" for d in path]
-        found = next((c for c in candidates if c in self.executables), None)
-        return PathStat(found, 0o100755, "") if found else None
-
-    def sizes_under(self, path: str) -> dict[str, int]:
-        return {name: self.sizes.get(name, 1024) for name in self.baked.get(path, ())}
-
-
-def certify(
-    image: FakeImage, clause_id: str, tmp_path: Path, *, test_dir: TestDir | None = None, options: Options | None = None
-) -> tuple[Outcome, FakeCertification]:
-    """Run one real check through the real runner against a fake image."""
-    if test_dir is None:
-        test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir"))
-    certification = FakeCertification(image, test_dir, tmp_path / "stage", options)
-    list(clauses())  # registers every check
-    return run_clause(certification, REGISTRY[clause_id]), certification
-
-
-def rendered(outcome: Outcome) -> str:
-    assert outcome.failure is not None, f"{outcome.clause.id}: {outcome.verdict} ({outcome.reason})"
-    return outcome.failure.render()
-
-
 # /proc/net/tcp as a container shows it: the server on 127.0.0.1:8080 only, plus a 0.0.0.0:22 listener.
 PROC_NET_TCP_LOOPBACK = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -665,164 +299,23 @@ PROC_NET_TCP_LOOPBACK = """\
    1: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41132 1 0000000000000000 100 0 0 10 0
    2: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 41133 1 0000000000000000 20 4 30 10 -1
 """  # noqa: E501  (recorded as the kernel prints it)
+
+
 PROC_NET_TCP_ALL = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41131 1 0000000000000000 100 0 0 10 0
 """  # noqa: E501
+
+
 PROC_NET_TCP6_ALL = """\
   sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 51212 1 0000000000000000 100 0 0 10 0
 """  # noqa: E501
 
 
-# --- ENV-6: two copies in one network namespace -------------------------------------------------------------------
-
-
-def proc_net_tcp(sockets: Sequence[tuple[str, int]]) -> str:
-    """/proc/net/tcp text with a listening socket at each (IPv4 address, port)."""
-    lines = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"]
-    for n, (address, port) in enumerate(sockets):
-        hexed = "".join(f"{int(octet):02X}" for octet in reversed(address.split(".")))
-        lines.append(f"   {n}: {hexed}:{port:04X} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 0 {n}")
-    return "\n".join(lines) + "\n"
-
-
-@dataclass
-class SharesPorts(GoodImage):
-    """Claims accept-bind-to-port; with ``fixed_port`` every copy also listens on 127.0.0.1:fixed_port, so a second
-    copy in the same network namespace cannot start."""
-
-    fixed_port: int | None = None
-    info: ImageInfo = field(default_factory=lambda: image_info(labels={contract.BIND_TO_PORT_LABEL: "true"}))
-    listening: list[tuple[str, int]] = field(default_factory=list)
-
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        if spec.network_of is None:
-            self.listening = []
-        extra = [("127.0.0.1", self.fixed_port)] if self.fixed_port else []
-        if spec.network_of is not None and extra and extra[0] in self.listening:
-            return FakeServer(self, spec, ready=False, exited=True, exit_code=1, logs="Connection in use: 8000\n")
-        self.listening += [("0.0.0.0", spec.port), *extra]
-        return super().serve(spec)
-
-    def listening_sockets(self, server: FakeServer) -> list[str] | None:
-        return procs.listening_sockets(proc_net_tcp(self.listening))
-
-
-# --- ENV-7: the multi-model API -----------------------------------------------------------------------------------
-
-
-@dataclass
-class MultiModel(GoodImage):
-    """Claims multi-models and implements /models; ``duplicate_status`` is what a second load of one name answers,
-    ``forgets`` makes unload answer 200 but keep the model."""
-
-    duplicate_status: int = 409
-    forgets: bool = True
-    info: ImageInfo = field(default_factory=lambda: image_info(labels={contract.MULTI_MODEL_LABEL: "true"}))
-    models: dict[str, str] = field(default_factory=dict)
-
-    def handle(self, server: FakeServer, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
-        if not path.startswith(contract.MODELS_PATH):
-            return super().handle(server, method, path, body, headers)
-        name = path[len(contract.MODELS_PATH) + 1 :].removesuffix("/invoke")
-        if method == "POST" and path == contract.MODELS_PATH:
-            request = json.loads(body)
-            if request["model_name"] in self.models:
-                return Response(self.duplicate_status, b"already loaded", "text/plain")
-            self.models[request["model_name"]] = request["url"]
-            return Response(200, b'{"status": "loaded"}', "application/json")
-        if method == "GET" and path == contract.MODELS_PATH:
-            listed = [{"modelName": n, "modelUrl": u} for n, u in self.models.items()]
-            return Response(200, json.dumps({"models": listed}).encode(), "application/json")
-        if name not in self.models:
-            return Response(404, b"not loaded", "text/plain")
-        if method == "DELETE":
-            if self.forgets:
-                del self.models[name]
-            return Response(200, b'{"status": "unloaded"}', "application/json")
-        return self.invoke(server, body, headers)
-
-
-# --- ENV-8: serverless --------------------------------------------------------------------------------------------
-
-
 def serverless_test_dir(root: Path, memory_mb: int = 1024) -> TestDir:
     """A test-dir whose policy declares a serverless deployment of ``memory_mb``."""
     return load_test_dir(write_test_dir(root, policy=f"[serverless]\nmemory_mb = {memory_mb}\n"))
-
-
-@dataclass
-class Serverless(GoodImage):
-    """Needs ``startup_mb`` to start and ``peak_mb`` for a request of about 4 MB; over a memory limit, the kernel
-    kills it (at start, the whole container; mid-request, the worker, and nginx answers 502)."""
-
-    startup_mb: int = 200
-    peak_mb: int = 600
-
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        if spec.memory_mb is not None and self.startup_mb > spec.memory_mb:
-            server = FakeServer(self, spec, ready=False, exited=True, exit_code=137, logs="Killed\n")
-            server.oom = True
-            return server
-        return super().serve(spec)
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        limit = server.spec.memory_mb
-        if limit is not None and len(body) > 1_000_000 and self.peak_mb > limit:
-            server.oom_kills += 1
-            return Response(502, b"<html>502 Bad Gateway</html>", "text/html")
-        return super().invoke(server, body, headers)
-
-    def memory_events(self, server: FakeServer) -> str | None:
-        return f"low 0\nhigh 0\nmax 3\noom {server.oom_kills}\noom_kill {server.oom_kills}\n"
-
-
-@dataclass
-class WritesOutsideTmp(GoodImage):
-    """Writes a cache to /opt/program at start: fine as root, refused on a read-only file system (ENV-9)."""
-
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        if spec.read_only:
-            logs = "OSError: [Errno 30] Read-only file system: '/opt/program/cache.json'\n"
-            return FakeServer(self, spec, ready=False, exited=True, exit_code=1, logs=logs)
-        return super().serve(spec)
-
-
-@dataclass
-class CapsRecords(GoodImage):
-    """Answers only the first ``cap`` records of a request, with a 200: a fixed batch size in the app."""
-
-    cap: int = 10_000
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        lines = body.splitlines(keepends=True)
-        return super().invoke(server, b"".join(lines[: self.cap]), headers)
-
-
-@dataclass
-class LabelsHtml(GoodImage):
-    """A web framework's default: the CSV answer goes out as text/html."""
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        answer = super().invoke(server, body, headers)
-        return Response(answer.status, answer.body, "text/html; charset=utf-8" if answer.status == 200 else "")
-
-
-@dataclass
-class IgnoresAccept(GoodImage):
-    """Answers text/csv whatever Accept asks for."""
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        return super().invoke(server, body, {k: v for k, v in headers.items() if k != "accept"})
-
-
-@dataclass
-class PadsAnswers(GoodImage):
-    """Writes each prediction in a fixed 32-byte slot, padded with blank lines: no record reader sees the padding."""
-
-    def predict(self, table: list[list[float]]) -> bytes:
-        return b"".join(line.ljust(32, b"\n") for line in super().predict(table).splitlines())
 
 
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]
@@ -842,297 +335,3 @@ def json_test_dir(tmp_path: Path, policy: str = JSON_POLICY, payload: bytes | No
 def jsonl_test_dir(tmp_path: Path) -> Path:
     body = "".join(json.dumps({"features": row}) + "\n" for row in ROWS).encode()
     return write_test_dir(tmp_path / "td", policy=JSONL_POLICY, payload=None, extra={"payload.jsonl": body})
-
-
-def numbers(value: Any) -> list[float] | None:
-    ok = isinstance(value, list) and len(value) == 4
-    ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
-    return [float(v) for v in value] if ok else None
-
-
-@dataclass
-class JsonApi(FakeImage):
-    """`{"instances": [[4 numbers], ...]}` in, `{"predictions": [{"score": ...}, ...]}` out."""
-
-    dropped: int = 0
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return Response(415, b'{"error": "send application/json"}', "application/json")
-        try:
-            instances = json.loads(body.decode("utf-8"))["instances"]
-            rows = [numbers(i) for i in instances]
-        except (ValueError, KeyError, TypeError):
-            return Response(400, b'{"error": "bad body"}', "application/json")
-        if not rows or any(r is None for r in rows):
-            return Response(400, b'{"error": "bad instance"}', "application/json")
-        predictions = [{"score": round(sum(r or []), 4)} for r in rows]
-        kept = predictions[: len(predictions) - self.dropped] if len(predictions) > 1 else predictions
-        return Response(200, json.dumps({"predictions": kept}).encode(), "application/json")
-
-
-@dataclass
-class JsonLinesService(FakeImage):
-    """One `{"features": [4 numbers]}` per line in, one `{"score": ...}` per line out."""
-
-    split_on_newline: bool = False  # the twin's bug: a last line without a newline is lost
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if headers.get("content-type", "").split(";")[0].strip() != "application/jsonlines":
-            return Response(415, b"", "text/plain")
-        try:
-            text = body.decode("utf-8")
-            lines = text.split("\n")[:-1] if self.split_on_newline else text.splitlines()
-            rows = [numbers(json.loads(line)["features"]) for line in lines if line.strip()]
-        except (ValueError, KeyError, TypeError):
-            return Response(400, b"", "text/plain")
-        if not rows or any(r is None for r in rows):
-            return Response(400, b"", "text/plain")
-        out = "".join(json.dumps({"score": round(sum(r or []), 4)}) + "\n" for r in rows)
-        return Response(200, out.encode(), "application/jsonlines")
-
-
-@dataclass
-class SlowInvocations(GoodImage):
-    """Every invocation takes 61 s (the fake answers at once, with that elapsed time)."""
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        response = super().invoke(server, body, headers)
-        return replace(response, elapsed=61.0)
-
-
-@dataclass
-class PingThreeSeconds(GoodImage):
-    def ping(self, server: FakeServer) -> Response:
-        return Response(200, b"", None, elapsed=3.0)
-
-
-REPORT_SCHEMA = json.loads((Path(conformance.report.__file__).with_name("report.schema.json")).read_text())
-"""The JSON report's schema (conformance/report.schema.json)."""
-
-
-def outcomes_of(certification: FakeCertification, ids: list[str]) -> list[Outcome]:
-    list(clauses())
-    return [run_clause(certification, REGISTRY[i]) for i in ids]
-
-
-@dataclass
-class Trains(GoodImage):
-    """Training runs scripted per spec name; the rest as a good image. A run shared by several conditions
-    (opt_ml.combine: "isolated+stray-files") meets each one's script, as a real image meets each condition."""
-
-    runs: Mapping[str, TrainResult] = field(default_factory=dict)
-
-    def train(self, spec: TrainSpec, sigterm_after: float | None, input_dir: Path) -> TrainResult:
-        if spec.name in self.runs:
-            return self.runs[spec.name]
-        scripted = [self.runs[name] for name in spec.name.split("+") if name in self.runs]
-        if scripted:
-            return replace(scripted[0], spec=spec.name)
-        return super().train(spec, sigterm_after, input_dir)
-
-
-def in_both_forms(result: TrainResult) -> dict[str, TrainResult]:
-    """The same run with the full config files and with local mode's minimal ones: training itself is broken."""
-    return {"default": result, "minimal-config": replace(result, spec="train-minimal-config")}
-
-
-@dataclass
-class ReadsHyperparameters(GoodImage):
-    """Reads hyperparameters.json as the container would; ``refuse`` says which ones it cannot train with."""
-
-    refuse: Callable[[dict[str, str]], bool] = lambda hyperparameters: False
-    seen: list[dict[str, str]] = field(default_factory=list)
-
-    def train(self, spec: TrainSpec, sigterm_after: float | None, input_dir: Path) -> TrainResult:
-        hyperparameters = json.loads((input_dir / "config" / contract.HYPERPARAMETERS_FILE).read_text())
-        self.seen.append(hyperparameters)
-        if self.refuse(hyperparameters):
-            return failed(spec.name, failure=f"KeyError: cannot train with {sorted(hyperparameters)}")
-        return super().train(spec, sigterm_after, input_dir)
-
-
-@dataclass
-class LoopbackOnly(GoodImage):
-    """Binds 127.0.0.1:8080: nothing answers through the published port."""
-
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        return FakeServer(self, spec, ready=False, answered=False)
-
-    def listening_sockets(self, server: FakeServer) -> list[str] | None:
-        return procs.listening_sockets(PROC_NET_TCP_LOOPBACK)
-
-
-@dataclass
-class SlowPing(GoodImage):
-    def ping(self, server: FakeServer) -> Response:
-        return Response(200, b"", None, elapsed=2.4)
-
-
-@dataclass
-class WritesIntoModelDir(GoodImage):
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        return FakeServer(
-            self,
-            spec,
-            ready=False,
-            exited=True,
-            exit_code=1,
-            logs="OSError: [Errno 30] Read-only file system: '/opt/ml/model/cache'\n",
-        )
-
-
-@dataclass
-class DropsLastRecord(GoodImage):
-    """Loses the last record of any body with more than ``keep`` records."""
-
-    keep: int = 1
-
-    def predict(self, table: list[list[float]]) -> bytes:
-        return super().predict(table[: self.keep] if len(table) > self.keep else table)
-
-
-@dataclass
-class StrictMediaType(GoodImage):
-    """Compares the whole Content-Type header with text/csv."""
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if headers.get("content-type") != contract.CSV:
-            return Response(415, b"unsupported", "text/plain")
-        return super().invoke(server, body, headers)
-
-
-@dataclass
-class AnswersUnsupported(GoodImage):
-    """Answers any Content-Type it does not know with ``status``."""
-
-    status: int = 200
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if headers.get("content-type", "").split(";")[0] != contract.CSV:
-            if self.status == 200:
-                return super().invoke(server, body, {"content-type": contract.CSV})
-            return Response(self.status, b"Traceback (most recent call last): ...", "text/html")
-        return super().invoke(server, body, headers)
-
-
-@dataclass
-class CrashesOnBadInput(GoodImage):
-    """A 500 for anything it cannot parse (an unhandled ValueError)."""
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        response = super().invoke(server, body, headers)
-        return Response(500, b"Internal Server Error", "text/html") if response.status == 400 else response
-
-
-@dataclass
-class DiesOnBadInput(GoodImage):
-    """The worker dies on the first bad request, and with it the container."""
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        response = super().invoke(server, body, headers)
-        if response.status >= 400:
-            server.alive = False
-            server._exit_code = 139
-        return response
-
-
-@dataclass
-class OneMegabyteLimit(GoodImage):
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if len(body) > 1024 * 1024:
-            return Response(413, b"<html>413 Request Entity Too Large</html>", "text/html")
-        return super().invoke(server, body, headers)
-
-
-@dataclass
-class ChokesOnCustomAttributes(GoodImage):
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if len(headers.get("x-amzn-sagemaker-custom-attributes", "")) > 512:
-            return Response(400, b"header too long", "text/plain")
-        return super().invoke(server, body, headers)
-
-
-@dataclass
-class IgnoresSigterm(GoodImage):
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        server = super().serve(spec)
-        server._stop = StopResult(contract.SERVE_STOP_GRACE_S, 30.3, 137, True)
-        return server
-
-
-@dataclass
-class HealthyWithoutModel(GoodImage):
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        return super().serve(replace(spec, model="trained"))
-
-
-@dataclass
-class PingBlockedByInvocations(GoodImage):
-    """A single-threaded server: /ping waits behind the invocations in flight."""
-
-    def ping(self, server: FakeServer) -> Response:
-        return Response(200, b"", None, elapsed=2.5 if server.in_flight else 0.001)
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        time.sleep(0.02)
-        return super().invoke(server, body, headers)
-
-
-@dataclass
-class NeedsEgress(GoodImage):
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        if spec.isolated:
-            return FakeServer(
-                self, spec, ready=False, exited=True, exit_code=1, logs="ConnectionError: huggingface.co\n"
-            )
-        return super().serve(spec)
-
-
-@dataclass
-class Nondeterministic(GoodImage):
-    def predict(self, table: list[list[float]]) -> bytes:
-        return "".join(f"{random.random():.6f}\n" for _ in table).encode()
-
-
-@dataclass
-class RecordedProcessTable(GoodImage):
-    """Serves with a process table recorded from a real container, whatever the environment says."""
-
-    table: tuple[Process, ...] = ()
-    nginx: str | None = None
-
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        files = {"/opt/program/nginx.conf": self.nginx.encode()} if self.nginx is not None else {}
-        return FakeServer(self, spec, processes=self.table, files=files)
-
-
-GUNICORN_60 = "/usr/bin/python3 /usr/local/bin/gunicorn --timeout 60 -k sync -b unix:/tmp/gunicorn.sock -w 2 wsgi:app"
-
-HARD_CODED = (
-    Process(1, 0, "/usr/bin/python3 /opt/program/serve"),
-    Process(12, 1, "nginx: master process nginx -c /opt/program/nginx.conf"),
-    Process(13, 1, GUNICORN_60),
-    Process(14, 12, "nginx: worker process"),
-    Process(15, 13, GUNICORN_60),
-    Process(16, 13, GUNICORN_60),
-)
-
-
-@dataclass
-class BadExecutionParameters(GoodImage):
-    document: bytes = b'{"MaxConcurrentTransforms": 0, "BatchStrategy": "ALL", "MaxPayloadInMB": 200}'
-
-    def execution_parameters(self, server: FakeServer) -> Response:
-        return Response(200, self.document, "application/json")
-
-
-@dataclass
-class ClaimsBindToPort(GoodImage):
-    honours: bool = True
-    info: ImageInfo = field(default_factory=lambda: image_info(labels={contract.BIND_TO_PORT_LABEL: "true"}))
-
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        if spec.port != contract.PORT and not self.honours:
-            return FakeServer(self, spec, ready=False, answered=False)
-        return super().serve(spec)

@@ -1,4 +1,4 @@
-"""What the unit tests share beyond tests/unit/checkfakes.py: fixtures."""
+"""What the unit tests share beyond the fakes (tests/unit/checkfakes.py and its siblings): fixtures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from conformance.checks import serving, timeouts
 from conformance.context import wait_for as real_wait_for
 from conformance.testdir import load
 
-from .checkfakes import FakeCertification, GoodImage, image_info, write_test_dir
+from .checkfakes import GoodImage, image_info, write_test_dir
+from .faketarget import FakeCertification
 
 
 @pytest.fixture

@@ -14,22 +14,10 @@ from conformance.checks import batch
 from conformance.runner import FAIL, PASS, SKIP
 from conformance.testdir import load
 
-from .checkfakes import (
-    CapsRecords,
-    FakeServer,
-    GoodImage,
-    IgnoresAccept,
-    JsonApi,
-    JsonLinesService,
-    LabelsHtml,
-    PadsAnswers,
-    Response,
-    certify,
-    json_test_dir,
-    jsonl_test_dir,
-    rendered,
-    write_test_dir,
-)
+from .checkfakes import GoodImage, json_test_dir, jsonl_test_dir, write_test_dir
+from .fakeimages import CapsRecords, IgnoresAccept, JsonApi, JsonLinesService, LabelsHtml, PadsAnswers
+from .fakeserver import FakeServer, Response
+from .faketarget import certify, rendered
 
 
 @dataclass

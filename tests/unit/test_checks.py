@@ -20,9 +20,9 @@ from conformance.runner import ERROR, FAIL, PASS, SKIP
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 
-from .checkfakes import (
+from .checkfakes import PAYLOAD, FakeImage, GoodImage, failed, image_info, serverless_test_dir, trained, write_test_dir
+from .fakeimages import (
     HARD_CODED,
-    PAYLOAD,
     AnswersUnsupported,
     BadExecutionParameters,
     CapsRecords,
@@ -31,9 +31,6 @@ from .checkfakes import (
     CrashesOnBadInput,
     DiesOnBadInput,
     DropsLastRecord,
-    FakeImage,
-    FakeServer,
-    GoodImage,
     HealthyWithoutModel,
     IgnoresAccept,
     IgnoresSigterm,
@@ -47,7 +44,6 @@ from .checkfakes import (
     PingBlockedByInvocations,
     ReadsHyperparameters,
     RecordedProcessTable,
-    Response,
     Serverless,
     SharesPorts,
     SlowPing,
@@ -55,15 +51,10 @@ from .checkfakes import (
     Trains,
     WritesIntoModelDir,
     WritesOutsideTmp,
-    certify,
-    failed,
-    image_info,
     in_both_forms,
-    rendered,
-    serverless_test_dir,
-    trained,
-    write_test_dir,
 )
+from .fakeserver import FakeServer, Response
+from .faketarget import certify, rendered
 
 ALL_IDS = [c.id for c in clauses()]
 

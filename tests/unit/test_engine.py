@@ -1,4 +1,4 @@
-"""conformance.engine's dealings with testcontainers' settings, without an engine."""
+"""conformance.targets.docker.engine's dealings with testcontainers' settings, without an engine."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import Reaper
 
-from conformance import engine
 from conformance.failures import HarnessError
+from conformance.targets.docker import engine
 
 
 def test_a_reaper_that_cannot_start_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

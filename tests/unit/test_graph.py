@@ -39,7 +39,9 @@ from conformance.targets import Server, ServeSpec
 from conformance.targets.results import TrainResult
 from conformance.testdir import load
 
-from .checkfakes import FakeCertification, FakeImage, GoodImage, PingThreeSeconds, SlowInvocations, write_test_dir
+from .checkfakes import FakeImage, GoodImage, write_test_dir
+from .fakeimages import PingThreeSeconds, SlowInvocations
+from .faketarget import FakeCertification
 
 WAIT_S = 10.0
 """How long a test waits for a thread it started: a bound against a hang, never a measurement."""

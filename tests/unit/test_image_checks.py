@@ -12,13 +12,8 @@ from conformance.context import Options
 from conformance.runner import FAIL, PASS
 from conformance.testdir import load as load_test_dir
 
-from .checkfakes import (
-    GoodImage,
-    certify,
-    image_info,
-    rendered,
-    write_test_dir,
-)
+from .checkfakes import GoodImage, image_info, write_test_dir
+from .faketarget import certify, rendered
 
 # --- IMG ----------------------------------------------------------------------------------------------------------
 
@@ -147,7 +142,11 @@ def test_img2_arm64_image(tmp_path: Path) -> None:
     assert "The image is built for another platform; SageMaker would fail with 'exec format error'" in text
     assert "Expected: linux/amd64" in text
     assert "Actual:   linux/arm64/v8" in text
-    assert "docker buildx build --platform linux/amd64" in text
+    # "Reproduce with" is the target's: the fake renders its own commands, the check writes no engine's.
+    assert "fake-engine inspect example.com/team/model:1.0 os/architecture" in text
+    assert "fake-engine build --platform linux/amd64  # rebuild for SageMaker" in text
+    assert "docker image" not in text
+    assert "docker buildx" not in text
 
 
 def test_img2_arm64_passes_when_arm64_is_asked_for(tmp_path: Path) -> None:
@@ -163,6 +162,7 @@ def test_img3_model_baked_into_opt_ml_model(tmp_path: Path) -> None:
     text = rendered(outcome)
     assert "The image bakes files into /opt/ml/model, which SageMaker hides under a fresh mount" in text
     assert "/opt/ml/model/model.pkl" in text
+    assert "fake-engine run example.com/team/model:1.0 ls -laR /opt/ml/model" in text
 
 
 def test_img3_placeholders_pass(tmp_path: Path) -> None:
@@ -209,6 +209,7 @@ def test_trn6_baked_credentials_fail_without_printing_them(tmp_path: Path) -> No
     assert secret not in text
     assert "AKIAIOSFODNN7EXAMPLE" not in text
     assert "AWS_REGION" not in text
+    assert "fake-engine inspect example.com/team/model:1.0 env" in text
 
 
 @pytest.mark.parametrize("name", ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"])

@@ -25,20 +25,10 @@ from conformance.targets.results import TrainResult
 from conformance.testdir import load as load_test_dir
 from conformance.trainings import run_budget
 
-from .checkfakes import (
-    PROC_NET_TCP_ALL,
-    FakeCertification,
-    FakeImage,
-    FakeServer,
-    GoodImage,
-    PingThreeSeconds,
-    Response,
-    SlowInvocations,
-    image_info,
-    rendered,
-    trained,
-    write_test_dir,
-)
+from .checkfakes import PROC_NET_TCP_ALL, FakeImage, GoodImage, image_info, trained, write_test_dir
+from .fakeimages import PingThreeSeconds, SlowInvocations
+from .fakeserver import FakeServer, Response
+from .faketarget import FakeCertification, rendered
 
 
 def certify_all(

@@ -15,18 +15,10 @@ from conformance.failures import HarnessError
 from conformance.runner import FAIL, PASS
 from conformance.testdir import load
 
-from .checkfakes import (
-    JSON_POLICY,
-    ROWS,
-    FakeServer,
-    JsonApi,
-    JsonLinesService,
-    Response,
-    certify,
-    json_test_dir,
-    jsonl_test_dir,
-    rendered,
-)
+from .checkfakes import JSON_POLICY, ROWS, json_test_dir, jsonl_test_dir
+from .fakeimages import JsonApi, JsonLinesService
+from .fakeserver import FakeServer, Response
+from .faketarget import certify, rendered
 
 
 @pytest.mark.parametrize("clause", ["SRV-4", "SRV-5", "SRV-7", "SRV-8", "SRV-9", "SRV-10", "SRV-13", "SRV-15"])

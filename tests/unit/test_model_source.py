@@ -14,7 +14,8 @@ from conformance.targets.results import TrainResult
 from conformance.testdir import load
 from conformance.trainings import MINIMAL_FORM_MODEL_NOTE, TEST_DIR_MODEL_NOTE
 
-from .checkfakes import FakeCertification, GoodImage, trained, write_test_dir
+from .checkfakes import GoodImage, trained, write_test_dir
+from .faketarget import FakeCertification
 
 
 @dataclass

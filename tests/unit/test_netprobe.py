@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from conformance import engine, netprobe
+from conformance.targets.docker import engine, netprobe
 from conformance.targets.docker.networks import reproduce_network
 
-from .checkfakes import FakeFiles
+from .faketarget import FakeFiles
 
 
 def answer(**fields: Any) -> str:

@@ -20,7 +20,8 @@ from conformance.procs import (
     server_timeout,
 )
 
-from .checkfakes import PROC_NET_TCP6_ALL, PROC_NET_TCP_ALL, PROC_NET_TCP_LOOPBACK, proc_dump
+from .checkfakes import PROC_NET_TCP6_ALL, PROC_NET_TCP_ALL, PROC_NET_TCP_LOOPBACK
+from .fakeserver import proc_dump
 
 
 def table(text: str) -> list[Process]:

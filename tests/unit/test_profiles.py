@@ -11,16 +11,9 @@ from conformance.checks.profiles import listed_models, oom_kills, pipeline_specs
 from conformance.failures import HarnessError
 from conformance.runner import FAIL, PASS, SKIP
 
-from .checkfakes import (
-    GoodImage,
-    MultiModel,
-    Serverless,
-    SharesPorts,
-    certify,
-    image_info,
-    rendered,
-    serverless_test_dir,
-)
+from .checkfakes import GoodImage, image_info, serverless_test_dir
+from .fakeimages import MultiModel, Serverless, SharesPorts
+from .faketarget import certify, rendered
 
 
 def test_port_range_is_inclusive() -> None:

@@ -13,7 +13,9 @@ from conformance import REPORT_SCHEMA_VERSION, __version__, report
 from conformance.registry import clauses
 from conformance.runner import ERROR, FAIL, PASS, SKIP, WARN, Outcome
 
-from .checkfakes import REPORT_SCHEMA, FakeCertification, FakeServer, GoodImage, Response, outcomes_of
+from .checkfakes import GoodImage
+from .fakeserver import FakeServer, Response
+from .faketarget import REPORT_SCHEMA, FakeCertification, outcomes_of
 
 
 def test_schema_is_a_valid_schema() -> None:
@@ -28,6 +30,7 @@ def test_document_matches_the_schema(certification: FakeCertification) -> None:
     assert document["schema_version"] == REPORT_SCHEMA_VERSION
     assert document["tool"] == {"name": "sagemaker-conformance", "version": __version__}
     assert document["image"]["platform"] == "linux/arm64"
+    assert document["engine"] == {"name": "Fake", "version": "27.0.0", "api_version": "1.46"}
     assert document["verdict"] == "failed"
     assert document["measurements"] == {"train_seconds": 2.5}
     assert [c["id"] for c in document["clauses"]] == ["IMG-1", "IMG-2", "TRN-1", "ENV-5"]

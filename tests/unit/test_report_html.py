@@ -12,7 +12,7 @@ import pytest
 
 from conformance import report_html
 
-from .checkfakes import REPORT_SCHEMA, FakeCertification, outcomes_of
+from .faketarget import REPORT_SCHEMA, FakeCertification, outcomes_of
 
 NASTY_LOG = "\x1b[31mERROR\x1b[0m <html> & 'quotes' \"too\"\r\nbell\x07 \x1b]0;title\x07done\n"
 
@@ -20,13 +20,13 @@ NASTY_LOG = "\x1b[31mERROR\x1b[0m <html> & 'quotes' \"too\"\r\nbell\x07 \x1b]0;t
 def report(**changes: Any) -> dict[str, Any]:
     """A schema-shaped report with every verdict, one failure with all its parts, and three containers."""
     document: dict[str, Any] = {
-        "schema_version": "1.2",
+        "schema_version": "1.3",
         "tool": {"name": "sagemaker-conformance", "version": "0.1.0"},
         "created": "2026-12-02T10:00:00Z",
         "image": {"reference": "team/model:1.0", "id": "sha256:" + "ab" * 32, "digests": [], "platform": "linux/amd64"},
         "test_dir": "test-dirs/model",
         "profile": "train+serve",
-        "engine": {"version": "26.1.0", "api_version": "1.45"},
+        "engine": {"name": "Docker", "version": "26.1.0", "api_version": "1.45"},
         "verdict": "failed",
         "containers_started": 3,
         "measurements": {"train_seconds": 2.5, "workers_observed": 2},
@@ -142,6 +142,14 @@ def test_every_section_is_present() -> None:
         assert section in ids
     assert page.find("h1", class_="image")[0][2] == "team/model:1.0"
     assert page.find("title")[0][2] == "failed: team/model:1.0 - sagemaker-conformance"
+
+
+def test_the_engine_is_named_as_the_report_names_it() -> None:
+    text = report_html.render(report(engine={"name": "Fake", "version": "27.0.0", "api_version": "1.46"}))
+    assert "Fake engine" in text
+    assert "Docker engine" not in text
+    # Reports of schema 1.2 and before name no engine: they were all Docker's.
+    assert "Docker engine" in report_html.render(report(engine={"version": "26.1.0", "api_version": "1.45"}))
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,9 @@ from conformance.checks.image import resolve_uid
 from conformance.checks.profiles import SERVE_NON_ROOT, refused_writes
 from conformance.runner import FAIL, PASS, SKIP
 
-from .checkfakes import GoodImage, WritesOutsideTmp, certify, image_info, rendered, serverless_test_dir
+from .checkfakes import GoodImage, image_info, serverless_test_dir
+from .fakeimages import WritesOutsideTmp
+from .faketarget import certify, rendered
 
 PASSWD = b"""root:x:0:0:root:/root:/bin/bash
 daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
@@ -64,6 +66,8 @@ def test_img4_a_non_root_user_fails_with_the_resolved_uid(user: str, uid: str, t
     assert text.startswith("IMG-4 [MUST] The image runs as root")
     assert f"User: {user!r}, which runs as uid {uid}" in text
     assert f"Resolved uid: {uid}" in text
+    by_hand = "fake-engine inspect example.com/team/model:1.0 user\n    fake-engine run example.com/team/model:1.0 id"
+    assert by_hand in text
 
 
 def test_img4_a_name_missing_from_passwd_fails(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from conformance.registry import Clause, Level
 from conformance.runner import ERROR, FAIL, PASS, SKIP, WARN, run_clause
 from conformance.testdir import load
 
-from .checkfakes import FakeCertification, GoodImage, write_test_dir
+from .checkfakes import GoodImage, write_test_dir
+from .faketarget import FakeCertification
 
 BROKE = Violation("broke", expected="x", actual="y")
 

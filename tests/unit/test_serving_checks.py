@@ -15,14 +15,13 @@ from conformance.context import Options, ServeSpec
 from conformance.runner import FAIL, PASS, SKIP
 from conformance.testdir import load as load_test_dir
 
-from .checkfakes import (
+from .checkfakes import GoodImage, write_test_dir
+from .fakeimages import (
     AnswersUnsupported,
     ChokesOnCustomAttributes,
     CrashesOnBadInput,
     DiesOnBadInput,
     DropsLastRecord,
-    FakeServer,
-    GoodImage,
     HealthyWithoutModel,
     IgnoresSigterm,
     LoopbackOnly,
@@ -30,14 +29,12 @@ from .checkfakes import (
     Nondeterministic,
     OneMegabyteLimit,
     PingBlockedByInvocations,
-    Response,
     SlowPing,
     StrictMediaType,
     WritesIntoModelDir,
-    certify,
-    rendered,
-    write_test_dir,
 )
+from .fakeserver import FakeServer, Response
+from .faketarget import certify, rendered
 
 # --- SRV ----------------------------------------------------------------------------------------------------------
 
@@ -236,7 +233,11 @@ def test_srv10_sagemaker_headers_change_the_response(tmp_path: Path) -> None:
 def test_srv11_sigterm_ignored(tmp_path: Path) -> None:
     outcome, certification = certify(IgnoresSigterm(), "SRV-11", tmp_path)
     assert outcome.verdict == FAIL
-    assert "The server ignored SIGTERM and was killed by SIGKILL after 30 s" in rendered(outcome)
+    text = rendered(outcome)
+    assert "The server ignored SIGTERM and was killed by SIGKILL after 30 s" in text
+    # "Reproduce with" is the target's: the fake renders its own stop, the check writes no engine's command.
+    assert "fake-engine stop --grace 30 sigterm" in text
+    assert "docker stop" not in text
     assert outcome.measurements == {"serve_sigterm_seconds": 30.3}
     assert certification.current("sigterm") is None, "the stopped container must be discarded"
 

@@ -29,17 +29,10 @@ from conformance.targets import ServeSpec
 from conformance.targets.results import TrainResult
 from conformance.testdir import load
 
-from .checkfakes import (
-    FakeCertification,
-    FakeImage,
-    FakeServer,
-    GoodImage,
-    Response,
-    Trains,
-    image_info,
-    trained,
-    write_test_dir,
-)
+from .checkfakes import FakeImage, GoodImage, image_info, trained, write_test_dir
+from .fakeimages import Trains
+from .fakeserver import FakeServer, Response
+from .faketarget import FakeCertification
 
 
 def certification(tmp_path: Path, image: FakeImage | None = None) -> FakeCertification:

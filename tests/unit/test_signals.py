@@ -6,7 +6,8 @@ import time
 
 import requests
 
-from conformance.pid1 import SignalDisposition, await_sigterm_handler, head_sections, waiting_in
+from conformance.pid1 import SignalDisposition, head_sections, waiting_in
+from conformance.targets.docker.pid1 import await_sigterm_handler
 
 # Real lines from /proc/1/status; only the signal masks change between the cases.
 STATUS = """Name:\t{name}

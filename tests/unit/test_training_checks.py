@@ -13,18 +13,9 @@ from conformance.pid1 import SignalDisposition, StopResult
 from conformance.runner import FAIL, PASS, SKIP, WARN
 from conformance.testdir import load as load_test_dir
 
-from .checkfakes import (
-    GoodImage,
-    ReadsHyperparameters,
-    Trains,
-    certify,
-    failed,
-    image_info,
-    in_both_forms,
-    rendered,
-    trained,
-    write_test_dir,
-)
+from .checkfakes import GoodImage, failed, image_info, trained, write_test_dir
+from .fakeimages import ReadsHyperparameters, Trains, in_both_forms
+from .faketarget import certify, rendered
 
 # --- TRN ----------------------------------------------------------------------------------------------------------
 

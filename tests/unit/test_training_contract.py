@@ -21,7 +21,8 @@ from conformance.targets.results import TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 
-from .checkfakes import GoodImage, certify, failed, rendered, trained, write_test_dir
+from .checkfakes import GoodImage, failed, trained, write_test_dir
+from .faketarget import certify, rendered
 
 METRICS_POLICY = """
 [train]

@@ -25,10 +25,11 @@ from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 from conformance import contract
 from conformance.http import Exchange, send
 from conformance.limits import INVOCATION_TIMEOUT_S
-from conformance.netprobe import SERVER_ALIAS, NetworkProbe
-from conformance.pid1 import HANDLER_WAIT_S, StopResult, await_sigterm_handler, stop_container
+from conformance.pid1 import HANDLER_WAIT_S, StopResult
 from conformance.procs import PROC_TABLE_SCRIPT, Process, listening_sockets, parse_proc_dump
+from conformance.targets.docker.netprobe import SERVER_ALIAS, NetworkProbe
 from conformance.targets.docker.networks import REPRODUCE_NETWORK, REPRODUCE_SHARED, network_kwargs, reproduce_network
+from conformance.targets.docker.pid1 import await_sigterm_handler, stop_container
 from conformance.targets.results import Readiness
 from conformance.timeline import SERVING, Span
 
@@ -368,6 +369,9 @@ class ServingContainer(DockerContainer):
         result = stop_container(container, grace, pid1=pid1)
         self.span.mark("stopped")
         return result
+
+    def stop_command(self, grace: int) -> str:
+        return f"time docker stop -t {grace} CONTAINER"
 
     def reproduce(self) -> tuple[str, ...]:
         env = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.env.items())

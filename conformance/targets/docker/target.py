@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shlex
 import shutil
 import tarfile
 import threading
@@ -18,24 +19,26 @@ from pathlib import Path
 
 import docker
 
-from conformance import contract, engine, netprobe
-from conformance.entrypoint import ArgumentProbe, probe_argument
+from conformance import contract
+from conformance.entrypoint import ArgumentProbe
 from conformance.failures import CheckSkipped, HarnessError
-from conformance.imagefs import ImageFiles
-from conformance.netprobe import NetworkProbe
 from conformance.opt_ml import TrainSpec, stage_input
-from conformance.targets import Capabilities, ServeSpec
+from conformance.targets import Capabilities, Engine, ServeSpec
+from conformance.targets.docker import engine, netprobe
+from conformance.targets.docker.entrypoint import probe_argument
+from conformance.targets.docker.imagefs import ImageFiles
+from conformance.targets.docker.netprobe import NetworkProbe
 from conformance.targets.docker.networks import populate_volume
 from conformance.targets.docker.serving import ServingContainer
 from conformance.targets.docker.training import TrainingRun
-from conformance.targets.results import TrainResult
+from conformance.targets.results import EngineInfo, ImageInfo, TrainResult
 from conformance.testdir import TestDir
 from conformance.timeline import SERVING, TRAINING, Timeline
 
 CAPABILITIES = Capabilities(host_reaches_internal_network=False)
 """A Docker engine may run containers in a VM (Docker Desktop) or a user namespace (rootless), where a container's
 address on an internal network means nothing to the host: requests to such a container start from a probe container
-on the same network (:mod:`conformance.netprobe`), which works wherever the engine is."""
+on the same network (:mod:`conformance.targets.docker.netprobe`), which works wherever the engine is."""
 
 
 def extract_data(archive: tarfile.TarFile, into: Path) -> None:
@@ -54,14 +57,72 @@ def extract_data(archive: tarfile.TarFile, into: Path) -> None:
     archive.extractall(into)  # every member was checked above
 
 
+CONFIG_FORMATS = {
+    "os": "{{.Os}}",
+    "architecture": "{{.Architecture}}",
+    "user": "{{.Config.User}}",
+    "env": "{{json .Config.Env}}",
+}
+"""``docker image inspect --format`` templates of the image config fields :class:`ImageCommands` names."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageCommands:
+    """:class:`conformance.targets.ImageCommands` as ``docker`` commands."""
+
+    reference: str
+
+    def show_config(self, *fields: str) -> str:
+        template = "/".join(CONFIG_FORMATS[name] for name in fields)
+        return f"docker image inspect --format '{template}' {self.reference}"
+
+    def run(self, *argv: str) -> str:
+        entrypoint, *arguments = argv
+        return shlex.join(["docker", "run", "--rm", "--entrypoint", entrypoint, self.reference, *arguments])
+
+    def build(self, platform: str) -> str:
+        return f"docker buildx build --platform {platform} -t IMAGE ."
+
+
+class DockerEngine:
+    """A Docker engine for one session (:class:`conformance.targets.Engine`): everything its targets make carries the
+    session's run id, so :meth:`cleanup` removes exactly that."""
+
+    def __init__(self, client: docker.DockerClient, info: EngineInfo) -> None:
+        self.client = client
+        self.info = info
+        self.run_id = engine.new_run_id()
+
+    def inspect(self, reference: str) -> ImageInfo:
+        return engine.inspect_image(self.client, reference)
+
+    def target(self, image: ImageInfo, test_dir: TestDir, stage: Path) -> DockerTarget:
+        return DockerTarget(self.client, self.info, image, test_dir, stage, self.run_id)
+
+    def prepare(self) -> None:
+        engine.ensure_reaper()
+
+    def cleanup(self) -> None:
+        engine.cleanup(self.client, self.run_id)
+
+
+def connect() -> Engine:
+    """The plugin's default target factory: the engine DOCKER_HOST names (or the default socket), once what killed
+    runs on this host left there is removed. Typed as the Protocol so that mypy holds DockerEngine (and DockerTarget)
+    to it."""
+    client, info = engine.connect()
+    engine.reap_orphans(client)
+    return DockerEngine(client, info)
+
+
 class DockerTarget:
     """One image on one Docker engine (see :mod:`conformance.targets`)."""
 
     def __init__(
         self,
         client: docker.DockerClient,
-        engine_info: engine.EngineInfo,
-        image: engine.ImageInfo,
+        engine_info: EngineInfo,
+        image: ImageInfo,
         test_dir: TestDir,
         stage: Path,
         run_id: str,
@@ -73,6 +134,7 @@ class DockerTarget:
         self.stage = stage
         self.run_id = run_id
         self.capabilities = CAPABILITIES
+        self.commands = ImageCommands(image.reference)
         self.timeline = Timeline()
         self._model: tuple[Path, str, Path] | None = None
         self._launched: dict[str, ServingContainer] = {}
@@ -261,7 +323,7 @@ class DockerTarget:
             return self._network
 
     def probe(self) -> NetworkProbe:
-        """The client container on the isolated network (see :mod:`conformance.netprobe`), started once."""
+        """The client container on the isolated network (see :mod:`.netprobe`), started once."""
         with self._made_once:
             if self._probe is None:
                 python = netprobe.interpreter(self.files(), self.image.path)

@@ -20,9 +20,10 @@ import requests
 from testcontainers.core.container import DockerContainer
 
 from conformance import contract
-from conformance.pid1 import HANDLER_WAIT_S, StopResult, await_sigterm_handler, stop_container
+from conformance.pid1 import HANDLER_WAIT_S, StopResult
 from conformance.procs import listening_sockets
 from conformance.targets.docker.networks import REPRODUCE_NETWORK, network_kwargs, reproduce_network, volume_mounts
+from conformance.targets.docker.pid1 import await_sigterm_handler, stop_container
 from conformance.targets.results import SERVER_AFTER_S, TrainResult
 from conformance.timeline import TRAINING, Span
 

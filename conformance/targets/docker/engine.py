@@ -11,13 +11,13 @@ import os
 import re
 import socket
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import docker
 import docker.errors
 
 from conformance.failures import HarnessError
+from conformance.targets.results import EngineInfo, ImageInfo
 
 LABEL = "sagemaker-conformance"
 RUN_LABEL = "sagemaker-conformance.run"
@@ -37,50 +37,6 @@ def labels(run_id: str, role: str) -> dict[str, str]:
     return {LABEL: "1", RUN_LABEL: run_id, OWNER_LABEL: owner(), f"{LABEL}.role": role}
 
 
-@dataclass(frozen=True)
-class EngineInfo:
-    version: str
-    api_version: str
-    os: str
-    architecture: str
-    cpus: int
-    host: str
-
-    def describe(self) -> str:
-        platform = f"{self.os}/{self.architecture}"
-        return f"Docker {self.version} (API {self.api_version}, {platform}, {self.cpus} CPUs) at {self.host}"
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """What ``docker image inspect`` says of the candidate image."""
-
-    reference: str
-    id: str
-    digests: tuple[str, ...]
-    os: str
-    architecture: str
-    variant: str
-    entrypoint: tuple[str, ...] | None
-    cmd: tuple[str, ...] | None
-    env: tuple[str, ...]
-    labels: dict[str, str]
-    user: str
-    exposed_ports: tuple[str, ...]
-    size: int
-
-    @property
-    def platform(self) -> str:
-        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
-
-    @property
-    def path(self) -> tuple[str, ...]:
-        for item in self.env:
-            if item.startswith("PATH="):
-                return tuple(p for p in item[5:].split(":") if p)
-        return ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-
-
 def connect() -> tuple[docker.DockerClient, EngineInfo]:
     """A client for the engine that DOCKER_HOST (or the default socket) names, or one clear error."""
     where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
@@ -95,6 +51,7 @@ def connect() -> tuple[docker.DockerClient, EngineInfo]:
             "Start one (here: scripts/ensure-docker.sh), or point DOCKER_HOST at a running engine."
         ) from None
     return client, EngineInfo(
+        name="Docker",
         version=str(version.get("Version", "?")),
         api_version=str(version.get("ApiVersion", "?")),
         os=str(info.get("OSType", "?")),

@@ -14,31 +14,29 @@ import posixpath
 import stat
 import tarfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 import docker
 import docker.errors
 
+from conformance.targets.results import PathStat
 
-@dataclass(frozen=True)
-class PathStat:
-    path: str
-    mode: int
-    link_target: str
+GO_DIR: Final = 1 << 31
+GO_SYMLINK: Final = 1 << 27
+"""The engine reports a path's mode as Go's ``os.FileMode``: these bits, over the Unix permission bits."""
 
-    @property
-    def is_dir(self) -> bool:
-        return bool(self.mode & (1 << 31))
 
-    @property
-    def is_symlink(self) -> bool:
-        return bool(self.mode & (1 << 27))
-
-    @property
-    def executable(self) -> bool:
-        return not self.is_dir and bool(stat.S_IMODE(self.mode) & 0o111)
+def path_stat(path: str, mode: int, link_target: str) -> PathStat:
+    """A stat as the archive API's ``X-Docker-Container-Path-Stat`` header gives it."""
+    is_dir = bool(mode & GO_DIR)
+    return PathStat(
+        path,
+        is_dir=is_dir,
+        is_symlink=bool(mode & GO_SYMLINK),
+        executable=not is_dir and bool(stat.S_IMODE(mode) & 0o111),
+        link_target=link_target,
+    )
 
 
 class ImageFiles:
@@ -67,7 +65,7 @@ class ImageFiles:
             return None
         header = response.headers.get("X-Docker-Container-Path-Stat", "")
         info = json.loads(base64.b64decode(header)) if header else {}
-        return PathStat(path, int(info.get("mode", 0)), str(info.get("linkTarget", "")))
+        return path_stat(path, int(info.get("mode", 0)), str(info.get("linkTarget", "")))
 
     def resolve(self, path: str, hops: int = 8) -> PathStat | None:
         """Follow symlinks to the file a path names, as exec would."""
