@@ -39,6 +39,7 @@ from conformance.sharing import (
 )
 from conformance.targets import ImageFiles, Readiness, Server, ServeSpec
 from conformance.targets.results import TrainResult
+from conformance.wire import Request, Streamed, Turn
 
 
 class CountedServer:
@@ -71,6 +72,23 @@ class CountedServer:
         )
         self.limits.after(self.clause, exchange)
         return exchange
+
+    def keep_alive(self, requests: Sequence[Request], *, timeout: float | None = None) -> list[Turn] | None:
+        for method, path, _, _ in requests:
+            self.limits.before(self.clause, method, path)
+        turns = self.server.keep_alive(requests, timeout=timeout)
+        for turn in turns or ():
+            self.limits.after(self.clause, turn.exchange)
+        return turns
+
+    def stream(
+        self, request: Request, *, timeout: float | None = None, payload_file: Path | None = None
+    ) -> Streamed | None:
+        self.limits.before(self.clause, request[0], request[1])
+        streamed = self.server.stream(request, timeout=timeout, payload_file=payload_file)
+        if streamed is not None:
+            self.limits.after(self.clause, streamed.exchange)
+        return streamed
 
     def running(self) -> bool:
         return self.server.running()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from conformance.checks import (
     batch,
     environment,
+    generative,
     hosts,
     image,
     invocations,
@@ -20,6 +21,7 @@ from conformance.checks import (
 __all__ = [
     "batch",
     "environment",
+    "generative",
     "hosts",
     "image",
     "invocations",

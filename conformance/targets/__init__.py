@@ -26,6 +26,7 @@ from conformance.pid1 import StopResult
 from conformance.procs import Process
 from conformance.targets.results import Readiness, TrainResult
 from conformance.timeline import Timeline
+from conformance.wire import Request, Streamed, Turn
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,19 @@ class Server(Protocol):
         payload_file: Path | None = None,
     ) -> Exchange:
         """One HTTP request as a client of the endpoint sends it."""
+        ...
+
+    def keep_alive(self, requests: Sequence[Request], *, timeout: float | None = None) -> list[Turn] | None:
+        """``requests`` sent back to back on one kept HTTP/1.1 connection, each answer's connection watched briefly
+        for an unannounced close (:func:`conformance.wire.keep_alive`); None when the harness reaches the server only
+        through a probe container, which cannot hold a connection for it."""
+        ...
+
+    def stream(
+        self, request: Request, *, timeout: float | None = None, payload_file: Path | None = None
+    ) -> Streamed | None:
+        """One request whose answer is read part by part as it arrives (:func:`conformance.wire.stream`); None as
+        for :meth:`keep_alive`."""
         ...
 
     def running(self) -> bool: ...

@@ -40,6 +40,7 @@ from conformance.targets.results import Readiness, TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 from conformance.timeline import SERVING, TRAINING, Timeline
+from conformance.wire import Request, Streamed, Turn
 
 PING_200 = Exchange("GET", "http://fake:8080/ping", {}, b"", 200, "OK", {}, b"", 0.002)
 """The first 200 on /ping of a fake server that became ready."""
@@ -257,6 +258,30 @@ class FakeServer:
             payload_file=payload_file,
         )
 
+    def keep_alive(self, requests: Sequence[Request], *, timeout: float | None = None) -> list[Turn] | None:
+        """As conformance.wire.keep_alive sees the image: each answer, and whether the image closes the connection
+        after it without saying so (``FakeImage.closes_kept_alive``)."""
+        turns: list[Turn] = []
+        reused = False
+        for method, path, body, headers in requests:
+            if reused and self.image.closes_kept_alive:
+                error = "RemoteDisconnected: Remote end closed connection without response"
+                url = f"http://127.0.0.1:32768{path}"
+                failed = Exchange(method, url, dict(headers), body, None, "", {}, b"", 0.001, error=error)
+                turns.append(Turn(failed, True, False, None))
+                reused = False
+                continue
+            exchange = self._exchange(method, path, body, dict(headers), None, timeout or 70.0)
+            closes = self.image.closes_kept_alive
+            turns.append(Turn(exchange, reused, False, 0.002 if closes else None))
+            reused = True
+        return turns
+
+    def stream(self, request: Request, *, timeout: float | None = None, payload_file: Path | None = None) -> Streamed:
+        method, path, body, headers = request
+        exchange = self._exchange(method, path, body, dict(headers), payload_file, timeout or 70.0)
+        return self.image.streamed(self, exchange)
+
     def running(self) -> bool:
         return self.alive
 
@@ -469,6 +494,14 @@ class FakeImage:
 
     def memory_events(self, server: FakeServer) -> str | None:
         return None
+
+    closes_kept_alive: bool = False
+    """Closes every connection after its answer without ``Connection: close`` (uWSGI's plain --http-socket)."""
+
+    def streamed(self, server: FakeServer, exchange: Exchange) -> Streamed:
+        """The answer as it arrives on the wire: by default whole, with a Content-Length, at its elapsed time."""
+        parts = ((exchange.elapsed, exchange.body),) if exchange.body else ()
+        return Streamed(exchange, parts, chunked=False, version="HTTP/1.1")
 
     def handle(self, server: FakeServer, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
         if path == contract.PING_PATH and method == "GET":
@@ -1129,3 +1162,61 @@ class ClaimsBindToPort(GoodImage):
         if spec.port != contract.PORT and not self.honours:
             return FakeServer(self, spec, ready=False, answered=False)
         return super().serve(spec)
+
+
+# --- generative models: one JSON document per request, streamed answers ------------------------------------------
+
+DOCUMENT_POLICY = (
+    'content_type = "application/json"\naccept = "application/json"\npayload = "payload.json"\n\n'
+    '[document]\nshape = "inputs"\nanswer_text = "generated_text"\n'
+)
+DOCUMENT = {"inputs": "once upon", "parameters": {"max_new_tokens": 6}}
+TOKENS = (" a", " time", " there", " was", " a", " tree")
+
+
+def document_test_dir(tmp_path: Path, extra: str = "", document: Any = None) -> TestDir:
+    """A test-dir for a text generator: one ``{"inputs": ..., "parameters": ...}`` document per request."""
+    body = json.dumps(DOCUMENT if document is None else document).encode()
+    root = write_test_dir(tmp_path / "td", policy=DOCUMENT_POLICY + extra, payload=None, extra={"payload.json": body})
+    return load_test_dir(root)
+
+
+@dataclass
+class TextGenerator(FakeImage):
+    """`{"inputs": str, "parameters": {"max_new_tokens": int}}` in, `{"generated_text": str}` out; deterministic."""
+
+    crashes_on_shape: bool = False
+    """Reads ``body["inputs"]`` and ``parameters["max_new_tokens"]`` unchecked: a corrupted document is a 500."""
+
+    def tokens(self, document: Any) -> list[str] | None:
+        """The answer's tokens, or None when the document is no request of this shape."""
+        if not isinstance(document, dict) or not isinstance(document.get("inputs"), str):
+            return None
+        parameters = document.get("parameters", {})
+        if not isinstance(parameters, dict):
+            return None
+        count = parameters.get("max_new_tokens", 6)
+        if not isinstance(count, int) or isinstance(count, bool):
+            return None
+        return [TOKENS[i % len(TOKENS)] for i in range(count)]
+
+    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return Response(415, b'{"error": "send application/json"}', "application/json")
+        try:
+            document = json.loads(body.decode("utf-8"))
+        except ValueError:
+            return Response(400, b'{"error": "not JSON"}', "application/json")
+        tokens = self.tokens(document)
+        if tokens is None:
+            if self.crashes_on_shape:
+                return Response(500, b"Internal Server Error", "text/plain")
+            return Response(422, b'{"error": "expected {\\"inputs\\": str}"}', "application/json")
+        return Response(200, json.dumps({"generated_text": "".join(tokens)}).encode(), "application/json")
+
+
+@dataclass
+class ClosesKeptAlive(GoodImage):
+    """uWSGI's plain --http-socket: HTTP/1.1 answers without Connection: close, and the connection closed after each."""
+
+    closes_kept_alive: bool = True

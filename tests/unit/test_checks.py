@@ -28,6 +28,7 @@ from .checkfakes import (
     CapsRecords,
     ChokesOnCustomAttributes,
     ClaimsBindToPort,
+    ClosesKeptAlive,
     CrashesOnBadInput,
     DiesOnBadInput,
     DropsLastRecord,
@@ -52,10 +53,12 @@ from .checkfakes import (
     SharesPorts,
     SlowPing,
     StrictMediaType,
+    TextGenerator,
     Trains,
     WritesIntoModelDir,
     WritesOutsideTmp,
     certify,
+    document_test_dir,
     failed,
     image_info,
     in_both_forms,
@@ -77,6 +80,7 @@ def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) 
     claimed["ENV-9"] = "[serverless] memory_mb"
     # TRN-11..13 are judged only when the policy declares them (test_training_contract.py)
     claimed.update({"TRN-11": "[train]", "TRN-12": "[train]", "TRN-13": "[train]"})
+    claimed["SRV-21"] = "[document]"
     if clause_id in claimed:
         assert outcome.verdict == SKIP
         assert claimed[clause_id] in outcome.reason
@@ -109,6 +113,8 @@ def test_every_failure_names_its_clause_and_level(clause_id: str, tmp_path: Path
     policy = BROKEN_POLICIES.get(clause_id)
     if clause_id in ("ENV-8", "ENV-9"):
         test_dir = serverless_test_dir(tmp_path / "test-dir")
+    elif clause_id in DOCUMENT_POLICIES:
+        test_dir = document_test_dir(tmp_path, DOCUMENT_POLICIES[clause_id])
     else:
         test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir", policy=policy)) if policy else None
     outcome, _ = certify(image, clause_id, tmp_path, test_dir=test_dir)
@@ -125,6 +131,8 @@ BROKEN_POLICIES = {
     "TRN-13": '[train]\nresume_log = "resumed"\n',
 }
 """Policies the broken images need: a conditional clause is judged only when the capability is declared."""
+DOCUMENT_POLICIES = {"SRV-21": ""}
+"""Tables added to a text generator's test-dir (checkfakes.document_test_dir) for the generative clauses."""
 
 BROKEN: dict[str, FakeImage] = {
     "IMG-1": GoodImage(executables=frozenset()),
@@ -162,6 +170,8 @@ BROKEN: dict[str, FakeImage] = {
     "SRV-17": LabelsHtml(),
     "SRV-18": IgnoresAccept(),
     "SRV-19": PadsAnswers(),
+    "SRV-20": ClosesKeptAlive(),
+    "SRV-21": TextGenerator(crashes_on_shape=True),
     "ENV-1": RecordedProcessTable(table=HARD_CODED),
     "ENV-2": RecordedProcessTable(table=HARD_CODED[:5]),
     "ENV-3": RecordedProcessTable(table=HARD_CODED),
