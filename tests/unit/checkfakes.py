@@ -16,6 +16,7 @@ import functools
 import json
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -1181,12 +1182,27 @@ def document_test_dir(tmp_path: Path, extra: str = "", document: Any = None) -> 
     return load_test_dir(root)
 
 
+STREAM_POLICY = (
+    '\n[streaming]\naccept = "text/event-stream"\nformat = "sse"\ntext = "token.text"\ndeterministic = true\n'
+)
+
+
 @dataclass
 class TextGenerator(FakeImage):
-    """`{"inputs": str, "parameters": {"max_new_tokens": int}}` in, `{"generated_text": str}` out; deterministic."""
+    """`{"inputs": str, "parameters": {"max_new_tokens": int}}` in, `{"generated_text": str}` out; deterministic.
+    With `Accept: text/event-stream`, one SSE event per token, `{"token": {"text": ...}}`, 0.05 s apart."""
 
     crashes_on_shape: bool = False
     """Reads ``body["inputs"]`` and ``parameters["max_new_tokens"]`` unchecked: a corrupted document is a 500."""
+    buffered: bool = False
+    """A proxy in front buffers the stream: every event arrives at the end."""
+    content_length: bool = False
+    """The stream is built whole and sent with a Content-Length."""
+    bare_tokens: bool = False
+    """The tokens are sent as they are, without ``data:`` framing."""
+    validates_in_stream: bool = False
+    """A streamed call is validated inside the event generator: a bad one is a 200 stream that ends empty."""
+    token_seconds: float = 0.05
 
     def tokens(self, document: Any) -> list[str] | None:
         """The answer's tokens, or None when the document is no request of this shape."""
@@ -1203,16 +1219,47 @@ class TextGenerator(FakeImage):
     def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
         if headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return Response(415, b'{"error": "send application/json"}', "application/json")
+        streams = headers.get("accept", "").startswith("text/event-stream")
         try:
             document = json.loads(body.decode("utf-8"))
         except ValueError:
+            if streams and self.validates_in_stream:
+                return Response(200, b"", "text/event-stream")
             return Response(400, b'{"error": "not JSON"}', "application/json")
         tokens = self.tokens(document)
         if tokens is None:
+            if streams and self.validates_in_stream:
+                return Response(200, b"", "text/event-stream")
             if self.crashes_on_shape:
                 return Response(500, b"Internal Server Error", "text/plain")
             return Response(422, b'{"error": "expected {\\"inputs\\": str}"}', "application/json")
+        if streams:
+            events = [t if self.bare_tokens else f"data: {json.dumps({'token': {'text': t}})}\n\n" for t in tokens]
+            return Response(
+                200, "".join(events).encode(), "text/event-stream", elapsed=self.token_seconds * len(tokens)
+            )
         return Response(200, json.dumps({"generated_text": "".join(tokens)}).encode(), "application/json")
+
+    def streamed(self, server: FakeServer, exchange: Exchange) -> Streamed:
+        if exchange.media_type != "text/event-stream" or exchange.status != 200:
+            return super().streamed(server, exchange)
+        text = exchange.body.decode()
+        if self.bare_tokens:
+            pieces = [token.encode() for token in re.findall(r" \S+", text)]
+        else:
+            pieces = [(event + "\n\n").encode() for event in text.split("\n\n")[:-1]]
+        at = [self.token_seconds * (n + 1) for n in range(len(pieces))]
+        if self.buffered:
+            at = [at[-1] + 0.001] * len(pieces) if at else []
+        headers = {k: v for k, v in exchange.headers.items() if k != "content-length"}
+        if self.content_length:
+            headers["content-length"] = str(len(exchange.body))
+        else:
+            headers["transfer-encoding"] = "chunked"
+        answer = replace(exchange, headers=headers)
+        return Streamed(
+            answer, tuple(zip(at, pieces, strict=True)), chunked=not self.content_length, version="HTTP/1.1"
+        )
 
 
 @dataclass

@@ -23,6 +23,7 @@ from conformance.testdir import load as load_test_dir
 from .checkfakes import (
     HARD_CODED,
     PAYLOAD,
+    STREAM_POLICY,
     AnswersUnsupported,
     BadExecutionParameters,
     CapsRecords,
@@ -81,6 +82,7 @@ def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) 
     # TRN-11..13 are judged only when the policy declares them (test_training_contract.py)
     claimed.update({"TRN-11": "[train]", "TRN-12": "[train]", "TRN-13": "[train]"})
     claimed["SRV-21"] = "[document]"
+    claimed.update({"SRV-22": "[streaming]", "SRV-23": "[streaming]", "SRV-24": "[streaming]"})
     if clause_id in claimed:
         assert outcome.verdict == SKIP
         assert claimed[clause_id] in outcome.reason
@@ -131,7 +133,7 @@ BROKEN_POLICIES = {
     "TRN-13": '[train]\nresume_log = "resumed"\n',
 }
 """Policies the broken images need: a conditional clause is judged only when the capability is declared."""
-DOCUMENT_POLICIES = {"SRV-21": ""}
+DOCUMENT_POLICIES = {"SRV-21": "", "SRV-22": STREAM_POLICY, "SRV-23": STREAM_POLICY, "SRV-24": STREAM_POLICY}
 """Tables added to a text generator's test-dir (checkfakes.document_test_dir) for the generative clauses."""
 
 BROKEN: dict[str, FakeImage] = {
@@ -172,6 +174,9 @@ BROKEN: dict[str, FakeImage] = {
     "SRV-19": PadsAnswers(),
     "SRV-20": ClosesKeptAlive(),
     "SRV-21": TextGenerator(crashes_on_shape=True),
+    "SRV-22": TextGenerator(buffered=True),
+    "SRV-23": TextGenerator(bare_tokens=True),
+    "SRV-24": TextGenerator(validates_in_stream=True),
     "ENV-1": RecordedProcessTable(table=HARD_CODED),
     "ENV-2": RecordedProcessTable(table=HARD_CODED[:5]),
     "ENV-3": RecordedProcessTable(table=HARD_CODED),

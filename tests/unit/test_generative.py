@@ -9,16 +9,17 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from conformance import codecs
+from conformance import codecs, streams
 from conformance.codecs.document_codec import DocumentCodec, at_path
 from conformance.context import Options
 from conformance.failures import HarnessError
-from conformance.runner import FAIL, PASS, SKIP
+from conformance.runner import FAIL, PASS, SKIP, Outcome
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import (
     DOCUMENT,
     DOCUMENT_POLICY,
+    STREAM_POLICY,
     ClosesKeptAlive,
     GoodImage,
     TextGenerator,
@@ -208,3 +209,80 @@ def test_srv20_names_a_close_the_answer_did_not_announce(tmp_path: Path) -> None
     assert "1. GET /ping on a new connection: 200 OK, no Connection header; the server closed the connection" in text
     assert "2. GET /ping on the same connection: no HTTP response (RemoteDisconnected" in text
     assert "curl -sv http://localhost:8080/ping http://localhost:8080/ping" in text
+
+
+# --- SRV-22..SRV-24 -----------------------------------------------------------------------------------------------
+
+
+def streaming(tmp_path: Path, image: TextGenerator, clause: str) -> Outcome:
+    test_dir = document_test_dir(tmp_path, STREAM_POLICY)
+    outcome, _ = certify(image, clause, tmp_path / clause, test_dir=test_dir, options=OPTIONS)
+    return outcome
+
+
+@pytest.mark.parametrize("clause", ["SRV-22", "SRV-23", "SRV-24"])
+def test_a_streaming_text_generator_passes(clause: str, tmp_path: Path) -> None:
+    outcome = streaming(tmp_path, TextGenerator(), clause)
+    assert outcome.verdict == PASS, outcome.failure and outcome.failure.render()
+
+
+@pytest.mark.parametrize("clause", ["SRV-22", "SRV-23", "SRV-24"])
+def test_streaming_clauses_skip_an_image_that_does_not_claim_it(clause: str, tmp_path: Path) -> None:
+    outcome, _ = certify(TextGenerator(), clause, tmp_path, test_dir=document_test_dir(tmp_path))
+    assert outcome.verdict == SKIP
+    assert "declares no [streaming]" in (outcome.reason or "")
+
+
+def test_srv22_fails_a_stream_a_proxy_buffers(tmp_path: Path) -> None:
+    outcome = streaming(tmp_path, TextGenerator(buffered=True), "SRV-22")
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "The streamed answer's first event came only with its last: something buffers the stream" in text
+    assert "X-Accel-Buffering: no" in text
+    assert "curl -sS -i --no-buffer" in text
+    assert streaming(tmp_path / "b", TextGenerator(buffered=True), "SRV-23").verdict == PASS
+
+
+def test_srv22_fails_a_stream_sent_with_a_content_length(tmp_path: Path) -> None:
+    outcome = streaming(tmp_path, TextGenerator(content_length=True), "SRV-22")
+    assert outcome.verdict == FAIL
+    assert "not sent with chunked transfer encoding" in rendered(outcome)
+
+
+def test_srv22_notes_an_answer_too_short_to_judge(tmp_path: Path) -> None:
+    outcome = streaming(tmp_path, TextGenerator(buffered=True, token_seconds=0.01), "SRV-22")
+    assert outcome.verdict == PASS
+    assert any("too short to tell streaming from buffering" in note for note in outcome.notes)
+
+
+def test_srv23_fails_bare_tokens(tmp_path: Path) -> None:
+    outcome = streaming(tmp_path, TextGenerator(bare_tokens=True), "SRV-23")
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "The streamed answer is not framed as Server-Sent Events" in text
+    assert "the line ' a time there was a tree'" in text
+    assert streaming(tmp_path / "b", TextGenerator(bare_tokens=True), "SRV-22").verdict == PASS
+
+
+def test_srv24_fails_a_stream_that_validates_after_its_200(tmp_path: Path) -> None:
+    outcome = streaming(tmp_path, TextGenerator(validates_in_stream=True), "SRV-24")
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "A failing streamed call (an empty body) did not report its error" in text
+    assert "200 OK with 0 frame(s), none an error" in text
+    assert streaming(tmp_path / "b", TextGenerator(validates_in_stream=True), "SRV-23").verdict == PASS
+
+
+def test_sse_and_jsonlines_frames() -> None:
+    framing = streams.read(
+        b': keep-alive\n\nevent: error\ndata: {"error": "x"}\n\ndata: a\ndata: b\n\ndata: [DONE]\n\n', "sse"
+    )
+    assert [f.data for f in framing.frames] == ['{"error": "x"}', "a\nb", "[DONE]"]
+    assert framing.frames[0].is_error
+    assert [f.data for f in streams.text_frames(framing)] == ["a\nb"]
+    assert framing.complete
+    assert framing.stray is None
+    lines = streams.read(b'{"token": {"text": " a"}}\n{"token": {"text": " b"}}\nnot json', "jsonlines")
+    assert lines.stray == "not json"
+    assert not lines.complete
+    assert [streams.frame_text(f, "token.text") for f in lines.frames[:2]] == [" a", " b"]

@@ -134,3 +134,15 @@ def test_a_stream_cut_before_its_last_chunk_is_an_error_after_the_first_part() -
     assert streamed.exchange.body == b"data: a\n\n"
     assert streamed.exchange.error
     assert "IncompleteRead" in streamed.exchange.error
+
+
+def test_the_harness_client_resends_once_on_a_connection_the_server_dropped() -> None:
+    """Other clauses judge their own subject, not SRV-20's: conformance.http sends again on a fresh connection."""
+    import requests
+
+    from conformance.http import send
+
+    session = requests.Session()
+    with serving(closes_unannounced) as url:
+        answers = [send(session, "GET", url + "/ping", timeout=5) for _ in range(4)]
+    assert [a.status for a in answers] == [200, 200, 200, 200], [a.error for a in answers]
