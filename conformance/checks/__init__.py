@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conformance.checks import (
+    asynchronous,
     batch,
     environment,
     generative,
@@ -19,6 +20,7 @@ from conformance.checks import (
 )
 
 __all__ = [
+    "asynchronous",
     "batch",
     "environment",
     "generative",

@@ -144,6 +144,7 @@ class Response:
     body: bytes = b""
     content_type: str | None = "text/csv"
     elapsed: float = 0.002
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class FakeServer:
@@ -243,7 +244,7 @@ class FakeServer:
                 error=f"ReadTimeout: read timed out. (read timeout={timeout})",
                 payload_file=payload_file,
             )
-        answer_headers = {"content-length": str(len(response.body))}
+        answer_headers = {"content-length": str(len(response.body)), **response.headers}
         if response.content_type:
             answer_headers["content-type"] = response.content_type
         return Exchange(
@@ -1182,6 +1183,7 @@ def document_test_dir(tmp_path: Path, extra: str = "", document: Any = None) -> 
     return load_test_dir(root)
 
 
+ASYNC_POLICY = "\n[async]\ninvocation_timeout_s = 120\nmax_request_mb = 20\n"
 STREAM_POLICY = (
     '\n[streaming]\naccept = "text/event-stream"\nformat = "sse"\ntext = "token.text"\ndeterministic = true\n'
 )
@@ -1203,6 +1205,12 @@ class TextGenerator(FakeImage):
     validates_in_stream: bool = False
     """A streamed call is validated inside the event generator: a bad one is a 200 stream that ends empty."""
     token_seconds: float = 0.05
+    chunked_answers: bool = False
+    """Every answer goes out chunked, without a Content-Length (a server that streams every answer)."""
+    header_bytes: int = 0
+    """Every answer carries an ``X-Model-Table`` header of this many bytes."""
+    body_limit: int | None = None
+    """A proxy in front refuses bodies above this many bytes with a 413."""
 
     def tokens(self, document: Any) -> list[str] | None:
         """The answer's tokens, or None when the document is no request of this shape."""
@@ -1217,6 +1225,14 @@ class TextGenerator(FakeImage):
         return [TOKENS[i % len(TOKENS)] for i in range(count)]
 
     def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        response = self.generate(body, headers)
+        if self.header_bytes:
+            response = replace(response, headers={"X-Model-Table": "t" * self.header_bytes})
+        return response
+
+    def generate(self, body: bytes, headers: Mapping[str, str]) -> Response:
+        if self.body_limit is not None and len(body) > self.body_limit:
+            return Response(413, b"<html>413 Request Entity Too Large</html>", "text/html")
         if headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return Response(415, b'{"error": "send application/json"}', "application/json")
         streams = headers.get("accept", "").startswith("text/event-stream")
@@ -1241,6 +1257,10 @@ class TextGenerator(FakeImage):
         return Response(200, json.dumps({"generated_text": "".join(tokens)}).encode(), "application/json")
 
     def streamed(self, server: FakeServer, exchange: Exchange) -> Streamed:
+        if self.chunked_answers and exchange.media_type != "text/event-stream":
+            headers = {k: v for k, v in exchange.headers.items() if k != "content-length"}
+            answer = replace(exchange, headers={**headers, "transfer-encoding": "chunked"})
+            return Streamed(answer, ((exchange.elapsed, exchange.body),), chunked=True, version="HTTP/1.1")
         if exchange.media_type != "text/event-stream" or exchange.status != 200:
             return super().streamed(server, exchange)
         text = exchange.body.decode()

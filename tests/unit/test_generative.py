@@ -17,6 +17,7 @@ from conformance.runner import FAIL, PASS, SKIP, Outcome
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import (
+    ASYNC_POLICY,
     DOCUMENT,
     DOCUMENT_POLICY,
     STREAM_POLICY,
@@ -286,3 +287,54 @@ def test_sse_and_jsonlines_frames() -> None:
     assert lines.stray == "not json"
     assert not lines.complete
     assert [streams.frame_text(f, "token.text") for f in lines.frames[:2]] == [" a", " b"]
+
+
+# --- ENV-10, ENV-11, ENV-13 ---------------------------------------------------------------------------------------
+
+
+def asynchronous(tmp_path: Path, image: TextGenerator, clause: str) -> Outcome:
+    test_dir = document_test_dir(tmp_path, ASYNC_POLICY)
+    outcome, _ = certify(image, clause, tmp_path / clause, test_dir=test_dir, options=OPTIONS)
+    return outcome
+
+
+@pytest.mark.parametrize("clause", ["ENV-10", "ENV-11", "ENV-13"])
+def test_an_asynchronous_text_generator_passes(clause: str, tmp_path: Path) -> None:
+    outcome = asynchronous(tmp_path, TextGenerator(), clause)
+    assert outcome.verdict == PASS, outcome.failure and outcome.failure.render()
+
+
+@pytest.mark.parametrize("clause", ["ENV-10", "ENV-11", "ENV-13"])
+def test_asynchronous_clauses_skip_an_image_that_does_not_claim_it(clause: str, tmp_path: Path) -> None:
+    outcome, _ = certify(TextGenerator(), clause, tmp_path, test_dir=document_test_dir(tmp_path))
+    assert outcome.verdict == SKIP
+    assert "declares no [async]" in (outcome.reason or "")
+
+
+def test_env10_fails_a_chunked_whole_answer(tmp_path: Path) -> None:
+    outcome = asynchronous(tmp_path, TextGenerator(chunked_answers=True), "ENV-10")
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "A whole answer is sent chunked, without Content-Length: asynchronous endpoints fail on it" in text
+    assert "Actual:   Transfer-Encoding: chunked, Content-Length: none" in text
+
+
+def test_env11_fails_headers_over_4096_bytes(tmp_path: Path) -> None:
+    outcome = asynchronous(tmp_path, TextGenerator(header_bytes=5000), "ENV-11")
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "asynchronous endpoints refuse more than 4096" in text
+    assert "X-Model-Table: 5,000 bytes" in text
+
+
+def test_env13_fails_a_6_mb_body_limit_and_skips_a_small_declaration(tmp_path: Path) -> None:
+    outcome = asynchronous(tmp_path, TextGenerator(body_limit=7 * 1024 * 1024), "ENV-13")
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "/invocations did not answer 200" in text
+    assert "413" in text
+    assert "client_max_body_size" in text
+    small = document_test_dir(tmp_path / "small", "\n[async]\nmax_request_mb = 5\n")
+    outcome, _ = certify(TextGenerator(), "ENV-13", tmp_path / "s", test_dir=small)
+    assert outcome.verdict == SKIP
+    assert "SRV-9 judges already" in (outcome.reason or "")
