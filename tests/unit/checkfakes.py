@@ -1238,6 +1238,7 @@ class TextGenerator(FakeImage):
         streams = headers.get("accept", "").startswith("text/event-stream")
         try:
             document = json.loads(body.decode("utf-8"))
+            streams = streams or (isinstance(document, dict) and document.get("stream") is True)
         except ValueError:
             if streams and self.validates_in_stream:
                 return Response(200, b"", "text/event-stream")

@@ -338,3 +338,42 @@ def test_env13_fails_a_6_mb_body_limit_and_skips_a_small_declaration(tmp_path: P
     outcome, _ = certify(TextGenerator(), "ENV-13", tmp_path / "s", test_dir=small)
     assert outcome.verdict == SKIP
     assert "SRV-9 judges already" in (outcome.reason or "")
+
+
+def test_a_stream_asked_for_by_a_body_member_merges_it_into_the_document(tmp_path: Path) -> None:
+    policy = '\n[streaming]\nbody = { stream = true }\nformat = "sse"\ntext = "token.text"\ndeterministic = true\n'
+    test_dir = document_test_dir(tmp_path, policy)
+    sent = []
+    for clause in ("SRV-22", "SRV-23", "SRV-24"):
+        outcome, certification = certify(TextGenerator(), clause, tmp_path / clause, test_dir=test_dir, options=OPTIONS)
+        assert outcome.verdict == PASS, outcome.failure and outcome.failure.render()
+        sent += [json.loads(body) for _, _, body, _ in certification.servers["default"].requests if body]
+    assert {"inputs": "once upon", "parameters": {"max_new_tokens": 6}, "stream": True} in sent
+    assert {"parameters": {"max_new_tokens": 6}, "stream": True} in sent  # SRV-24: a corrupted one, asked as a stream
+
+
+@pytest.mark.parametrize(
+    ("document", "shape"),
+    [
+        (
+            {
+                "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
+                "max_tokens": 8,
+            },
+            "messages",
+        ),
+        ({"prompt": "once upon", "max_tokens": 8, "temperature": 0.5}, "prompt"),
+    ],
+)
+def test_other_shapes_corrupt_their_own_members(document: dict[str, object], shape: str) -> None:
+    payload = json.dumps(document).encode()
+    codec = DocumentCodec.fit(payload, shape=shape)
+    cases = codec.shape_defects()
+    assert f"without its {shape!r} member" in cases
+    assert "max_tokens is a string" in cases
+    assert codec.is_request(cases["max_tokens is a string"])
+    assert not codec.is_request(cases[f"without its {shape!r} member"])
+    if shape == "messages":
+        assert json.loads(cases["a message without its content"])["messages"][1] == {"role": "user"}
+        assert codec.with_text("x")["messages"][1]["content"] == "x"
+    assert codec.is_request(payload)
