@@ -20,7 +20,10 @@ from conformance.wire import Request, Streamed
 def _document(ctx: CheckContext) -> tuple[Document, codecs.DocumentCodec]:
     document = ctx.policy.document
     if document is None or not ctx.policy.serves:
-        raise CheckSkipped("the policy declares no [document]: the image takes records, not one JSON document")
+        raise CheckSkipped(
+            "the image does not claim the capability: its policy declares no [document] (it takes records, not one "
+            "JSON document)"
+        )
     codec = request_codec(ctx)
     assert isinstance(codec, codecs.DocumentCodec)  # testdir.load fits it to a [document] policy
     return document, codec
@@ -122,9 +125,7 @@ def stream_request(ctx: CheckContext, streaming: Streaming, body: bytes | None =
     """A call that asks for a stream the way the policy says: its Accept, and its body members merged into the
     document (the test-dir's payload unless ``body`` is given)."""
     document = body if body is not None else ctx.test_dir.payload
-    if streaming.body:
-        codec = request_codec(ctx)
-        assert isinstance(codec, codecs.DocumentCodec)  # testdir.load requires [document] for body members
+    if streaming.body:  # testdir.load allows body members only with [document]: the body is a JSON document
         try:
             parsed = loads(document)
             document = compact({**parsed, **streaming.body} if isinstance(parsed, dict) else parsed)
