@@ -82,8 +82,15 @@ class CountedServer:
         return turns
 
     def stream(
-        self, request: Request, *, timeout: float | None = None, payload_file: Path | None = None
+        self,
+        request: Request,
+        *,
+        timeout: float | None = None,
+        payload_file: Path | None = None,
+        beyond_limit: bool = False,
     ) -> Streamed | None:
+        if beyond_limit:
+            return self.server.stream(request, timeout=timeout, payload_file=payload_file, beyond_limit=True)
         self.limits.before(self.clause, request[0], request[1])
         streamed = self.server.stream(request, timeout=timeout, payload_file=payload_file)
         if streamed is not None:

@@ -71,6 +71,9 @@ class Asynchronous:
     """The endpoint's InvocationTimeoutSeconds (at most 3600)."""
     max_request_mb: float = contract.MAX_REQUEST_BYTES / contract.MEGABYTE
     """The largest request body the image declares it takes, in MB."""
+    long_payload: str | None = None
+    """A request the model takes longer than 60 s to answer, within ``invocation_timeout_s`` (ENV-12); None: the
+    image declares none, and ENV-12 is not judged."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ class TestDir:
     """The request codec, fitted to the payload (None when the image does not serve)."""
     records: tuple[bytes, ...] = ()
     """The payload's records, as the request codec splits them."""
+    long_payload: bytes | None = None
+    """``[async] long_payload``'s body (ENV-12)."""
 
     @property
     def name(self) -> str:
@@ -198,6 +203,12 @@ def load(root: Path) -> TestDir:
         raise HarnessError(
             f"profile is serve-only but {model_dir} holds no model files to mount at {contract.MODEL_DIR}."
         )
+    long_payload = None
+    if policy.asynchronous is not None and policy.asynchronous.long_payload is not None:
+        long_path = root / policy.asynchronous.long_payload
+        if not long_path.is_file():
+            raise HarnessError(f"{POLICY_FILE} names [async] long_payload = {long_path.name!r}, which is missing.")
+        long_payload = long_path.read_bytes()
     return TestDir(
         root=root,
         policy=policy,
@@ -208,6 +219,7 @@ def load(root: Path) -> TestDir:
         model_dir=model_dir if has_model else None,
         codec=codec,
         records=records,
+        long_payload=long_payload,
     )
 
 
@@ -334,7 +346,7 @@ def _streaming(raw: Mapping[str, Any], path: Path) -> Streaming | None:
 
 
 def _asynchronous(raw: Mapping[str, Any], path: Path) -> Asynchronous | None:
-    table = _table(raw, "async", {"invocation_timeout_s", "max_request_mb"}, path)
+    table = _table(raw, "async", {"invocation_timeout_s", "max_request_mb", "long_payload"}, path)
     if table is None:
         return None
     timeout = _get(table, "invocation_timeout_s", int, contract.ASYNC_DEFAULT_INVOCATION_TIMEOUT_S, path)
@@ -349,7 +361,7 @@ def _asynchronous(raw: Mapping[str, Any], path: Path) -> Asynchronous | None:
             f"{path}: [async] max_request_mb = {size!r} must be a number of MB up to {contract.ASYNC_MAX_REQUEST_MB} "
             "(an asynchronous request's payload is at most 1 GB)."
         )
-    return Asynchronous(timeout, float(size))
+    return Asynchronous(timeout, float(size), _get(table, "long_payload", str, None, path))
 
 
 def _regex(value: str | None, name: str, path: Path) -> str | None:

@@ -1,5 +1,5 @@
 """ENV: asynchronous endpoints (the policy's ``[async]``): whole answers with a Content-Length, headers within
-4096 bytes, and request bodies above 6 MB up to what the image declares."""
+4096 bytes, invocations longer than 60 s answered, and request bodies above 6 MB up to what the image declares."""
 
 from __future__ import annotations
 
@@ -11,12 +11,24 @@ from conformance.failures import CheckSkipped, Violation
 from conformance.http import Exchange
 from conformance.invoking import accepted, invocation_headers, invoke, sized_payload
 from conformance.registry import Level, check
-from conformance.testdir import Asynchronous
+from conformance.targets import ServeSpec
+from conformance.testdir import Asynchronous, Policy
 from conformance.wire import Streamed
 
 LARGEST_SENT_MB = 64.0
 """The largest body ENV-13 sends: a declared limit above it is tried at this size (with a note), so that a run stays
 within memory and minutes."""
+
+
+SERVE_ASYNC = ServeSpec("async-long")
+"""ENV-12's server of its own: its one long invocation holds a worker for over a minute, beside the other checks."""
+LONG_WAIT_MARGIN_S = 15.0
+"""How long past the declared InvocationTimeoutSeconds ENV-12 waits for the long payload's answer."""
+
+
+def _long_server(policy: Policy) -> ServeSpec | None:
+    profile = policy.asynchronous
+    return SERVE_ASYNC if profile is not None and profile.long_payload is not None else None
 
 
 def _profile(ctx: CheckContext) -> Asynchronous:
@@ -111,6 +123,78 @@ def async_header_size(ctx: CheckContext) -> Iterator[Violation]:
             evidence=(*exchange.evidence(), ("Largest headers", listed)),
             reproduce=(exchange.curl(contract.PORT),),
         )
+
+
+@check(
+    "ENV-12",
+    Level.CONDITIONAL,
+    "Asynchronous endpoints: an invocation longer than 60 s is answered within the declared timeout ([async] images)",
+    source=contract.DG_ASYNC_INVOKE,
+    uses=(_long_server,),
+    apart=True,
+    waits=contract.INVOCATION_LIMIT_S,
+)
+def async_long_invocation(ctx: CheckContext) -> Iterator[Violation]:
+    """An image deployed to asynchronous endpoints with an `InvocationTimeoutSeconds` above real time's 60 s
+    (`[async] invocation_timeout_s`) answers a request that takes its model longer than 60 s (the policy's
+    `[async] long_payload`) with a 200, within that timeout: no proxy or server timeout cuts it off at a real-time
+    default.
+
+    Why: An asynchronous endpoint waits up to InvocationTimeoutSeconds (at most 3600 s, 15 minutes by default) for
+    the container's answer; that is what it is for. A serving stack configured for real time (nginx's
+    proxy_read_timeout of 60 s, a model server's 60 s timeout) answers a 504 or a closed connection after a minute,
+    and every long request lands in the failure bucket.
+
+    How: Starts a server of its own and POSTs the policy's `long_payload` once, not counted against the real-time
+    limit, waiting up to the declared timeout plus 15 s; requires a 200. An answer within 60 s shows nothing (a note
+    says so: make the long payload longer). Without a `long_payload`, or with a declared timeout of 60 s or less,
+    the clause is not judged.
+    """
+    profile = _profile(ctx)
+    declared = profile.invocation_timeout_s
+    body = ctx.test_dir.long_payload
+    if declared <= contract.INVOCATION_LIMIT_S:
+        raise CheckSkipped(
+            f"[async] invocation_timeout_s = {declared} is within real time's {contract.INVOCATION_LIMIT_S:g} s, "
+            "which SRV-3 judges"
+        )
+    if body is None:
+        raise CheckSkipped(
+            "the policy declares no [async] long_payload, a request its model takes more than 60 s to answer"
+        )
+    server = ctx.server(SERVE_ASYNC)
+    request = ("POST", contract.INVOCATIONS_PATH, body, invocation_headers(ctx))
+    streamed = server.stream(
+        request,
+        timeout=declared + LONG_WAIT_MARGIN_S,
+        payload_file=ctx.payload_file("async-long.body", body),
+        beyond_limit=True,
+    )
+    if streamed is None:
+        raise CheckSkipped("the harness reaches this server only through a probe container")
+    exchange = streamed.exchange
+    ctx.measure("async_long_invocation_seconds", exchange.elapsed)
+    if exchange.status == 200 and not exchange.error:
+        if exchange.elapsed <= contract.INVOCATION_LIMIT_S:
+            ctx.note(
+                f"the long payload was answered in {exchange.elapsed:.1f} s, within real time's 60 s: it shows "
+                "nothing about longer invocations (make [async] long_payload longer)"
+            )
+        return
+    yield Violation(
+        f"An invocation longer than 60 s was cut off after {exchange.elapsed:.1f} s, within the declared {declared} s",
+        expected=f"200 within InvocationTimeoutSeconds = {declared} s ([async] invocation_timeout_s)",
+        actual=exchange.error or exchange.describe(),
+        evidence=(
+            *exchange.evidence(),
+            (
+                "Hint",
+                "Every timeout on the way (nginx's proxy_read_timeout, the model server's) must be at least the "
+                "endpoint's InvocationTimeoutSeconds.",
+            ),
+        ),
+        reproduce=(exchange.curl(contract.PORT),),
+    )
 
 
 @check(

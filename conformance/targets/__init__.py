@@ -112,10 +112,16 @@ class Server(Protocol):
         ...
 
     def stream(
-        self, request: Request, *, timeout: float | None = None, payload_file: Path | None = None
+        self,
+        request: Request,
+        *,
+        timeout: float | None = None,
+        payload_file: Path | None = None,
+        beyond_limit: bool = False,
     ) -> Streamed | None:
         """One request whose answer is read part by part as it arrives (:func:`conformance.wire.stream`); None as
-        for :meth:`keep_alive`."""
+        for :meth:`keep_alive`. ``beyond_limit``: the request is meant to outlast SageMaker's real-time limit (an
+        asynchronous endpoint's, ENV-12), so it is not counted against that limit."""
         ...
 
     def running(self) -> bool: ...

@@ -279,7 +279,14 @@ class FakeServer:
             reused = True
         return turns
 
-    def stream(self, request: Request, *, timeout: float | None = None, payload_file: Path | None = None) -> Streamed:
+    def stream(
+        self,
+        request: Request,
+        *,
+        timeout: float | None = None,
+        payload_file: Path | None = None,
+        beyond_limit: bool = False,
+    ) -> Streamed:
         method, path, body, headers = request
         exchange = self._exchange(method, path, body, dict(headers), payload_file, timeout or 70.0)
         return self.image.streamed(self, exchange)
@@ -1179,11 +1186,14 @@ TOKENS = (" a", " time", " there", " was", " a", " tree")
 def document_test_dir(tmp_path: Path, extra: str = "", document: Any = None) -> TestDir:
     """A test-dir for a text generator: one ``{"inputs": ..., "parameters": ...}`` document per request."""
     body = json.dumps(DOCUMENT if document is None else document).encode()
-    root = write_test_dir(tmp_path / "td", policy=DOCUMENT_POLICY + extra, payload=None, extra={"payload.json": body})
+    files = {"payload.json": body, "long.json": json.dumps(LONG_DOCUMENT).encode()}
+    root = write_test_dir(tmp_path / "td", policy=DOCUMENT_POLICY + extra, payload=None, extra=files)
     return load_test_dir(root)
 
 
-ASYNC_POLICY = "\n[async]\ninvocation_timeout_s = 120\nmax_request_mb = 20\n"
+ASYNC_POLICY = '\n[async]\ninvocation_timeout_s = 120\nmax_request_mb = 20\nlong_payload = "long.json"\n'
+LONG_DOCUMENT = {"inputs": "once upon", "parameters": {"max_new_tokens": 1400}}
+"""70 s of generation at the fake's 0.05 s a token."""
 STREAM_POLICY = (
     '\n[streaming]\naccept = "text/event-stream"\nformat = "sse"\ntext = "token.text"\ndeterministic = true\n'
 )
@@ -1211,6 +1221,8 @@ class TextGenerator(FakeImage):
     """Every answer carries an ``X-Model-Table`` header of this many bytes."""
     body_limit: int | None = None
     """A proxy in front refuses bodies above this many bytes with a 413."""
+    proxy_timeout: float | None = None
+    """A proxy in front answers 504 to a request the model has not answered after this many seconds."""
 
     def tokens(self, document: Any) -> list[str] | None:
         """The answer's tokens, or None when the document is no request of this shape."""
@@ -1250,12 +1262,16 @@ class TextGenerator(FakeImage):
             if self.crashes_on_shape:
                 return Response(500, b"Internal Server Error", "text/plain")
             return Response(422, b'{"error": "expected {\\"inputs\\": str}"}', "application/json")
+        seconds = self.token_seconds * len(tokens)
+        if self.proxy_timeout is not None and seconds > self.proxy_timeout:
+            return Response(504, b"<html>504 Gateway Time-out</html>", "text/html", elapsed=self.proxy_timeout)
         if streams:
             events = [t if self.bare_tokens else f"data: {json.dumps({'token': {'text': t}})}\n\n" for t in tokens]
             return Response(
                 200, "".join(events).encode(), "text/event-stream", elapsed=self.token_seconds * len(tokens)
             )
-        return Response(200, json.dumps({"generated_text": "".join(tokens)}).encode(), "application/json")
+        answer = json.dumps({"generated_text": "".join(tokens)}).encode()
+        return Response(200, answer, "application/json", elapsed=max(seconds, 0.002))
 
     def streamed(self, server: FakeServer, exchange: Exchange) -> Streamed:
         if self.chunked_answers and exchange.media_type != "text/event-stream":

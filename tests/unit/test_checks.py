@@ -84,7 +84,7 @@ def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) 
     claimed.update({"TRN-11": "[train]", "TRN-12": "[train]", "TRN-13": "[train]"})
     claimed["SRV-21"] = "[document]"
     claimed.update({"SRV-22": "[streaming]", "SRV-23": "[streaming]", "SRV-24": "[streaming]"})
-    claimed.update({"ENV-10": "[async]", "ENV-11": "[async]", "ENV-13": "[async]"})
+    claimed.update({"ENV-10": "[async]", "ENV-11": "[async]", "ENV-12": "[async]", "ENV-13": "[async]"})
     if clause_id in claimed:
         assert outcome.verdict == SKIP
         assert claimed[clause_id] in outcome.reason
@@ -136,7 +136,7 @@ BROKEN_POLICIES = {
 }
 """Policies the broken images need: a conditional clause is judged only when the capability is declared."""
 DOCUMENT_POLICIES = {"SRV-21": "", "SRV-22": STREAM_POLICY, "SRV-23": STREAM_POLICY, "SRV-24": STREAM_POLICY}
-DOCUMENT_POLICIES |= {"ENV-10": ASYNC_POLICY, "ENV-11": ASYNC_POLICY, "ENV-13": ASYNC_POLICY}
+DOCUMENT_POLICIES |= {"ENV-10": ASYNC_POLICY, "ENV-11": ASYNC_POLICY, "ENV-12": ASYNC_POLICY, "ENV-13": ASYNC_POLICY}
 """Tables added to a text generator's test-dir (checkfakes.document_test_dir) for the generative clauses."""
 
 BROKEN: dict[str, FakeImage] = {
@@ -182,6 +182,7 @@ BROKEN: dict[str, FakeImage] = {
     "SRV-24": TextGenerator(validates_in_stream=True),
     "ENV-10": TextGenerator(chunked_answers=True),
     "ENV-11": TextGenerator(header_bytes=5000),
+    "ENV-12": TextGenerator(proxy_timeout=65),
     "ENV-13": TextGenerator(body_limit=7 * 1024 * 1024),
     "ENV-1": RecordedProcessTable(table=HARD_CODED),
     "ENV-2": RecordedProcessTable(table=HARD_CODED[:5]),

@@ -298,13 +298,13 @@ def asynchronous(tmp_path: Path, image: TextGenerator, clause: str) -> Outcome:
     return outcome
 
 
-@pytest.mark.parametrize("clause", ["ENV-10", "ENV-11", "ENV-13"])
+@pytest.mark.parametrize("clause", ["ENV-10", "ENV-11", "ENV-12", "ENV-13"])
 def test_an_asynchronous_text_generator_passes(clause: str, tmp_path: Path) -> None:
     outcome = asynchronous(tmp_path, TextGenerator(), clause)
     assert outcome.verdict == PASS, outcome.failure and outcome.failure.render()
 
 
-@pytest.mark.parametrize("clause", ["ENV-10", "ENV-11", "ENV-13"])
+@pytest.mark.parametrize("clause", ["ENV-10", "ENV-11", "ENV-12", "ENV-13"])
 def test_asynchronous_clauses_skip_an_image_that_does_not_claim_it(clause: str, tmp_path: Path) -> None:
     outcome, _ = certify(TextGenerator(), clause, tmp_path, test_dir=document_test_dir(tmp_path))
     assert outcome.verdict == SKIP
@@ -377,3 +377,35 @@ def test_other_shapes_corrupt_their_own_members(document: dict[str, object], sha
         assert json.loads(cases["a message without its content"])["messages"][1] == {"role": "user"}
         assert codec.with_text("x")["messages"][1]["content"] == "x"
     assert codec.is_request(payload)
+
+
+def test_env12_fails_a_proxy_that_cuts_at_65_s_and_counts_no_real_time_breach(tmp_path: Path) -> None:
+    test_dir = document_test_dir(tmp_path, ASYNC_POLICY)
+    outcome, certification = certify(TextGenerator(proxy_timeout=65), "ENV-12", tmp_path / "c", test_dir=test_dir)
+    assert outcome.verdict == FAIL
+    text = rendered(outcome)
+    assert "An invocation longer than 60 s was cut off after 65.0 s, within the declared 120 s" in text
+    assert "504" in text
+    assert "proxy_read_timeout" in text
+    assert certification.limits.breaches == {}  # the long request is meant to outlast real time: not a breach
+    assert "async-long" in [name for name, *_ in certification.fake_target.launches]  # a server of its own
+
+
+def test_env12_passes_the_long_payload_and_skips_without_one(tmp_path: Path) -> None:
+    test_dir = document_test_dir(tmp_path, ASYNC_POLICY)
+    outcome, certification = certify(TextGenerator(), "ENV-12", tmp_path / "a", test_dir=test_dir)
+    assert outcome.verdict == PASS
+    assert certification.limits.breaches == {}
+    short = document_test_dir(tmp_path / "b", '\n[async]\ninvocation_timeout_s = 60\nlong_payload = "long.json"\n')
+    outcome, _ = certify(TextGenerator(), "ENV-12", tmp_path / "s", test_dir=short)
+    assert outcome.verdict == SKIP
+    assert "within real time's 60 s" in (outcome.reason or "")
+    none = document_test_dir(tmp_path / "n", "\n[async]\ninvocation_timeout_s = 120\n")
+    outcome, _ = certify(TextGenerator(), "ENV-12", tmp_path / "t", test_dir=none)
+    assert outcome.verdict == SKIP
+    assert "no [async] long_payload" in (outcome.reason or "")
+
+
+def test_a_missing_long_payload_file_is_a_harness_error(tmp_path: Path) -> None:
+    with pytest.raises(HarnessError, match=r"long_payload = 'slow\.json', which is missing"):
+        document_test_dir(tmp_path, '\n[async]\ninvocation_timeout_s = 120\nlong_payload = "slow.json"\n')

@@ -282,7 +282,12 @@ class ServingContainer(DockerContainer):
         )
 
     def stream(
-        self, request: Request, *, timeout: float | None = None, payload_file: Path | None = None
+        self,
+        request: Request,
+        *,
+        timeout: float | None = None,
+        payload_file: Path | None = None,
+        beyond_limit: bool = False,
     ) -> Streamed | None:
         if self.probe is not None:
             return None

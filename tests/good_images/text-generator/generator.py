@@ -14,7 +14,7 @@ import flask
 
 MODEL = Path("/opt/ml/model/bigrams.json")
 TOKEN_SECONDS = float(os.environ.get("SMC_TOKEN_SECONDS", "0.05"))  # a model's pace, so that streaming shows
-MAX_NEW_TOKENS = 256
+MAX_NEW_TOKENS = 2048  # 100 s at 0.05 s a token: an asynchronous endpoint's long request
 app = flask.Flask(__name__)
 bigrams = json.loads(MODEL.read_text()) if MODEL.is_file() else None
 
