@@ -28,7 +28,9 @@ LONG_WAIT_MARGIN_S = 15.0
 
 def _long_server(policy: Policy) -> ServeSpec | None:
     profile = policy.asynchronous
-    return SERVE_ASYNC if profile is not None and profile.long_payload is not None else None
+    if profile is None or profile.long_payload is None:
+        return None
+    return SERVE_ASYNC if profile.invocation_timeout_s > contract.INVOCATION_LIMIT_S else None
 
 
 def _profile(ctx: CheckContext) -> Asynchronous:
