@@ -41,6 +41,7 @@ from conformance.trainings import (
     Training,
     working_training,
 )
+from conformance.wire import Request, Streamed, Turn
 
 
 class CountedServer:
@@ -73,6 +74,30 @@ class CountedServer:
         )
         self.limits.after(self.clause, exchange)
         return exchange
+
+    def keep_alive(self, requests: Sequence[Request], *, timeout: float | None = None) -> list[Turn] | None:
+        for method, path, _, _ in requests:
+            self.limits.before(self.clause, method, path)
+        turns = self.server.keep_alive(requests, timeout=timeout)
+        for turn in turns or ():
+            self.limits.after(self.clause, turn.exchange)
+        return turns
+
+    def stream(
+        self,
+        request: Request,
+        *,
+        timeout: float | None = None,
+        payload_file: Path | None = None,
+        beyond_limit: bool = False,
+    ) -> Streamed | None:
+        if beyond_limit:
+            return self.server.stream(request, timeout=timeout, payload_file=payload_file, beyond_limit=True)
+        self.limits.before(self.clause, request[0], request[1])
+        streamed = self.server.stream(request, timeout=timeout, payload_file=payload_file)
+        if streamed is not None:
+            self.limits.after(self.clause, streamed.exchange)
+        return streamed
 
     def running(self) -> bool:
         return self.server.running()

@@ -297,3 +297,42 @@ ANY_MEDIA_TYPE: Final = "*/*"
 UNPRODUCIBLE_ACCEPT: Final = "application/x-sagemaker-conformance-unknown"
 """An Accept no image can produce: HTTP's answer is 406 Not Acceptable, or the response as if there were no Accept
 (RFC 9110, section 15.5.7); InvokeEndpoint passes the caller's Accept to the container (API_RT)."""
+
+# --- Generative serving: documents, streaming, persistent connections, asynchronous endpoints ------------------------
+RFC_PERSISTENCE: Final = "https://www.rfc-editor.org/rfc/rfc9112#section-9.6"
+"""RFC 9112, section 9.6 "Tear-down": a server that closes a connection after a response sends ``Connection: close``
+in it; HTTP/1.1 connections are persistent unless one side says otherwise (section 9.3)."""
+API_STREAM: Final = (
+    "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpointWithResponseStream.html"
+)
+"""``InvokeEndpointWithResponseStream``: "the container for that model must support inference streaming"; the answer
+reaches the caller "incrementally as a series of parts"."""
+DG_ASYNC: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference.html"
+"""Asynchronous inference: "large payload sizes (up to 1GB), long processing times (up to one hour)"."""
+DG_ASYNC_INVOKE: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-invoke-endpoint.html"
+"""``InvocationTimeoutSeconds``: "a maximum of 3600 seconds (one hour)", "by default the request times out at 15
+minutes"."""
+JSON: Final = "application/json"
+"""The media type of one JSON document: a generative model's request and its non-streamed answer."""
+EVENT_STREAM: Final = "text/event-stream"
+"""Server-Sent Events (WHATWG HTML, "Server-sent events"): ``data:`` lines, an event ending at a blank line."""
+JSON_LINES: Final = "application/jsonlines"
+"""One JSON document per line: the other frame type streaming containers use (DJL's LMI default)."""
+STREAM_FIRST_EVENT_SHARE: Final = 0.5
+"""A streamed answer's first event arrives before this share of the time to its last: a proxy that buffers the
+whole answer (nginx's proxy_buffering on) delivers every event at once, at the end."""
+STREAM_MIN_SPAN_S: Final = 0.2
+"""Below this time from first to last byte, an answer is too short to tell streaming from buffering."""
+KEEP_ALIVE_REQUESTS: Final = 3
+"""Requests SRV-20 sends back to back on one HTTP/1.1 connection, per path."""
+KEEP_ALIVE_LINGER_S: Final = 0.3
+"""How long SRV-20 watches a kept-alive connection after an answer for a close the answer did not announce."""
+ASYNC_DEFAULT_INVOCATION_TIMEOUT_S: Final = 900
+"""``InvocationTimeoutSeconds`` when the request sets none: 15 minutes (DG_ASYNC_INVOKE)."""
+ASYNC_MAX_INVOCATION_TIMEOUT_S: Final = 3600
+"""``InvocationTimeoutSeconds`` at most one hour (DG_ASYNC_INVOKE)."""
+ASYNC_MAX_REQUEST_MB: Final = 1024
+"""An asynchronous request's payload is read from S3, up to 1 GB (DG_ASYNC)."""
+ASYNC_MAX_HEADER_BYTES: Final = 4096
+"""Response headers an asynchronous endpoint passes on, at most 4096 bytes (users' reports: github
+aws/deep-learning-containers issue 4668; no AWS page states it)."""

@@ -86,7 +86,15 @@ def send(
     sent_headers = dict(headers or {})
     started = time.perf_counter()
     try:
-        response = session.request(method, url, data=body or None, headers=sent_headers, timeout=timeout)
+        try:
+            response = session.request(method, url, data=body or None, headers=sent_headers, timeout=timeout)
+        except requests.ConnectionError as error:
+            if not _dropped_kept_connection(error):
+                raise
+            # A pooled connection the server closed without saying so (SRV-20's finding, judged there once):
+            # the pool has dropped it, and the request goes out again on a fresh connection, as Go's client
+            # (SageMaker's health checker) does, so that other clauses judge their own subject.
+            response = session.request(method, url, data=body or None, headers=sent_headers, timeout=timeout)
     except requests.RequestException as error:
         return Exchange(
             method,
@@ -113,3 +121,9 @@ def send(
         elapsed=response.elapsed.total_seconds() if response.elapsed else time.perf_counter() - started,
         payload_file=payload_file,
     )
+
+
+def _dropped_kept_connection(error: requests.ConnectionError) -> bool:
+    """The connection failed before any answer came (reset or closed by the server), not a refusal to connect."""
+    text = str(error)
+    return "Connection aborted" in text and ("RemoteDisconnected" in text or "ConnectionResetError" in text)

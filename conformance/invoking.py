@@ -72,9 +72,15 @@ def invoke(
     )
 
 
+def response_reader(ctx: CheckContext, exchange: Exchange) -> type[codecs.Codec]:
+    """The codec that reads the response: its Content-Type's (else the policy's accept's, else lines); a JSON answer
+    of a ``[document]`` image is one document."""
+    return codecs.for_response(exchange.media_type, ctx.policy.accept, document=ctx.policy.document is not None)
+
+
 def response_records(ctx: CheckContext, exchange: Exchange) -> list[str] | None:
-    """The response's records, read by the codec of its Content-Type (else the policy's accept's, else as lines)."""
-    return codecs.for_response(exchange.media_type, ctx.policy.accept).output_records(exchange.body)
+    """The response's records, read by :func:`response_reader`."""
+    return response_reader(ctx, exchange).output_records(exchange.body)
 
 
 def request_media_type(ctx: CheckContext) -> str:
@@ -85,7 +91,12 @@ def request_codec(ctx: CheckContext) -> codecs.Codec:
     """The request codec the policy's content_type chose, fitted to the test-dir's payload."""
     codec = ctx.test_dir.codec
     if codec is None:  # the test-dir was loaded for an image that does not serve
-        codec = codecs.for_request(ctx.policy.content_type, ctx.test_dir.payload, header=ctx.policy.csv_header)
+        codec = codecs.for_request(
+            ctx.policy.content_type,
+            ctx.test_dir.payload,
+            header=ctx.policy.csv_header,
+            document=ctx.policy.document.shape if ctx.policy.document else None,
+        )
     return codec
 
 
@@ -154,7 +165,7 @@ def round_trip_violations(
                 actual=f"Content-Type {exchange.headers.get('content-type')}",
             )
         )
-    reader = codecs.for_response(exchange.media_type, accept)
+    reader = response_reader(ctx, exchange)
     records = reader.output_records(exchange.body)
     wanted = records_in(ctx, body)
     if expected_records is not None:

@@ -26,12 +26,54 @@ TRAIN_KEYS = {"sigterm_hyperparameters", "metric_definitions", "multi_host", "re
 PROFILES = ("train+serve", "serve-only", "train-only")
 _POLICY_KEYS = {
     "profile", "content_type", "accept", "accept_fallback", "payload", "expected_output", "csv_header", "env", "waive",
-    "train", "serverless",
+    "train", "serverless", "document", "streaming", "async",
 }  # fmt: skip
+DOCUMENT_SHAPES = ("inputs", "messages", "prompt")
+STREAM_FORMATS = ("sse", "jsonlines")
 
 
 EXPECTED_OUTPUT = "expected_output.csv"
 """Read as the expected response records when present, unless conformance.toml names another file."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """``[document]``: the request is one JSON document of a generative model, not a list of records (SRV-21)."""
+
+    shape: str
+    """"inputs" (``{"inputs": str, "parameters": {...}}``), "messages" (``{"messages": [{"role", "content"}]}``) or
+    "prompt" (``{"prompt": str}``)."""
+    answer_text: str = ""
+    """Dotted path of the generated text in the non-streamed answer ("0.generated_text"); "" = the whole answer."""
+
+
+@dataclass(frozen=True)
+class Streaming:
+    """``[streaming]``: the image streams its answer when a call asks for it (SRV-22..SRV-24)."""
+
+    accept: str | None = None
+    """The Accept value that asks for a stream (e.g. text/event-stream); None: the body alone asks."""
+    body: Mapping[str, Any] = field(default_factory=dict)
+    """Members merged into the request document to ask for a stream (e.g. ``{"stream": true}``)."""
+    format: str = "sse"
+    """"sse" (``data:`` events) or "jsonlines" (one JSON document per line)."""
+    text: str = ""
+    """Dotted path of each frame's text in the frame's JSON; "" = the frame's data is the text."""
+    deterministic: bool = False
+    """The frames' texts, joined, equal the non-streamed answer's text."""
+
+
+@dataclass(frozen=True)
+class Asynchronous:
+    """``[async]``: the image is deployed to asynchronous endpoints (ENV-10..ENV-13)."""
+
+    invocation_timeout_s: int = contract.ASYNC_DEFAULT_INVOCATION_TIMEOUT_S
+    """The endpoint's InvocationTimeoutSeconds (at most 3600)."""
+    max_request_mb: float = contract.MAX_REQUEST_BYTES / contract.MEGABYTE
+    """The largest request body the image declares it takes, in MB."""
+    long_payload: str | None = None
+    """A request the model takes longer than 60 s to answer, within ``invocation_timeout_s`` (ENV-12); None: the
+    image declares none, and ENV-12 is not judged."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +107,12 @@ class Policy:
     resume_log: str | None = None
     """``[train] resume_log``: a regex of the log line the image prints when it resumes from a checkpoint;
     declaring it claims that training resumes from /opt/ml/checkpoints (TRN-13)."""
+    document: Document | None = None
+    """``[document]``: one JSON document is one request (SRV-21); None: the request holds records."""
+    streaming: Streaming | None = None
+    """``[streaming]``: how a call asks for a streamed answer (SRV-22..SRV-24); None: not claimed."""
+    asynchronous: Asynchronous | None = None
+    """``[async]``: deployed to asynchronous endpoints (ENV-10..ENV-13); None: not claimed."""
 
     @property
     def trains(self) -> bool:
@@ -92,6 +140,8 @@ class TestDir:
     """The request codec, fitted to the payload (None when the image does not serve)."""
     records: tuple[bytes, ...] = ()
     """The payload's records, as the request codec splits them."""
+    long_payload: bytes | None = None
+    """``[async] long_payload``'s body (ENV-12)."""
 
     @property
     def name(self) -> str:
@@ -124,7 +174,12 @@ def load(root: Path) -> TestDir:
     records: tuple[bytes, ...] = ()
     if policy.serves:
         try:
-            codec = codecs.for_request(policy.content_type, payload, header=policy.csv_header)
+            codec = codecs.for_request(
+                policy.content_type,
+                payload,
+                header=policy.csv_header,
+                document=policy.document.shape if policy.document else None,
+            )
         except codecs.CodecError as error:
             raise HarnessError(f"{payload_path} as content_type = {policy.content_type!r}: {error}.") from None
         records = tuple(codec.split(payload) or ())
@@ -148,6 +203,12 @@ def load(root: Path) -> TestDir:
         raise HarnessError(
             f"profile is serve-only but {model_dir} holds no model files to mount at {contract.MODEL_DIR}."
         )
+    long_payload = None
+    if policy.asynchronous is not None and policy.asynchronous.long_payload is not None:
+        long_path = root / policy.asynchronous.long_payload
+        if not long_path.is_file():
+            raise HarnessError(f"{POLICY_FILE} names [async] long_payload = {long_path.name!r}, which is missing.")
+        long_payload = long_path.read_bytes()
     return TestDir(
         root=root,
         policy=policy,
@@ -158,6 +219,7 @@ def load(root: Path) -> TestDir:
         model_dir=model_dir if has_model else None,
         codec=codec,
         records=records,
+        long_payload=long_payload,
     )
 
 
@@ -230,7 +292,76 @@ def _load_policy(path: Path) -> Policy:
         metric_definitions=metrics,
         multi_host=_get(train, "multi_host", bool, False, path),
         resume_log=_regex(_get(train, "resume_log", str, None, path), "[train] resume_log", path),
+        document=_document(raw, path),
+        streaming=_streaming(raw, path),
+        asynchronous=_asynchronous(raw, path),
     )
+
+
+def _table(raw: Mapping[str, Any], name: str, known: set[str], path: Path) -> dict[str, Any] | None:
+    """A policy table, its keys checked; None when the policy has none (the capability is not claimed)."""
+    if name not in raw:
+        return None
+    table: dict[str, Any] = _get(raw, name, dict, {}, path)
+    if set(table) - known:
+        raise HarnessError(f"{path}: unknown key(s) {sorted(set(table) - known)} in [{name}]; known: {sorted(known)}.")
+    return table
+
+
+def _document(raw: Mapping[str, Any], path: Path) -> Document | None:
+    table = _table(raw, "document", {"shape", "answer_text"}, path)
+    if table is None:
+        return None
+    shape = _get(table, "shape", str, None, path)
+    if shape not in DOCUMENT_SHAPES:
+        raise HarnessError(f"{path}: [document] shape = {shape!r} is not one of {', '.join(DOCUMENT_SHAPES)}.")
+    if _get(raw, "content_type", str, contract.CSV, path).split(";")[0].strip().lower() != contract.JSON:
+        raise HarnessError(f'{path}: [document] needs content_type = "{contract.JSON}" (one JSON document).')
+    return Document(shape, _get(table, "answer_text", str, "", path))
+
+
+def _streaming(raw: Mapping[str, Any], path: Path) -> Streaming | None:
+    table = _table(raw, "streaming", {"accept", "body", "format", "text", "deterministic"}, path)
+    if table is None:
+        return None
+    accept = _get(table, "accept", str, None, path)
+    body = _get(table, "body", dict, {}, path)
+    if not accept and not body:
+        raise HarnessError(
+            f'{path}: [streaming] must say how a call asks for a stream: accept = "text/event-stream" and/or '
+            "body = { stream = true }."
+        )
+    if body and "document" not in raw:
+        raise HarnessError(f"{path}: [streaming] body members are merged into a JSON document: declare [document].")
+    format_ = _get(table, "format", str, "sse", path)
+    if format_ not in STREAM_FORMATS:
+        raise HarnessError(f"{path}: [streaming] format = {format_!r} is not one of {', '.join(STREAM_FORMATS)}.")
+    return Streaming(
+        accept=accept,
+        body=body,
+        format=format_,
+        text=_get(table, "text", str, "", path),
+        deterministic=_get(table, "deterministic", bool, False, path),
+    )
+
+
+def _asynchronous(raw: Mapping[str, Any], path: Path) -> Asynchronous | None:
+    table = _table(raw, "async", {"invocation_timeout_s", "max_request_mb", "long_payload"}, path)
+    if table is None:
+        return None
+    timeout = _get(table, "invocation_timeout_s", int, contract.ASYNC_DEFAULT_INVOCATION_TIMEOUT_S, path)
+    if not 1 <= timeout <= contract.ASYNC_MAX_INVOCATION_TIMEOUT_S:
+        raise HarnessError(
+            f"{path}: [async] invocation_timeout_s = {timeout} is outside 1..{contract.ASYNC_MAX_INVOCATION_TIMEOUT_S} "
+            "(InvocationTimeoutSeconds)."
+        )
+    size = table.get("max_request_mb", contract.MAX_REQUEST_BYTES / contract.MEGABYTE)
+    if isinstance(size, bool) or not isinstance(size, (int, float)) or not 0 < size <= contract.ASYNC_MAX_REQUEST_MB:
+        raise HarnessError(
+            f"{path}: [async] max_request_mb = {size!r} must be a number of MB up to {contract.ASYNC_MAX_REQUEST_MB} "
+            "(an asynchronous request's payload is at most 1 GB)."
+        )
+    return Asynchronous(timeout, float(size), _get(table, "long_payload", str, None, path))
 
 
 def _regex(value: str | None, name: str, path: Path) -> str | None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from conformance.checks import (
+    asynchronous,
     batch,
     environment,
+    generative,
     hosts,
     image,
     invocations,
@@ -18,8 +20,10 @@ from conformance.checks import (
 )
 
 __all__ = [
+    "asynchronous",
     "batch",
     "environment",
+    "generative",
     "hosts",
     "image",
     "invocations",

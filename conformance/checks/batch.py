@@ -13,7 +13,14 @@ from conformance import codecs, contract
 from conformance.context import CheckContext, ServeSpec
 from conformance.failures import CheckSkipped, DependencyFailed, Violation
 from conformance.http import Exchange
-from conformance.invoking import POLICY_ACCEPT_ONLY, exchange_violation, invoke, request_codec, response_records
+from conformance.invoking import (
+    POLICY_ACCEPT_ONLY,
+    exchange_violation,
+    invoke,
+    request_codec,
+    response_reader,
+    response_records,
+)
 from conformance.registry import Level, check
 from conformance.targets import Server
 
@@ -102,7 +109,7 @@ def _line_codec(ctx: CheckContext) -> codecs.Codec:
     if not ctx.policy.serves:
         raise CheckSkipped(f"profile is {ctx.policy.profile!r}: the image does not serve")
     codec = request_codec(ctx)
-    if isinstance(codec, codecs.JsonCodec):
+    if isinstance(codec, (codecs.JsonCodec, codecs.DocumentCodec)):
         raise CheckSkipped(
             "the request is one JSON document (application/json): batch transform splits input by line "
             "(SplitType=Line) and a JSON document is not line-delimited, so a JSON image takes a transform's input "
@@ -232,7 +239,7 @@ def _multi_record_violations(
     if refused:
         return
     assembled = assemble_with_line([a.body for a in answers])
-    reader = codecs.for_response(answers[0].media_type, ctx.policy.accept)
+    reader = response_reader(ctx, answers[0])
     outputs = reader.output_records(assembled)
     if outputs is None or len(outputs) != len(records):
         # Each mini-batch's answer is parsed again only to name the first one short of records.
@@ -279,7 +286,7 @@ def _single_record_violation(
             actual="a body that does not parse" if outputs is None else f"{len(outputs)} records",
         )
     if expected is not None:
-        reader = codecs.for_response(exchange.media_type, ctx.policy.accept)
+        reader = response_reader(ctx, exchange)
         wanted = reader.canonical(expected[index % len(expected)])
         if outputs[0] != wanted:
             return exchange_violation(

@@ -2,6 +2,9 @@
 payloads through the codec of the media type the policy declares (conformance.toml's ``content_type`` for
 requests, ``accept`` for responses).
 
+A policy's ``[document]`` makes the request one JSON document of a generative model (``DocumentCodec``): the
+whole document is the one record in, the whole answer the one record out.
+
 A response is read by the codec of its own Content-Type when the harness has one, else by the codec of the
 declared ``accept``, else as lines.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 from conformance.codecs.codec import EMPTY, SINGLE, Codec, CodecError, Generated
 from conformance.codecs.csv_codec import CsvCodec
+from conformance.codecs.document_codec import DocumentCodec, at_path
 from conformance.codecs.json_codec import JsonCodec
 from conformance.codecs.jsonlines_codec import JsonLinesCodec
 
@@ -20,9 +24,11 @@ __all__ = [
     "Codec",
     "CodecError",
     "CsvCodec",
+    "DocumentCodec",
     "Generated",
     "JsonCodec",
     "JsonLinesCodec",
+    "at_path",
     "codec_for",
     "for_request",
     "for_response",
@@ -47,8 +53,11 @@ def known_media_types() -> list[str]:
     return [media for codec in CODECS for media in codec.media_types]
 
 
-def for_request(content_type: str, payload: bytes, *, header: bool = False) -> Codec:
-    """The request codec, fitted to the test-dir's payload; CodecError says why it cannot be."""
+def for_request(content_type: str, payload: bytes, *, header: bool = False, document: str | None = None) -> Codec:
+    """The request codec, fitted to the test-dir's payload; CodecError says why it cannot be. ``document`` is the
+    policy's ``[document] shape``: the payload is then one document of that shape."""
+    if document is not None:
+        return DocumentCodec.fit(payload, header=header, shape=document)
     codec = codec_for(content_type)
     if codec is None:
         raise CodecError(
@@ -58,6 +67,8 @@ def for_request(content_type: str, payload: bytes, *, header: bool = False) -> C
     return codec.fit(payload, header=header)
 
 
-def for_response(content_type: str | None, accept: str | None = None) -> type[Codec]:
-    """The codec that reads a response: its own Content-Type's, else the declared ``accept``'s, else lines."""
-    return codec_for(content_type) or codec_for(accept) or CsvCodec
+def for_response(content_type: str | None, accept: str | None = None, *, document: bool = False) -> type[Codec]:
+    """The codec that reads a response: its own Content-Type's, else the declared ``accept``'s, else lines. A
+    ``document`` image answers one JSON document: it is read whole."""
+    found = codec_for(content_type) or codec_for(accept) or CsvCodec
+    return DocumentCodec if document and found is JsonCodec else found

@@ -26,6 +26,7 @@ from conformance.procs import Process
 from conformance.targets.results import EngineInfo, ImageInfo, PathStat, Readiness, TrainResult
 from conformance.testdir import TestDir
 from conformance.timeline import Timeline
+from conformance.wire import Request, Streamed, Turn
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,25 @@ class Server(Protocol):
         payload_file: Path | None = None,
     ) -> Exchange:
         """One HTTP request as a client of the endpoint sends it."""
+        ...
+
+    def keep_alive(self, requests: Sequence[Request], *, timeout: float | None = None) -> list[Turn] | None:
+        """``requests`` sent back to back on one kept HTTP/1.1 connection, each answer's connection watched briefly
+        for an unannounced close (:func:`conformance.wire.keep_alive`); None when the harness reaches the server only
+        through a probe container, which cannot hold a connection for it."""
+        ...
+
+    def stream(
+        self,
+        request: Request,
+        *,
+        timeout: float | None = None,
+        payload_file: Path | None = None,
+        beyond_limit: bool = False,
+    ) -> Streamed | None:
+        """One request whose answer is read part by part as it arrives (:func:`conformance.wire.stream`); None as
+        for :meth:`keep_alive`. ``beyond_limit``: the request is meant to outlast SageMaker's real-time limit (an
+        asynchronous endpoint's, ENV-12), so it is not counted against that limit."""
         ...
 
     def running(self) -> bool: ...

@@ -11,7 +11,9 @@ table), so that both apply exactly the same rule:
 * no clause is a check error, and none is a warning;
 * a clause of ``also_skips`` may be skipped: the defect leaves it nothing to judge;
 * a twin of an ecosystem corpus image (``base = "smc-eco/..."``) keeps that image's pinned verdicts
-  (tests/ecosystem/corpus.toml) for every other clause: its own skips, waivers and real defects.
+  (tests/ecosystem/corpus.toml) for every other clause: its own skips, waivers and real defects;
+* an image built on a passing fixture (``base = "smc-good/..."``, tests/good_images) is judged like one on the
+  reference image: that fixture passes every clause.
 """
 
 from __future__ import annotations
@@ -158,7 +160,10 @@ def image_problem(entry: Entry) -> str | None:
     if mine is None:
         return f"{entry.image} is not built: run {build}"
     if base is None:
-        builder = "scripts/build-ecosystem-images.sh" if entry.base else "scripts/build-images.sh decision_trees"
+        builder = "scripts/build-images.sh decision_trees"
+        if entry.base:
+            good = entry.base.startswith("smc-good/")
+            builder = "tests/good_images/build.sh" if good else "scripts/build-ecosystem-images.sh"
         return f"{base_image(entry)} is not built: run {builder}"
     if mine[: len(base)] != base:
         return f"{entry.image} was built on an older {base_image(entry)}: run {build}"

@@ -23,6 +23,7 @@ from typing import Any
 
 from conformance import contract, procs
 from conformance.entrypoint import ArgumentProbe
+from conformance.http import Exchange
 from conformance.opt_ml import TrainSpec
 from conformance.pid1 import StopResult
 from conformance.procs import Process
@@ -30,6 +31,7 @@ from conformance.targets import ServeSpec
 from conformance.targets.results import EngineInfo, ImageInfo, TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
+from conformance.wire import Streamed
 
 from .fakeserver import FakeServer, Response, parse_csv
 
@@ -237,6 +239,14 @@ class FakeImage:
 
     def memory_events(self, server: FakeServer) -> str | None:
         return None
+
+    closes_kept_alive: bool = False
+    """Closes every connection after its answer without ``Connection: close`` (uWSGI's plain --http-socket)."""
+
+    def streamed(self, server: FakeServer, exchange: Exchange) -> Streamed:
+        """The answer as it arrives on the wire: by default whole, with a Content-Length, at its elapsed time."""
+        parts = ((exchange.elapsed, exchange.body),) if exchange.body else ()
+        return Streamed(exchange, parts, chunked=False, version="HTTP/1.1")
 
     def handle(self, server: FakeServer, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
         if path == contract.PING_PATH and method == "GET":

@@ -7,7 +7,7 @@ import csv
 import functools
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from conformance.pid1 import StopResult
 from conformance.procs import Process
 from conformance.targets import ServeSpec
 from conformance.targets.results import Readiness
+from conformance.wire import Request, Streamed, Turn
 
 if TYPE_CHECKING:
     from .checkfakes import FakeImage
@@ -44,6 +45,7 @@ class Response:
     body: bytes = b""
     content_type: str | None = "text/csv"
     elapsed: float = 0.002
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class FakeServer:
@@ -143,7 +145,7 @@ class FakeServer:
                 error=f"ReadTimeout: read timed out. (read timeout={timeout})",
                 payload_file=payload_file,
             )
-        answer_headers = {"content-length": str(len(response.body))}
+        answer_headers = {"content-length": str(len(response.body)), **response.headers}
         if response.content_type:
             answer_headers["content-type"] = response.content_type
         return Exchange(
@@ -158,6 +160,37 @@ class FakeServer:
             response.elapsed,
             payload_file=payload_file,
         )
+
+    def keep_alive(self, requests: Sequence[Request], *, timeout: float | None = None) -> list[Turn] | None:
+        """As conformance.wire.keep_alive sees the image: each answer, and whether the image closes the connection
+        after it without saying so (``FakeImage.closes_kept_alive``)."""
+        turns: list[Turn] = []
+        reused = False
+        for method, path, body, headers in requests:
+            if reused and self.image.closes_kept_alive:
+                error = "RemoteDisconnected: Remote end closed connection without response"
+                url = f"http://127.0.0.1:32768{path}"
+                failed = Exchange(method, url, dict(headers), body, None, "", {}, b"", 0.001, error=error)
+                turns.append(Turn(failed, True, False, None))
+                reused = False
+                continue
+            exchange = self._exchange(method, path, body, dict(headers), None, timeout or 70.0)
+            closes = self.image.closes_kept_alive
+            turns.append(Turn(exchange, reused, False, 0.002 if closes else None))
+            reused = True
+        return turns
+
+    def stream(
+        self,
+        request: Request,
+        *,
+        timeout: float | None = None,
+        payload_file: Path | None = None,
+        beyond_limit: bool = False,
+    ) -> Streamed:
+        method, path, body, headers = request
+        exchange = self._exchange(method, path, body, dict(headers), payload_file, timeout or 70.0)
+        return self.image.streamed(self, exchange)
 
     def running(self) -> bool:
         return self.alive

@@ -21,6 +21,7 @@ from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import PAYLOAD, FakeImage, GoodImage, failed, image_info, serverless_test_dir, trained, write_test_dir
+from .fakegenerative import ASYNC_POLICY, STREAM_POLICY, ClosesKeptAlive, TextGenerator, document_test_dir
 from .fakeimages import (
     HARD_CODED,
     AnswersUnsupported,
@@ -68,6 +69,9 @@ def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) 
     claimed["ENV-9"] = "[serverless] memory_mb"
     # TRN-11..13 are judged only when the policy declares them (test_training_contract.py)
     claimed.update({"TRN-11": "[train]", "TRN-12": "[train]", "TRN-13": "[train]"})
+    claimed["SRV-21"] = "[document]"
+    claimed.update({"SRV-22": "[streaming]", "SRV-23": "[streaming]", "SRV-24": "[streaming]"})
+    claimed.update({"ENV-10": "[async]", "ENV-11": "[async]", "ENV-12": "[async]", "ENV-13": "[async]"})
     if clause_id in claimed:
         assert outcome.verdict == SKIP
         assert claimed[clause_id] in outcome.reason
@@ -100,6 +104,8 @@ def test_every_failure_names_its_clause_and_level(clause_id: str, tmp_path: Path
     policy = BROKEN_POLICIES.get(clause_id)
     if clause_id in ("ENV-8", "ENV-9"):
         test_dir = serverless_test_dir(tmp_path / "test-dir")
+    elif clause_id in DOCUMENT_POLICIES:
+        test_dir = document_test_dir(tmp_path, DOCUMENT_POLICIES[clause_id])
     else:
         test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir", policy=policy)) if policy else None
     outcome, _ = certify(image, clause_id, tmp_path, test_dir=test_dir)
@@ -116,6 +122,9 @@ BROKEN_POLICIES = {
     "TRN-13": '[train]\nresume_log = "resumed"\n',
 }
 """Policies the broken images need: a conditional clause is judged only when the capability is declared."""
+DOCUMENT_POLICIES = {"SRV-21": "", "SRV-22": STREAM_POLICY, "SRV-23": STREAM_POLICY, "SRV-24": STREAM_POLICY}
+DOCUMENT_POLICIES |= {"ENV-10": ASYNC_POLICY, "ENV-11": ASYNC_POLICY, "ENV-12": ASYNC_POLICY, "ENV-13": ASYNC_POLICY}
+"""Tables added to a text generator's test-dir (checkfakes.document_test_dir) for the generative clauses."""
 
 BROKEN: dict[str, FakeImage] = {
     "IMG-1": GoodImage(executables=frozenset()),
@@ -153,6 +162,15 @@ BROKEN: dict[str, FakeImage] = {
     "SRV-17": LabelsHtml(),
     "SRV-18": IgnoresAccept(),
     "SRV-19": PadsAnswers(),
+    "SRV-20": ClosesKeptAlive(),
+    "SRV-21": TextGenerator(crashes_on_shape=True),
+    "SRV-22": TextGenerator(buffered=True),
+    "SRV-23": TextGenerator(bare_tokens=True),
+    "SRV-24": TextGenerator(validates_in_stream=True),
+    "ENV-10": TextGenerator(chunked_answers=True),
+    "ENV-11": TextGenerator(header_bytes=5000),
+    "ENV-12": TextGenerator(proxy_timeout=65),
+    "ENV-13": TextGenerator(body_limit=7 * 1024 * 1024),
     "ENV-1": RecordedProcessTable(table=HARD_CODED),
     "ENV-2": RecordedProcessTable(table=HARD_CODED[:5]),
     "ENV-3": RecordedProcessTable(table=HARD_CODED),

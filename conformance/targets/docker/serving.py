@@ -22,7 +22,7 @@ from docker.types import Mount
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
-from conformance import contract
+from conformance import contract, wire
 from conformance.http import Exchange, send
 from conformance.limits import INVOCATION_TIMEOUT_S
 from conformance.pid1 import HANDLER_WAIT_S, StopResult
@@ -32,6 +32,7 @@ from conformance.targets.docker.networks import REPRODUCE_NETWORK, REPRODUCE_SHA
 from conformance.targets.docker.pid1 import await_sigterm_handler, stop_container
 from conformance.targets.results import Readiness
 from conformance.timeline import SERVING, Span
+from conformance.wire import Request, Streamed, Turn
 
 
 class NotReady(TimeoutError):
@@ -273,6 +274,25 @@ class ServingContainer(DockerContainer):
             timeout=timeout,
             payload_file=payload_file,
         )
+
+    def keep_alive(self, requests: Sequence[Request], *, timeout: float | None = None) -> list[Turn] | None:
+        if self.probe is not None:
+            return None
+        return wire.keep_alive(
+            self.base_url(), requests, timeout=timeout or INVOCATION_TIMEOUT_S, linger=contract.KEEP_ALIVE_LINGER_S
+        )
+
+    def stream(
+        self,
+        request: Request,
+        *,
+        timeout: float | None = None,
+        payload_file: Path | None = None,
+        beyond_limit: bool = False,
+    ) -> Streamed | None:
+        if self.probe is not None:
+            return None
+        return wire.stream(self.base_url(), request, timeout=timeout or INVOCATION_TIMEOUT_S, payload_file=payload_file)
 
     def running(self) -> bool:
         container = self.get_wrapped_container()
