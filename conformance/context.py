@@ -39,6 +39,7 @@ from conformance.sharing import (
 )
 from conformance.targets import ImageFiles, Readiness, Server, ServeSpec
 from conformance.targets.results import TrainResult
+from conformance.websocket import Session
 
 
 class CountedServer:
@@ -71,6 +72,9 @@ class CountedServer:
         )
         self.limits.after(self.clause, exchange)
         return exchange
+
+    def websocket(self, path: str, *, timeout: float) -> Session:
+        return self.server.websocket(path, timeout=timeout)
 
     def running(self) -> bool:
         return self.server.running()

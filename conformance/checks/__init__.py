@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conformance.checks import (
     batch,
+    bidirectional,
     environment,
     hosts,
     image,
@@ -19,6 +20,7 @@ from conformance.checks import (
 
 __all__ = [
     "batch",
+    "bidirectional",
     "environment",
     "hosts",
     "image",

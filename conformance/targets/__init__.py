@@ -26,6 +26,7 @@ from conformance.pid1 import StopResult
 from conformance.procs import Process
 from conformance.targets.results import Readiness, TrainResult
 from conformance.timeline import Timeline
+from conformance.websocket import Session
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,12 @@ class Server(Protocol):
         payload_file: Path | None = None,
     ) -> Exchange:
         """One HTTP request as a client of the endpoint sends it."""
+        ...
+
+    def websocket(self, path: str, *, timeout: float) -> Session:
+        """Open a WebSocket to ``path`` on the server's port, as SageMaker's front end opens one for
+        InvokeEndpointWithBidirectionalStream (:class:`conformance.websocket.WebSocket`); raises
+        :class:`conformance.websocket.WebSocketError` when the upgrade is refused or the connection fails."""
         ...
 
     def running(self) -> bool: ...

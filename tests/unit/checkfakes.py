@@ -40,6 +40,7 @@ from conformance.targets.results import Readiness, TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 from conformance.timeline import SERVING, TRAINING, Timeline
+from conformance.websocket import Frame, Opcode, WebSocketError
 
 PING_200 = Exchange("GET", "http://fake:8080/ping", {}, b"", 200, "OK", {}, b"", 0.002)
 """The first 200 on /ping of a fake server that became ready."""
@@ -191,6 +192,8 @@ class FakeServer:
         """State.OOMKilled, as the engine reports it."""
         self.oom_kills = 0
         """The kernel's oom_kill count in the container's cgroup."""
+        self.open_sessions = 0
+        """WebSockets open on /invocations-bidirectional-stream (SRV-25..27)."""
 
     def request(
         self,
@@ -256,6 +259,9 @@ class FakeServer:
             response.elapsed,
             payload_file=payload_file,
         )
+
+    def websocket(self, path: str, *, timeout: float) -> FakeWebSocket:
+        return self.image.websocket(self, path)
 
     def running(self) -> bool:
         return self.alive
@@ -489,6 +495,10 @@ class FakeImage:
 
     def ping(self, server: FakeServer) -> Response:
         return Response(200, b"", None)
+
+    def websocket(self, server: FakeServer, path: str) -> FakeWebSocket:
+        """No WebSocket route: the upgrade gets the HTTP answer an ASGI server gives an unknown one."""
+        raise WebSocketError("HTTP/1.1 404 Not Found instead of 101 Switching Protocols: b'not found'")
 
     def execution_parameters(self, server: FakeServer) -> Response:
         return Response(404, b"", "text/plain")
@@ -1129,3 +1139,71 @@ class ClaimsBindToPort(GoodImage):
         if spec.port != contract.PORT and not self.honours:
             return FakeServer(self, spec, ready=False, answered=False)
         return super().serve(spec)
+
+
+# --- SRV-25..27: the bidirectional-streaming WebSocket -------------------------------------------------------------
+
+
+@dataclass
+class FakeWebSocket:
+    """An open session on a fake server; what it answers is its image's (:class:`Bidirectional`)."""
+
+    server: FakeServer
+    image: Bidirectional
+    url: str = f"ws://127.0.0.1:32768{contract.BIDI_PATH}"
+    accept_seconds: float = 0.004
+    transcript: list[str] = field(default_factory=list)
+    inbox: list[Frame] = field(default_factory=list)
+
+    def _send(self, opcode: Opcode, payload: bytes, answer: Frame | None) -> None:
+        self.transcript.append(f"> {Frame(opcode, payload, 0.0).describe()}")
+        if answer is not None:
+            self.inbox.append(answer)
+
+    def send_text(self, text: str) -> None:
+        answer = Frame(Opcode.TEXT, b'{"generated_text": "a lion was"}', 0.0) if self.image.answers_text else None
+        self._send(Opcode.TEXT, text.encode(), answer)
+
+    def send_binary(self, data: bytes) -> None:
+        answer = Frame(Opcode.BINARY, b"a lion was", 0.0) if self.image.answers_binary else None
+        if self.image.closes_on_binary:
+            answer = Frame(Opcode.CLOSE, b"\x03\xeb" + b"unsupported data", 0.0)
+        self._send(Opcode.BINARY, data, answer)
+
+    def ping(self, payload: bytes) -> None:
+        self._send(Opcode.PING, payload, Frame(Opcode.PONG, payload, 0.0) if self.image.pongs else None)
+
+    def receive(self, timeout: float) -> Frame | None:
+        if not self.inbox:
+            return None
+        frame = self.inbox.pop(0)
+        self.transcript.append(f"< {frame.describe()}")
+        return frame
+
+    def close(self) -> None:
+        self.server.open_sessions -= 1
+
+
+@dataclass
+class Bidirectional(GoodImage):
+    """Claims bidirectional streaming and serves the WebSocket; each flag breaks one part of it."""
+
+    info: ImageInfo = field(default_factory=lambda: image_info(labels={contract.BIDI_LABEL: "true"}))
+    accept_seconds: float = 0.004
+    answers_text: bool = True
+    answers_binary: bool = True
+    closes_on_binary: bool = False
+    pongs: bool = True
+    ping_during_session: float = 0.002
+    """How long /ping takes while a session is open (a server whose sessions block its event loop: seconds)."""
+    sessions: int = 0
+
+    def websocket(self, server: FakeServer, path: str) -> FakeWebSocket:
+        if path != contract.BIDI_PATH:
+            return super().websocket(server, path)
+        server.open_sessions += 1
+        self.sessions += 1
+        return FakeWebSocket(server, self, accept_seconds=self.accept_seconds)
+
+    def ping(self, server: FakeServer) -> Response:
+        return Response(200, b"", None, elapsed=self.ping_during_session if server.open_sessions else 0.002)

@@ -31,6 +31,7 @@ from conformance.procs import PROC_TABLE_SCRIPT, Process, listening_sockets, par
 from conformance.targets.docker.networks import REPRODUCE_NETWORK, REPRODUCE_SHARED, network_kwargs, reproduce_network
 from conformance.targets.results import Readiness
 from conformance.timeline import SERVING, Span
+from conformance.websocket import Session, WebSocket, WebSocketError
 
 
 class NotReady(TimeoutError):
@@ -272,6 +273,13 @@ class ServingContainer(DockerContainer):
             timeout=timeout,
             payload_file=payload_file,
         )
+
+    def websocket(self, path: str, *, timeout: float) -> Session:
+        """A WebSocket from the host through the published port; a server on an internal network (reached only
+        through the probe container) has none."""
+        if self.probe is not None:
+            raise WebSocketError("this server is on an internal network: only HTTP through the probe reaches it")
+        return WebSocket.connect("ws" + self.base_url().removeprefix("http") + path, timeout=timeout)
 
     def running(self) -> bool:
         container = self.get_wrapped_container()
