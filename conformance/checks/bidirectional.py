@@ -150,6 +150,8 @@ def websocket_frames_answered(ctx: CheckContext) -> Iterator[Violation]:
     try:
         payload = ctx.test_dir.payload
         for kind in ("text", "binary"):
+            answer: Frame | None
+            problem: str | None
             try:
                 if kind == "text":
                     session.send_text(payload.decode("utf-8", "replace"))

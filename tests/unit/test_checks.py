@@ -21,6 +21,7 @@ from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import (
+    Bidirectional,
     HARD_CODED,
     PAYLOAD,
     AnswersUnsupported,
@@ -73,6 +74,7 @@ def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) 
     outcome, _ = certify(GoodImage(), clause_id, tmp_path)
     claimed = {"ENV-5": contract.BIND_TO_PORT_LABEL, "ENV-6": contract.BIND_TO_PORT_LABEL}
     claimed["ENV-7"] = contract.MULTI_MODEL_LABEL
+    claimed.update(dict.fromkeys(("SRV-25", "SRV-26", "SRV-27"), contract.BIDI_LABEL))
     claimed["ENV-8"] = "[serverless] memory_mb"
     claimed["ENV-9"] = "[serverless] memory_mb"
     # TRN-11..13 are judged only when the policy declares them (test_training_contract.py)
@@ -172,6 +174,9 @@ BROKEN: dict[str, FakeImage] = {
     "ENV-8": Serverless(peak_mb=1500),
     "IMG-4": GoodImage(info=image_info(user="1000")),
     "ENV-9": WritesOutsideTmp(),
+    "SRV-25": Bidirectional(accept_seconds=0.9),
+    "SRV-26": Bidirectional(answers_binary=False),
+    "SRV-27": Bidirectional(pongs=False),
 }
 
 
