@@ -217,6 +217,11 @@ DOCKER_EMBEDDED_DNS: Final = "127.0.0.11"
 DG_INF_BIDI: Final = f"{DG_INF}#your-algorithms-inference-algo-bidi"
 """DG_INF's "Container Contract to Support Bidirectional Streaming Capabilities" (InvokeEndpointWithBidirectionalStream,
 announced November 2025)."""
+SAMPLE_BIDI: Final = (
+    "https://github.com/aws-samples/sagemaker-genai-hosting-examples/tree/main/03-features/bidirectional-streaming-byoc"
+)
+"""AWS's bring-your-own bidirectional-streaming sample; its README's "Container Contract": a WebSocket on port 8080 at
+/invocations-bidirectional-stream, pong for every ping frame (RFC 6455), connections accepted within 250 ms."""
 RFC_6455_CONTROL: Final = "https://www.rfc-editor.org/rfc/rfc6455#section-5.5"
 """WebSocket control frames: a Ping "MUST" get a Pong with "identical Application data" (5.5.2, 5.5.3)."""
 BIDI_LABEL: Final = "com.amazonaws.sagemaker.capabilities.bidirectional-streaming"
@@ -224,7 +229,7 @@ BIDI_LABEL: Final = "com.amazonaws.sagemaker.capabilities.bidirectional-streamin
 BIDI_PATH: Final = "/invocations-bidirectional-stream"
 """The WebSocket the service opens on the container's port 8080 for each stream (DG_INF_BIDI)."""
 BIDI_ACCEPT_S: Final = 0.25
-"""The container accepts the WebSocket upgrade within 250 ms (DG_INF_BIDI and AWS's bring-your-own sample)."""
+""""Containers must accept socket connection requests within 250 ms" (SAMPLE_BIDI)."""
 BIDI_PING_INTERVAL_S: Final = 60
 """The service sends a WebSocket ping frame every 60 s and closes the stream after 5 unanswered (DG_INF_BIDI)."""
 BIDI_MISSED_PINGS: Final = 5

@@ -10,7 +10,8 @@
 #
 # An entry with `base = "smc-eco/<name>:latest"` is a twin of an ecosystem corpus image
 # (tests/ecosystem/corpus.toml) and is built on that image instead (scripts/build-ecosystem-images.sh
-# builds it first when it is missing).
+# builds it first when it is missing); `base = "sagemaker-conformance/<name>:latest"` builds on another reference
+# image (scripts/build-images.sh builds it first when it is missing).
 #
 # Idempotent and fast when cached: Docker's layer cache makes an unchanged image a no-op (about half a second
 # each). Set SMC_BROKEN_BASE to build on another image of the same stack; SMC_BUILD_JOBS builds in parallel
@@ -63,6 +64,11 @@ PY
 eco=$(printf '%s\n' "$entries" | awk '$3 ~ /^smc-eco\// { sub(/^smc-eco\//, "", $3); sub(/:latest$/, "", $3); print $3 }' | sort -u)
 for name in $eco; do
   docker image inspect "smc-eco/$name:latest" >/dev/null 2>&1 || "$here/build-ecosystem-images.sh" "$name"
+done
+# And the other reference images that entries build on (the text generator's WebSocket twins).
+refs=$(printf '%s\n' "$entries" | awk '$3 ~ /^sagemaker-conformance\// { sub(/^sagemaker-conformance\//, "", $3); sub(/:latest$/, "", $3); print $3 }' | sort -u)
+for name in $refs; do
+  docker image inspect "sagemaker-conformance/$name:latest" >/dev/null 2>&1 || "$here/build-images.sh" "$name"
 done
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/build-broken.XXXXXX")

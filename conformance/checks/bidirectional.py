@@ -69,9 +69,9 @@ def websocket_accepted_promptly(ctx: CheckContext) -> Iterator[Violation]:
     handshake) within 250 ms; the time is reported.
 
     Why: For InvokeEndpointWithBidirectionalStream SageMaker opens a WebSocket to the container at
-    /invocations-bidirectional-stream on port 8080 for each stream, and expects it accepted promptly (AWS's
-    guidance: within 250 ms). A server that does work before it accepts (loads a model per session, waits for a
-    lock) makes every stream's first bytes late, and one without the route fails every call.
+    /invocations-bidirectional-stream on port 8080 for each stream; AWS's bring-your-own sample states that
+    containers must accept it within 250 ms. A server that does work before it accepts (loads a model per session,
+    waits for a lock) makes every stream's first bytes late, and one without the route fails every call.
 
     How: Skipped unless the image carries the label. On the default server, opens the WebSocket three times with a
     client of its own (conformance.websocket, RFC 6455 over a socket), times each from the upgrade request sent to

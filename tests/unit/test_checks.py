@@ -21,11 +21,11 @@ from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import (
-    Bidirectional,
     HARD_CODED,
     PAYLOAD,
     AnswersUnsupported,
     BadExecutionParameters,
+    Bidirectional,
     CapsRecords,
     ChokesOnCustomAttributes,
     ClaimsBindToPort,

@@ -1,7 +1,7 @@
 """An OpenAI-style completions server whose SageMaker routes come from model-hosting-container-standards.
 
 POST /invocations  {"prompt": "...", "max_tokens": N, "stream": false}
-                -> {"id": ..., "object": "text_completion", "choices": [{"index": 0, "text": "...", "finish_reason": "length"}]}
+                -> {"id": ..., "object": "text_completion", "choices": [{"index": 0, "text": "...", ...}]}
                    with "stream": true, Server-Sent Events of the same objects, one per token, then `data: [DONE]`.
 """
 
@@ -61,7 +61,8 @@ async def invocations(raw_request: Request) -> Response:
     try:
         request = CompletionRequest.model_validate_json(await raw_request.body())
     except ValidationError as error:
-        return JSONResponse({"error": error.errors(include_url=False, include_context=False, include_input=False)}, status_code=400)
+        problems = error.errors(include_url=False, include_context=False, include_input=False)
+        return JSONResponse({"error": problems}, status_code=400)
     tokens = ENGINE.complete(request.prompt, request.max_tokens)
     if request.stream:
         async def events() -> AsyncIterator[str]:
