@@ -41,6 +41,7 @@ from conformance.trainings import (
     Training,
     working_training,
 )
+from conformance.websocket import Session
 from conformance.wire import Request, Streamed, Turn
 
 
@@ -98,6 +99,9 @@ class CountedServer:
         if streamed is not None:
             self.limits.after(self.clause, streamed.exchange)
         return streamed
+
+    def websocket(self, path: str, *, timeout: float) -> Session:
+        return self.server.websocket(path, timeout=timeout)
 
     def running(self) -> bool:
         return self.server.running()

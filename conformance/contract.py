@@ -213,6 +213,27 @@ range specified by the SAGEMAKER_SAFE_PORT_RANGE environment variable" (DG_PIPE)
 DOCKER_EMBEDDED_DNS: Final = "127.0.0.11"
 """Docker's embedded DNS resolver, which the engine (not the image) opens in a container on a user-defined network."""
 
+# --- Bidirectional streaming (DG_INF_BIDI, RFC_6455) ---------------------------------------------
+DG_INF_BIDI: Final = f"{DG_INF}#your-algorithms-inference-algo-bidi"
+"""DG_INF's "Container Contract to Support Bidirectional Streaming Capabilities" (InvokeEndpointWithBidirectionalStream,
+announced November 2025)."""
+SAMPLE_BIDI: Final = (
+    "https://github.com/aws-samples/sagemaker-genai-hosting-examples/tree/main/03-features/bidirectional-streaming-byoc"
+)
+"""AWS's bring-your-own bidirectional-streaming sample; its README's "Container Contract": a WebSocket on port 8080 at
+/invocations-bidirectional-stream, pong for every ping frame (RFC 6455), connections accepted within 250 ms."""
+RFC_6455_CONTROL: Final = "https://www.rfc-editor.org/rfc/rfc6455#section-5.5"
+"""WebSocket control frames: a Ping "MUST" get a Pong with "identical Application data" (5.5.2, 5.5.3)."""
+BIDI_LABEL: Final = "com.amazonaws.sagemaker.capabilities.bidirectional-streaming"
+"""Images that serve InvokeEndpointWithBidirectionalStream carry this label set to ``true`` (DG_INF_BIDI)."""
+BIDI_PATH: Final = "/invocations-bidirectional-stream"
+"""The WebSocket the service opens on the container's port 8080 for each stream (DG_INF_BIDI)."""
+BIDI_ACCEPT_S: Final = 0.25
+""""Containers must accept socket connection requests within 250 ms" (SAMPLE_BIDI)."""
+BIDI_PING_INTERVAL_S: Final = 60
+"""The service sends a WebSocket ping frame every 60 s and closes the stream after 5 unanswered (DG_INF_BIDI)."""
+BIDI_MISSED_PINGS: Final = 5
+
 # --- Deployment profiles: multi-model endpoints (DG_MME, DG_MME_BUILD) ----------------------------
 DG_MME: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/mms-container-apis.html"
 DG_MME_BUILD: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/build-multi-model-build-container.html"

@@ -12,6 +12,8 @@
 # (tests/ecosystem/corpus.toml) and is built on that image instead (scripts/build-ecosystem-images.sh
 # builds it first when it is missing). `base = "smc-good/<name>:latest"` builds on a passing fixture of
 # tests/good_images (tests/good_images/build.sh builds it first when it is missing).
+# `base = "sagemaker-conformance/<name>:latest"` builds on another reference
+# image (scripts/build-images.sh builds it first when it is missing).
 #
 # Idempotent and fast when cached: Docker's layer cache makes an unchanged image a no-op (about half a second
 # each). Set SMC_BROKEN_BASE to build on another image of the same stack; SMC_BUILD_JOBS builds in parallel
@@ -69,6 +71,11 @@ done
 good=$(printf '%s\n' "$entries" | awk '$3 ~ /^smc-good\// { sub(/^smc-good\//, "", $3); sub(/:latest$/, "", $3); print $3 }' | sort -u)
 for name in $good; do
   docker image inspect "smc-good/$name:latest" >/dev/null 2>&1 || "$repo/tests/good_images/build.sh" "$name"
+done
+# And the other reference images that entries build on (the text generator's WebSocket twins).
+refs=$(printf '%s\n' "$entries" | awk '$3 ~ /^sagemaker-conformance\// { sub(/^sagemaker-conformance\//, "", $3); sub(/:latest$/, "", $3); print $3 }' | sort -u)
+for name in $refs; do
+  docker image inspect "sagemaker-conformance/$name:latest" >/dev/null 2>&1 || "$here/build-images.sh" "$name"
 done
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/build-broken.XXXXXX")

@@ -2,6 +2,7 @@
 # The main job: build a bundled reference image and certify it against every clause (docs/clauses.md).
 #   scripts/certify.sh                 # the decision-tree image
 #   scripts/certify.sh catboost        # the CatBoost image
+#   scripts/certify.sh text_generation # the text generator (JSON documents, streaming, WebSocket)
 #   scripts/certify.sh decision_trees --conformance-report reports   # extra pytest arguments pass through
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

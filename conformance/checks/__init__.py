@@ -5,6 +5,7 @@ from __future__ import annotations
 from conformance.checks import (
     asynchronous,
     batch,
+    bidirectional,
     environment,
     generative,
     hosts,
@@ -22,6 +23,7 @@ from conformance.checks import (
 __all__ = [
     "asynchronous",
     "batch",
+    "bidirectional",
     "environment",
     "generative",
     "hosts",

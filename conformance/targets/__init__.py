@@ -26,6 +26,7 @@ from conformance.procs import Process
 from conformance.targets.results import EngineInfo, ImageInfo, PathStat, Readiness, TrainResult
 from conformance.testdir import TestDir
 from conformance.timeline import Timeline
+from conformance.websocket import Session
 from conformance.wire import Request, Streamed, Turn
 
 
@@ -140,6 +141,12 @@ class Server(Protocol):
         """One request whose answer is read part by part as it arrives (:func:`conformance.wire.stream`); None as
         for :meth:`keep_alive`. ``beyond_limit``: the request is meant to outlast SageMaker's real-time limit (an
         asynchronous endpoint's, ENV-12), so it is not counted against that limit."""
+        ...
+
+    def websocket(self, path: str, *, timeout: float) -> Session:
+        """Open a WebSocket to ``path`` on the server's port, as SageMaker's front end opens one for
+        InvokeEndpointWithBidirectionalStream (:class:`conformance.websocket.WebSocket`); raises
+        :class:`conformance.websocket.WebSocketError` when the upgrade is refused or the connection fails."""
         ...
 
     def running(self) -> bool: ...

@@ -47,6 +47,7 @@ BASE_IMAGE = "sagemaker-conformance/decision_trees:latest"
 REFERENCE_IMAGES = {
     "sagemaker-conformance/decision_trees:latest": "test-dirs/decision_trees",
     "sagemaker-conformance/catboost:latest": "test-dirs/catboost",
+    "sagemaker-conformance/text_generation:latest": "test-dirs/text_generation",
 }
 BROKEN_OPTIONS = ("--max-examples=10", "--startup-timeout=20")
 """Bounds for broken images: 10 generated payloads per property check, and 20 s for a server to answer

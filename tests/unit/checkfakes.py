@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance import contract, procs
 from conformance.entrypoint import ArgumentProbe
@@ -31,9 +31,13 @@ from conformance.targets import ServeSpec
 from conformance.targets.results import EngineInfo, ImageInfo, TrainResult
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
+from conformance.websocket import WebSocketError
 from conformance.wire import Streamed
 
 from .fakeserver import FakeServer, Response, parse_csv
+
+if TYPE_CHECKING:
+    from .fakegenerative import FakeWebSocket
 
 ENGINE = EngineInfo(
     name="Fake", version="27.0.0", api_version="1.46", os="linux", architecture="x86_64", cpus=2, host="fake://"
@@ -267,6 +271,10 @@ class FakeImage:
 
     def ping(self, server: FakeServer) -> Response:
         return Response(200, b"", None)
+
+    def websocket(self, server: FakeServer, path: str) -> FakeWebSocket:
+        """No WebSocket route: the upgrade gets the HTTP answer an ASGI server gives an unknown one."""
+        raise WebSocketError("HTTP/1.1 404 Not Found instead of 101 Switching Protocols: b'not found'")
 
     def execution_parameters(self, server: FakeServer) -> Response:
         return Response(404, b"", "text/plain")

@@ -1,21 +1,25 @@
-"""Fake generative images: a text generator taking one JSON document per request and streaming its answer, and a
-server that closes kept-alive connections (the GenAI clauses' unit tests)."""
+"""Fake generative images: a text generator taking one JSON document per request and streaming its answer, a
+server that closes kept-alive connections, and the bidirectional-streaming WebSocket (the GenAI clauses' unit
+tests)."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from conformance import contract
 from conformance.http import Exchange
+from conformance.targets.results import ImageInfo
 from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
+from conformance.websocket import Frame, Opcode
 from conformance.wire import Streamed
 
-from .checkfakes import FakeImage, GoodImage, write_test_dir
+from .checkfakes import FakeImage, GoodImage, image_info, write_test_dir
 from .fakeserver import FakeServer, Response
 
 # --- generative models: one JSON document per request, streamed answers ------------------------------------------
@@ -149,3 +153,71 @@ class ClosesKeptAlive(GoodImage):
     """uWSGI's plain --http-socket: HTTP/1.1 answers without Connection: close, and the connection closed after each."""
 
     closes_kept_alive: bool = True
+
+
+# --- SRV-25..27: the bidirectional-streaming WebSocket -------------------------------------------------------------
+
+
+@dataclass
+class FakeWebSocket:
+    """An open session on a fake server; what it answers is its image's (:class:`Bidirectional`)."""
+
+    server: FakeServer
+    image: Bidirectional
+    url: str = f"ws://127.0.0.1:32768{contract.BIDI_PATH}"
+    accept_seconds: float = 0.004
+    transcript: list[str] = field(default_factory=list)
+    inbox: list[Frame] = field(default_factory=list)
+
+    def _send(self, opcode: Opcode, payload: bytes, answer: Frame | None) -> None:
+        self.transcript.append(f"> {Frame(opcode, payload, 0.0).describe()}")
+        if answer is not None:
+            self.inbox.append(answer)
+
+    def send_text(self, text: str) -> None:
+        answer = Frame(Opcode.TEXT, b'{"generated_text": "a lion was"}', 0.0) if self.image.answers_text else None
+        self._send(Opcode.TEXT, text.encode(), answer)
+
+    def send_binary(self, data: bytes) -> None:
+        answer = Frame(Opcode.BINARY, b"a lion was", 0.0) if self.image.answers_binary else None
+        if self.image.closes_on_binary:
+            answer = Frame(Opcode.CLOSE, b"\x03\xeb" + b"unsupported data", 0.0)
+        self._send(Opcode.BINARY, data, answer)
+
+    def ping(self, payload: bytes) -> None:
+        self._send(Opcode.PING, payload, Frame(Opcode.PONG, payload, 0.0) if self.image.pongs else None)
+
+    def receive(self, timeout: float) -> Frame | None:
+        if not self.inbox:
+            return None
+        frame = self.inbox.pop(0)
+        self.transcript.append(f"< {frame.describe()}")
+        return frame
+
+    def close(self) -> None:
+        self.server.open_sessions -= 1
+
+
+@dataclass
+class Bidirectional(GoodImage):
+    """Claims bidirectional streaming and serves the WebSocket; each flag breaks one part of it."""
+
+    info: ImageInfo = field(default_factory=lambda: image_info(labels={contract.BIDI_LABEL: "true"}))
+    accept_seconds: float = 0.004
+    answers_text: bool = True
+    answers_binary: bool = True
+    closes_on_binary: bool = False
+    pongs: bool = True
+    ping_during_session: float = 0.002
+    """How long /ping takes while a session is open (a server whose sessions block its event loop: seconds)."""
+    sessions: int = 0
+
+    def websocket(self, server: FakeServer, path: str) -> FakeWebSocket:
+        if path != contract.BIDI_PATH:
+            return super().websocket(server, path)
+        server.open_sessions += 1
+        self.sessions += 1
+        return FakeWebSocket(server, self, accept_seconds=self.accept_seconds)
+
+    def ping(self, server: FakeServer) -> Response:
+        return Response(200, b"", None, elapsed=self.ping_during_session if server.open_sessions else 0.002)

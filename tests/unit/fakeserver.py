@@ -21,6 +21,7 @@ from conformance.wire import Request, Streamed, Turn
 
 if TYPE_CHECKING:
     from .checkfakes import FakeImage
+    from .fakegenerative import FakeWebSocket
 
 
 PING_200 = Exchange("GET", "http://fake:8080/ping", {}, b"", 200, "OK", {}, b"", 0.002)
@@ -95,6 +96,8 @@ class FakeServer:
         """State.OOMKilled, as the engine reports it."""
         self.oom_kills = 0
         """The kernel's oom_kill count in the container's cgroup."""
+        self.open_sessions = 0
+        """WebSockets open on /invocations-bidirectional-stream (SRV-25..27)."""
 
     def request(
         self,
@@ -191,6 +194,9 @@ class FakeServer:
         method, path, body, headers = request
         exchange = self._exchange(method, path, body, dict(headers), payload_file, timeout or 70.0)
         return self.image.streamed(self, exchange)
+
+    def websocket(self, path: str, *, timeout: float) -> FakeWebSocket:
+        return self.image.websocket(self, path)
 
     def running(self) -> bool:
         return self.alive

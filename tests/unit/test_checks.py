@@ -21,7 +21,14 @@ from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import PAYLOAD, FakeImage, GoodImage, failed, image_info, serverless_test_dir, trained, write_test_dir
-from .fakegenerative import ASYNC_POLICY, STREAM_POLICY, ClosesKeptAlive, TextGenerator, document_test_dir
+from .fakegenerative import (
+    ASYNC_POLICY,
+    STREAM_POLICY,
+    Bidirectional,
+    ClosesKeptAlive,
+    TextGenerator,
+    document_test_dir,
+)
 from .fakeimages import (
     HARD_CODED,
     AnswersUnsupported,
@@ -65,6 +72,7 @@ def test_a_conforming_image_passes_every_clause(clause_id: str, tmp_path: Path) 
     outcome, _ = certify(GoodImage(), clause_id, tmp_path)
     claimed = {"ENV-5": contract.BIND_TO_PORT_LABEL, "ENV-6": contract.BIND_TO_PORT_LABEL}
     claimed["ENV-7"] = contract.MULTI_MODEL_LABEL
+    claimed.update(dict.fromkeys(("SRV-25", "SRV-26", "SRV-27"), contract.BIDI_LABEL))
     claimed["ENV-8"] = "[serverless] memory_mb"
     claimed["ENV-9"] = "[serverless] memory_mb"
     # TRN-11..13 are judged only when the policy declares them (test_training_contract.py)
@@ -181,6 +189,9 @@ BROKEN: dict[str, FakeImage] = {
     "ENV-8": Serverless(peak_mb=1500),
     "IMG-4": GoodImage(info=image_info(user="1000")),
     "ENV-9": WritesOutsideTmp(),
+    "SRV-25": Bidirectional(accept_seconds=0.9),
+    "SRV-26": Bidirectional(answers_binary=False),
+    "SRV-27": Bidirectional(pongs=False),
 }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE_IMAGES = sorted(p.parent.name for p in (ROOT / "reference_images").glob("*/algorithm.py"))
+REFERENCE_IMAGES = sorted(p.parent.name for p in (ROOT / "reference_images").glob("*/Dockerfile"))
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from conformance.targets.docker.networks import REPRODUCE_NETWORK, REPRODUCE_SHA
 from conformance.targets.docker.pid1 import await_sigterm_handler, stop_container
 from conformance.targets.results import Readiness
 from conformance.timeline import SERVING, Span
+from conformance.websocket import Session, WebSocket, WebSocketError
 from conformance.wire import Request, Streamed, Turn
 
 
@@ -293,6 +294,13 @@ class ServingContainer(DockerContainer):
         if self.probe is not None:
             return None
         return wire.stream(self.base_url(), request, timeout=timeout or INVOCATION_TIMEOUT_S, payload_file=payload_file)
+
+    def websocket(self, path: str, *, timeout: float) -> Session:
+        """A WebSocket from the host through the published port; a server on an internal network (reached only
+        through the probe container) has none."""
+        if self.probe is not None:
+            raise WebSocketError("this server is on an internal network: only HTTP through the probe reaches it")
+        return WebSocket.connect("ws" + self.base_url().removeprefix("http") + path, timeout=timeout)
 
     def running(self) -> bool:
         container = self.get_wrapped_container()
