@@ -27,8 +27,9 @@ GOOD = {
 TEST_DIRS = {"text-generator": "tests/good_images/text-generator/test-dir"}
 """The fixtures certified with a test-dir of their own; the others use test-dirs/decision_trees."""
 MAY_SKIP = {"ENV-5", "ENV-7", "ENV-8", "ENV-9", "TRN-12", "TRN-13", "SRV-21", "SRV-22", "SRV-23", "SRV-24"}
+MAY_SKIP |= {"SRV-25", "SRV-26", "SRV-27", "ENV-10", "ENV-11", "ENV-12", "ENV-13"}
 """Capabilities an image may leave unclaimed (bind-to-port, multi-models images, serverless policies, multi-host,
-resumable training, one JSON document per request, streaming)."""
+resumable training, one JSON document per request, streaming, bidirectional streaming, asynchronous endpoints)."""
 OWN_SKIPS = {"text-generator": {"TRN-11", "SRV-16"}}
 """What a fixture's own test-dir leaves unjudged: the text generator declares no metric definitions, and batch
 transform does not split its JSON documents by line."""
