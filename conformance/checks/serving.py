@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import requests
 
@@ -87,22 +87,45 @@ def ping_healthy(ctx: CheckContext) -> Iterator[Violation]:
         return
     assert readiness.seconds is not None
     ctx.measure("cold_start_seconds", readiness.seconds)
-    slowest = 0.0
-    for number in range(1, PINGS + 1):
-        exchange = server.request("GET", contract.PING_PATH, timeout=10)
-        slowest = max(slowest, exchange.elapsed)
-        if exchange.status != 200 or exchange.elapsed >= contract.PING_TIMEOUT_S:
+
+    def pings() -> list[Exchange]:
+        sent = []
+        for _ in range(PINGS):
+            sent.append(server.request("GET", contract.PING_PATH, timeout=10))
+            if not _healthy_ping(sent[-1]):
+                break
+        return sent
+
+    sent = ctx.timed(server, pings, _slowest_seconds, contract.PING_TIMEOUT_S, f"a ping of {PINGS}")
+    ctx.measure("ping_max_seconds", _slowest_seconds(sent))
+    violation = judge_pings(sent, ctx.load_evidence())
+    if violation is not None:
+        # What needs a healthy server skips, naming SRV-2, instead of meeting this ping again and again.
+        ctx.breach(PING, violation)
+        yield violation
+
+
+def _healthy_ping(exchange: Exchange) -> bool:
+    return exchange.status == 200 and exchange.elapsed < contract.PING_TIMEOUT_S
+
+
+def _slowest_seconds(pings: Sequence[Exchange]) -> float:
+    return max((ping.elapsed for ping in pings), default=0.0)
+
+
+def judge_pings(pings: Sequence[Exchange], load: tuple[tuple[str, str], ...] = ()) -> Violation | None:
+    """SRV-2's verdict on the pings it sent after start-up, in order (the last is the first that failed, if one
+    did): a violation for a ping that was not 200 in under 2 s. Fairness is judged before (CheckContext.timed)."""
+    for number, exchange in enumerate(pings, 1):
+        if not _healthy_ping(exchange):
             violation = exchange_violation(
                 exchange,
                 f"Ping {number} of {PINGS} after start-up failed the health check",
                 expected=f"200 in under {contract.PING_TIMEOUT_S:g} s",
                 actual=f"{exchange.describe()} in {exchange.elapsed:.2f} s",
             )
-            # What needs a healthy server skips, naming SRV-2, instead of meeting this ping again and again.
-            ctx.breach(PING, violation)
-            yield violation
-            break
-    ctx.measure("ping_max_seconds", slowest)
+            return dataclasses.replace(violation, evidence=(*violation.evidence, *load))
+    return None
 
 
 @check(
@@ -257,50 +280,73 @@ def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
     server = ctx.server()
     body = sized_payload(ctx, 512 * 1024)
     accept = ctx.policy.accept
-    stop = threading.Event()
-    statuses: list[int | None] = []
+    headers = {"Content-Type": request_media_type(ctx), **({"Accept": accept} if accept else {})}
 
-    def load() -> None:
-        session = requests.Session()
-        while not stop.is_set():
-            exchange = server.request(
-                "POST",
-                contract.INVOCATIONS_PATH,
-                body=body,
-                headers={"Content-Type": request_media_type(ctx), **({"Accept": accept} if accept else {})},
-                session=session,
-            )
-            statuses.append(exchange.status)
+    def under_load() -> PingsUnderLoad:
+        stop = threading.Event()
+        statuses: list[int | None] = []
 
-    slowest: Exchange | None = None
-    with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
-        workers = [pool.submit(load) for _ in range(CONCURRENCY)]
-        deadline = time.monotonic() + CONCURRENT_SECONDS
-        session = requests.Session()
-        while time.monotonic() < deadline:
-            ping = server.request("GET", contract.PING_PATH, timeout=10, session=session)
-            if slowest is None or ping.elapsed > slowest.elapsed or ping.status != 200:
-                slowest = ping
-            if ping.status != 200 or ping.elapsed >= contract.PING_TIMEOUT_S:
-                break
-            time.sleep(0.1)
-        stop.set()
-        for worker in workers:
-            worker.result()
-    assert slowest is not None
-    ctx.measure("ping_under_load_max_seconds", slowest.elapsed)
-    if slowest.status != 200 or slowest.elapsed >= contract.PING_TIMEOUT_S:
+        def load() -> None:
+            session = requests.Session()
+            while not stop.is_set():
+                exchange = server.request(
+                    "POST", contract.INVOCATIONS_PATH, body=body, headers=headers, session=session
+                )
+                statuses.append(exchange.status)
+
+        slowest: Exchange | None = None
+        with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
+            workers = [pool.submit(load) for _ in range(CONCURRENCY)]
+            deadline = ctx.clock.now() + CONCURRENT_SECONDS
+            session = requests.Session()
+            while ctx.clock.now() < deadline:
+                ping = server.request("GET", contract.PING_PATH, timeout=10, session=session)
+                if slowest is None or ping.elapsed > slowest.elapsed or ping.status != 200:
+                    slowest = ping
+                if not _healthy_ping(ping):
+                    break
+                ctx.clock.sleep(0.1)
+            stop.set()
+            for worker in workers:
+                worker.result()
+        assert slowest is not None
+        return PingsUnderLoad(slowest, statuses, len(body))
+
+    seen = ctx.timed(
+        server,
+        under_load,
+        lambda seen: seen.slowest.elapsed,
+        contract.PING_TIMEOUT_S,
+        f"/ping while {CONCURRENCY} invocations were in flight",
+    )
+    ctx.measure("ping_under_load_max_seconds", seen.slowest.elapsed)
+    yield from judge_pings_under_load(seen, ctx.load_evidence())
+
+
+@dataclasses.dataclass(frozen=True)
+class PingsUnderLoad:
+    """What SRV-13 observed: the slowest ping (or the first that failed), the invocations' statuses, their size."""
+
+    slowest: Exchange
+    statuses: list[int | None]
+    body_bytes: int
+
+
+def judge_pings_under_load(seen: PingsUnderLoad, load: tuple[tuple[str, str], ...] = ()) -> Iterator[Violation]:
+    """SRV-13's verdict on what it observed; fairness is judged before (CheckContext.timed)."""
+    slowest = seen.slowest
+    if not _healthy_ping(slowest):
         yield Violation(
-            f"/ping failed while {CONCURRENCY} invocations of {len(body):,} bytes were in flight",
+            f"/ping failed while {CONCURRENCY} invocations of {seen.body_bytes:,} bytes were in flight",
             expected=f"200 in under {contract.PING_TIMEOUT_S:g} s",
             actual=f"{slowest.describe()} in {slowest.elapsed:.2f} s",
-            evidence=slowest.evidence(),
+            evidence=(*slowest.evidence(), *load),
             reproduce=curl(slowest),
         )
-    failed = [s for s in statuses if s != 200]
+    failed = [s for s in seen.statuses if s != 200]
     if failed:
         yield Violation(
-            f"Invocations failed under concurrency ({len(failed)} of {len(statuses)})",
+            f"Invocations failed under concurrency ({len(failed)} of {len(seen.statuses)})",
             expected="200 for every invocation",
             actual=f"statuses {sorted(set(map(str, failed)))}",
         )

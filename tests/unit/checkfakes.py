@@ -11,6 +11,7 @@ Docker side has its own tests.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import json
@@ -18,15 +19,17 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import conformance.report
 from conformance import contract, procs
+from conformance.clock import Clock, VirtualClock
 from conformance.engine import EngineInfo, ImageInfo
 from conformance.entrypoint import ArgumentProbe
+from conformance.fairness import Host, Load
 from conformance.http import Exchange
 from conformance.imagefs import PathStat
 from conformance.opt_ml import TrainSpec, stage_input
@@ -191,6 +194,10 @@ class FakeServer:
         """State.OOMKilled, as the engine reports it."""
         self.oom_kills = 0
         """The kernel's oom_kill count in the container's cgroup."""
+        self.clock: Clock = VirtualClock()
+        """The target's clock (FakeTarget.server sets it), which each exchange moves by its elapsed time."""
+        self.cpu_waited = 0.0
+        """Seconds the container's tasks have waited for a CPU (schedstat): a busy host's images add to it."""
 
     def request(
         self,
@@ -227,6 +234,7 @@ class FakeServer:
             )
         self.client_timeout = timeout
         response = self.image.handle(self, method, path, body, {k.lower(): v for k, v in sent.items()})
+        self.clock.sleep(min(response.elapsed, timeout))  # the exchange takes its time, on the target's clock
         if response.elapsed > timeout:
             return Exchange(
                 method,
@@ -311,6 +319,9 @@ class FakeServer:
 
     def memory_events(self) -> str | None:
         return self.image.memory_events(self)
+
+    def cpu_waits(self) -> float | None:
+        return self.image.cpu_waits(self)
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
         self.alive = False
@@ -470,6 +481,9 @@ class FakeImage:
     def memory_events(self, server: FakeServer) -> str | None:
         return None
 
+    def cpu_waits(self, server: FakeServer) -> float | None:
+        return server.cpu_waited
+
     def handle(self, server: FakeServer, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
         if path == contract.PING_PATH and method == "GET":
             return self.ping(server)
@@ -530,7 +544,8 @@ class GoodImage(FakeImage):
 class FakeTarget:
     """A :class:`conformance.targets.Target` in memory: every call answers from a FakeImage, and is recorded."""
 
-    def __init__(self, image: FakeImage, test_dir: TestDir, stage: Path) -> None:
+    def __init__(self, image: FakeImage, test_dir: TestDir, stage: Path, clock: Clock | None = None) -> None:
+        self.clock = clock or VirtualClock()
         self.fake = image
         self.test_dir = test_dir
         self.engine = ENGINE
@@ -579,6 +594,8 @@ class FakeTarget:
         self.launches.append((spec.name, wait, model, budget))
         self.timeline.span(SERVING, spec.name).mark("started")
         server = self.servers[spec.name] = self.fake.serve(spec)
+        if isinstance(self.clock, VirtualClock):  # on real time (threads racing in ENV-3's tests) elapsed is a figure
+            server.clock = self.clock
         server.watching = not wait
         return server
 
@@ -586,12 +603,45 @@ class FakeTarget:
         self.closed = True
 
 
+class ScriptedHost(Host):
+    """The fake's host: virtual time, a load average a test sets (never the machine's), and a record of each quiet
+    measurement; ``on_quiet`` runs as one starts (a test's image calms down)."""
+
+    def __init__(self, clock: Clock, directory: Path) -> None:
+        super().__init__(clock, directory)
+        self.load_average = (0.5, 0.4, 0.3)
+        self.quiets: list[str] = []
+        self.on_quiet: list[Callable[[], None]] = []
+
+    def thread_wait(self) -> float | None:
+        return 0.0  # the harness's own thread never waits here: the fake image's figures are the whole story
+
+    def measure_load(self, waited: float | None) -> Load:
+        return Load(waited, self.load_average, None, 2)
+
+    @contextlib.contextmanager
+    def quiet(self, holder: str) -> Iterator[None]:
+        self.quiets.append(holder)
+        for calm in self.on_quiet:
+            calm()
+        with super().quiet(holder):
+            yield
+
+
 class FakeCertification(Certification):
     """The real :class:`conformance.sharing.Certification` (its sharing and cascade rules) over a FakeTarget."""
 
-    def __init__(self, image: FakeImage, test_dir: TestDir, stage: Path, options: Options | None = None) -> None:
-        self.fake_target = FakeTarget(image, test_dir, stage)
-        super().__init__(self.fake_target, test_dir, options or Options(max_examples=0))
+    def __init__(
+        self,
+        image: FakeImage,
+        test_dir: TestDir,
+        stage: Path,
+        options: Options | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.fake_target = FakeTarget(image, test_dir, stage, clock)
+        host = ScriptedHost(self.fake_target.clock, stage / "quiet")
+        super().__init__(self.fake_target, test_dir, options or Options(max_examples=0), host)
 
     @property
     def fake(self) -> FakeImage:
@@ -642,12 +692,18 @@ class FakeFiles:
 
 
 def certify(
-    image: FakeImage, clause_id: str, tmp_path: Path, *, test_dir: TestDir | None = None, options: Options | None = None
+    image: FakeImage,
+    clause_id: str,
+    tmp_path: Path,
+    *,
+    test_dir: TestDir | None = None,
+    options: Options | None = None,
+    clock: Clock | None = None,
 ) -> tuple[Outcome, FakeCertification]:
-    """Run one real check through the real runner against a fake image."""
+    """Run one real check through the real runner against a fake image (on virtual time unless ``clock``)."""
     if test_dir is None:
         test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir"))
-    certification = FakeCertification(image, test_dir, tmp_path / "stage", options)
+    certification = FakeCertification(image, test_dir, tmp_path / "stage", options, clock)
     list(clauses())  # registers every check
     return run_clause(certification, REGISTRY[clause_id]), certification
 
@@ -898,6 +954,32 @@ class SlowInvocations(GoodImage):
     def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
         response = super().invoke(server, body, headers)
         return replace(response, elapsed=61.0)
+
+
+@dataclass
+class BusyHostPing(GoodImage):
+    """A correct image on a busy host: /ping takes 2.33 s, 1.9 s of it the server's tasks waiting for a CPU, until
+    the certification measures in quiet (``calm``); ``always`` keeps it busy then too."""
+
+    busy: bool = True
+    always: bool = False
+
+    def calm(self) -> None:
+        self.busy = self.always
+
+    def ping(self, server: FakeServer) -> Response:
+        if not self.busy:
+            return Response(200, b"", None, elapsed=0.01)
+        server.cpu_waited += 1.9
+        return Response(200, b"", None, elapsed=2.33)
+
+
+def busy_host(certification: FakeCertification, image: BusyHostPing) -> BusyHostPing:
+    """``image`` on ``certification``, calming down when it measures in quiet."""
+    certification.fake = image
+    assert isinstance(certification.host, ScriptedHost)
+    certification.host.on_quiet.append(image.calm)
+    return image
 
 
 @dataclass

@@ -12,6 +12,7 @@ import pytest
 
 from conformance import contract, procs
 from conformance.checks import timeouts
+from conformance.clock import REAL
 from conformance.context import ServeSpec
 from conformance.procs import Process
 from conformance.runner import FAIL, PASS, SKIP
@@ -269,7 +270,7 @@ class SlowFreshWorker(RecordedProcessTable):
 
 
 def test_env3_times_the_replacement_not_the_fresh_workers_answer(tmp_path: Path) -> None:
-    outcome, _ = certify(SlowFreshWorker(table=UVICORN_WORKERS), "ENV-3", tmp_path)
+    outcome, _ = certify(SlowFreshWorker(table=UVICORN_WORKERS), "ENV-3", tmp_path, clock=REAL)
     # Answered in T's window, but the workers were replaced within the first looks: uvicorn's own limit decided.
     assert outcome.verdict == SKIP
     assert outcome.measurements["frozen_request_seconds"] == 10.5
@@ -301,7 +302,7 @@ def test_env3_times_a_replacement_by_when_the_table_was_read_not_asked_for(tmp_p
     """A replacement counts from when the reading that showed it came back: on a loaded engine the exec takes a
     second or more, and timing it from the asking made an MMS replacement at T look like one before T."""
     image = SlowProcessTable()
-    outcome, _ = certify(image, "ENV-3", tmp_path)
+    outcome, _ = certify(image, "ENV-3", tmp_path, clock=REAL)
     replaced = outcome.measurements["workers_replaced_seconds"]
     # Seen by the first watching read at the earliest, asked for after one watch interval: it returns a whole
     # read later.
@@ -486,7 +487,7 @@ class SlowBootingWorker(GoodImage):
 
 
 def test_env3_freezes_again_when_a_worker_boots_after_the_freeze(tmp_path: Path) -> None:
-    outcome, certification = certify(SlowBootingWorker(), "ENV-3", tmp_path)
+    outcome, certification = certify(SlowBootingWorker(), "ENV-3", tmp_path, clock=REAL)
     assert outcome.verdict == "pass", outcome.reason
     assert outcome.measurements["frozen_request_seconds"] == 12.0  # the second request, held by the freeze
     assert any("booted after the freeze" in note for note in outcome.notes)
@@ -511,7 +512,7 @@ class LateWorkerBesideTheFrozenRequest(SlowBootingWorker):
 def test_env3_freezes_again_when_a_late_worker_appears_but_the_request_waits_for_the_timeout(tmp_path: Path) -> None:
     """CI saw MMS's ENV-3 skipped as "replaced its frozen workers after 8.7 s" while its request ended at 11.9 s:
     a worker that booted late was taken for an early replacement."""
-    outcome, certification = certify(LateWorkerBesideTheFrozenRequest(), "ENV-3", tmp_path)
+    outcome, certification = certify(LateWorkerBesideTheFrozenRequest(), "ENV-3", tmp_path, clock=REAL)
     assert outcome.verdict == "pass", outcome.reason
     assert outcome.measurements["frozen_request_seconds"] == 12.0  # the second request, every worker frozen
     assert any("booted after the freeze" in note for note in outcome.notes)
@@ -554,16 +555,16 @@ class GunicornOnABusyEngine(GoodImage):
 def test_env3_times_again_when_a_busy_engine_delays_the_request_past_the_freeze(tmp_path: Path) -> None:
     """CI at a load average over 10: gunicorn replaced its frozen workers at T by the freeze's clock, and ENV-3,
     whose request left 4 s after the freeze, skipped it as "replaced after 5.9 s, before T could act"."""
-    outcome, _ = certify(GunicornOnABusyEngine(), "ENV-3", tmp_path)
+    outcome, _ = certify(GunicornOnABusyEngine(), "ENV-3", tmp_path, clock=REAL)
     assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
     assert any("froze the workers again" in note and "after the freeze" in note for note in outcome.notes)
     assert outcome.measurements["freeze_to_request_seconds"] < 1.0  # the second try, on a quiet engine
 
 
 def test_env3_is_not_judged_when_the_engine_stays_too_busy_to_time_it(tmp_path: Path) -> None:
-    outcome, certification = certify(GunicornOnABusyEngine(busy_tries=2), "ENV-3", tmp_path)
+    outcome, certification = certify(GunicornOnABusyEngine(busy_tries=2), "ENV-3", tmp_path, clock=REAL)
     assert outcome.verdict == SKIP, rendered(outcome) if outcome.failure else outcome.reason
-    assert outcome.reason.startswith("not judged, the host was too busy to time it fairly (load average ")
+    assert outcome.reason.startswith("not judged, the host was too busy to time it fairly (load average 0.50, ")
     assert "depends on which one the server counts from" in outcome.reason
     assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
 

@@ -23,6 +23,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from conformance import contract
+from conformance.fairness import SCHEDSTAT_SCRIPT, run_queue_wait
 from conformance.http import Exchange, send
 from conformance.limits import INVOCATION_TIMEOUT_S
 from conformance.netprobe import SERVER_ALIAS, NetworkProbe
@@ -358,6 +359,10 @@ class ServingContainer(DockerContainer):
             if code == 0:
                 return output
         return None
+
+    def cpu_waits(self) -> float | None:
+        code, output = self._execute(["sh", "-c", SCHEDSTAT_SCRIPT])
+        return run_queue_wait(output) if code == 0 else None
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
         # As for TRN-7: PID 1 gets up to HANDLER_WAIT_S to take SIGTERM. /ping can answer before a wrapper installs

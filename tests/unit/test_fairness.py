@@ -1,0 +1,169 @@
+"""Timing verdicts on a busy host (issue 23): the rule on recorded traces, the quiet, and the checks that use them."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conformance.checks.serving import PingsUnderLoad, judge_pings, judge_pings_under_load
+from conformance.clock import VirtualClock
+from conformance.fairness import Host, Load, fair, run_queue_wait, unjudged
+from conformance.http import Exchange
+from conformance.registry import REGISTRY
+from conformance.runner import FAIL, PASS, SKIP, run_clause
+
+from .checkfakes import BusyHostPing, PingThreeSeconds, ScriptedHost, busy_host, certify, rendered
+
+QUIET = (0.4, 0.5, 0.6)
+
+
+def ping(elapsed: float, status: int | None = 200) -> Exchange:
+    return Exchange("GET", "http://127.0.0.1:32768/ping", {}, b"", status, "OK", {}, b"", elapsed)
+
+
+@pytest.mark.parametrize(
+    ("duration", "waited", "judged"),
+    [
+        (2.33, 1.9, False),  # CI: the gunicorn image's SRV-13 beside two certifications, mostly waiting for a CPU
+        (3.02, 0.04, True),  # srv2-ping-3s: a sleep in /ping waits for nothing
+        (3.6, 1.2, True),  # srv13-invocations-2-5s-block-ping: still over 2 s less every second of waiting
+        (1.99, 1.9, True),  # within the limit: load only lengthens, a pass is fair
+        (2.0, 0.0, True),  # at the limit on a quiet host: fails
+    ],
+)
+def test_a_duration_over_its_limit_is_judged_when_waiting_for_a_cpu_cannot_explain_it(
+    duration: float, waited: float, judged: bool
+) -> None:
+    assert fair(duration, 2.0, Load(waited, (9.0, 5.0, 2.0), 80.0, 2)) is judged
+
+
+@pytest.mark.parametrize(("load_1m", "judged"), [(0.7, True), (1.99, True), (2.0, False), (6.3, False)])
+def test_without_the_images_waits_the_load_average_per_cpu_decides(load_1m: float, judged: bool) -> None:
+    assert fair(3.0, 2.0, Load(None, (load_1m, 1.0, 1.0), None, 2)) is judged
+    assert fair(1.0, 2.0, Load(None, (load_1m, 1.0, 1.0), None, 2)), "a duration within the limit is always fair"
+    assert not fair(3.0, 2.0, Load(None, None, None, 2)), "nothing known: not judged"
+
+
+def test_the_run_queue_wait_of_a_schedstat_dump_is_summed_over_its_tasks() -> None:
+    dump = "29687969 1500000000 146\n77035 23134 2\nnot a line\n8553904 500000000 12\n"
+    assert run_queue_wait(dump) == pytest.approx(2.000023134)
+    assert run_queue_wait("") is None
+
+
+def test_the_load_says_what_the_host_was_doing() -> None:
+    load = Load(1.9, (3.14, 2.0, 1.0), 63.0, 2)
+    assert load.describe() == (
+        "the image and the harness waited 1.90 s for a CPU; load average 3.14, 2.00, 1.00; CPU pressure 63%; 2 CPUs"
+    )
+    assert load.figures("srv13") == {
+        "srv13_cpu_wait_seconds": 1.9,
+        "srv13_load_average": 3.14,
+        "srv13_cpu_pressure_percent": 63.0,
+    }
+    assert Load(None).describe() == "the host's load unknown"
+    assert unjudged("/ping", 2.33, 2.0, load).startswith("not judged, the host was too busy to time it fairly, twice")
+
+
+def test_the_judges_are_pure_functions_of_what_was_observed() -> None:
+    evidence = (("Host load while measured", "load average 0.50"),)
+    assert judge_pings([ping(0.01)] * 20) is None
+    violation = judge_pings([ping(0.01), ping(3.01)], evidence)
+    assert violation is not None
+    assert violation.summary == "Ping 2 of 20 after start-up failed the health check"
+    assert violation.evidence[-1] == evidence[0]
+    assert judge_pings([ping(0.01, 500)]) is not None
+    assert not list(judge_pings_under_load(PingsUnderLoad(ping(1.2), [200] * 30, 524288)))
+    found = list(judge_pings_under_load(PingsUnderLoad(ping(2.33), [200, 503], 524288), evidence))
+    assert [v.summary for v in found] == [
+        "/ping failed while 8 invocations of 524,288 bytes were in flight",
+        "Invocations failed under concurrency (1 of 2)",
+    ]
+
+
+@pytest.mark.parametrize("clause", ["SRV-2", "SRV-13"])
+def test_a_ping_slowed_by_a_busy_host_is_measured_again_in_quiet_and_passes(clause: str, tmp_path: Path) -> None:
+    image = BusyHostPing()
+    outcome, certification = certify(image, "SRV-1", tmp_path)  # the certification, on the busy image
+    busy_host(certification, image)
+    outcome = run_clause(certification, REGISTRY[clause])
+    assert outcome.verdict == PASS, outcome.reason
+    assert isinstance(certification.host, ScriptedHost)
+    assert certification.host.quiets == [f"{certification.image.reference} {clause}"]
+    assert any("measured again with the other checks paused" in note for note in outcome.notes)
+    prefix = clause.lower().replace("-", "")
+    assert outcome.measurements[f"{prefix}_load_average"] == 0.5
+
+
+@pytest.mark.parametrize("clause", ["SRV-2", "SRV-13"])
+def test_a_host_too_busy_twice_leaves_the_clause_not_judged_naming_the_load(clause: str, tmp_path: Path) -> None:
+    image = BusyHostPing(always=True)
+    _, certification = certify(image, "SRV-1", tmp_path)
+    busy_host(certification, image)
+    outcome = run_clause(certification, REGISTRY[clause])
+    assert outcome.verdict == SKIP
+    assert outcome.reason.startswith("not judged, the host was too busy to time it fairly, twice")
+    assert "took 2.33 s against the 2 s limit" in outcome.reason
+    assert "waited 1.90 s for a CPU; load average 0.50, 0.40, 0.30; 2 CPUs" in outcome.reason
+    prefix = clause.lower().replace("-", "")
+    assert outcome.measurements[f"{prefix}_cpu_wait_seconds"] == 1.9
+
+
+def test_a_slow_image_still_fails_on_a_busy_host(tmp_path: Path) -> None:
+    """srv2-ping-3s: its /ping sleeps, so its tasks wait for no CPU whatever the load: a fair failure, at once."""
+    _, certification = certify(PingThreeSeconds(), "SRV-1", tmp_path)
+    assert isinstance(certification.host, ScriptedHost)
+    certification.host.load_average = (7.5, 6.0, 4.0)
+    outcome = run_clause(certification, REGISTRY["SRV-2"])
+    assert outcome.verdict == FAIL
+    assert certification.host.quiets == []
+    text = rendered(outcome)
+    assert "Host load while measured:\n    the image and the harness waited 0.00 s for a CPU; load average 7.50" in text
+
+
+def test_the_fake_runs_on_virtual_time(tmp_path: Path) -> None:
+    """SRV-13 pings for 3 s while invocations are in flight: on the fake's clock, in no time."""
+    started = time.monotonic()
+    outcome, certification = certify(BusyHostPing(busy=False), "SRV-13", tmp_path)
+    assert outcome.verdict == PASS
+    assert time.monotonic() - started < 2.0
+    assert isinstance(certification.clock, VirtualClock)
+    assert certification.clock.now() >= 1000.0 + 3.0
+
+
+def test_other_work_waits_for_a_quiet_measurement_and_the_holder_never_does(tmp_path: Path) -> None:
+    host = Host(VirtualClock(), tmp_path / "quiet")
+    order: list[str] = []
+    holding = threading.Event()
+
+    def other() -> None:
+        holding.wait()
+        host.pause_point("image SRV-4")
+        order.append("other request")
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with host.quiet("image SRV-13"):
+        holding.set()
+        assert host.pause_point("image SRV-13") < 0.1, "the holder's own requests go on"
+        time.sleep(0.3)
+        order.append("quiet measurement done")
+    thread.join(5)
+    assert order == ["quiet measurement done", "other request"]
+    assert not list((tmp_path / "quiet").iterdir()), "the marker is removed"
+
+
+def test_a_quiet_measurement_in_another_process_holds_this_ones_requests(tmp_path: Path) -> None:
+    directory = tmp_path / "quiet"
+    directory.mkdir()
+    host = Host(VirtualClock(), directory)
+    assert host.pause_point("image SRV-4") < 0.1
+    (directory / "999999999-0").write_text("a dead run's marker")
+    assert host.pause_point("image SRV-4") < 0.1, "a dead process's marker holds nothing"
+    marker = directory / f"{os.getppid()}-0"
+    marker.write_text("other SRV-13")
+    threading.Timer(0.4, marker.unlink).start()
+    assert host.pause_point("image SRV-4") >= 0.3
