@@ -219,42 +219,65 @@ class CheckContext:
         )
 
     def timed(
-        self, server: Server, measure: Callable[[], T], duration: Callable[[T], float], limit: float, what: str
+        self,
+        measure: Callable[[], T],
+        duration: Callable[[T], float],
+        limit: float,
+        what: str,
+        *,
+        server: Server | None = None,
+        load_of: Callable[[T], Load | None] = lambda _: None,
     ) -> T:
         """``measure()``, with its control beside it (:mod:`conformance.fairness`): a ``duration`` of the result at
         or over ``limit`` that the host's load may explain is measured again with the other checks paused; still
-        unfair, the clause is not judged (a skip naming the load). The load goes into the measurements, and into
-        :attr:`load` for the evidence."""
-        result, load = self._observe(server, measure, duration, limit)
+        unfair, the clause is not judged (a skip naming the load). The control is the run-queue wait of ``server``'s
+        tasks and of this thread, or the load the result recorded itself (``load_of``: a stop records it as it ends),
+        else the load average now. The load goes into the measurements, and into :attr:`load` for the evidence."""
+        result, load = self._observe(server, measure, duration, limit, load_of)
         if not fair(duration(result), limit, load):
             self.note(
                 f"{what} took {duration(result):.2f} s under load ({load.describe()}): measured again with the other "
                 "checks paused"
             )
             with self.certification.quiet(self.clause_id):
-                result, load = self._observe(server, measure, duration, limit)
-        self.load = load
-        prefix = self.clause_id.lower().replace("-", "")
-        for name, value in load.figures(prefix).items():
-            self.measure(name, value)
+                result, load = self._observe(server, measure, duration, limit, load_of)
+        self.record_load(load)
         if not fair(duration(result), limit, load):
             raise CheckSkipped(unjudged(what, duration(result), limit, load))
         return result
 
     def _observe(
-        self, server: Server, measure: Callable[[], T], duration: Callable[[T], float], limit: float
+        self,
+        server: Server | None,
+        measure: Callable[[], T],
+        duration: Callable[[T], float],
+        limit: float,
+        load_of: Callable[[T], Load | None],
     ) -> tuple[T, Load]:
         """The result and the load it was measured under. The image's run-queue wait is read only when the duration
         is over the limit (within it, load cannot have made it fail): one `docker exec` before, one after."""
-        image_before, own_before = server.cpu_waits(), self.certification.host.thread_wait()
+        image_before = server.cpu_waits() if server is not None else None
+        own_before = self.certification.host.thread_wait()
         result = measure()
+        recorded = load_of(result)
+        if recorded is not None:
+            return result, recorded
         waited = None
-        if duration(result) >= limit and image_before is not None and own_before is not None:
+        if server is not None and duration(result) >= limit and image_before is not None and own_before is not None:
             image_after, own_after = server.cpu_waits(), self.certification.host.thread_wait()
             if image_after is not None and own_after is not None:
                 # Tasks that exited meanwhile drop out of the sum: never below zero.
                 waited = max(0.0, image_after - image_before) + max(0.0, own_after - own_before)
         return result, self.certification.host.measure_load(waited)
+
+    def record_load(self, load: Load | None = None) -> Load:
+        """Keep what the host was doing (now, unless ``load`` is given) as this check's timing measurement's load:
+        in its measurements (``srv12_load_average``, ...) and its evidence."""
+        self.load = load or self.certification.host.measure_load(None)
+        prefix = self.clause_id.lower().replace("-", "")
+        for name, value in self.load.figures(prefix).items():
+            self.measure(name, value)
+        return self.load
 
     def load_evidence(self) -> tuple[tuple[str, str], ...]:
         """The load of the check's timing measurement, as a failure's evidence."""

@@ -22,6 +22,7 @@ from conformance.invoking import (
     sized_payload,
 )
 from conformance.limits import PING
+from conformance.pid1 import StopResult
 from conformance.registry import Level, check
 
 PINGS = 20
@@ -77,11 +78,13 @@ def ping_healthy(ctx: CheckContext) -> Iterator[Violation]:
     readiness = server.readiness
     if not readiness.ready:
         last = readiness.last
+        if not readiness.exited:
+            ctx.record_load()  # a start-up budget run out: say what the host was doing (not measured again)
         yield Violation(
             "The container did not pass the ping health check",
             expected=f"200 on GET {contract.PING_PATH} within {readiness.budget:g} s",
             actual=readiness.describe(),
-            evidence=last.evidence() if last else (),
+            evidence=(*(last.evidence() if last else ()), *ctx.load_evidence()),
             reproduce=("curl -i http://localhost:8080/ping",),
         )
         return
@@ -96,7 +99,7 @@ def ping_healthy(ctx: CheckContext) -> Iterator[Violation]:
                 break
         return sent
 
-    sent = ctx.timed(server, pings, _slowest_seconds, contract.PING_TIMEOUT_S, f"a ping of {PINGS}")
+    sent = ctx.timed(pings, _slowest_seconds, contract.PING_TIMEOUT_S, f"a ping of {PINGS}", server=server)
     ctx.measure("ping_max_seconds", _slowest_seconds(sent))
     violation = judge_pings(sent, ctx.load_evidence())
     if violation is not None:
@@ -184,10 +187,22 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
     TRN-7 does: SageMaker stops an endpoint long after it is healthy), sends `docker stop -t 30` and times the exit
     (measured): it must come before the SIGKILL.
     """
-    server = ctx.server(SERVE_SIGTERM)
-    stop = server.stop_gracefully(contract.SERVE_STOP_GRACE_S)
+
+    def stopped() -> StopResult:
+        server = ctx.server(SERVE_SIGTERM)
+        try:
+            return server.stop_gracefully(contract.SERVE_STOP_GRACE_S)
+        finally:
+            ctx.discard(SERVE_SIGTERM)  # stopped: a second measurement starts a fresh one
+
+    stop = ctx.timed(
+        stopped,
+        StopResult.judged_seconds,
+        contract.SERVE_STOP_GRACE_S,
+        "docker stop -t 30",
+        load_of=lambda stop: stop.load,
+    )
     ctx.measure("serve_sigterm_seconds", stop.seconds)
-    ctx.discard(SERVE_SIGTERM)
     if stop.already_exited:
         yield Violation(
             "The server exited on its own before SIGTERM",
@@ -201,6 +216,7 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
             actual=f"exit code {stop.exit_code} (SIGKILL) after {stop.seconds:.1f} s",
             evidence=(
                 *stop.pid1_evidence(),
+                *ctx.load_evidence(),
                 (
                     "Hint",
                     "PID 1 ignores SIGTERM without a handler; use an exec-form ENTRYPOINT and forward the "
@@ -244,6 +260,7 @@ def no_model_not_healthy(ctx: CheckContext) -> Iterator[Violation]:
     server = ctx.server(SERVE_EMPTY_MODEL, ready=False)
     readiness = server.readiness
     ctx.measure("empty_model_watch_seconds", readiness.budget)
+    ctx.record_load()  # a busy host slows a server without a model too: the window's load, for the record
     if readiness.ready:
         yield Violation(
             f"/ping answered 200 with an empty {contract.MODEL_DIR}",
@@ -313,11 +330,11 @@ def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
         return PingsUnderLoad(slowest, statuses, len(body))
 
     seen = ctx.timed(
-        server,
         under_load,
         lambda seen: seen.slowest.elapsed,
         contract.PING_TIMEOUT_S,
         f"/ping while {CONCURRENCY} invocations were in flight",
+        server=server,
     )
     ctx.measure("ping_under_load_max_seconds", seen.slowest.elapsed)
     yield from judge_pings_under_load(seen, ctx.load_evidence())

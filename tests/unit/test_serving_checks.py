@@ -237,7 +237,7 @@ def test_srv11_sigterm_ignored(tmp_path: Path) -> None:
     outcome, certification = certify(IgnoresSigterm(), "SRV-11", tmp_path)
     assert outcome.verdict == FAIL
     assert "The server ignored SIGTERM and was killed by SIGKILL after 30 s" in rendered(outcome)
-    assert outcome.measurements == {"serve_sigterm_seconds": 30.3}
+    assert outcome.measurements == {"serve_sigterm_seconds": 30.3, "srv11_load_average": 0.5}
     assert certification.current("sigterm") is None, "the stopped container must be discarded"
 
 
