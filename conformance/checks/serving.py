@@ -72,7 +72,8 @@ def ping_healthy(ctx: CheckContext) -> Iterator[Violation]:
     How: Polls GET /ping from the moment the container starts until a 200 or the end of the --startup-timeout budget
     (the cold-start time is measured), failing fast with the logs when the container exits; then sends 20 more
     pings, each of which must answer within 2 s. A ping that fails here ends the check, and every check that needs a
-    healthy server is skipped naming SRV-2, rather than meeting the same slow ping again.
+    healthy server is skipped naming SRV-2, rather than meeting the same slow ping again. A ping over 2 s that the
+    server's waits for a CPU can explain (a busy host) is timed again with the other checks paused, else not judged.
     """
     server = ctx.server(SERVE_DEFAULT, ready=False)
     readiness = server.readiness
@@ -185,7 +186,9 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
 
     How: Starts a serving container of its own, waits for /ping and for PID 1 to take SIGTERM (up to 5 s more, as
     TRN-7 does: SageMaker stops an endpoint long after it is healthy), sends `docker stop -t 30` and times the exit
-    (measured): it must come before the SIGKILL.
+    (measured): it must come before the SIGKILL. A SIGKILL that the host's load at the stop can explain (PID 1 took
+    SIGTERM, the load average was over the CPUs) is timed again on a fresh server with the other checks paused, else
+    not judged.
     """
 
     def stopped() -> StopResult:
@@ -292,7 +295,8 @@ def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
     out of service under load.
 
     How: Sends 8 concurrent invocations for 3 s while pinging; every ping must answer 200 within 2 s and the
-    invocations must succeed (the slowest ping is measured).
+    invocations must succeed (the slowest ping is measured). A ping over 2 s that the server's waits for a CPU can
+    explain (a busy host) is timed again with the other checks paused, else not judged.
     """
     server = ctx.server()
     body = sized_payload(ctx, 512 * 1024)

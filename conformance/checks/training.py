@@ -334,7 +334,9 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
 
     How: Starts a training run (with the policy's [train] sigterm_hyperparameters, so that it runs long), reads PID
     1's signal masks in /proc/1/status, sends `docker stop -t 120` as soon as PID 1 takes SIGTERM, and times the
-    exit: it must come within 60 s, without SIGKILL, and not only because the run was done.
+    exit: it must come within 60 s, without SIGKILL, and not only because the run was done. A slow exit that the
+    host's load at the stop can explain (PID 1 took SIGTERM, the load average was over the CPUs) is timed again on a
+    run of its own with the other checks paused, else not judged.
     """
     well_before = contract.TRAIN_STOP_GRACE_S / 2
     runs = [sigterm_run(ctx.policy), dataclasses.replace(sigterm_run(ctx.policy), name="sigterm-quiet")]

@@ -21,11 +21,15 @@ GOOD = {
     "region-and-placeholders": "TRN-6",
     "multi-model": "ENV-7",
     "empty-model-404": "SRV-12",
+    "gunicorn-sync": "SRV-13",  # beside two other certifications (issue 23); tests/docker/test_under_load.py
 }
 """Image -> the clause an earlier harness failed it on."""
 MAY_SKIP = {"ENV-5", "ENV-7", "ENV-8", "ENV-9", "TRN-12", "TRN-13"}
 """Capabilities an image may leave unclaimed (bind-to-port, multi-models images, serverless policies, multi-host,
 resumable training)."""
+ALSO_MAY_SKIP = {"gunicorn-sync": {"ENV-3"}}
+"""gunicorn's idle sync workers beat once per half timeout, so its cut of a frozen request may come up to T/2 early
+by the freeze's clock, which ENV-3 skips as a limit of the server's own (by chance, on a quiet machine too)."""
 
 
 @pytest.mark.parametrize("name", sorted(GOOD))
@@ -40,6 +44,6 @@ def test_good_image_passes_every_clause(name: str, tmp_path: Path) -> None:
     wrong = {
         clause_id: verdict
         for clause_id, verdict in verdicts.items()
-        if verdict != "pass" and not (clause_id in MAY_SKIP and verdict == "skip")
+        if verdict != "pass" and not (clause_id in MAY_SKIP | ALSO_MAY_SKIP.get(name, set()) and verdict == "skip")
     }
     assert not wrong, "\n".join(f"{c}: {run.clauses[c].get('reason', '')}" for c in wrong)
