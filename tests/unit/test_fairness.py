@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from conformance import contract
 from conformance.checks.serving import PingsUnderLoad, judge_pings, judge_pings_under_load
 from conformance.clock import VirtualClock
 from conformance.fairness import Host, Load, fair, run_queue_wait, unjudged
 from conformance.http import Exchange
+from conformance.pid1 import SignalDisposition, StopResult
 from conformance.registry import REGISTRY
 from conformance.runner import FAIL, PASS, SKIP, run_clause
 
-from .checkfakes import BusyHostPing, PingThreeSeconds, ScriptedHost, busy_host, certify, rendered
+from .checkfakes import BusyHostPing, PingThreeSeconds, ScriptedHost, Trains, busy_host, certify, rendered, trained
 
 QUIET = (0.4, 0.5, 0.6)
 
@@ -167,3 +169,40 @@ def test_a_quiet_measurement_in_another_process_holds_this_ones_requests(tmp_pat
     marker.write_text("other SRV-13")
     threading.Timer(0.4, marker.unlink).start()
     assert host.pause_point("image SRV-4") >= 0.3
+
+
+BUSY_STOP = Load(None, (5.2, 4.0, 3.0), None, 2)
+"""The load at the end of a stop on a host with twice as many runnable tasks as CPUs."""
+TAKES_SIGTERM = SignalDisposition("python3 /opt/program/train", caught=True, ignored=False, waiting=None)
+
+
+def test_a_slow_stop_under_load_runs_again_in_quiet(tmp_path: Path) -> None:
+    grace = contract.TRAIN_STOP_GRACE_S
+    busy = trained("sigterm", stop=StopResult(grace, 75.0, 0, False, pid1=TAKES_SIGTERM, load=BUSY_STOP))
+    quiet = trained("sigterm-quiet", stop=StopResult(grace, 2.1, 0, False, pid1=TAKES_SIGTERM))
+    outcome, certification = certify(Trains(runs={"sigterm": busy, "sigterm-quiet": quiet}), "TRN-7", tmp_path)
+    assert outcome.verdict == PASS, outcome.reason
+    assert [name for name, _ in certification.trainings][-2:] == ["sigterm", "sigterm-quiet"]
+    assert outcome.measurements["train_sigterm_seconds"] == 2.1
+
+
+def test_a_stop_still_slow_under_load_is_not_judged(tmp_path: Path) -> None:
+    grace = contract.TRAIN_STOP_GRACE_S
+    runs = {
+        name: trained(name, stop=StopResult(grace, 75.0, 0, False, pid1=TAKES_SIGTERM, load=BUSY_STOP))
+        for name in ("sigterm", "sigterm-quiet")
+    }
+    outcome, _ = certify(Trains(runs=runs), "TRN-7", tmp_path)
+    assert outcome.verdict == SKIP
+    assert "training's exit after SIGTERM took 75.00 s against the 60 s limit" in outcome.reason
+    assert "load average 5.20, 4.00, 3.00; 2 CPUs" in outcome.reason
+
+
+def test_a_stop_pid1_never_took_fails_whatever_the_load(tmp_path: Path) -> None:
+    """trn7-sh-wrapper-no-exec: the shell never passes SIGTERM on, so SIGKILL comes on any host."""
+    wrapper = SignalDisposition("sh /opt/program/train", caught=False, ignored=False, waiting="do_wait")
+    stop = StopResult(contract.TRAIN_STOP_GRACE_S, 120.2, 137, True, pid1=wrapper, load=BUSY_STOP)
+    outcome, certification = certify(Trains(runs={"sigterm": trained("sigterm", stop=stop)}), "TRN-7", tmp_path)
+    assert outcome.verdict == FAIL
+    assert [name for name, _ in certification.trainings].count("sigterm-quiet") == 0
+    assert "Host load while measured:\n    load average 5.20, 4.00, 3.00; 2 CPUs" in rendered(outcome)
