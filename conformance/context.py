@@ -18,7 +18,7 @@ from conformance import contract
 from conformance.clock import Clock
 from conformance.entrypoint import ArgumentProbe
 from conformance.failures import CheckSkipped, HarnessError, Section, Violation
-from conformance.fairness import Load, fair, unjudged
+from conformance.fairness import Load, fair, path_wait, unjudged
 from conformance.http import Exchange
 from conformance.limits import PING, Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec
@@ -121,7 +121,7 @@ class CountedServer:
     def memory_events(self) -> str | None:
         return self.server.memory_events()
 
-    def cpu_waits(self) -> float | None:
+    def cpu_waits(self) -> dict[str, float] | None:
         return self.server.cpu_waits()
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
@@ -266,8 +266,7 @@ class CheckContext:
         if server is not None and duration(result) >= limit and image_before is not None and own_before is not None:
             image_after, own_after = server.cpu_waits(), self.certification.host.thread_wait()
             if image_after is not None and own_after is not None:
-                # Tasks that exited meanwhile drop out of the sum: never below zero.
-                waited = max(0.0, image_after - image_before) + max(0.0, own_after - own_before)
+                waited = path_wait(image_before, image_after) + max(0.0, own_after - own_before)
         return result, self.certification.host.measure_load(waited)
 
     def record_load(self, load: Load | None = None) -> Load:

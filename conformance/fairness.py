@@ -2,17 +2,17 @@
 
 A duration over one of SageMaker's limits fails a clause only when the image, not the machine, made it long. Load
 only lengthens a duration, so a duration within its limit passes whatever the host was doing; one at or over it is
-judged with its control, taken at the same time: how long the image's processes (and the harness's measuring
-thread) sat runnable, waiting for a CPU, during the measurement (the run-queue wait of every task,
-``/proc/<pid>/task/<tid>/schedstat``'s second field, which cgroup v1 and v2 both keep). Less those seconds, a
-duration still at or over the limit is the image's own (a ``sleep(3)`` in /ping waits for nothing), and fails; one
-that would be within it is not judged this time: the check measures it again with the certification quiet
-(:meth:`Host.quiet`: other checks, in this process and in other certifications on the host, hold their next
-request until it is done), and if the host is still too busy, reports the clause as not judged, naming the load.
+judged with its control, taken at the same time: how long a request's path through the image (the two of its tasks
+that waited longest: a proxy and a worker) and the harness's measuring thread sat runnable, waiting for a CPU, during
+the measurement (each task's run-queue wait, ``/proc/<pid>/task/<tid>/schedstat``'s second field, which cgroup v1 and
+v2 both keep). Less those seconds, a duration still at or over the limit is the image's own (a ``sleep(3)`` in /ping
+waits for nothing), and fails; one that would be within it is not judged this time: the check measures it again with
+the certification quiet (:meth:`Host.quiet`: other checks, in this process and in other certifications on the host,
+hold their next request until it is done), and if the host is still too busy, reports the clause as not judged,
+naming the load.
 
-The wait is summed over the image's tasks, so it may exceed the time one request waited: it errs towards "not
-judged", never towards a verdict. When it cannot be read (no ``sh`` or ``/proc`` in the container), the load
-average per CPU stands in for it: under 1, no task was kept waiting on average.
+When the waits cannot be read (no ``sh`` or ``/proc`` in the container, or a stop, after which the container is
+gone), the load average per CPU stands in for them: under 1, no task was kept waiting on average.
 """
 
 from __future__ import annotations
@@ -29,8 +29,15 @@ from pathlib import Path
 
 from conformance.clock import REAL, Clock
 
-SCHEDSTAT_SCRIPT = "cat /proc/[0-9]*/task/[0-9]*/schedstat 2>/dev/null; true"
-"""Every task's scheduler statistics in the container: run time, run-queue wait (both ns), time slices."""
+SCHEDSTAT_SCRIPT = (
+    'for f in /proc/[0-9]*/task/[0-9]*/schedstat; do read l < "$f" && echo "${f#/proc/} $l"; done 2>/dev/null; true'
+)
+"""Every task's scheduler statistics in the container, one line each: ``PID/task/TID/schedstat``, run time, run-queue
+wait (both ns), time slices. Shell built-ins only: no process per task."""
+PATH_TASKS = 2
+"""How many of the image's tasks a request's time can have waited on, one after the other: a proxy and a worker
+(nginx and gunicorn, MMS's frontend and its Python worker). The tasks that serve other requests meanwhile wait in
+parallel with them, not in sequence, so their waits are not added."""
 QUIET_MAX_S = 120.0
 """The longest another check holds a request for a quiet measurement: a stop waits 30 s, a start-up longer."""
 QUIET_DIR = Path(tempfile.gettempdir()) / "sagemaker-conformance-quiet"
@@ -38,23 +45,30 @@ QUIET_DIR = Path(tempfile.gettempdir()) / "sagemaker-conformance-quiet"
 ``tox p``) to see."""
 
 
-def run_queue_wait(schedstat: str) -> float | None:
-    """The seconds the tasks of a ``/proc/*/task/*/schedstat`` dump spent runnable but not running; None when
-    the dump has none."""
-    waits = [int(fields[1]) for fields in (line.split() for line in schedstat.splitlines()) if _counters(fields)]
-    return sum(waits) / 1e9 if waits else None
+def task_waits(dump: str) -> dict[str, float] | None:
+    """Each task's seconds spent runnable but not running, from a :data:`SCHEDSTAT_SCRIPT` dump (``PID/TID``: seconds);
+    None when the dump has none."""
+    waits = {}
+    for fields in (line.split() for line in dump.splitlines()):
+        if len(fields) == 4 and all(field.isdigit() for field in fields[1:]):
+            waits[fields[0].removesuffix("/schedstat").replace("/task/", "/")] = int(fields[2]) / 1e9
+    return waits or None
 
 
-def _counters(fields: list[str]) -> bool:
-    return len(fields) == 3 and all(field.isdigit() for field in fields)
+def path_wait(before: dict[str, float], after: dict[str, float], tasks: int = PATH_TASKS) -> float:
+    """The seconds a request's path through the image can have waited for a CPU between two dumps: the largest
+    waits of ``tasks`` tasks (a task born meanwhile counts from zero; one gone is not seen)."""
+    deltas = sorted((max(0.0, wait - before.get(task, 0.0)) for task, wait in after.items()), reverse=True)
+    return sum(deltas[:tasks])
 
 
 def own_wait() -> float | None:
     """The seconds the calling thread has waited for a CPU (None off Linux)."""
     try:
-        return run_queue_wait(Path("/proc/thread-self/schedstat").read_text())
+        fields = Path("/proc/thread-self/schedstat").read_text().split()
     except OSError:
         return None
+    return int(fields[1]) / 1e9 if len(fields) == 3 and fields[1].isdigit() else None
 
 
 def load_average() -> tuple[float, float, float] | None:
@@ -79,8 +93,8 @@ class Load:
     """What the host was doing while a duration was measured: the control beside the measurement."""
 
     waited: float | None
-    """Seconds the image's tasks and the harness's measuring thread waited for a CPU during the measurement; None
-    when the image's could not be read."""
+    """Seconds a request's path through the image (:data:`PATH_TASKS` tasks) and the harness's measuring thread
+    waited for a CPU during the measurement; None when the image's could not be read."""
     load_average: tuple[float, float, float] | None = None
     pressure: float | None = None
     """The host's CPU pressure (PSI some avg10, %) at the end of the measurement, when the kernel keeps it."""

@@ -320,7 +320,7 @@ class FakeServer:
     def memory_events(self) -> str | None:
         return self.image.memory_events(self)
 
-    def cpu_waits(self) -> float | None:
+    def cpu_waits(self) -> dict[str, float] | None:
         return self.image.cpu_waits(self)
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
@@ -481,8 +481,8 @@ class FakeImage:
     def memory_events(self, server: FakeServer) -> str | None:
         return None
 
-    def cpu_waits(self, server: FakeServer) -> float | None:
-        return server.cpu_waited
+    def cpu_waits(self, server: FakeServer) -> dict[str, float] | None:
+        return {"1/1": server.cpu_waited}
 
     def handle(self, server: FakeServer, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
         if path == contract.PING_PATH and method == "GET":

@@ -12,7 +12,7 @@ import pytest
 from conformance import contract
 from conformance.checks.serving import PingsUnderLoad, judge_pings, judge_pings_under_load
 from conformance.clock import VirtualClock
-from conformance.fairness import Host, Load, fair, run_queue_wait, unjudged
+from conformance.fairness import Host, Load, fair, path_wait, task_waits, unjudged
 from conformance.http import Exchange
 from conformance.pid1 import SignalDisposition, StopResult
 from conformance.registry import REGISTRY
@@ -50,10 +50,23 @@ def test_without_the_images_waits_the_load_average_per_cpu_decides(load_1m: floa
     assert not fair(3.0, 2.0, Load(None, None, None, 2)), "nothing known: not judged"
 
 
-def test_the_run_queue_wait_of_a_schedstat_dump_is_summed_over_its_tasks() -> None:
-    dump = "29687969 1500000000 146\n77035 23134 2\nnot a line\n8553904 500000000 12\n"
-    assert run_queue_wait(dump) == pytest.approx(2.000023134)
-    assert run_queue_wait("") is None
+def test_a_requests_path_waited_as_long_as_its_two_longest_waiting_tasks() -> None:
+    """The tasks serving other requests wait beside the path, not on it: their waits are not added (CI's
+    srv13-invocations-2-5s-block-ping: 11.6 s summed over every task for a 3.3 s ping)."""
+    before = task_waits("1/task/1/schedstat 100 1000000000 5\n7/task/7/schedstat 100 0 5\n8/task/8/schedstat 1 0 1\n")
+    assert before == {"1/1": 1.0, "7/7": 0.0, "8/8": 0.0}
+    dump = (
+        "1/task/1/schedstat 200 1100000000 9\n"  # the master: 0.1 s more
+        "7/task/7/schedstat 900 1500000000 40\n"  # a worker: 1.5 s
+        "7/task/12/schedstat 900 700000000 40\n"  # a thread born meanwhile: 0.7 s
+        "8/task/8/schedstat 900 900000000 40\n"  # another worker: 0.9 s
+        "garbage\n"
+    )
+    after = task_waits(dump)
+    assert after is not None
+    assert path_wait(before, after) == pytest.approx(1.5 + 0.9)
+    assert path_wait(before, after, tasks=1) == pytest.approx(1.5)
+    assert task_waits("") is None
 
 
 def test_the_load_says_what_the_host_was_doing() -> None:

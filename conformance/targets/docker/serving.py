@@ -23,7 +23,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from conformance import contract
-from conformance.fairness import SCHEDSTAT_SCRIPT, run_queue_wait
+from conformance.fairness import SCHEDSTAT_SCRIPT, task_waits
 from conformance.http import Exchange, send
 from conformance.limits import INVOCATION_TIMEOUT_S
 from conformance.netprobe import SERVER_ALIAS, NetworkProbe
@@ -360,9 +360,9 @@ class ServingContainer(DockerContainer):
                 return output
         return None
 
-    def cpu_waits(self) -> float | None:
+    def cpu_waits(self) -> dict[str, float] | None:
         code, output = self._execute(["sh", "-c", SCHEDSTAT_SCRIPT])
-        return run_queue_wait(output) if code == 0 else None
+        return task_waits(output) if code == 0 else None
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
         # As for TRN-7: PID 1 gets up to HANDLER_WAIT_S to take SIGTERM. /ping can answer before a wrapper installs
