@@ -2,14 +2,14 @@
 
 A duration over one of SageMaker's limits fails a clause only when the image, not the machine, made it long. Load
 only lengthens a duration, so a duration within its limit passes whatever the host was doing; one at or over it is
-judged with its control, taken at the same time: how long a request's path through the image (the two of its tasks
-that waited longest: a proxy and a worker) and the harness's measuring thread sat runnable, waiting for a CPU, during
-the measurement (each task's run-queue wait, ``/proc/<pid>/task/<tid>/schedstat``'s second field, which cgroup v1 and
-v2 both keep). Less those seconds, a duration still at or over the limit is the image's own (a ``sleep(3)`` in /ping
-waits for nothing), and fails; one that would be within it is not judged this time: the check measures it again with
-the certification quiet (:meth:`Host.quiet`: other checks, in this process and in other certifications on the host,
-hold their next request until it is done), and if the host is still too busy, reports the clause as not judged,
-naming the load.
+judged with its control, taken at the same time: how long a request's path through the image (for each of its
+programs, the task that waited longest: a proxy's and a worker's) and the harness's measuring thread sat runnable,
+waiting for a CPU, during the measurement (each task's run-queue wait, ``/proc/<pid>/task/<tid>/schedstat``'s second
+field, which cgroup v1 and v2 both keep). Less those seconds, a duration still at or over the limit is the image's
+own (a ``sleep(3)`` in /ping waits for nothing), and fails; one that would be within it is not judged this time: the
+check measures it again with the certification quiet (:meth:`Host.quiet`: other checks, in this process and in other
+certifications on the host, hold their next request until it is done), and if the host is still too busy, reports
+the clause as not judged, naming the load.
 
 When the waits cannot be read (no ``sh`` or ``/proc`` in the container, or a stop, after which the container is
 gone), the load average per CPU stands in for them: under 1, no task was kept waiting on average.
@@ -30,14 +30,12 @@ from pathlib import Path
 from conformance.clock import REAL, Clock
 
 SCHEDSTAT_SCRIPT = (
-    'for f in /proc/[0-9]*/task/[0-9]*/schedstat; do read l < "$f" && echo "${f#/proc/} $l"; done 2>/dev/null; true'
+    "for f in /proc/[0-9]*/task/[0-9]*/schedstat; do "
+    'p=${f#/proc/}; read c < "/proc/${p%%/*}/comm" && read l < "$f" && echo "${f#/proc/} $l $c"; '
+    "done 2>/dev/null; true"
 )
 """Every task's scheduler statistics in the container, one line each: ``PID/task/TID/schedstat``, run time, run-queue
-wait (both ns), time slices. Shell built-ins only: no process per task."""
-PATH_TASKS = 2
-"""How many of the image's tasks a request's time can have waited on, one after the other: a proxy and a worker
-(nginx and gunicorn, MMS's frontend and its Python worker). The tasks that serve other requests meanwhile wait in
-parallel with them, not in sequence, so their waits are not added."""
+wait (both ns), time slices, and its program's name. Shell built-ins only: no process per task."""
 QUIET_MAX_S = 120.0
 """The longest another check holds a request for a quiet measurement: a stop waits 30 s, a start-up longer."""
 QUIET_DIR = Path(tempfile.gettempdir()) / "sagemaker-conformance-quiet"
@@ -46,20 +44,28 @@ QUIET_DIR = Path(tempfile.gettempdir()) / "sagemaker-conformance-quiet"
 
 
 def task_waits(dump: str) -> dict[str, float] | None:
-    """Each task's seconds spent runnable but not running, from a :data:`SCHEDSTAT_SCRIPT` dump (``PID/TID``: seconds);
-    None when the dump has none."""
+    """Each task's seconds spent runnable but not running, from a :data:`SCHEDSTAT_SCRIPT` dump (``PID/TID program``:
+    seconds); None when the dump has none."""
     waits = {}
-    for fields in (line.split() for line in dump.splitlines()):
-        if len(fields) == 4 and all(field.isdigit() for field in fields[1:]):
-            waits[fields[0].removesuffix("/schedstat").replace("/task/", "/")] = int(fields[2]) / 1e9
+    for fields in (line.split(maxsplit=4) for line in dump.splitlines()):
+        if len(fields) == 5 and all(field.isdigit() for field in fields[1:4]):
+            task = fields[0].removesuffix("/schedstat").replace("/task/", "/")
+            waits[f"{task} {fields[4].strip()}"] = int(fields[2]) / 1e9
     return waits or None
 
 
-def path_wait(before: dict[str, float], after: dict[str, float], tasks: int = PATH_TASKS) -> float:
-    """The seconds a request's path through the image can have waited for a CPU between two dumps: the largest
-    waits of ``tasks`` tasks (a task born meanwhile counts from zero; one gone is not seen)."""
-    deltas = sorted((max(0.0, wait - before.get(task, 0.0)) for task, wait in after.items()), reverse=True)
-    return sum(deltas[:tasks])
+def path_wait(before: dict[str, float], after: dict[str, float]) -> float:
+    """The seconds a request's path through the image can have waited for a CPU between two dumps.
+
+    A request passes through each program of the image at most once, in one of its tasks (nginx, then a gunicorn
+    worker; MMS's Java frontend, then a Python worker), so the path waited at most, for each program, as long as
+    its task that waited longest. The tasks serving the other requests in flight wait beside the path, not on it:
+    their waits are not added. A task born meanwhile counts from zero; one gone is not seen."""
+    longest: dict[str, float] = {}
+    for task, wait in after.items():
+        program = task.partition(" ")[2]
+        longest[program] = max(longest.get(program, 0.0), wait - before.get(task, 0.0))
+    return sum(max(0.0, wait) for wait in longest.values())
 
 
 def own_wait() -> float | None:
@@ -93,8 +99,8 @@ class Load:
     """What the host was doing while a duration was measured: the control beside the measurement."""
 
     waited: float | None
-    """Seconds a request's path through the image (:data:`PATH_TASKS` tasks) and the harness's measuring thread
-    waited for a CPU during the measurement; None when the image's could not be read."""
+    """Seconds a request's path through the image (:func:`path_wait`) and the harness's measuring thread waited for a
+    CPU during the measurement; None when the image's could not be read."""
     load_average: tuple[float, float, float] | None = None
     pressure: float | None = None
     """The host's CPU pressure (PSI some avg10, %) at the end of the measurement, when the kernel keeps it."""

@@ -482,7 +482,7 @@ class FakeImage:
         return None
 
     def cpu_waits(self, server: FakeServer) -> dict[str, float] | None:
-        return {"1/1": server.cpu_waited}
+        return {"1/1 gunicorn": server.cpu_waited}
 
     def handle(self, server: FakeServer, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
         if path == contract.PING_PATH and method == "GET":

@@ -50,22 +50,28 @@ def test_without_the_images_waits_the_load_average_per_cpu_decides(load_1m: floa
     assert not fair(3.0, 2.0, Load(None, None, None, 2)), "nothing known: not judged"
 
 
-def test_a_requests_path_waited_as_long_as_its_two_longest_waiting_tasks() -> None:
-    """The tasks serving other requests wait beside the path, not on it: their waits are not added (CI's
-    srv13-invocations-2-5s-block-ping: 11.6 s summed over every task for a 3.3 s ping)."""
-    before = task_waits("1/task/1/schedstat 100 1000000000 5\n7/task/7/schedstat 100 0 5\n8/task/8/schedstat 1 0 1\n")
-    assert before == {"1/1": 1.0, "7/7": 0.0, "8/8": 0.0}
+def test_a_requests_path_waited_as_long_as_the_longest_waiting_task_of_each_program() -> None:
+    """The tasks serving other requests wait beside the path, not on it: their waits are not added. CI's
+    srv13-invocations-2-5s-block-ping: 11.6 s summed over every task for a 3.3 s ping; srv13-sync-workers-slow-model:
+    3.85 s over two gunicorn workers, which serve requests side by side."""
+    before = task_waits(
+        "1/task/1/schedstat 100 1000000000 5 gunicorn\n7/task/7/schedstat 100 0 5 gunicorn\n"
+        "8/task/8/schedstat 1 0 1 gunicorn\n9/task/9/schedstat 1 0 1 nginx\n"
+    )
+    assert before == {"1/1 gunicorn": 1.0, "7/7 gunicorn": 0.0, "8/8 gunicorn": 0.0, "9/9 nginx": 0.0}
     dump = (
-        "1/task/1/schedstat 200 1100000000 9\n"  # the master: 0.1 s more
-        "7/task/7/schedstat 900 1500000000 40\n"  # a worker: 1.5 s
-        "7/task/12/schedstat 900 700000000 40\n"  # a thread born meanwhile: 0.7 s
-        "8/task/8/schedstat 900 900000000 40\n"  # another worker: 0.9 s
+        "1/task/1/schedstat 200 1100000000 9 gunicorn\n"  # the master: 0.1 s more
+        "7/task/7/schedstat 900 1500000000 40 gunicorn\n"  # a worker: 1.5 s
+        "7/task/12/schedstat 900 1700000000 40 gunicorn\n"  # a thread born meanwhile: 1.7 s
+        "8/task/8/schedstat 900 900000000 40 gunicorn\n"  # another worker: 0.9 s
+        "9/task/9/schedstat 900 300000000 40 nginx\n"  # the proxy: 0.3 s
+        "10/task/10/schedstat 900 200000000 40 Java Thread\n"  # a name with a space
         "garbage\n"
     )
     after = task_waits(dump)
     assert after is not None
-    assert path_wait(before, after) == pytest.approx(1.5 + 0.9)
-    assert path_wait(before, after, tasks=1) == pytest.approx(1.5)
+    assert after["10/10 Java Thread"] == 0.2
+    assert path_wait(before, after) == pytest.approx(1.7 + 0.3 + 0.2)
     assert task_waits("") is None
 
 
