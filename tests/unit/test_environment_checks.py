@@ -15,7 +15,8 @@ from conformance.checks import timeouts
 from conformance.clock import REAL
 from conformance.context import ServeSpec
 from conformance.procs import Process
-from conformance.runner import FAIL, PASS, SKIP
+from conformance.registry import REGISTRY, clauses
+from conformance.runner import FAIL, PASS, SKIP, run_clause
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import (
@@ -23,10 +24,12 @@ from .checkfakes import (
     HARD_CODED,
     BadExecutionParameters,
     ClaimsBindToPort,
+    FakeCertification,
     FakeServer,
     GoodImage,
     RecordedProcessTable,
     Response,
+    ScriptedHost,
     certify,
     rendered,
     write_test_dir,
@@ -577,3 +580,41 @@ def test_env3_an_early_decision_is_unfair_only_when_the_freezes_clock_disagrees(
     moment: float, lead: float, unfair: bool
 ) -> None:
     assert timeouts._unfair(moment, lead, 10.0) is unfair
+
+
+@dataclass
+class FreshWorkerSlowOnABusyHost(GoodImage):
+    """gunicorn's sync workers at a load average of 21 on 2 CPUs (CI, issue 23): the arbiter replaced the frozen
+    workers in time, but the fresh worker had not answered the queued request by T + 8 s. Calm (``busy`` off, as in a
+    quiet measurement) it answers as gunicorn does."""
+
+    busy: bool = True
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if not self.busy:
+            return super().frozen_invoke(server, body, headers)
+        server.replace_processes(set(server.frozen))
+        time.sleep(3 * timeouts.WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
+        return Response(504, b"", "text/plain", elapsed=3600.0)
+
+
+@pytest.mark.parametrize("calms_down", [True, False])
+def test_env3_a_request_left_open_after_a_timely_replacement_on_a_busy_host_is_timed_again(
+    calms_down: bool, tmp_path: Path
+) -> None:
+    image = FreshWorkerSlowOnABusyHost()
+    test_dir = load_test_dir(write_test_dir(tmp_path / "td"))
+    certification = FakeCertification(image, test_dir, tmp_path / "stage", clock=REAL)
+    assert isinstance(certification.host, ScriptedHost)
+    certification.host.load_average = (21.0, 15.0, 12.0)
+    if calms_down:
+        certification.host.on_quiet.append(lambda: setattr(image, "busy", False))
+    list(clauses())
+    outcome = run_clause(certification, REGISTRY["ENV-3"])
+    assert certification.host.quiets == [f"{certification.image.reference} ENV-3"]
+    if calms_down:
+        assert outcome.verdict == PASS, outcome.reason
+    else:
+        assert outcome.verdict == SKIP
+        assert outcome.reason.startswith("not judged, the host was too busy to time it fairly (load average 21.00")
+        assert "within the window, but the request was still open after 18.0 s" in outcome.reason
