@@ -8,15 +8,17 @@ reproduce it. Checks see the image only through the Protocols of :mod:`conforman
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 
 from conformance import contract
+from conformance.clock import Clock
 from conformance.entrypoint import ArgumentProbe
-from conformance.failures import HarnessError, Section, Violation
+from conformance.failures import CheckSkipped, HarnessError, Section, Violation
+from conformance.fairness import Load, fair, path_wait, unjudged
 from conformance.http import Exchange
 from conformance.limits import PING, Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec
@@ -44,15 +46,19 @@ from conformance.trainings import (
 from conformance.websocket import Session
 from conformance.wire import Request, Streamed, Turn
 
+T = TypeVar("T")
+
 
 class CountedServer:
     """A serving container as one check sees it: every request it sends is counted against SageMaker's limits for
-    that check's clause (conformance.limits), from whichever thread sends it."""
+    that check's clause (conformance.limits), from whichever thread sends it, and waits first while another check
+    measures in quiet (:meth:`.sharing.Certification.quiet`)."""
 
-    def __init__(self, server: Server, limits: Limits, clause: str) -> None:
+    def __init__(self, server: Server, limits: Limits, clause: str, pause: Callable[[], None] = lambda: None) -> None:
         self.server = server
         self.limits = limits
         self.clause = clause
+        self.pause = pause
 
     @property
     def readiness(self) -> Readiness:
@@ -69,6 +75,7 @@ class CountedServer:
         session: requests.Session | None = None,
         payload_file: Path | None = None,
     ) -> Exchange:
+        self.pause()
         self.limits.before(self.clause, method, path)
         exchange = self.server.request(
             method, path, body=body, headers=headers, timeout=timeout, session=session, payload_file=payload_file
@@ -145,6 +152,9 @@ class CountedServer:
     def memory_events(self) -> str | None:
         return self.server.memory_events()
 
+    def cpu_waits(self) -> dict[str, float] | None:
+        return self.server.cpu_waits()
+
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
         return self.server.stop_gracefully(grace)
 
@@ -178,6 +188,10 @@ class CheckContext:
         self.engine = certification.engine
         self.commands: ImageCommands = certification.target.commands
         """How a person looks at the image by hand (for "Reproduce with")."""
+        self.clock: Clock = certification.clock
+        """Where the check reads time and sleeps: never ``time`` itself (the fake runs on virtual time)."""
+        self.load: Load | None = None
+        """What the host was doing during the check's timing measurement (:meth:`timed`), when it made one."""
         self.measurements: dict[str, float] = {}
         self.notes: list[str] = []
         self._used: list[tuple[str, Callable[[], str], tuple[str, ...]]] = []
@@ -232,14 +246,83 @@ class CheckContext:
             note = self.certification.model_note
             if spec.model == "trained" and note and note not in self.notes:
                 self.note(note)
-        return CountedServer(container, self.limits, self.clause_id)
+        return self._counted(container)
 
     def default_server(self) -> Server:
         """The default server as first started, to read (its readiness, its process table), never replaced: for a
         check that runs beside the checks that share the default server (see :attr:`.registry.Clause.apart`)."""
         container = self.certification.default_server()
         self._use(f"serving container '{SERVE_DEFAULT.name}' logs", container.logs, container.reproduce())
-        return CountedServer(container, self.limits, self.clause_id)
+        return self._counted(container)
+
+    def _counted(self, container: Server) -> CountedServer:
+        return CountedServer(
+            container, self.limits, self.clause_id, lambda: self.certification.pause_point(self.clause_id)
+        )
+
+    def timed(
+        self,
+        measure: Callable[[], T],
+        duration: Callable[[T], float],
+        limit: float,
+        what: str,
+        *,
+        server: Server | None = None,
+        load_of: Callable[[T], Load | None] = lambda _: None,
+    ) -> T:
+        """``measure()``, with its control beside it (:mod:`conformance.fairness`): a ``duration`` of the result at
+        or over ``limit`` that the host's load may explain is measured again with the other checks paused; still
+        unfair, the clause is not judged (a skip naming the load). The control is the run-queue wait of ``server``'s
+        tasks and of this thread, or the load the result recorded itself (``load_of``: a stop records it as it ends),
+        else the load average now. The load goes into the measurements, and into :attr:`load` for the evidence."""
+        result, load = self._observe(server, measure, duration, limit, load_of)
+        if not fair(duration(result), limit, load):
+            self.note(
+                f"{what} took {duration(result):.2f} s under load ({load.describe()}): measured again with the other "
+                "checks paused"
+            )
+            with self.certification.quiet(self.clause_id):
+                result, load = self._observe(server, measure, duration, limit, load_of)
+        self.record_load(load)
+        if not fair(duration(result), limit, load):
+            raise CheckSkipped(unjudged(what, duration(result), limit, load))
+        return result
+
+    def _observe(
+        self,
+        server: Server | None,
+        measure: Callable[[], T],
+        duration: Callable[[T], float],
+        limit: float,
+        load_of: Callable[[T], Load | None],
+    ) -> tuple[T, Load]:
+        """The result and the load it was measured under. The image's run-queue wait is read only when the duration
+        is over the limit (within it, load cannot have made it fail): one `docker exec` before, one after."""
+        image_before = server.cpu_waits() if server is not None else None
+        own_before = self.certification.host.thread_wait()
+        result = measure()
+        recorded = load_of(result)
+        if recorded is not None:
+            return result, recorded
+        waited = None
+        if server is not None and duration(result) >= limit and image_before is not None and own_before is not None:
+            image_after, own_after = server.cpu_waits(), self.certification.host.thread_wait()
+            if image_after is not None and own_after is not None:
+                waited = path_wait(image_before, image_after) + max(0.0, own_after - own_before)
+        return result, self.certification.host.measure_load(waited)
+
+    def record_load(self, load: Load | None = None) -> Load:
+        """Keep what the host was doing (now, unless ``load`` is given) as this check's timing measurement's load:
+        in its measurements (``srv12_load_average``, ...) and its evidence."""
+        self.load = load or self.certification.host.measure_load(None)
+        prefix = self.clause_id.lower().replace("-", "")
+        for name, value in self.load.figures(prefix).items():
+            self.measure(name, value)
+        return self.load
+
+    def load_evidence(self) -> tuple[tuple[str, str], ...]:
+        """The load of the check's timing measurement, as a failure's evidence."""
+        return (("Host load while measured", self.load.describe()),) if self.load is not None else ()
 
     def discard(self, spec: ServeSpec) -> None:
         self.certification.discard(spec)
@@ -286,13 +369,13 @@ class CheckContext:
             self._used.append((title, logs, reproduce))
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.25) -> bool:
-    """Poll ``condition`` until true or ``timeout``; for observations that settle (worker counts)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_for(clock: Clock, condition: Callable[[], bool], timeout: float, interval: float = 0.25) -> bool:
+    """Poll ``condition`` until true or ``timeout`` on ``clock``; for observations that settle (worker counts)."""
+    deadline = clock.now() + timeout
+    while clock.now() < deadline:
         if condition():
             return True
-        time.sleep(interval)
+        clock.sleep(interval)
     return condition()
 
 

@@ -6,7 +6,6 @@ SRV-4, SRV-7 and SRV-8 use it (``--max-examples``, ``--property-budget``).
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Iterator
 
 from hypothesis import HealthCheck, Phase, given, reject, settings
@@ -30,14 +29,14 @@ def generated(
     if ctx.options.max_examples <= 0:
         return
     budget = ctx.options.property_budget
-    started = time.monotonic()
+    started = ctx.clock.now()
     ran = 0
     failure: list[BaseException] = []
 
     @functools.wraps(test)  # hypothesis derandomizes from the test's source: keep the examples the test gives
     def bounded(example: codecs.Generated) -> None:
         nonlocal ran
-        if ran and time.monotonic() - started >= budget:
+        if ran and ctx.clock.now() - started >= budget:
             if failure:
                 raise failure[-1]
             reject()
@@ -52,7 +51,7 @@ def generated(
         _run_generated(ctx, strategy, bounded)
     finally:
         ctx.measure(f"{ctx.clause_id.lower().replace('-', '')}_generated_examples", ran)
-        if time.monotonic() - started >= budget and ran < ctx.options.max_examples:
+        if ctx.clock.now() - started >= budget and ran < ctx.options.max_examples:
             ctx.note(
                 f"{ran} of {ctx.options.max_examples} generated payloads were sent: the property budget of "
                 f"{budget:g} s ran out (--property-budget)"

@@ -14,6 +14,8 @@ import signal
 from dataclasses import dataclass
 from typing import Final
 
+from conformance.fairness import Load
+
 
 @dataclass(frozen=True)
 class StopResult:
@@ -27,6 +29,15 @@ class StopResult:
     already_exited: bool = False
     pid1: SignalDisposition | None = None
     """How PID 1 stood towards SIGTERM just before it was sent; None when /proc/1/status could not be read."""
+    load: Load | None = None
+    """What the host was doing as the stop ended (conformance.fairness); None when not recorded."""
+
+    def judged_seconds(self) -> float:
+        """The duration a stop is judged by: its time, or none when the image alone decided it (it had exited, or
+        PID 1 never took SIGTERM, so no host could have stopped it sooner)."""
+        if self.already_exited or (self.pid1 is not None and self.pid1.receives is False):
+            return 0.0
+        return float(self.grace) if self.killed else self.seconds
 
     def pid1_evidence(self) -> tuple[tuple[str, str], ...]:
         return (("PID 1 when SIGTERM was sent", self.pid1.describe()),) if self.pid1 else ()

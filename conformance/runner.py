@@ -30,6 +30,7 @@ class Outcome:
 def run_clause(certification: Certification, clause: Clause) -> Outcome:
     """Run ``clause``'s check; a crash inside a check is the harness's error, never the image's failure."""
     ctx = CheckContext(certification, clause.id, certification.replica_spec(clause))
+    certification.pause_point(clause.id)  # a check measuring in quiet (Certification.quiet) finishes first
     violations: list[Violation] = []
     try:
         # One by one, so that a check stopped by a broken limit keeps what it found before.

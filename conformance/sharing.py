@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from conformance import contract
+from conformance.clock import Clock
 from conformance.entrypoint import ArgumentProbe, drops_argument, shell_wrapper
 from conformance.failures import CheckSkipped, DependencyFailed, HarnessError
+from conformance.fairness import HOST, Host
 from conformance.limits import Limits
 from conformance.opt_ml import SHAREABLE, TRAIN_DEFAULT, TrainSpec, combine
 from conformance.options import Options, concurrency
@@ -152,8 +154,10 @@ class Certification:
     for that node and shares what it made; every cascade rule holds as when the check starts it itself.
     """
 
-    def __init__(self, target: Target, test_dir: TestDir, options: Options) -> None:
+    def __init__(self, target: Target, test_dir: TestDir, options: Options, host: Host = HOST) -> None:
         self.target = target
+        self.host = host
+        """The machine's clock, load and quiet (conformance.fairness): the fake's runs on virtual time."""
         self.engine = target.engine
         self.image = target.image
         self.stage = target.stage
@@ -202,6 +206,21 @@ class Certification:
             with self._lock:
                 self.containers_started += containers
             yield
+
+    @property
+    def clock(self) -> Clock:
+        return self.host.clock
+
+    @contextlib.contextmanager
+    def quiet(self, clause_id: str) -> Iterator[None]:
+        """Measure again with the other checks paused (:meth:`.fairness.Host.quiet`): they hold their next request,
+        and the graph its next check, until it is done."""
+        with self.host.quiet(f"{self.image.reference} {clause_id}"):
+            yield
+
+    def pause_point(self, clause_id: str) -> None:
+        """Where other work waits while a check measures in quiet (:meth:`quiet`)."""
+        self.host.pause_point(f"{self.image.reference} {clause_id}")
 
     def shared(self, key: str, make: Callable[[], T]) -> T:
         """What ``make`` returns, made once for the whole certification whichever check asks first (an observation

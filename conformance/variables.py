@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance import contract, procs
+from conformance.clock import Clock
 from conformance.context import CheckContext, ServeSpec, wait_for
 from conformance.targets import Server
 from conformance.testdir import POLICY_FILE
@@ -75,7 +76,7 @@ def process_table_evidence(table: list[procs.Process]) -> tuple[tuple[str, str],
     return (("Process table", procs.render_table(table)),)
 
 
-def settled_workers(server: Server) -> tuple[procs.WorkerCount, list[procs.Process]]:
+def settled_workers(clock: Clock, server: Server) -> tuple[procs.WorkerCount, list[procs.Process]]:
     """The worker count once three readings in a row agree (workers boot, or respawn, after /ping)."""
     readings: list[int] = []
     latest: list[tuple[procs.WorkerCount, list[procs.Process]]] = []
@@ -87,5 +88,5 @@ def settled_workers(server: Server) -> tuple[procs.WorkerCount, list[procs.Proce
         readings.append(count.count)
         return len(readings) >= 3 and len(set(readings[-3:])) == 1
 
-    wait_for(stable, SETTLE_TIMEOUT_S, interval=0.5)
+    wait_for(clock, stable, SETTLE_TIMEOUT_S, interval=0.5)
     return latest[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import math
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -178,7 +177,7 @@ def batch_transform_round_trip(ctx: CheckContext) -> Iterator[Violation]:
     deterministic. The SingleRecord sample stops once the check has run 180 s (with a note).
     """
     codec = _line_codec(ctx)
-    started = time.monotonic()
+    started = ctx.clock.now()
     server = _batch_server(ctx, SERVE_BATCH)
     parameters = execution_parameters(server)
     preference = f"; the image prefers {parameters.strategy}" if parameters.source.startswith("/") else ""
@@ -197,20 +196,20 @@ def batch_transform_round_trip(ctx: CheckContext) -> Iterator[Violation]:
         return invoke(ctx, server, body, accept=POLICY_ACCEPT_ONLY, name=f"mini-batch-{number + 1}")
 
     workers = max(1, min(parameters.concurrency, MAX_CONCURRENCY))
-    transform_started = time.monotonic()
+    transform_started = ctx.clock.now()
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         answers = list(pool.map(send, range(len(batches))))
-    ctx.measure("batch_transform_seconds", time.monotonic() - transform_started)
+    ctx.measure("batch_transform_seconds", ctx.clock.now() - transform_started)
     ctx.measure("batch_mini_batches", len(batches))
     found = list(_multi_record_violations(ctx, records, batches, answers, expected))
     yield from found
-    if time.monotonic() - started > BATCH_BUDGET_S:
+    if ctx.clock.now() - started > BATCH_BUDGET_S:
         ctx.note(f"SingleRecord was not tried: the MultiRecord transform took over {BATCH_BUDGET_S:g} s")
         return
     single = _batch_server(ctx, SERVE_BATCH_SINGLE)
     step = max(1, len(records) // SINGLE_RECORD_SAMPLES)
     for index in list(range(0, len(records), step))[:SINGLE_RECORD_SAMPLES]:
-        if time.monotonic() - started > BATCH_BUDGET_S:
+        if ctx.clock.now() - started > BATCH_BUDGET_S:
             ctx.note(f"the SingleRecord sample stopped at record {index + 1}: the check's {BATCH_BUDGET_S:g} s ran out")
             break
         exchange = invoke(ctx, single, codec.render([records[index]]), accept=POLICY_ACCEPT_ONLY, name="single-record")

@@ -54,7 +54,7 @@ def workers_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     if not variable:
         raise CheckSkipped('the policy declares no worker-count variable ([env] workers = "")')
     server = ctx.server(env_spec(variables))
-    count, table = settled_workers(server)
+    count, table = settled_workers(ctx.clock, server)
     ctx.measure("workers_observed", count.count)
     if count.count != contract.ENV_WORKERS_PROBE:
         yield Violation(
@@ -88,7 +88,7 @@ def default_workers_per_cpu(ctx: CheckContext) -> Iterator[Violation]:
     if not variables.workers:
         raise CheckSkipped("the policy declares no worker-count variable, so there is no default to check")
     server = ctx.server(SERVE_DEFAULT)
-    count, table = settled_workers(server)
+    count, table = settled_workers(ctx.clock, server)
     cpus = {ctx.engine.cpus}
     inside = server.cpu_count()
     if inside is not None:

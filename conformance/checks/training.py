@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from conformance import contract
@@ -16,6 +17,7 @@ from conformance.opt_ml import (
     TRAIN_MINIMAL_CONFIG,
     TrainSpec,
 )
+from conformance.pid1 import StopResult
 from conformance.registry import Level, check
 from conformance.testdir import Policy
 from conformance.training_runs import config_files, must_train, needs_trn1, run_evidence, run_outcome, variant_run
@@ -334,11 +336,21 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
 
     How: Starts a training run (with the policy's [train] sigterm_hyperparameters, so that it runs long), reads PID
     1's signal masks in /proc/1/status, sends `docker stop -t 120` as soon as PID 1 takes SIGTERM, and times the
-    exit: it must come within 60 s, without SIGKILL, and not only because the run was done.
+    exit: it must come within 60 s, without SIGKILL, and not only because the run was done. A slow exit that the
+    host's load at the stop can explain (PID 1 took SIGTERM, the load average was over the CPUs) is timed again on a
+    run of its own with the other checks paused, else not judged.
     """
-    result = variant_run(ctx, sigterm_run(ctx.policy))
-    stop = result.stop
-    assert stop is not None
+    well_before = contract.TRAIN_STOP_GRACE_S / 2
+    runs = [sigterm_run(ctx.policy), dataclasses.replace(sigterm_run(ctx.policy), name="sigterm-quiet")]
+
+    def stopped() -> StopResult:
+        stop = variant_run(ctx, runs.pop(0)).stop  # the second, only when the first was unfair: a run of its own
+        assert stop is not None
+        return stop
+
+    stop = ctx.timed(
+        stopped, StopResult.judged_seconds, well_before, "training's exit after SIGTERM", load_of=lambda s: s.load
+    )
     if stop.already_exited:
         if stop.pid1 is not None and stop.pid1.receives is False and stop.pid1.waits_for_child:
             # Never sent, but a wrapper waiting on its child without a handler could not have passed it on. (A
@@ -356,13 +368,12 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
             "longer"
         )
     ctx.measure("train_sigterm_seconds", stop.seconds)
-    well_before = contract.TRAIN_STOP_GRACE_S / 2
     if stop.killed or stop.seconds > well_before:
         yield Violation(
             "Training ignored SIGTERM" + (" and was killed by SIGKILL" if stop.killed else " for too long"),
             expected=f"exit within {well_before:g} s of SIGTERM (SIGKILL follows at {contract.TRAIN_STOP_GRACE_S} s)",
             actual=f"exit code {stop.exit_code} after {stop.seconds:.1f} s",
-            evidence=(*stop.pid1_evidence(), SIGTERM_HINT),
+            evidence=(*stop.pid1_evidence(), *ctx.load_evidence(), SIGTERM_HINT),
         )
     elif stop.pid1 is not None and stop.pid1.receives is False:
         # The run ended in time, but on its own: the kernel discarded the signal, so a longer run would not stop.

@@ -199,6 +199,11 @@ class Server(Protocol):
         neither can be read."""
         ...
 
+    def cpu_waits(self) -> dict[str, float] | None:
+        """The seconds each task alive in the container (``PID/TID``) has spent runnable but waiting for a CPU (the
+        control of a timing measurement, conformance.fairness); None when it cannot be read."""
+        ...
+
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
         """SIGTERM, then SIGKILL after ``grace`` seconds, timed."""
         ...

@@ -22,6 +22,7 @@ GOOD = {
     "multi-model": "ENV-7",
     "empty-model-404": "SRV-12",
     "text-generator": "SRV-21",
+    "gunicorn-sync": "SRV-13",  # beside two other certifications (issue 23); tests/docker/test_under_load.py
 }
 """Image -> the clause an earlier harness failed it on (the text generator: it stopped before judging anything)."""
 TEST_DIRS = {"text-generator": "tests/good_images/text-generator/test-dir"}
@@ -30,9 +31,11 @@ MAY_SKIP = {"ENV-5", "ENV-7", "ENV-8", "ENV-9", "TRN-12", "TRN-13", "SRV-21", "S
 MAY_SKIP |= {"SRV-25", "SRV-26", "SRV-27", "ENV-10", "ENV-11", "ENV-12", "ENV-13"}
 """Capabilities an image may leave unclaimed (bind-to-port, multi-models images, serverless policies, multi-host,
 resumable training, one JSON document per request, streaming, bidirectional streaming, asynchronous endpoints)."""
-OWN_SKIPS = {"text-generator": {"TRN-11", "SRV-16"}}
-"""What a fixture's own test-dir leaves unjudged: the text generator declares no metric definitions, and batch
-transform does not split its JSON documents by line."""
+OWN_SKIPS = {"text-generator": {"TRN-11", "SRV-16"}, "gunicorn-sync": {"ENV-3"}}
+"""What a fixture leaves unjudged: the text generator's test-dir declares no metric definitions, and batch transform
+does not split its JSON documents by line; gunicorn's idle sync workers beat once per half timeout, so its cut of a
+frozen request may come up to T/2 early by the freeze's clock, which ENV-3 skips as a limit of the server's own (by
+chance, on a quiet machine too)."""
 
 
 @pytest.mark.parametrize("name", sorted(GOOD))

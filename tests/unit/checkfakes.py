@@ -244,6 +244,9 @@ class FakeImage:
     def memory_events(self, server: FakeServer) -> str | None:
         return None
 
+    def cpu_waits(self, server: FakeServer) -> dict[str, float] | None:
+        return {"1/1 gunicorn": server.cpu_waited}
+
     closes_kept_alive: bool = False
     """Closes every connection after its answer without ``Connection: close`` (uWSGI's plain --http-socket)."""
 

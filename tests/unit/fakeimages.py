@@ -217,6 +217,24 @@ class SlowInvocations(GoodImage):
 
 
 @dataclass
+class BusyHostPing(GoodImage):
+    """A correct image on a busy host: /ping takes 2.33 s, 1.9 s of it the server's tasks waiting for a CPU, until
+    the certification measures in quiet (``calm``); ``always`` keeps it busy then too."""
+
+    busy: bool = True
+    always: bool = False
+
+    def calm(self) -> None:
+        self.busy = self.always
+
+    def ping(self, server: FakeServer) -> Response:
+        if not self.busy:
+            return Response(200, b"", None, elapsed=0.01)
+        server.cpu_waited += 1.9
+        return Response(200, b"", None, elapsed=2.33)
+
+
+@dataclass
 class PingThreeSeconds(GoodImage):
     def ping(self, server: FakeServer) -> Response:
         return Response(200, b"", None, elapsed=3.0)

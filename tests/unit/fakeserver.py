@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conformance import contract
+from conformance.clock import Clock, VirtualClock
 from conformance.http import Exchange
 from conformance.pid1 import StopResult
 from conformance.procs import Process
@@ -96,6 +97,10 @@ class FakeServer:
         """State.OOMKilled, as the engine reports it."""
         self.oom_kills = 0
         """The kernel's oom_kill count in the container's cgroup."""
+        self.clock: Clock = VirtualClock()
+        """The target's clock (FakeTarget.server sets it), which each exchange moves by its elapsed time."""
+        self.cpu_waited = 0.0
+        """Seconds the container's tasks have waited for a CPU (schedstat): a busy host's images add to it."""
         self.open_sessions = 0
         """WebSockets open on /invocations-bidirectional-stream (SRV-25..27)."""
 
@@ -134,6 +139,7 @@ class FakeServer:
             )
         self.client_timeout = timeout
         response = self.image.handle(self, method, path, body, {k.lower(): v for k, v in sent.items()})
+        self.clock.sleep(min(response.elapsed, timeout))  # the exchange takes its time, on the target's clock
         if response.elapsed > timeout:
             return Exchange(
                 method,
@@ -252,6 +258,9 @@ class FakeServer:
 
     def memory_events(self) -> str | None:
         return self.image.memory_events(self)
+
+    def cpu_waits(self) -> dict[str, float] | None:
+        return self.image.cpu_waits(self)
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
         self.alive = False

@@ -4,15 +4,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import conformance.report
+from conformance.clock import Clock, VirtualClock
 from conformance.entrypoint import ArgumentProbe
 from conformance.failures import HarnessError
+from conformance.fairness import Host, Load
 from conformance.opt_ml import TrainSpec, stage_input
 from conformance.options import Options
 from conformance.registry import REGISTRY, clauses
@@ -25,7 +28,7 @@ from conformance.testdir import load as load_test_dir
 from conformance.timeline import SERVING, TRAINING, Timeline
 
 from .checkfakes import ENGINE, FakeImage, GoodImage, image_info, write_test_dir
-from .fakeimages import HealthyWithoutModel, IgnoresSigterm
+from .fakeimages import BusyHostPing, HealthyWithoutModel, IgnoresSigterm
 from .fakeserver import FakeServer
 
 
@@ -48,7 +51,8 @@ class FakeCommands:
 class FakeTarget:
     """A :class:`conformance.targets.Target` in memory: every call answers from a FakeImage, and is recorded."""
 
-    def __init__(self, image: FakeImage, test_dir: TestDir, stage: Path) -> None:
+    def __init__(self, image: FakeImage, test_dir: TestDir, stage: Path, clock: Clock | None = None) -> None:
+        self.clock = clock or VirtualClock()
         self.fake = image
         self.test_dir = test_dir
         self.engine = ENGINE
@@ -101,6 +105,8 @@ class FakeTarget:
         self.launches.append((spec.name, wait, model, budget))
         self.timeline.span(SERVING, spec.name).mark("started")
         server = self.servers[spec.name] = self.fake.serve(spec)
+        if isinstance(self.clock, VirtualClock):  # on real time (threads racing in ENV-3's tests) elapsed is a figure
+            server.clock = self.clock
         server.watching = not wait
         return server
 
@@ -141,12 +147,45 @@ def connect() -> Engine:
     return FakeEngine()
 
 
+class ScriptedHost(Host):
+    """The fake's host: virtual time, a load average a test sets (never the machine's), and a record of each quiet
+    measurement; ``on_quiet`` runs as one starts (a test's image calms down)."""
+
+    def __init__(self, clock: Clock, directory: Path) -> None:
+        super().__init__(clock, directory)
+        self.load_average = (0.5, 0.4, 0.3)
+        self.quiets: list[str] = []
+        self.on_quiet: list[Callable[[], None]] = []
+
+    def thread_wait(self) -> float | None:
+        return 0.0  # the harness's own thread never waits here: the fake image's figures are the whole story
+
+    def measure_load(self, waited: float | None) -> Load:
+        return Load(waited, self.load_average, None, 2)
+
+    @contextlib.contextmanager
+    def quiet(self, holder: str) -> Iterator[None]:
+        self.quiets.append(holder)
+        for calm in self.on_quiet:
+            calm()
+        with super().quiet(holder):
+            yield
+
+
 class FakeCertification(Certification):
     """The real :class:`conformance.sharing.Certification` (its sharing and cascade rules) over a FakeTarget."""
 
-    def __init__(self, image: FakeImage, test_dir: TestDir, stage: Path, options: Options | None = None) -> None:
-        self.fake_target = FakeTarget(image, test_dir, stage)
-        super().__init__(self.fake_target, test_dir, options or Options(max_examples=0))
+    def __init__(
+        self,
+        image: FakeImage,
+        test_dir: TestDir,
+        stage: Path,
+        options: Options | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.fake_target = FakeTarget(image, test_dir, stage, clock)
+        host = ScriptedHost(self.fake_target.clock, stage / "quiet")
+        super().__init__(self.fake_target, test_dir, options or Options(max_examples=0), host)
 
     @property
     def fake(self) -> FakeImage:
@@ -197,12 +236,18 @@ class FakeFiles:
 
 
 def certify(
-    image: FakeImage, clause_id: str, tmp_path: Path, *, test_dir: TestDir | None = None, options: Options | None = None
+    image: FakeImage,
+    clause_id: str,
+    tmp_path: Path,
+    *,
+    test_dir: TestDir | None = None,
+    options: Options | None = None,
+    clock: Clock | None = None,
 ) -> tuple[Outcome, FakeCertification]:
-    """Run one real check through the real runner against a fake image."""
+    """Run one real check through the real runner against a fake image (on virtual time unless ``clock``)."""
     if test_dir is None:
         test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir"))
-    certification = FakeCertification(image, test_dir, tmp_path / "stage", options)
+    certification = FakeCertification(image, test_dir, tmp_path / "stage", options, clock)
     list(clauses())  # registers every check
     return run_clause(certification, REGISTRY[clause_id]), certification
 
@@ -227,3 +272,11 @@ FAKE_IMAGES: dict[str, type[FakeImage]] = {
     "healthy-without-model": HealthyWithoutModel,
 }
 """The images :class:`FakeEngine` holds, by the NAME of ``fake/NAME:TAG``."""
+
+
+def busy_host(certification: FakeCertification, image: BusyHostPing) -> BusyHostPing:
+    """``image`` on ``certification``, calming down when it measures in quiet."""
+    certification.fake = image
+    assert isinstance(certification.host, ScriptedHost)
+    certification.host.on_quiet.append(image.calm)
+    return image

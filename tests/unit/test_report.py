@@ -110,7 +110,7 @@ def test_summary_lines(certification: FakeCertification) -> None:
         "  IMG-1:pass IMG-2:FAIL IMG-3:pass IMG-4:pass TRN-1:pass TRN-2:pass TRN-3:pass TRN-4:pass",
         "  TRN-5:pass TRN-6:pass TRN-7:pass",
     ]
-    assert lines[3:] == ["  measured: train_seconds=2.5, train_sigterm_seconds=1.1"]
+    assert lines[3:] == ["  measured: train_seconds=2.5, train_sigterm_seconds=1.1, trn7_load_average=0.5"]
     errors = [Outcome(outcomes[0].clause, ERROR), Outcome(outcomes[1].clause, WARN)]
     assert report.summary_lines("x", errors, None) == [
         "x: FAILED - 0 passed, 0 failed, 1 warned, 0 skipped, 1 check errors",

@@ -238,7 +238,7 @@ def test_srv11_sigterm_ignored(tmp_path: Path) -> None:
     # "Reproduce with" is the target's: the fake renders its own stop, the check writes no engine's command.
     assert "fake-engine stop --grace 30 sigterm" in text
     assert "docker stop" not in text
-    assert outcome.measurements == {"serve_sigterm_seconds": 30.3}
+    assert outcome.measurements == {"serve_sigterm_seconds": 30.3, "srv11_load_average": 0.5}
     assert certification.current("sigterm") is None, "the stopped container must be discarded"
 
 

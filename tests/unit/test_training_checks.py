@@ -250,7 +250,7 @@ def test_trn7_sigterm_ignored(tmp_path: Path) -> None:
     outcome, certification = certify(Trains(runs={"sigterm": killed}), "TRN-7", tmp_path)
     assert outcome.verdict == FAIL
     assert "Training ignored SIGTERM and was killed by SIGKILL" in rendered(outcome)
-    assert outcome.measurements == {"train_sigterm_seconds": 120.2}
+    assert outcome.measurements == {"train_sigterm_seconds": 120.2, "trn7_load_average": 0.5}
     assert certification.trainings[-1] == ("sigterm", 0.0)
 
 

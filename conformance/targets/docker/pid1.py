@@ -10,6 +10,7 @@ from typing import Any
 import docker.errors
 import requests
 
+from conformance.fairness import HOST
 from conformance.pid1 import PROC1_FILES, SignalDisposition, StopResult, head_sections, waiting_in
 
 
@@ -104,4 +105,4 @@ def stop_container(container: Any, grace: int, *, pid1: SignalDisposition | None
     container.reload()
     exit_code = container.attrs["State"].get("ExitCode")
     killed = exit_code == 137 and seconds >= grace - 0.5
-    return StopResult(grace, seconds, exit_code, killed, pid1=pid1)
+    return StopResult(grace, seconds, exit_code, killed, pid1=pid1, load=HOST.measure_load(None))

@@ -23,6 +23,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from conformance import contract, wire
+from conformance.fairness import SCHEDSTAT_SCRIPT, task_waits
 from conformance.http import Exchange, send
 from conformance.limits import INVOCATION_TIMEOUT_S
 from conformance.pid1 import HANDLER_WAIT_S, StopResult
@@ -387,6 +388,10 @@ class ServingContainer(DockerContainer):
             if code == 0:
                 return output
         return None
+
+    def cpu_waits(self) -> dict[str, float] | None:
+        code, output = self._execute(["sh", "-c", SCHEDSTAT_SCRIPT])
+        return task_waits(output) if code == 0 else None
 
     def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
         # As for TRN-7: PID 1 gets up to HANDLER_WAIT_S to take SIGTERM. /ping can answer before a wrapper installs

@@ -1,0 +1,233 @@
+"""Whether the host gave a timing measurement a fair chance, and the quiet it can be measured again in.
+
+A duration over one of SageMaker's limits fails a clause only when the image, not the machine, made it long. Load
+only lengthens a duration, so a duration within its limit passes whatever the host was doing; one at or over it is
+judged with its control, taken at the same time: how long a request's path through the image (for each of its
+programs, the task that waited longest: a proxy's and a worker's) and the harness's measuring thread sat runnable,
+waiting for a CPU, during the measurement (each task's run-queue wait, ``/proc/<pid>/task/<tid>/schedstat``'s second
+field, which cgroup v1 and v2 both keep). Less those seconds, a duration still at or over the limit is the image's
+own (a ``sleep(3)`` in /ping waits for nothing), and fails; one that would be within it is not judged this time: the
+check measures it again with the certification quiet (:meth:`Host.quiet`: other checks, in this process and in other
+certifications on the host, hold their next request until it is done), and if the host is still too busy, reports
+the clause as not judged, naming the load.
+
+When the waits cannot be read (no ``sh`` or ``/proc`` in the container, or a stop, after which the container is
+gone), the load average per CPU stands in for them: under 1, no task was kept waiting on average.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance.clock import REAL, Clock
+
+SCHEDSTAT_SCRIPT = (
+    "for f in /proc/[0-9]*/task/[0-9]*/schedstat; do "
+    'p=${f#/proc/}; read c < "/proc/${p%%/*}/comm" && read l < "$f" && echo "${f#/proc/} $l $c"; '
+    "done 2>/dev/null; true"
+)
+"""Every task's scheduler statistics in the container, one line each: ``PID/task/TID/schedstat``, run time, run-queue
+wait (both ns), time slices, and its program's name. Shell built-ins only: no process per task."""
+QUIET_MAX_S = 120.0
+"""The longest another check holds a request for a quiet measurement: a stop waits 30 s, a start-up longer."""
+QUIET_DIR = Path(tempfile.gettempdir()) / "sagemaker-conformance-quiet"
+"""Where a certification says it is measuring in quiet, for the certifications in other processes (``-n``,
+``tox p``) to see."""
+
+
+def task_waits(dump: str) -> dict[str, float] | None:
+    """Each task's seconds spent runnable but not running, from a :data:`SCHEDSTAT_SCRIPT` dump (``PID/TID program``:
+    seconds); None when the dump has none."""
+    waits = {}
+    for fields in (line.split(maxsplit=4) for line in dump.splitlines()):
+        if len(fields) == 5 and all(field.isdigit() for field in fields[1:4]):
+            task = fields[0].removesuffix("/schedstat").replace("/task/", "/")
+            waits[f"{task} {fields[4].strip()}"] = int(fields[2]) / 1e9
+    return waits or None
+
+
+def path_wait(before: dict[str, float], after: dict[str, float]) -> float:
+    """The seconds a request's path through the image can have waited for a CPU between two dumps.
+
+    A request passes through each program of the image at most once, in one of its tasks (nginx, then a gunicorn
+    worker; MMS's Java frontend, then a Python worker), so the path waited at most, for each program, as long as
+    its task that waited longest. The tasks serving the other requests in flight wait beside the path, not on it:
+    their waits are not added. A task born meanwhile counts from zero; one gone is not seen."""
+    longest: dict[str, float] = {}
+    for task, wait in after.items():
+        program = task.partition(" ")[2]
+        longest[program] = max(longest.get(program, 0.0), wait - before.get(task, 0.0))
+    return sum(max(0.0, wait) for wait in longest.values())
+
+
+def own_wait() -> float | None:
+    """The seconds the calling thread has waited for a CPU (None off Linux)."""
+    try:
+        fields = Path("/proc/thread-self/schedstat").read_text().split()
+    except OSError:
+        return None
+    return int(fields[1]) / 1e9 if len(fields) == 3 and fields[1].isdigit() else None
+
+
+def load_average() -> tuple[float, float, float] | None:
+    try:
+        return os.getloadavg()
+    except OSError:
+        return None
+
+
+def cpu_pressure() -> float | None:
+    """The share of the last 10 s in which some task on the host waited for a CPU (PSI ``some avg10``, %)."""
+    try:
+        first = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    figures = dict(part.split("=", 1) for part in first.split()[1:] if "=" in part)
+    return float(figures["avg10"]) if "avg10" in figures else None
+
+
+@dataclass(frozen=True)
+class Load:
+    """What the host was doing while a duration was measured: the control beside the measurement."""
+
+    waited: float | None
+    """Seconds a request's path through the image (:func:`path_wait`) and the harness's measuring thread waited for a
+    CPU during the measurement; None when the image's could not be read."""
+    load_average: tuple[float, float, float] | None = None
+    pressure: float | None = None
+    """The host's CPU pressure (PSI some avg10, %) at the end of the measurement, when the kernel keeps it."""
+    cpus: int = 1
+
+    def describe(self) -> str:
+        parts = []
+        if self.waited is not None:
+            parts.append(f"the image and the harness waited {self.waited:.2f} s for a CPU")
+        if self.load_average is not None:
+            parts.append("load average " + ", ".join(f"{figure:.2f}" for figure in self.load_average))
+        if self.pressure is not None:
+            parts.append(f"CPU pressure {self.pressure:.0f}%")
+        return "; ".join([*parts, f"{self.cpus} CPUs"]) if parts else "the host's load unknown"
+
+    def figures(self, prefix: str) -> dict[str, float]:
+        """The figures for a check's measurements, named after its clause (``srv13_cpu_wait_seconds``)."""
+        figures = {}
+        if self.waited is not None:
+            figures[f"{prefix}_cpu_wait_seconds"] = self.waited
+        if self.load_average is not None:
+            figures[f"{prefix}_load_average"] = self.load_average[0]
+        if self.pressure is not None:
+            figures[f"{prefix}_cpu_pressure_percent"] = self.pressure
+        return figures
+
+
+def fair(duration: float, limit: float, load: Load) -> bool:
+    """Whether ``duration``, measured under ``load``, may be judged against ``limit``: a duration within the limit
+    always (load only lengthens), one over it when it is still over it less every second of waiting for a CPU (or,
+    when that is unknown, when the load average kept no task waiting)."""
+    if duration < limit:
+        return True
+    if load.waited is not None:
+        return duration - load.waited >= limit
+    return load.load_average is not None and load.load_average[0] < load.cpus
+
+
+def unjudged(what: str, duration: float, limit: float, load: Load) -> str:
+    """The reason of a clause not judged because the host was too busy (a skip, never a pass or a failure)."""
+    return (
+        f"not judged, the host was too busy to time it fairly, twice (the second time with the other checks "
+        f"paused): {what} took {duration:.2f} s against the {limit:g} s limit, under load: {load.describe()}"
+    )
+
+
+class Host:
+    """The machine the harness measures on: the control of a measurement and the quiet for measuring again.
+
+    One per process (:data:`HOST`), shared by every certification in it; other processes see its quiet through
+    :data:`QUIET_DIR`. :meth:`pause_point` is where other work waits for a quiet measurement to end: before each
+    request a check sends and before each check starts (never inside a measurement, whose own durations would
+    then include the pause)."""
+
+    def __init__(self, clock: Clock = REAL, directory: Path = QUIET_DIR) -> None:
+        self.clock = clock
+        self.directory = directory
+        self._holders: dict[str, int] = {}
+        self._changed = threading.Condition()
+        self._numbers = itertools.count()
+
+    def thread_wait(self) -> float | None:
+        """The seconds the calling thread (the one timing a measurement) has waited for a CPU."""
+        return own_wait()
+
+    def measure_load(self, waited: float | None) -> Load:
+        return Load(waited, load_average(), cpu_pressure(), os.cpu_count() or 1)
+
+    @contextlib.contextmanager
+    def quiet(self, holder: str) -> Iterator[None]:
+        """Hold other checks' requests (here and in other certifications on the host) while ``holder`` measures."""
+        number = next(self._numbers)
+        marker = self.directory / f"{os.getpid()}-{number}"
+        with self._changed:
+            self._holders[holder] = self._holders.get(holder, 0) + 1
+        with contextlib.suppress(OSError):
+            self.directory.mkdir(exist_ok=True)
+            marker.write_text(holder)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                marker.unlink()
+            with self._changed:
+                self._holders[holder] -= 1
+                if not self._holders[holder]:
+                    del self._holders[holder]
+                self._changed.notify_all()
+
+    def pause_point(self, who: str) -> float:
+        """Wait while another holder measures in quiet (at most :data:`QUIET_MAX_S`); the seconds waited. A holder
+        itself never waits, so that two quiet measurements at once cannot hold each other."""
+        # Real time, whatever the clock: this waits for other threads and processes, which no virtual clock moves.
+        started = time.monotonic()
+        while self._others_quiet(who) and time.monotonic() - started < QUIET_MAX_S:
+            with self._changed:
+                self._changed.wait(0.2)
+        return time.monotonic() - started
+
+    def _others_quiet(self, who: str) -> bool:
+        with self._changed:
+            if who in self._holders:
+                return False
+            if self._holders:
+                return True
+        return any(_live_marker(path) for path in _markers(self.directory))
+
+
+def _markers(directory: Path) -> list[Path]:
+    try:
+        return [path for path in directory.iterdir() if not path.name.startswith(f"{os.getpid()}-")]
+    except OSError:
+        return []
+
+
+def _live_marker(path: Path) -> bool:
+    """A marker of a process still running, and recent (a killed run's marker is left behind)."""
+    try:
+        pid = int(path.name.split("-", 1)[0])
+        try:
+            os.kill(pid, 0)
+        except PermissionError:
+            pass  # another user's process, alive
+        return time.time() - path.stat().st_mtime < QUIET_MAX_S
+    except (ValueError, OSError):
+        return False
+
+
+HOST = Host()
+"""The host of every certification in this process."""

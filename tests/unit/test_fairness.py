@@ -1,0 +1,229 @@
+"""Timing verdicts on a busy host (issue 23): the rule on recorded traces, the quiet, and the checks that use them."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conformance import contract
+from conformance.checks.serving import PingsUnderLoad, judge_pings, judge_pings_under_load
+from conformance.clock import VirtualClock
+from conformance.fairness import Host, Load, fair, path_wait, task_waits, unjudged
+from conformance.http import Exchange
+from conformance.pid1 import SignalDisposition, StopResult
+from conformance.registry import REGISTRY
+from conformance.runner import FAIL, PASS, SKIP, run_clause
+
+from .checkfakes import trained
+from .fakeimages import BusyHostPing, PingThreeSeconds, Trains
+from .faketarget import ScriptedHost, busy_host, certify, rendered
+
+QUIET = (0.4, 0.5, 0.6)
+
+
+def ping(elapsed: float, status: int | None = 200) -> Exchange:
+    return Exchange("GET", "http://127.0.0.1:32768/ping", {}, b"", status, "OK", {}, b"", elapsed)
+
+
+@pytest.mark.parametrize(
+    ("duration", "waited", "judged"),
+    [
+        (2.33, 1.9, False),  # CI: the gunicorn image's SRV-13 beside two certifications, mostly waiting for a CPU
+        (3.02, 0.04, True),  # srv2-ping-3s: a sleep in /ping waits for nothing
+        (3.6, 1.2, True),  # srv13-invocations-2-5s-block-ping: still over 2 s less every second of waiting
+        (1.99, 1.9, True),  # within the limit: load only lengthens, a pass is fair
+        (2.0, 0.0, True),  # at the limit on a quiet host: fails
+    ],
+)
+def test_a_duration_over_its_limit_is_judged_when_waiting_for_a_cpu_cannot_explain_it(
+    duration: float, waited: float, judged: bool
+) -> None:
+    assert fair(duration, 2.0, Load(waited, (9.0, 5.0, 2.0), 80.0, 2)) is judged
+
+
+@pytest.mark.parametrize(("load_1m", "judged"), [(0.7, True), (1.99, True), (2.0, False), (6.3, False)])
+def test_without_the_images_waits_the_load_average_per_cpu_decides(load_1m: float, judged: bool) -> None:
+    assert fair(3.0, 2.0, Load(None, (load_1m, 1.0, 1.0), None, 2)) is judged
+    assert fair(1.0, 2.0, Load(None, (load_1m, 1.0, 1.0), None, 2)), "a duration within the limit is always fair"
+    assert not fair(3.0, 2.0, Load(None, None, None, 2)), "nothing known: not judged"
+
+
+def test_a_requests_path_waited_as_long_as_the_longest_waiting_task_of_each_program() -> None:
+    """The tasks serving other requests wait beside the path, not on it: their waits are not added. CI's
+    srv13-invocations-2-5s-block-ping: 11.6 s summed over every task for a 3.3 s ping; srv13-sync-workers-slow-model:
+    3.85 s over two gunicorn workers, which serve requests side by side."""
+    before = task_waits(
+        "1/task/1/schedstat 100 1000000000 5 gunicorn\n7/task/7/schedstat 100 0 5 gunicorn\n"
+        "8/task/8/schedstat 1 0 1 gunicorn\n9/task/9/schedstat 1 0 1 nginx\n"
+    )
+    assert before == {"1/1 gunicorn": 1.0, "7/7 gunicorn": 0.0, "8/8 gunicorn": 0.0, "9/9 nginx": 0.0}
+    dump = (
+        "1/task/1/schedstat 200 1100000000 9 gunicorn\n"  # the master: 0.1 s more
+        "7/task/7/schedstat 900 1500000000 40 gunicorn\n"  # a worker: 1.5 s
+        "7/task/12/schedstat 900 1700000000 40 gunicorn\n"  # a thread born meanwhile: 1.7 s
+        "8/task/8/schedstat 900 900000000 40 gunicorn\n"  # another worker: 0.9 s
+        "9/task/9/schedstat 900 300000000 40 nginx\n"  # the proxy: 0.3 s
+        "10/task/10/schedstat 900 200000000 40 Java Thread\n"  # a name with a space
+        "garbage\n"
+    )
+    after = task_waits(dump)
+    assert after is not None
+    assert after["10/10 Java Thread"] == 0.2
+    assert path_wait(before, after) == pytest.approx(1.7 + 0.3 + 0.2)
+    assert task_waits("") is None
+
+
+def test_the_load_says_what_the_host_was_doing() -> None:
+    load = Load(1.9, (3.14, 2.0, 1.0), 63.0, 2)
+    assert load.describe() == (
+        "the image and the harness waited 1.90 s for a CPU; load average 3.14, 2.00, 1.00; CPU pressure 63%; 2 CPUs"
+    )
+    assert load.figures("srv13") == {
+        "srv13_cpu_wait_seconds": 1.9,
+        "srv13_load_average": 3.14,
+        "srv13_cpu_pressure_percent": 63.0,
+    }
+    assert Load(None).describe() == "the host's load unknown"
+    assert unjudged("/ping", 2.33, 2.0, load).startswith("not judged, the host was too busy to time it fairly, twice")
+
+
+def test_the_judges_are_pure_functions_of_what_was_observed() -> None:
+    evidence = (("Host load while measured", "load average 0.50"),)
+    assert judge_pings([ping(0.01)] * 20) is None
+    violation = judge_pings([ping(0.01), ping(3.01)], evidence)
+    assert violation is not None
+    assert violation.summary == "Ping 2 of 20 after start-up failed the health check"
+    assert violation.evidence[-1] == evidence[0]
+    assert judge_pings([ping(0.01, 500)]) is not None
+    assert not list(judge_pings_under_load(PingsUnderLoad(ping(1.2), [200] * 30, 524288)))
+    found = list(judge_pings_under_load(PingsUnderLoad(ping(2.33), [200, 503], 524288), evidence))
+    assert [v.summary for v in found] == [
+        "/ping failed while 8 invocations of 524,288 bytes were in flight",
+        "Invocations failed under concurrency (1 of 2)",
+    ]
+
+
+@pytest.mark.parametrize("clause", ["SRV-2", "SRV-13"])
+def test_a_ping_slowed_by_a_busy_host_is_measured_again_in_quiet_and_passes(clause: str, tmp_path: Path) -> None:
+    image = BusyHostPing()
+    outcome, certification = certify(image, "SRV-1", tmp_path)  # the certification, on the busy image
+    busy_host(certification, image)
+    outcome = run_clause(certification, REGISTRY[clause])
+    assert outcome.verdict == PASS, outcome.reason
+    assert isinstance(certification.host, ScriptedHost)
+    assert certification.host.quiets == [f"{certification.image.reference} {clause}"]
+    assert any("measured again with the other checks paused" in note for note in outcome.notes)
+    prefix = clause.lower().replace("-", "")
+    assert outcome.measurements[f"{prefix}_load_average"] == 0.5
+
+
+@pytest.mark.parametrize("clause", ["SRV-2", "SRV-13"])
+def test_a_host_too_busy_twice_leaves_the_clause_not_judged_naming_the_load(clause: str, tmp_path: Path) -> None:
+    image = BusyHostPing(always=True)
+    _, certification = certify(image, "SRV-1", tmp_path)
+    busy_host(certification, image)
+    outcome = run_clause(certification, REGISTRY[clause])
+    assert outcome.verdict == SKIP
+    assert outcome.reason.startswith("not judged, the host was too busy to time it fairly, twice")
+    assert "took 2.33 s against the 2 s limit" in outcome.reason
+    assert "waited 1.90 s for a CPU; load average 0.50, 0.40, 0.30; 2 CPUs" in outcome.reason
+    prefix = clause.lower().replace("-", "")
+    assert outcome.measurements[f"{prefix}_cpu_wait_seconds"] == 1.9
+
+
+def test_a_slow_image_still_fails_on_a_busy_host(tmp_path: Path) -> None:
+    """srv2-ping-3s: its /ping sleeps, so its tasks wait for no CPU whatever the load: a fair failure, at once."""
+    _, certification = certify(PingThreeSeconds(), "SRV-1", tmp_path)
+    assert isinstance(certification.host, ScriptedHost)
+    certification.host.load_average = (7.5, 6.0, 4.0)
+    outcome = run_clause(certification, REGISTRY["SRV-2"])
+    assert outcome.verdict == FAIL
+    assert certification.host.quiets == []
+    text = rendered(outcome)
+    assert "Host load while measured:\n    the image and the harness waited 0.00 s for a CPU; load average 7.50" in text
+
+
+def test_the_fake_runs_on_virtual_time(tmp_path: Path) -> None:
+    """SRV-13 pings for 3 s while invocations are in flight: on the fake's clock, in no time."""
+    started = time.monotonic()
+    outcome, certification = certify(BusyHostPing(busy=False), "SRV-13", tmp_path)
+    assert outcome.verdict == PASS
+    assert time.monotonic() - started < 2.0
+    assert isinstance(certification.clock, VirtualClock)
+    assert certification.clock.now() >= 1000.0 + 3.0
+
+
+def test_other_work_waits_for_a_quiet_measurement_and_the_holder_never_does(tmp_path: Path) -> None:
+    host = Host(VirtualClock(), tmp_path / "quiet")
+    order: list[str] = []
+    holding = threading.Event()
+
+    def other() -> None:
+        holding.wait()
+        host.pause_point("image SRV-4")
+        order.append("other request")
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with host.quiet("image SRV-13"):
+        holding.set()
+        assert host.pause_point("image SRV-13") < 0.1, "the holder's own requests go on"
+        time.sleep(0.3)
+        order.append("quiet measurement done")
+    thread.join(5)
+    assert order == ["quiet measurement done", "other request"]
+    assert not list((tmp_path / "quiet").iterdir()), "the marker is removed"
+
+
+def test_a_quiet_measurement_in_another_process_holds_this_ones_requests(tmp_path: Path) -> None:
+    directory = tmp_path / "quiet"
+    directory.mkdir()
+    host = Host(VirtualClock(), directory)
+    assert host.pause_point("image SRV-4") < 0.1
+    (directory / "999999999-0").write_text("a dead run's marker")
+    assert host.pause_point("image SRV-4") < 0.1, "a dead process's marker holds nothing"
+    marker = directory / f"{os.getppid()}-0"
+    marker.write_text("other SRV-13")
+    threading.Timer(0.4, marker.unlink).start()
+    assert host.pause_point("image SRV-4") >= 0.3
+
+
+BUSY_STOP = Load(None, (5.2, 4.0, 3.0), None, 2)
+"""The load at the end of a stop on a host with twice as many runnable tasks as CPUs."""
+TAKES_SIGTERM = SignalDisposition("python3 /opt/program/train", caught=True, ignored=False, waiting=None)
+
+
+def test_a_slow_stop_under_load_runs_again_in_quiet(tmp_path: Path) -> None:
+    grace = contract.TRAIN_STOP_GRACE_S
+    busy = trained("sigterm", stop=StopResult(grace, 75.0, 0, False, pid1=TAKES_SIGTERM, load=BUSY_STOP))
+    quiet = trained("sigterm-quiet", stop=StopResult(grace, 2.1, 0, False, pid1=TAKES_SIGTERM))
+    outcome, certification = certify(Trains(runs={"sigterm": busy, "sigterm-quiet": quiet}), "TRN-7", tmp_path)
+    assert outcome.verdict == PASS, outcome.reason
+    assert [name for name, _ in certification.trainings][-2:] == ["sigterm", "sigterm-quiet"]
+    assert outcome.measurements["train_sigterm_seconds"] == 2.1
+
+
+def test_a_stop_still_slow_under_load_is_not_judged(tmp_path: Path) -> None:
+    grace = contract.TRAIN_STOP_GRACE_S
+    runs = {
+        name: trained(name, stop=StopResult(grace, 75.0, 0, False, pid1=TAKES_SIGTERM, load=BUSY_STOP))
+        for name in ("sigterm", "sigterm-quiet")
+    }
+    outcome, _ = certify(Trains(runs=runs), "TRN-7", tmp_path)
+    assert outcome.verdict == SKIP
+    assert "training's exit after SIGTERM took 75.00 s against the 60 s limit" in outcome.reason
+    assert "load average 5.20, 4.00, 3.00; 2 CPUs" in outcome.reason
+
+
+def test_a_stop_pid1_never_took_fails_whatever_the_load(tmp_path: Path) -> None:
+    """trn7-sh-wrapper-no-exec: the shell never passes SIGTERM on, so SIGKILL comes on any host."""
+    wrapper = SignalDisposition("sh /opt/program/train", caught=False, ignored=False, waiting="do_wait")
+    stop = StopResult(contract.TRAIN_STOP_GRACE_S, 120.2, 137, True, pid1=wrapper, load=BUSY_STOP)
+    outcome, certification = certify(Trains(runs={"sigterm": trained("sigterm", stop=stop)}), "TRN-7", tmp_path)
+    assert outcome.verdict == FAIL
+    assert [name for name, _ in certification.trainings].count("sigterm-quiet") == 0
+    assert "Host load while measured:\n    load average 5.20, 4.00, 3.00; 2 CPUs" in rendered(outcome)
