@@ -11,7 +11,7 @@ from conformance.registry import REGISTRY, Clause, Level, check, clauses
 
 __version__ = "0.2.0"
 """The one place the version is set (pyproject.toml reads it; so do the reports)."""
-REPORT_SCHEMA_VERSION = "1.3"
+REPORT_SCHEMA_VERSION = "1.4"
 
 __all__ = [
     "REGISTRY",

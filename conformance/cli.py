@@ -83,13 +83,20 @@ def summary_lines(image: str, pytest_exit: int, code: int, summary: verdict.Summ
         names = ", ".join(c.id for c in failed) or "see above"
         lines.append(f"sagemaker-conformance: FAILED {image}: {len(failed)} clause(s) failed: {names}.")
     else:
-        why = (
-            f"pytest stopped (exit code {pytest_exit})"
-            if pytest_exit > 1
-            else "a check crashed (a harness or engine problem, not a verdict on the image)"
-        )
+        if pytest_exit > 1:
+            why = f"pytest stopped (exit code {pytest_exit})"
+        elif summary.of_kind("ERRORED"):
+            why = "a check crashed (a harness or engine problem, not a verdict on the image)"
+        else:
+            why = "the host was too busy to measure some clauses fairly (run it again on a quieter host)"
         lines.append(f"sagemaker-conformance: COULD NOT JUDGE {image}: {why}.")
-    for kind, title in (("FAILED", "Failed"), ("ERRORED", "Not judged"), ("WARNED", "Warnings (do not fail)")):
+    kinds = (
+        ("FAILED", "Failed"),
+        ("ERRORED", "Not judged"),
+        ("UNJUDGED", "Not judged (a busy host)"),
+        ("WARNED", "Warnings (do not fail)"),
+    )
+    for kind, title in kinds:
         clauses = summary.of_kind(kind)
         if clauses:
             lines.append(f"  {title}:")

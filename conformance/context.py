@@ -17,7 +17,7 @@ import requests
 from conformance import contract
 from conformance.clock import Clock
 from conformance.entrypoint import ArgumentProbe
-from conformance.failures import CheckSkipped, HarnessError, Section, Violation
+from conformance.failures import HarnessError, NotJudged, Section, Violation
 from conformance.fairness import Load, fair, path_wait, unjudged
 from conformance.http import Exchange
 from conformance.limits import PING, Limits
@@ -285,7 +285,7 @@ class CheckContext:
                 result, load = self._observe(server, measure, duration, limit, load_of)
         self.record_load(load)
         if not fair(duration(result), limit, load):
-            raise CheckSkipped(unjudged(what, duration(result), limit, load))
+            raise NotJudged(unjudged(what, duration(result), limit, load))
         return result
 
     def _observe(

@@ -52,6 +52,11 @@ class DependencyFailed(CheckSkipped):
         self.clause_id = clause_id
 
 
+class NotJudged(CheckSkipped):
+    """The host was too busy to measure the clause fairly, twice (the second time with the other checks paused):
+    neither a pass nor a failure, and no certification (the gate's "could not judge")."""
+
+
 class HarnessError(Exception):
     """The harness could not do its job (engine unreachable, bad test-dir): a user error, not a verdict."""
 

@@ -313,7 +313,7 @@ def certification_for(run: ConformanceRun, target: Target) -> Certification:
             finish(run, other)
         assert run.stage is not None
         image_target = run.engine.target(target.image, target.test_dir, run.stage / report.slug(target.reference))
-        current = Certification(image_target, target.test_dir, run.options)
+        current = Certification(image_target, target.test_dir, run.options, run.engine.host)
         run.certifications[target.reference] = current
     return current
 

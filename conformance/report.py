@@ -18,8 +18,11 @@ _MARK = {PASS: "pass", FAIL: "FAIL", WARN: "warn", SKIP: "skip", ERROR: "ERROR"}
 
 
 def verdict(outcomes: Sequence[Outcome]) -> str:
-    """The image's overall verdict: failed when any MUST or SHOULD clause failed (or a check crashed)."""
-    return "failed" if any(o.verdict in (FAIL, ERROR) for o in outcomes) else "passed"
+    """The image's overall verdict: failed when any MUST or SHOULD clause failed (or a check crashed); not judged
+    when none did but the host was too busy to measure a clause fairly (NotJudged); passed otherwise."""
+    if any(o.verdict in (FAIL, ERROR) for o in outcomes):
+        return "failed"
+    return "not judged" if any(o.not_judged for o in outcomes) else "passed"
 
 
 def summary_lines(reference: str, outcomes: Sequence[Outcome], certification: Certification | None) -> list[str]:
@@ -31,6 +34,9 @@ def summary_lines(reference: str, outcomes: Sequence[Outcome], certification: Ce
     )
     if counts[ERROR]:
         head += f", {counts[ERROR]} check errors"
+    unjudged = [o.clause.id for o in outcomes if o.not_judged]
+    if unjudged:
+        head += f", not judged on a busy host: {', '.join(unjudged)}"
     cells = [f"{o.clause.id}:{_MARK[o.verdict]}" for o in outcomes]
     rows = [" ".join(cells[i : i + 8]) for i in range(0, len(cells), 8)]
     lines = [head, *(f"  {row}" for row in rows)]
@@ -72,6 +78,7 @@ def document(certification: Certification, outcomes: Sequence[Outcome]) -> dict[
                 "verdict": o.verdict,
                 "reason": o.reason,
                 "depends_on": o.depends_on,
+                "not_judged": o.not_judged,
                 "measurements": o.measurements,
                 "notes": o.notes,
                 "evidence": o.failure.render() if o.failure else None,

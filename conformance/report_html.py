@@ -23,8 +23,8 @@ BANNERS = {
     "failed": ("Failed", "The image breaks at least one MUST or SHOULD clause: see the failures below."),
     "could-not-judge": (
         "Could not judge",
-        "A check crashed (a harness or engine problem, not a verdict on the image), so the certification is "
-        "incomplete: see the check errors below.",
+        "A check crashed (a harness or engine problem, not a verdict on the image), or the host was too busy to "
+        "measure a clause fairly, so the certification is incomplete: see the clauses below.",
     ),
 }
 
@@ -51,7 +51,7 @@ def overall(report: Mapping[str, Any]) -> str:
     verdicts = [c.get("verdict") for c in report.get("clauses", [])]
     if "fail" in verdicts:
         return "failed"
-    if "error" in verdicts or not verdicts:
+    if "error" in verdicts or not verdicts or any(c.get("not_judged") for c in report.get("clauses", [])):
         return "could-not-judge"
     return "certified" if report.get("verdict") == "passed" else "failed"
 

@@ -6,7 +6,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from conformance.context import CheckContext
-from conformance.failures import CheckSkipped, ConformanceFailure, DependencyFailed, HarnessError, Violation
+from conformance.failures import CheckSkipped, ConformanceFailure, DependencyFailed, HarnessError, NotJudged, Violation
 from conformance.limits import LimitExceeded
 from conformance.registry import Clause, Level
 from conformance.sharing import Certification
@@ -25,6 +25,8 @@ class Outcome:
     seconds: float = 0.0
     depends_on: str | None = None
     """For a skip because a needed clause failed (DependencyFailed): that clause's ID."""
+    not_judged: bool = False
+    """A skip because the host was too busy to measure fairly (NotJudged): no verdict, and no certification."""
 
 
 def run_clause(certification: Certification, clause: Clause) -> Outcome:
@@ -42,7 +44,13 @@ def run_clause(certification: Certification, clause: Clause) -> Outcome:
         if not ctx.limit_violations():  # a limit this check broke is its failure, whatever stopped it after
             depends_on = skipped.clause_id if isinstance(skipped, DependencyFailed) else None
             return Outcome(
-                clause, SKIP, str(skipped), measurements=ctx.measurements, notes=ctx.notes, depends_on=depends_on
+                clause,
+                SKIP,
+                str(skipped),
+                measurements=ctx.measurements,
+                notes=ctx.notes,
+                depends_on=depends_on,
+                not_judged=isinstance(skipped, NotJudged),
             )
     except HarnessError:
         raise

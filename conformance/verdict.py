@@ -2,7 +2,8 @@
 
 0: certified (every MUST and SHOULD clause passed, was skipped with a reason, or was a waived SHOULD);
 1: certification failed (a MUST or SHOULD clause failed: a verdict on the image);
-2: could not judge (a usage error, no engine, no image, no report, or a check that crashed).
+2: could not judge (a usage error, no engine, no image, no report, a check that crashed, or a clause the host was
+   too busy to measure fairly: run it again on a quieter host).
 
 ``python -m conformance.verdict REPORT PYTEST_EXIT_CODE`` prints, tab-separated, one line of facts
 (``REPORT``, the report's verdict, the image id, the exit code) and one line per failed, crashed and warned
@@ -28,7 +29,8 @@ class ClauseLine:
     """A clause that did not simply pass, as the summaries print it."""
 
     kind: str
-    """FAILED (blocks), ERRORED (a check crashed: not judged) or WARNED (does not block)."""
+    """FAILED (blocks), ERRORED (a check crashed: not judged), UNJUDGED (the host was too busy to measure it) or
+    WARNED (does not block)."""
     id: str
     level: str
     verdict: str
@@ -57,7 +59,7 @@ def summarize(document: Mapping[str, Any]) -> Summary:
     """The JSON report (conformance/report.schema.json) reduced to what a summary says."""
     lines = []
     for clause in document.get("clauses", []):
-        kind = _KINDS.get(clause.get("verdict"))
+        kind = "UNJUDGED" if clause.get("not_judged") else _KINDS.get(clause.get("verdict"))
         if not kind:
             continue
         reason = str(clause.get("reason") or "")
@@ -102,7 +104,7 @@ def exit_code(pytest_exit_code: int, summary: Summary | None) -> int:
         return NOT_JUDGED
     if summary.verdict == "passed" and pytest_exit_code == 0:
         return CERTIFIED
-    if summary.of_kind("ERRORED") and not summary.of_kind("FAILED"):
+    if (summary.of_kind("ERRORED") or summary.of_kind("UNJUDGED")) and not summary.of_kind("FAILED"):
         return NOT_JUDGED
     return FAILED
 

@@ -204,6 +204,7 @@ if [ -n "$warned" ]; then
 fi
 failed=$(printf '%s\n' "$summary" | awk -F'\t' '$1 == "FAILED"')
 errored=$(printf '%s\n' "$summary" | awk -F'\t' '$1 == "ERRORED"')
+unjudged=$(printf '%s\n' "$summary" | awk -F'\t' '$1 == "UNJUDGED"')
 if [ "$code" != 0 ]; then
   if [ "$rc" -gt 1 ]; then
     die "the harness stopped with pytest exit code $rc (a usage or internal error, above); report: $report"
@@ -211,6 +212,10 @@ if [ "$code" != 0 ]; then
   if [ -n "$errored" ]; then
     say "the harness could not judge these clauses (a check crashed: a harness or engine problem, not a verdict):"
     printf '%s\n' "$errored" | list_clauses
+  fi
+  if [ -n "$unjudged" ]; then
+    say "the host was too busy to measure these clauses fairly, twice (run the gate again on a quieter host):"
+    printf '%s\n' "$unjudged" | list_clauses
   fi
   if [ "$code" = 2 ]; then
     die "certification incomplete for $local_ref; report: $report"

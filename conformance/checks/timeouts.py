@@ -10,7 +10,7 @@ from pathlib import Path
 from conformance import contract, procs
 from conformance.clock import Clock
 from conformance.context import CheckContext, ServeSpec, wait_for
-from conformance.failures import CheckSkipped, Violation
+from conformance.failures import CheckSkipped, NotJudged, Violation
 from conformance.fairness import Load, fair
 from conformance.http import Exchange
 from conformance.invoking import exchange_violation, invocation_headers, invoke, response_records
@@ -202,7 +202,7 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
     ctx.measure("freeze_to_request_seconds", round(lead, 2))
     ctx.record_load(load)
     if unfair:
-        raise CheckSkipped(f"not judged, the host was too busy to time it fairly ({load.describe()}), twice: {unfair}")
+        raise NotJudged(f"not judged, the host was too busy to time it fairly ({load.describe()}), twice: {unfair}")
     configured = procs.server_timeout(count.master) if count.master else None
     evidence = [("Process table (container PIDs)", procs.render_table(table))]
     if configured is not None:

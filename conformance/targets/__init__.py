@@ -19,6 +19,7 @@ import requests
 
 from conformance import contract
 from conformance.entrypoint import ArgumentProbe
+from conformance.fairness import Host
 from conformance.http import Exchange
 from conformance.opt_ml import TrainSpec
 from conformance.pid1 import StopResult
@@ -293,6 +294,12 @@ class Engine(Protocol):
     @property
     def info(self) -> EngineInfo:
         """The engine as the report's header names it; its ``cpus`` bound ``--concurrency``'s default."""
+        ...
+
+    @property
+    def host(self) -> Host:
+        """The machine the harness measures on (:mod:`conformance.fairness`): its clock, its load, the quiet to
+        measure again in. The real one for an engine on this machine; the fake's runs on virtual time."""
         ...
 
     def inspect(self, reference: str) -> ImageInfo:

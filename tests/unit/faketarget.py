@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -121,6 +122,8 @@ class FakeEngine:
     def __init__(self) -> None:
         self.info = ENGINE
         self.prepared = False
+        self.host = ScriptedHost(VirtualClock(), Path(tempfile.mkdtemp(prefix="smc-fake-quiet-")))
+        """A quiet host on virtual time: a plugin test's verdicts never depend on the machine's load."""
 
     def inspect(self, reference: str) -> ImageInfo:
         repository, _, tag = reference.partition(":")
@@ -132,7 +135,7 @@ class FakeEngine:
 
     def target(self, image: ImageInfo, test_dir: TestDir, stage: Path) -> FakeTarget:
         name = image.reference.partition(":")[0].removeprefix("fake/")
-        return FakeTarget(FAKE_IMAGES[name](info=image), test_dir, stage)
+        return FakeTarget(FAKE_IMAGES[name](info=image), test_dir, stage, self.host.clock)
 
     def prepare(self) -> None:
         self.prepared = True

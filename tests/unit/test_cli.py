@@ -49,6 +49,12 @@ FAILED = {
 }
 CRASHED = {"verdict": "failed", "image": {"id": IMAGE_ID}, "clauses": [clause("SRV-4", "error", reason="boom")]}
 CRASHED_AND_FAILED = {**CRASHED, "clauses": [*CRASHED["clauses"], clause("SRV-1", "fail", reason="not on 8080")]}
+BUSY = {
+    "verdict": "not judged",
+    "image": {"id": IMAGE_ID},
+    "clauses": [{**clause("SRV-13", "skip", reason="not judged, the host was too busy"), "not_judged": True}],
+}
+BUSY_AND_FAILED = {**BUSY, "verdict": "failed", "clauses": [*BUSY["clauses"], clause("SRV-1", "fail", reason="x")]}
 
 
 @pytest.mark.parametrize(
@@ -60,6 +66,8 @@ CRASHED_AND_FAILED = {**CRASHED, "clauses": [*CRASHED["clauses"], clause("SRV-1"
         (1, PASSED, 1),  # nor is a failed pytest run: a test of the suite failed
         (1, CRASHED, 2),  # a check crashed, nothing failed: no verdict on the image
         (1, CRASHED_AND_FAILED, 1),  # a real failure is a verdict even when another check crashed
+        (0, BUSY, 2),  # a clause the host was too busy to measure: not certified, not failed
+        (1, BUSY_AND_FAILED, 1),
         (2, FAILED, 2),  # interrupted
         (3, PASSED, 2),  # internal error
         (4, None, 2),  # usage error: no engine, no such image, bad option

@@ -129,6 +129,7 @@ def test_a_host_too_busy_twice_leaves_the_clause_not_judged_naming_the_load(clau
     outcome = run_clause(certification, REGISTRY[clause])
     assert outcome.verdict == SKIP
     assert outcome.reason.startswith("not judged, the host was too busy to time it fairly, twice")
+    assert outcome.not_judged
     assert "took 2.33 s against the 2 s limit" in outcome.reason
     assert "waited 1.90 s for a CPU; load average 0.50, 0.40, 0.30; 2 CPUs" in outcome.reason
     prefix = clause.lower().replace("-", "")

@@ -99,6 +99,9 @@ def test_verdict() -> None:
     assert run(PASS, SKIP, WARN) == "passed"
     assert run(PASS, FAIL) == "failed"
     assert run(PASS, ERROR) == "failed"
+    busy = Outcome(clause, SKIP, "not judged, the host was too busy", not_judged=True)
+    assert report.verdict([Outcome(clause, PASS), busy]) == "not judged"
+    assert report.verdict([Outcome(clause, FAIL), busy]) == "failed"
 
 
 def test_summary_lines(certification: FakeCertification) -> None:

@@ -86,6 +86,7 @@ def clause(
         "verdict": verdict,
         "reason": reason,
         "depends_on": depends_on,
+        "not_judged": False,
         "measurements": {"train_seconds": 2.5} if cid == "IMG-1" else {},
         "notes": [],
         "evidence": evidence if evidence is not None else ("rendered" if failure else None),

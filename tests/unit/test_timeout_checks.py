@@ -398,6 +398,7 @@ def test_env3_is_not_judged_when_the_engine_stays_too_busy_to_time_it(tmp_path: 
     outcome, certification = certify(GunicornOnABusyEngine(busy_tries=2), "ENV-3", tmp_path, clock=REAL)
     assert outcome.verdict == SKIP, rendered(outcome) if outcome.failure else outcome.reason
     assert outcome.reason.startswith("not judged, the host was too busy to time it fairly (load average 0.50, ")
+    assert outcome.not_judged, "no verdict, and no certification (the gate's exit code 2)"
     assert "depends on which one the server counts from" in outcome.reason
     assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
 

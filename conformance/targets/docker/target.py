@@ -22,6 +22,7 @@ import docker
 from conformance import contract
 from conformance.entrypoint import ArgumentProbe
 from conformance.failures import CheckSkipped, HarnessError
+from conformance.fairness import HOST
 from conformance.opt_ml import TrainSpec, stage_input
 from conformance.targets import Capabilities, Engine, ServeSpec
 from conformance.targets.docker import engine, netprobe
@@ -92,6 +93,8 @@ class DockerEngine:
         self.client = client
         self.info = info
         self.run_id = engine.new_run_id()
+        self.host = HOST
+        """This machine: its clock and its load (conformance.fairness)."""
 
     def inspect(self, reference: str) -> ImageInfo:
         return engine.inspect_image(self.client, reference)
