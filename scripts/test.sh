@@ -9,13 +9,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/ryuk.sh"
 "$root/scripts/build-images.sh"
 PYTHON="${SMC_VENV:-$root/.venv}/bin/python" "$root/scripts/build-ecosystem-images.sh"
+# The good images first: the catalogue's generative twins build on smc-good/text-generator.
+"$root/tests/good_images/build.sh"
 if [ -x "$root/scripts/build-broken-images.sh" ]; then
   PYTHON="${SMC_VENV:-$root/.venv}/bin/python" "$root/scripts/build-broken-images.sh"
 fi
 # The HTML report's browser test needs a headless Chromium (installed here on a fresh machine).
 "$root/scripts/ensure-chromium.sh" >/dev/null
 "$root/scripts/ensure-sdk.sh" >/dev/null
-"$root/tests/good_images/build.sh"
 cd "$root"
 # A machine may set PYTHONDONTWRITEBYTECODE: each pytest process would then compile the harness and rewrite its
 # asserts afresh, about 1.5 CPU-s a run (the catalogue starts one per image). __pycache__ is ignored by git.

@@ -25,8 +25,10 @@ IMAGE = "smc-broken/trn1-no-model:latest"
 REFERENCE = "sagemaker-conformance/decision_trees:latest"
 SKIPPED_WITH_TRN1 = {"TRN-2", "TRN-3", "TRN-6", "TRN-8", "TRN-9", "TRN-10", "TRN-11"}
 """Variants of a run that produced no model: nothing new to judge."""
-NOT_CLAIMED = {"TRN-12", "TRN-13", "ENV-7", "ENV-8", "ENV-9"}
-"""Capabilities the decision-tree image and test-dir do not claim (multi-host, resumable, multi-model, serverless)."""
+NOT_CLAIMED = {"TRN-12", "TRN-13", "ENV-7", "ENV-8", "ENV-9", "SRV-21", "SRV-22", "SRV-23", "SRV-24", "SRV-25"}
+NOT_CLAIMED |= {"SRV-26", "SRV-27", "ENV-10", "ENV-11", "ENV-12", "ENV-13"}
+"""Capabilities the decision-tree image and test-dir do not claim (multi-host, resumable, multi-model, serverless,
+one JSON document per request, streaming, bidirectional streaming, asynchronous endpoints)."""
 
 
 def train_reference_model(test_dir: Path, destination: Path) -> None:
