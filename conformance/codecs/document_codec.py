@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 
 from conformance.codecs.codec import EMPTY, SINGLE, Codec, CodecError, Generated
-from conformance.codecs.json_codec import compact, dump, loads
+from conformance.codecs.json_codec import canonical_json, canonical_json_text, compact, dump, loads
 
 SHAPES: dict[str, str] = {
     "inputs": '{"inputs": "text", "parameters": {...}}',
@@ -253,20 +253,13 @@ class DocumentCodec(Codec):
     @classmethod
     def output_records(cls, body: bytes) -> list[str] | None:
         try:
-            return [cls.canonical_value(loads(body))]
+            return [canonical_json(loads(body))]
         except CodecError:
             return None
 
-    @staticmethod
-    def canonical_value(value: Any) -> str:
-        return json.dumps(value, sort_keys=True)
-
     @classmethod
     def canonical(cls, record: str) -> str:
-        try:
-            return cls.canonical_value(json.loads(record))
-        except ValueError:
-            return record
+        return canonical_json_text(record)
 
 
 _MISSING = object()

@@ -153,6 +153,19 @@ def shape_defect_cases(record: Any, render: Callable[[Sequence[bytes]], bytes]) 
     }
 
 
+def canonical_json(value: Any) -> str:
+    """A JSON value written so that equal values compare equal (keys sorted): the JSON media types' one form."""
+    return json.dumps(value, sort_keys=True)
+
+
+def canonical_json_text(record: str) -> str:
+    """``record`` in :func:`canonical_json` form when it is JSON text; any other text as it is."""
+    try:
+        return canonical_json(json.loads(record))
+    except ValueError:
+        return record
+
+
 class JsonCodec(Codec):
     """Records are the items of the payload's array, written compactly; bodies keep the payload's envelope."""
 
@@ -285,18 +298,11 @@ class JsonCodec(Codec):
             return None
         if isinstance(document, dict):
             document = document.get(RESPONSE_KEY)
-        return [cls.canonical_value(item) for item in document] if isinstance(document, list) else None
-
-    @staticmethod
-    def canonical_value(value: Any) -> str:
-        return json.dumps(value, sort_keys=True)
+        return [canonical_json(item) for item in document] if isinstance(document, list) else None
 
     @classmethod
     def canonical(cls, record: str) -> str:
-        try:
-            return cls.canonical_value(json.loads(record))
-        except ValueError:
-            return record
+        return canonical_json_text(record)
 
 
 def compact_dump(value: Any) -> str:

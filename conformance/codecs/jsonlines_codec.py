@@ -12,6 +12,8 @@ from conformance.codecs.codec import EMPTY, SINGLE, Codec, CodecError, Generated
 from conformance.codecs.csv_codec import NOT_NUMBERS, NOTATIONS, lines
 from conformance.codecs.json_codec import (
     SHAPE_DEFECTS,
+    canonical_json,
+    canonical_json_text,
     compact,
     dump,
     loads,
@@ -116,13 +118,10 @@ class JsonLinesCodec(Codec):
     @classmethod
     def output_records(cls, body: bytes) -> list[str] | None:
         try:
-            return [json.dumps(loads(line), sort_keys=True) for line in lines(body)]
+            return [canonical_json(loads(line)) for line in lines(body)]
         except CodecError:
             return None
 
     @classmethod
     def canonical(cls, record: str) -> str:
-        try:
-            return json.dumps(json.loads(record), sort_keys=True)
-        except ValueError:
-            return record
+        return canonical_json_text(record)
