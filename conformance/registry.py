@@ -67,7 +67,7 @@ class Clause:
     the other checks share, so it runs beside them (conformance.graph)."""
     replica: bool = False
     """A check of the default server's configuration that runs on a second server of that configuration
-    (``default-2``), in a lane beside the first: it relies on nothing another check did to the default server, so
+    (``default-2``), in a group beside the first: it relies on nothing another check did to the default server, so
     an image whose every request is slow has its requests waited for on two servers at once (conformance.graph)."""
     waits: float = 0.0
     """Seconds the check waits by design once its container is up (ENV-3's frozen request): the containers of the

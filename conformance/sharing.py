@@ -410,7 +410,7 @@ class Certification:
         """The default server as first started, started now if it was not: its readiness is SRV-2's verdict, which
         every variant depends on, and its process table tells which stack the image runs. Never replaced here: a
         check on the default server may have broken the current one on purpose (SRV-8), or be loading it (SRV-13),
-        and a check in another lane must not stop it under that check."""
+        and a check in another group must not stop it under that check."""
         if self._first_default is None:
             self.server(SERVE_DEFAULT)
         assert self._first_default is not None  # set by the first launch, or server() raised
