@@ -449,3 +449,41 @@ def test_env3_a_request_left_open_after_a_timely_replacement_on_a_busy_host_is_t
         assert outcome.verdict == SKIP
         assert outcome.reason.startswith("not judged, the host was too busy to time it fairly (load average 21.00")
         assert "within the window, but the request was still open after 18.0 s" in outcome.reason
+
+
+@dataclass
+class EarlyReplacementOnABusyHost(GoodImage):
+    """The reference image beside other certifications and two CPU burners (CI, issue 23): its gthread workers,
+    kept from their heartbeat before the freeze, were replaced 7.8 s after it. Calm (``busy`` off, as in a quiet
+    measurement) the arbiter replaces them at T."""
+
+    busy: bool = True
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        if not self.busy:
+            return super().frozen_invoke(server, body, headers)
+        server.replace_processes(set(server.frozen))
+        time.sleep(3 * timeouts.WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
+        return replace(self.invoke(server, body, headers), elapsed=7.8)
+
+
+@pytest.mark.parametrize("calms_down", [True, False])
+def test_env3_an_early_replacement_on_a_busy_host_is_timed_again_never_taken_for_a_limit_of_its_own(
+    calms_down: bool, tmp_path: Path
+) -> None:
+    image = EarlyReplacementOnABusyHost()
+    test_dir = load_test_dir(write_test_dir(tmp_path / "td"))
+    certification = FakeCertification(image, test_dir, tmp_path / "stage", clock=REAL)
+    assert isinstance(certification.host, ScriptedHost)
+    certification.host.load_average = (6.0, 5.0, 4.0)
+    if calms_down:
+        certification.host.on_quiet.append(lambda: setattr(image, "busy", False))
+    list(clauses())
+    outcome = run_clause(certification, REGISTRY["ENV-3"])
+    assert certification.host.quiets == [f"{certification.image.reference} ENV-3"]
+    if calms_down:
+        assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
+    else:
+        assert outcome.verdict == SKIP
+        assert outcome.not_judged, outcome.reason
+        assert "while the host was busy" in outcome.reason
