@@ -17,7 +17,7 @@ from conformance.clock import REAL
 from conformance.context import ServeSpec
 from conformance.procs import Process
 from conformance.registry import REGISTRY, clauses
-from conformance.runner import FAIL, PASS, SKIP, run_clause
+from conformance.runner import FAIL, PASS, SKIP, Outcome, run_clause
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import GoodImage, write_test_dir
@@ -413,6 +413,23 @@ def test_env3_an_early_decision_is_unfair_only_when_the_freezes_clock_disagrees(
     assert timeouts._unfair(moment, lead, 10.0) is unfair
 
 
+def env3_on_a_busy_host(
+    image: GoodImage, load_average: tuple[float, float, float], calms_down: bool, tmp_path: Path
+) -> Outcome:
+    """ENV-3 on ``image`` under ``load_average``; with ``calms_down`` the image stops being busy once ENV-3 measures
+    again in quiet. ENV-3 must have asked for that quiet, once."""
+    test_dir = load_test_dir(write_test_dir(tmp_path / "td"))
+    certification = FakeCertification(image, test_dir, tmp_path / "stage", clock=REAL)
+    assert isinstance(certification.host, ScriptedHost)
+    certification.host.load_average = load_average
+    if calms_down:
+        certification.host.on_quiet.append(lambda: setattr(image, "busy", False))
+    list(clauses())
+    outcome = run_clause(certification, REGISTRY["ENV-3"])
+    assert certification.host.quiets == [f"{certification.image.reference} ENV-3"]
+    return outcome
+
+
 @dataclass
 class FreshWorkerSlowOnABusyHost(GoodImage):
     """gunicorn's sync workers at a load average of 21 on 2 CPUs (CI, issue 23): the arbiter replaced the frozen
@@ -433,16 +450,7 @@ class FreshWorkerSlowOnABusyHost(GoodImage):
 def test_env3_a_request_left_open_after_a_timely_replacement_on_a_busy_host_is_timed_again(
     calms_down: bool, tmp_path: Path
 ) -> None:
-    image = FreshWorkerSlowOnABusyHost()
-    test_dir = load_test_dir(write_test_dir(tmp_path / "td"))
-    certification = FakeCertification(image, test_dir, tmp_path / "stage", clock=REAL)
-    assert isinstance(certification.host, ScriptedHost)
-    certification.host.load_average = (21.0, 15.0, 12.0)
-    if calms_down:
-        certification.host.on_quiet.append(lambda: setattr(image, "busy", False))
-    list(clauses())
-    outcome = run_clause(certification, REGISTRY["ENV-3"])
-    assert certification.host.quiets == [f"{certification.image.reference} ENV-3"]
+    outcome = env3_on_a_busy_host(FreshWorkerSlowOnABusyHost(), (21.0, 15.0, 12.0), calms_down, tmp_path)
     if calms_down:
         assert outcome.verdict == PASS, outcome.reason
     else:
@@ -471,16 +479,7 @@ class EarlyReplacementOnABusyHost(GoodImage):
 def test_env3_an_early_replacement_on_a_busy_host_is_timed_again_never_taken_for_a_limit_of_its_own(
     calms_down: bool, tmp_path: Path
 ) -> None:
-    image = EarlyReplacementOnABusyHost()
-    test_dir = load_test_dir(write_test_dir(tmp_path / "td"))
-    certification = FakeCertification(image, test_dir, tmp_path / "stage", clock=REAL)
-    assert isinstance(certification.host, ScriptedHost)
-    certification.host.load_average = (6.0, 5.0, 4.0)
-    if calms_down:
-        certification.host.on_quiet.append(lambda: setattr(image, "busy", False))
-    list(clauses())
-    outcome = run_clause(certification, REGISTRY["ENV-3"])
-    assert certification.host.quiets == [f"{certification.image.reference} ENV-3"]
+    outcome = env3_on_a_busy_host(EarlyReplacementOnABusyHost(), (6.0, 5.0, 4.0), calms_down, tmp_path)
     if calms_down:
         assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
     else:
