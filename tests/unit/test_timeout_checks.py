@@ -486,3 +486,21 @@ def test_env3_an_early_replacement_on_a_busy_host_is_timed_again_never_taken_for
         assert outcome.verdict == SKIP
         assert outcome.not_judged, outcome.reason
         assert "while the host was busy" in outcome.reason
+
+
+@dataclass
+class IdleHeartbeat(GoodImage):
+    """gunicorn with --timeout T whose idle worker last beat about T/2 before the freeze (CI: replaced after 4.9 s
+    with T = 10 on a quiet host)."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        time.sleep(4.6)
+        server.replace_processes(set(server.frozen))
+        time.sleep(3 * timeouts.WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
+        return replace(self.invoke(server, body, headers), elapsed=7.0)
+
+
+def test_env3_a_replacement_from_half_of_t_with_t_on_the_command_line_is_t_acting(tmp_path: Path) -> None:
+    outcome, _ = certify(IdleHeartbeat(), "ENV-3", tmp_path, clock=REAL)
+    assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
+    assert any("acts from T/2 on" in note for note in outcome.notes)
