@@ -101,7 +101,9 @@ def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     waits for the fresh worker to boot.
     When a supervisor replaces the frozen workers before T - 1 s, a limit of its own decided (uvicorn's
     health check): that fails when the command line shows another `--timeout`, and is skipped otherwise, as
-    freezing cannot show the variable's effect there. A worker that booted after the freeze (a server on a loaded
+    freezing cannot show the variable's effect there; except from T/2 on with `--timeout T` on the command line,
+    which is T acting (gunicorn counts from the last heartbeat, which an idle worker sends every T/2). A worker
+    that booted after the freeze (a server on a loaded
     machine may fork its last workers seconds after /ping first answers) and appears before T - 1 s while every
     frozen worker is still there was late, not a replacement, whether it answered the request or the request
     waited on: ENV-3 then freezes every worker and resends, once. On a busy host the request may leave seconds
