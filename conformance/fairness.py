@@ -147,6 +147,29 @@ def unjudged(what: str, duration: float, limit: float, load: Load) -> str:
     )
 
 
+STARTUP_RESOLUTION_S = 1.0
+"""A start-up budget counts whole seconds (the option is rounded down to them): less than a second of waiting for a
+CPU cannot have moved a start-up past it."""
+
+
+def fair_startup(load: Load) -> bool:
+    """Whether a start-up that ran out of its budget, under ``load``, may fail. Its own time is at least the budget
+    less the seconds its tasks waited for a CPU since they were born, so it fails fairly only when they waited under
+    :data:`STARTUP_RESOLUTION_S` (a server idling on the wrong port waits for nothing); when the waits are unknown,
+    when the load average kept no task waiting."""
+    if load.waited is not None:
+        return load.waited < STARTUP_RESOLUTION_S
+    return load.load_average is not None and load.load_average[0] < load.cpus
+
+
+def startup_unjudged(budget: float, load: Load) -> str:
+    """The reason SRV-2 is not judged when a start-up ran out of its budget twice on a busy host."""
+    return (
+        "not judged, the host was too busy to time it fairly, twice (the second time with the other checks paused): "
+        f"the start-up did not answer 200 on /ping within the {budget:g} s budget, under load: {load.describe()}"
+    )
+
+
 class Host:
     """The machine the harness measures on: the control of a measurement and the quiet for measuring again.
 

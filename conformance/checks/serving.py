@@ -12,7 +12,7 @@ import requests
 
 from conformance import contract
 from conformance.context import SERVE_DEFAULT, SERVE_EMPTY_MODEL, SERVE_ISOLATED, SERVE_SIGTERM, CheckContext
-from conformance.failures import CheckSkipped, DependencyFailed, Violation
+from conformance.failures import CheckSkipped, DependencyFailed, NotJudged, Violation
 from conformance.http import Exchange
 from conformance.invoking import (
     accepted,
@@ -76,14 +76,21 @@ def ping_healthy(ctx: CheckContext) -> Iterator[Violation]:
     (the cold-start time is measured), failing fast with the logs when the container exits; then sends 20 more
     pings, each of which must answer within 2 s. A ping that fails here ends the check, and every check that needs a
     healthy server is skipped naming SRV-2, rather than meeting the same slow ping again. A ping over 2 s that the
-    server's waits for a CPU can explain (a busy host) is timed again with the other checks paused, else not judged.
+    server's waits for a CPU can explain (a busy host) is timed again with the other checks paused, else not judged;
+    so is a start-up that ran out of its budget while its tasks waited a second or more for a CPU: the container is
+    started again with the other checks paused.
     """
     server = ctx.server(SERVE_DEFAULT, ready=False)
     readiness = server.readiness
+    if readiness.again:
+        ctx.note(readiness.again)
+    if readiness.unjudged:
+        ctx.record_load(readiness.load)
+        raise NotJudged(readiness.unjudged)
     if not readiness.ready:
         last = readiness.last
-        if not readiness.exited:
-            ctx.record_load()  # a start-up budget run out: say what the host was doing (not measured again)
+        if readiness.load is not None:
+            ctx.record_load(readiness.load)  # a start-up budget run out: what the host was doing meanwhile
         yield Violation(
             "The container did not pass the ping health check",
             expected=f"200 on GET {contract.PING_PATH} within {readiness.budget:g} s",

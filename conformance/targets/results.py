@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from conformance import contract
+from conformance.fairness import Load
 from conformance.http import Exchange
 from conformance.pid1 import StopResult
 
@@ -79,8 +80,21 @@ class Readiness:
     exit_code: int | None = None
     budget: float = contract.STARTUP_BUDGET_S
     start_error: str | None = None
+    load: Load | None = None
+    """What the host was doing while a start-up ran out of its budget (conformance.fairness)."""
+    again: str | None = None
+    """Why this is the second start: the first ran out of its budget while its tasks waited for a CPU."""
+    unjudged: str | None = None
+    """Why the start-up could not be timed fairly, twice (then SRV-2 is not judged)."""
+
+    @property
+    def ran_out(self) -> bool:
+        """No 200 within the budget from a container that started and kept running: a duration to judge."""
+        return not (self.ready or self.exited or self.start_error)
 
     def describe(self) -> str:
+        if self.unjudged:
+            return self.unjudged
         if self.start_error:
             return f"the container could not start: {self.start_error}"
         if self.ready:

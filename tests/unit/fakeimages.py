@@ -235,6 +235,26 @@ class BusyHostPing(GoodImage):
 
 
 @dataclass
+class SlowStartOnBusyHost(GoodImage):
+    """A correct image whose start-up runs out of its budget on a busy host, its tasks having waited ``waited``
+    seconds for a CPU, until the certification starts it in quiet (``calm``); ``always`` keeps it busy then too."""
+
+    busy: bool = True
+    always: bool = False
+    waited: float = 8.0
+
+    def calm(self) -> None:
+        self.busy = self.always
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if not self.busy:
+            return super().serve(spec)
+        server = FakeServer(self, spec, ready=False, answered=False)
+        server.cpu_waited = self.waited
+        return server
+
+
+@dataclass
 class PingThreeSeconds(GoodImage):
     def ping(self, server: FakeServer) -> Response:
         return Response(200, b"", None, elapsed=3.0)
