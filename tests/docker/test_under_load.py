@@ -42,8 +42,9 @@ DEFECTS = (*MUST_FAIL, *CPU_ON_PATH)
 """The catalogue's timing defects (trn7-sh-wrapper-no-exec waits out a 120 s SIGKILL: the catalogue runs it)."""
 NOT_JUDGED = "not judged, the host was too busy to time it fairly"
 START = "--startup-timeout=60"
-"""The harness's default start-up budget, not the catalogue's 20 s for broken images: under this load a server
-takes longer than 20 s to answer /ping, and the start-up budget is recorded with its load, not measured again."""
+"""The harness's default start-up budget, not the catalogue's 20 s for broken images: under this load a server can
+take longer than 20 s to answer /ping, and each start-up that runs out of its budget while waiting for a CPU is started
+again in quiet (SRV-2), which would pause every other certification here for its length."""
 REFERENCE = "sagemaker-conformance/decision_trees:latest"
 GOOD = "smc-good/gunicorn-sync:latest"
 ALONE_MAY_SKIP = {"ENV-3"}
