@@ -23,7 +23,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,6 +160,16 @@ def fair_startup(load: Load) -> bool:
     if load.waited is not None:
         return load.waited < STARTUP_RESOLUTION_S
     return load.load_average is not None and load.load_average[0] < load.cpus
+
+
+def lifetime_load(host: Host, read_waits: Callable[[], dict[str, float] | None]) -> Load:
+    """The load a container has run under since it started: its tasks' waits for a CPU since they were born (the
+    path through each program, :func:`path_wait`), else unknown (then the load average decides)."""
+    try:
+        waits = read_waits()
+    except Exception:  # the engine lost the container: the load average stands in
+        waits = None
+    return host.measure_load(path_wait({}, waits) if waits else None)
 
 
 def startup_unjudged(budget: float, load: Load) -> str:

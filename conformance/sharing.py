@@ -22,7 +22,7 @@ from conformance import contract
 from conformance.clock import Clock
 from conformance.entrypoint import ArgumentProbe, drops_argument, shell_wrapper
 from conformance.failures import CheckSkipped, DependencyFailed, HarnessError
-from conformance.fairness import HOST, Host, Load, fair_startup, path_wait, startup_unjudged
+from conformance.fairness import HOST, Host, fair_startup, lifetime_load, startup_unjudged
 from conformance.limits import Limits
 from conformance.opt_ml import SHAREABLE, TRAIN_DEFAULT, TrainSpec, combine
 from conformance.options import Options, concurrency
@@ -444,7 +444,7 @@ class Certification:
             raise HarnessError(f"serving container {spec.name!r} needs {spec.network_of!r} running first")
         with self._start_slot():
             container = self.target.server(spec, wait=wait, model=model, budget=budget)
-            if wait and container.readiness.ran_out:
+            if wait and container.readiness.ran_out and spec.model != "empty":  # SRV-12 judges its own window
                 container = self._start_again_if_unfair(spec, container, model)
         self._servers[spec.name] = container
         self._launched.add(spec.name)
@@ -456,7 +456,7 @@ class Certification:
         """A start-up that ran out of its budget while its tasks waited for a CPU (:func:`.fairness.fair_startup`)
         is started again with the other checks paused; still unfair, its readiness says the start-up was not
         judged, which SRV-2 reports and each check needing the server skips naming."""
-        load = self._startup_load(first)
+        load = lifetime_load(self.host, first.cpu_waits)
         first.readiness.load = load
         if fair_startup(load):
             return first
@@ -472,19 +472,10 @@ class Certification:
                 "started again with the other checks paused"
             )
             if readiness.ran_out:
-                readiness.load = self._startup_load(container)
+                readiness.load = lifetime_load(self.host, container.cpu_waits)
                 if not fair_startup(readiness.load):
                     readiness.unjudged = startup_unjudged(budget, readiness.load)
         return container
-
-    def _startup_load(self, container: Server) -> Load:
-        """The load a start-up ran under: its tasks' waits for a CPU since they were born (the path through each
-        program, :func:`.fairness.path_wait`), else unknown (then the load average decides)."""
-        try:
-            waits = container.cpu_waits()
-        except Exception:  # the engine lost the container: the load average stands in
-            waits = None
-        return self.host.measure_load(path_wait({}, waits) if waits else None)
 
     @staticmethod
     def needs_healthy(spec: ServeSpec, *, ready: bool) -> bool:

@@ -255,6 +255,34 @@ class SlowStartOnBusyHost(GoodImage):
 
 
 @dataclass
+class EmptyModelOnBusyHost(GoodImage):
+    """Without a model, the server stays up and its start-up outlasts SRV-12's window on a busy host (its tasks
+    having waited ``waited`` s for a CPU); then /ping answers 503, or 200 when ``healthy`` (the defect, shown late).
+    Each ping while busy adds ``more`` s of waiting; ``calm`` (the quiet) stops that unless ``always``."""
+
+    healthy: bool = False
+    waited: float = 6.0
+    more: float = 0.0
+    always: bool = False
+
+    def calm(self) -> None:
+        self.more = self.more if self.always else 0.0
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.model != "empty":
+            return super().serve(spec)
+        server = FakeServer(self, spec, ready=False, answered=False)
+        server.cpu_waited = self.waited
+        return server
+
+    def ping(self, server: FakeServer) -> Response:
+        if server.spec.model != "empty":
+            return super().ping(server)
+        server.cpu_waited += self.more
+        return Response(200 if self.healthy else 503, b"", None)
+
+
+@dataclass
 class PingThreeSeconds(GoodImage):
     def ping(self, server: FakeServer) -> Response:
         return Response(200, b"", None, elapsed=3.0)

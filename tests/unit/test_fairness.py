@@ -16,10 +16,10 @@ from conformance.fairness import Host, Load, fair, fair_startup, path_wait, task
 from conformance.http import Exchange
 from conformance.pid1 import SignalDisposition, StopResult
 from conformance.registry import REGISTRY
-from conformance.runner import FAIL, PASS, SKIP, run_clause
+from conformance.runner import FAIL, PASS, SKIP, Outcome, run_clause
 
 from .checkfakes import GoodImage, trained
-from .fakeimages import BusyHostPing, PingThreeSeconds, SlowStartOnBusyHost, Trains
+from .fakeimages import BusyHostPing, EmptyModelOnBusyHost, PingThreeSeconds, SlowStartOnBusyHost, Trains
 from .faketarget import FakeCertification, ScriptedHost, busy_host, certify, rendered
 
 QUIET = (0.4, 0.5, 0.6)
@@ -206,6 +206,45 @@ def test_a_start_up_past_its_budget_that_waited_for_no_cpu_fails_at_once(tmp_pat
     assert host.quiets == []
     assert [name for name, *_ in certification.fake_target.launches] == ["default"]
     assert "Host load while measured:\n    the image and the harness waited 0.20 s for a CPU" in rendered(outcome)
+
+
+def srv12_on_a_busy_host(image: EmptyModelOnBusyHost, tmp_path: Path) -> tuple[Outcome, ScriptedHost]:
+    _, certification = certify(image, "SRV-2", tmp_path)
+    assert isinstance(certification.host, ScriptedHost)
+    certification.host.on_quiet.append(image.calm)
+    return run_clause(certification, REGISTRY["SRV-12"]), certification.host
+
+
+def test_srv12_watches_again_for_the_seconds_its_window_waited_for_a_cpu_and_catches_a_late_200(
+    tmp_path: Path,
+) -> None:
+    """A server healthy without a model, slowed past the window by a busy host, is not passed: /ping is watched
+    again, with the other checks paused, for as long as the window waited for a CPU."""
+    outcome, host = srv12_on_a_busy_host(EmptyModelOnBusyHost(healthy=True), tmp_path)
+    assert outcome.verdict == FAIL, outcome.reason
+    assert host.quiets and host.quiets[0].endswith(" SRV-12")
+    assert "waited 6.00 s for a CPU" in " ".join(outcome.notes)
+
+
+def test_srv12_passes_a_server_unhealthy_without_a_model_once_its_window_is_its_own(tmp_path: Path) -> None:
+    outcome, host = srv12_on_a_busy_host(EmptyModelOnBusyHost(more=0.5), tmp_path)
+    assert outcome.verdict == PASS, outcome.reason
+    assert len(host.quiets) == 1
+    assert outcome.measurements["srv12_cpu_wait_seconds"] == 6.0
+
+
+def test_srv12_is_not_judged_when_the_host_stays_too_busy_to_give_it_its_window(tmp_path: Path) -> None:
+    outcome, _ = srv12_on_a_busy_host(EmptyModelOnBusyHost(more=0.5, always=True), tmp_path)
+    assert outcome.verdict == SKIP
+    assert outcome.not_judged
+    assert outcome.reason.startswith("not judged, the host was too busy to time it fairly"), outcome.reason
+    assert "window" in outcome.reason
+
+
+def test_srv12_judges_at_once_a_window_that_waited_for_no_cpu(tmp_path: Path) -> None:
+    outcome, host = srv12_on_a_busy_host(EmptyModelOnBusyHost(waited=0.3), tmp_path)
+    assert outcome.verdict == PASS
+    assert host.quiets == []
 
 
 def test_the_fake_runs_on_virtual_time(tmp_path: Path) -> None:
