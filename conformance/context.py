@@ -269,14 +269,21 @@ class CheckContext:
         *,
         server: Server | None = None,
         load_of: Callable[[T], Load | None] = lambda _: None,
+        judge: Callable[[T, float, Load], bool] | None = None,
     ) -> T:
         """``measure()``, with its control beside it (:mod:`conformance.fairness`): a ``duration`` of the result at
         or over ``limit`` that the host's load may explain is measured again with the other checks paused; still
         unfair, the clause is not judged (a skip naming the load). The control is the run-queue wait of ``server``'s
         tasks and of this thread, or the load the result recorded itself (``load_of``: a stop records it as it ends),
-        else the load average now. The load goes into the measurements, and into :attr:`load` for the evidence."""
+        else the load average now. The load goes into the measurements, and into :attr:`load` for the evidence.
+        ``judge`` decides whether a result is fair when :func:`~conformance.fairness.fair` on its duration cannot
+        (a stop SIGKILLed at the end of its grace: :meth:`StopResult.fair`)."""
+
+        def is_fair(result: T, load: Load) -> bool:
+            return judge(result, limit, load) if judge is not None else fair(duration(result), limit, load)
+
         result, load = self._observe(server, measure, duration, limit, load_of)
-        if not fair(duration(result), limit, load):
+        if not is_fair(result, load):
             self.note(
                 f"{what} took {duration(result):.2f} s under load ({load.describe()}): measured again with the other "
                 "checks paused"
@@ -284,7 +291,7 @@ class CheckContext:
             with self.certification.quiet(self.clause_id):
                 result, load = self._observe(server, measure, duration, limit, load_of)
         self.record_load(load)
-        if not fair(duration(result), limit, load):
+        if not is_fair(result, load):
             raise NotJudged(unjudged(what, duration(result), limit, load))
         return result
 

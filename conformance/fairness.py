@@ -11,8 +11,10 @@ check measures it again with the certification quiet (:meth:`Host.quiet`: other 
 certifications on the host, hold their next request until it is done), and if the host is still too busy, reports
 the clause as not judged, naming the load.
 
-When the waits cannot be read (no ``sh`` or ``/proc`` in the container, or a stop, after which the container is
-gone), the load average per CPU stands in for them: under 1, no task was kept waiting on average.
+A stop is read from its SIGTERM to shortly before its SIGKILL (the container is gone after it): a stop SIGKILLed at
+the end of its grace is judged by :func:`fair_kill`. When the waits cannot be read (no ``sh`` or ``/proc`` in the
+container, or a stop that ended before its late look), the load average per CPU stands in for them: under 1, no task
+was kept waiting on average.
 """
 
 from __future__ import annotations
@@ -147,18 +149,19 @@ def unjudged(what: str, duration: float, limit: float, load: Load) -> str:
     )
 
 
-STARTUP_RESOLUTION_S = 1.0
-"""A start-up budget counts whole seconds (the option is rounded down to them): less than a second of waiting for a
-CPU cannot have moved a start-up past it."""
+RESOLUTION_S = 1.0
+"""A start-up budget and a stop's grace count whole seconds (the option is rounded down to them; ``docker stop -t``,
+SageMaker's 30 s and 120 s): less than a second of waiting for a CPU cannot have moved a start-up or a stop past
+them."""
 
 
 def fair_startup(load: Load) -> bool:
     """Whether a start-up that ran out of its budget, under ``load``, may fail. Its own time is at least the budget
     less the seconds its tasks waited for a CPU since they were born, so it fails fairly only when they waited under
-    :data:`STARTUP_RESOLUTION_S` (a server idling on the wrong port waits for nothing); when the waits are unknown,
+    :data:`RESOLUTION_S` (a server idling on the wrong port waits for nothing); when the waits are unknown,
     when the load average kept no task waiting."""
     if load.waited is not None:
-        return load.waited < STARTUP_RESOLUTION_S
+        return load.waited < RESOLUTION_S
     return load.load_average is not None and load.load_average[0] < load.cpus
 
 
@@ -170,6 +173,17 @@ def lifetime_load(host: Host, read_waits: Callable[[], dict[str, float] | None])
     except Exception:  # the engine lost the container: the load average stands in
         waits = None
     return host.measure_load(path_wait({}, waits) if waits else None)
+
+
+def fair_kill(grace: float, limit: float, load: Load) -> bool:
+    """Whether a stop SIGKILLed at the end of its ``grace``, under ``load``, may be judged against ``limit``. Its own
+    time is at least the grace less the seconds its tasks waited for a CPU from the SIGTERM to shortly before the
+    SIGKILL, so it fails fairly when that is still at or over the limit, or when they waited under
+    :data:`RESOLUTION_S` (a shell that never passes SIGTERM on waits for nothing); when the waits are unknown,
+    when the load average kept no task waiting."""
+    if load.waited is not None:
+        return load.waited < RESOLUTION_S or grace - load.waited >= limit
+    return fair(grace, limit, load)
 
 
 def startup_unjudged(budget: float, load: Load) -> str:

@@ -14,7 +14,7 @@ import signal
 from dataclasses import dataclass
 from typing import Final
 
-from conformance.fairness import Load
+from conformance.fairness import Load, fair, fair_kill
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,10 @@ class StopResult:
     pid1: SignalDisposition | None = None
     """How PID 1 stood towards SIGTERM just before it was sent; None when /proc/1/status could not be read."""
     load: Load | None = None
-    """What the host was doing as the stop ended (conformance.fairness); None when not recorded."""
+    """The stop's control (conformance.fairness): how long the image's tasks (per program, the one that waited
+    longest) and the harness's timing thread waited for a CPU from the SIGTERM to shortly before the SIGKILL, read
+    inside the container by the target when it was still running then, and what the host was doing as the stop
+    ended; None when not recorded."""
 
     def judged_seconds(self) -> float:
         """The duration a stop is judged by: its time, or none when the image alone decided it (it had exited, or
@@ -38,6 +41,14 @@ class StopResult:
         if self.already_exited or (self.pid1 is not None and self.pid1.receives is False):
             return 0.0
         return float(self.grace) if self.killed else self.seconds
+
+    def fair(self, limit: float, load: Load) -> bool:
+        """Whether this stop, under ``load``, may be judged against ``limit`` (conformance.fairness): a SIGKILL at
+        the end of the grace on the image's own time (:func:`~conformance.fairness.fair_kill`), any other stop on
+        :meth:`judged_seconds`."""
+        if self.killed and self.judged_seconds():
+            return fair_kill(self.grace, limit, load)
+        return fair(self.judged_seconds(), limit, load)
 
     def pid1_evidence(self) -> tuple[tuple[str, str], ...]:
         return (("PID 1 when SIGTERM was sent", self.pid1.describe()),) if self.pid1 else ()

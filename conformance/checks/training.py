@@ -336,9 +336,12 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
 
     How: Starts a training run (with the policy's [train] sigterm_hyperparameters, so that it runs long), reads PID
     1's signal masks in /proc/1/status, sends `docker stop -t 120` as soon as PID 1 takes SIGTERM, and times the
-    exit: it must come within 60 s, without SIGKILL, and not only because the run was done. A slow exit that the
-    host's load at the stop can explain (PID 1 took SIGTERM, the load average was over the CPUs) is timed again on a
-    run of its own with the other checks paused, else not judged.
+    exit: it must come within 60 s, without SIGKILL, and not only because the run was done. The control is read
+    inside the container: how long its tasks (per program, the one that waited longest) waited for a CPU from the
+    SIGTERM to a second before the SIGKILL (one `docker exec` as SIGTERM goes, one then if the run is still going).
+    A SIGKILL still past 60 s less that waiting, or after under a second of it, fails; a slow exit that the waiting
+    (or, when it was not read, as for an exit between 60 s and the late look, a load average over the CPUs) can
+    explain is timed again on a run of its own with the other checks paused, else not judged.
     """
     well_before = contract.TRAIN_STOP_GRACE_S / 2
     runs = [sigterm_run(ctx.policy), dataclasses.replace(sigterm_run(ctx.policy), name="sigterm-quiet")]
@@ -349,7 +352,12 @@ def sigterm_stops_training(ctx: CheckContext) -> Iterator[Violation]:
         return stop
 
     stop = ctx.timed(
-        stopped, StopResult.judged_seconds, well_before, "training's exit after SIGTERM", load_of=lambda s: s.load
+        stopped,
+        StopResult.judged_seconds,
+        well_before,
+        "training's exit after SIGTERM",
+        load_of=lambda s: s.load,
+        judge=StopResult.fair,
     )
     if stop.already_exited:
         if stop.pid1 is not None and stop.pid1.receives is False and stop.pid1.waits_for_child:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 
+import docker.errors
+import pytest
 import requests
 
 from conformance.pid1 import SignalDisposition, head_sections, waiting_in
-from conformance.targets.docker.pid1 import await_sigterm_handler
+from conformance.targets.docker.pid1 import await_sigterm_handler, stop_container
 
 # Real lines from /proc/1/status; only the signal masks change between the cases.
 STATUS = """Name:\t{name}
@@ -200,3 +202,76 @@ def test_a_wrapper_seen_waiting_on_its_child_stays_the_finding() -> None:
     assert disposition is not None
     assert disposition.waits_for_child
     assert disposition.command == "sh -c python3 train"
+
+
+def schedstat_dump(waits: dict[str, float]) -> bytes:
+    """What SCHEDSTAT_SCRIPT prints for tasks ``PID/TID program`` that waited these seconds."""
+    lines = []
+    for task, wait in waits.items():
+        pid_tid, program = task.split(" ", 1)
+        pid, tid = pid_tid.split("/")
+        lines.append(f"{pid}/task/{tid}/schedstat 5000 {int(wait * 1e9)} 7 {program}")
+    return "\n".join(lines).encode()
+
+
+class StoppingContainer:
+    """Just enough of docker's Container for stop_container: a stop that takes ``takes`` s (ending in SIGKILL when
+    that reaches the grace), and the tasks' CPU waits read inside it (``docker exec`` of SCHEDSTAT_SCRIPT)."""
+
+    def __init__(self, takes: float, waits: list[dict[str, float]]) -> None:
+        self.takes = takes
+        self.waits = waits  # one dump per read, in order
+        self.reads: list[float] = []  # when each read came, in seconds after the first
+        self.running = True
+        self.exit_code = 0
+        self.status = "running"
+        self.attrs: dict[str, dict[str, int]] = {"State": {"ExitCode": 0}}
+        self.started = time.monotonic()
+
+    def reload(self) -> None:
+        self.status = "running" if self.running else "exited"
+        self.attrs = {"State": {"ExitCode": self.exit_code}}
+
+    def exec_run(self, command: list[str]) -> tuple[int, bytes]:
+        assert command[:2] == ["sh", "-c"]
+        if not self.running:
+            raise docker.errors.APIError("container is not running")
+        if not self.reads:
+            self.started = time.monotonic()
+        self.reads.append(time.monotonic() - self.started)
+        return 0, schedstat_dump(self.waits[min(len(self.reads), len(self.waits)) - 1])
+
+    def stop(self, timeout: int) -> None:
+        time.sleep(min(self.takes, timeout))
+        self.running = False
+        self.exit_code = 137 if self.takes >= timeout else 0
+
+
+HANDLES_SIGTERM = SignalDisposition("python3 serve", caught=True, ignored=False)
+
+
+def test_a_stop_killed_after_its_grace_reads_its_tasks_cpu_waits_before_the_kill() -> None:
+    """The control of a SIGKILLed stop: how long the image's tasks waited for a CPU between the SIGTERM and a moment
+    before the SIGKILL (per program, the task that waited longest)."""
+    container = StoppingContainer(
+        takes=9.0,
+        waits=[
+            {"1/1 python3": 1.0, "7/7 python3": 0.5, "9/9 nginx": 0.0},
+            {"1/1 python3": 1.25, "7/7 python3": 1.5, "9/9 nginx": 0.25},
+        ],
+    )
+    stop = stop_container(container, 1, pid1=HANDLES_SIGTERM, late_look=0.6)
+    assert stop.killed
+    assert len(container.reads) == 2
+    assert 0.3 <= container.reads[1] < 0.9, "read shortly before the grace ends"
+    assert stop.load is not None
+    assert stop.load.waited == pytest.approx(1.0 + 0.25, abs=0.05), "the worker's 1 s and nginx's 0.25 s"
+
+
+def test_a_stop_that_ends_in_time_reads_nothing_more() -> None:
+    container = StoppingContainer(takes=0.1, waits=[{"1/1 python3": 1.0}])
+    stop = stop_container(container, 1, pid1=HANDLES_SIGTERM, late_look=0.6)
+    assert not stop.killed
+    assert len(container.reads) == 1, "one read as the SIGTERM goes, none after"
+    assert stop.load is not None
+    assert stop.load.waited is None, "the container is gone: the load average stands in"

@@ -4,14 +4,29 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from typing import Any
 
 import docker.errors
 import requests
 
-from conformance.fairness import HOST
+from conformance.fairness import HOST, SCHEDSTAT_SCRIPT, path_wait, task_waits
 from conformance.pid1 import PROC1_FILES, SignalDisposition, StopResult, head_sections, waiting_in
+
+LATE_LOOK_S = 1.0
+"""How long before the SIGKILL a stop reads its container's CPU waits again, when it is still running: late enough
+to cover nearly all of the grace, early enough for the ``docker exec`` to end before the kill."""
+
+
+def cpu_waits(container: Any) -> dict[str, float] | None:
+    """Each task's seconds waiting for a CPU in the container (:data:`SCHEDSTAT_SCRIPT`, one ``docker exec``); None
+    when they cannot be read (no ``sh``, or the container is gone)."""
+    with contextlib.suppress(docker.errors.APIError):
+        code, output = container.exec_run(["sh", "-c", SCHEDSTAT_SCRIPT])
+        if code == 0:
+            return task_waits(bytes(output).decode("utf-8", "replace"))
+    return None
 
 
 def _read_proc1(container: Any) -> dict[str, str]:
@@ -91,18 +106,47 @@ def await_sigterm_handler(
             pass
 
 
-def stop_container(container: Any, grace: int, *, pid1: SignalDisposition | None = None) -> StopResult:
+def stop_container(
+    container: Any, grace: int, *, pid1: SignalDisposition | None = None, late_look: float = LATE_LOOK_S
+) -> StopResult:
     """``docker stop -t grace``, timed; reports whether SIGKILL was needed and how PID 1 stood towards SIGTERM
-    (read now unless the caller already did)."""
+    (read now unless the caller already did).
+
+    The stop's control (conformance.fairness) is read inside the container: its tasks' CPU waits as SIGTERM goes
+    and again ``late_look`` s before the SIGKILL if it is still running then (nothing more for a container that
+    stops in time), with this thread's own wait: a stop SIGKILLed after the grace is judged on the image's time."""
     container.reload()
     if container.status != "running":
         exit_code = container.attrs["State"].get("ExitCode")
         return StopResult(grace, 0.0, exit_code, False, already_exited=True, pid1=pid1)
     pid1 = pid1 or pid1_disposition(container)
+    before = cpu_waits(container)
+    late: list[dict[str, float] | None] = []
+    stopped = threading.Event()
+
+    def look() -> None:
+        if not stopped.is_set():
+            late.append(cpu_waits(container))
+
+    timer = threading.Timer(max(grace - late_look, 0.0), look)
+    timer.daemon = True
+    own_before = HOST.thread_wait()
     started = time.monotonic()
-    container.stop(timeout=grace)
-    seconds = time.monotonic() - started
+    if before is not None:
+        timer.start()
+    try:
+        container.stop(timeout=grace)
+    finally:
+        seconds = time.monotonic() - started
+        stopped.set()
+        timer.cancel()
+        if timer.is_alive():
+            timer.join()
+    own_after = HOST.thread_wait()
+    waited = None
+    if before is not None and late and late[0] is not None and own_before is not None and own_after is not None:
+        waited = path_wait(before, late[0]) + max(0.0, own_after - own_before)
     container.reload()
     exit_code = container.attrs["State"].get("ExitCode")
     killed = exit_code == 137 and seconds >= grace - 0.5
-    return StopResult(grace, seconds, exit_code, killed, pid1=pid1, load=HOST.measure_load(None))
+    return StopResult(grace, seconds, exit_code, killed, pid1=pid1, load=HOST.measure_load(waited))
