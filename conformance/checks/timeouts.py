@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
-from conformance import contract, procs
-from conformance.clock import Clock
+from conformance import contract, freezing, procs
 from conformance.context import CheckContext, ServeSpec, wait_for
 from conformance.failures import CheckSkipped, NotJudged, Violation
 from conformance.fairness import Load, fair
@@ -32,8 +29,6 @@ CUT_MARGIN_S = 8.0
 (gunicorn checks once a second, then sends SIGABRT and SIGKILL a second apart), a replacement worker's
 boot, and a front proxy that waits a few seconds longer than the server (the reference images' nginx:
 T + 5 s); with T = 10 s it still excludes every built-in limit named in contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S."""
-WATCH_INTERVAL_S = 0.5
-"""How often ENV-3 reads the process table while the request to the frozen workers is open."""
 RECOVERY_S = 30.0
 """How long the server may take to answer /ping 200 and an invocation again once its workers resume."""
 
@@ -174,15 +169,15 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
         stop_asked = ctx.clock.now()
         if not server.signal(frozen, "STOP"):
             raise CheckSkipped(f"kill -STOP {' '.join(map(str, frozen))} failed inside the container")
-        table, frozen = _freeze_late_workers(server, seen, frozen)
+        table, frozen = freezing.freeze_late_workers(server, seen, frozen)
         try:
-            exchange, replaced_at, after, lead = _send_while_watching(
-                ctx.clock, server, table, frozen, body, headers, limit, payload_file, stop_asked
+            exchange, replaced_at, after, lead = freezing.send_while_watching(
+                ctx.clock, server, table, frozen, body, headers, limit + CUT_MARGIN_S, payload_file, stop_asked
             )
         finally:
             alive = {p.pid for p in (server.inside_processes() or [])}
             server.signal([pid for pid in frozen if pid in alive] or frozen, "CONT")
-        gone, fresh = _replacements(table, frozen, after)
+        gone, fresh = freezing.replacements(table, frozen, after)
         moment = _moments(exchange, replaced_at)[0]
         load = ctx.certification.host.measure_load(None)
         configured = procs.server_timeout(count.master) if count.master else None
@@ -359,8 +354,6 @@ def _unfair_text(moment: float, lead: float, limit: float) -> str:
     )
 
 
-LATE_WORKER_ROUNDS = 3
-"""How many times ENV-3 looks again, right after the freeze, for workers that were still booting."""
 LATE_BOOT_RETRIES = 1
 """How many times ENV-3 freezes again and resends when a worker that booted after the freeze appeared early (see
 ``_late_boot``)."""
@@ -379,96 +372,6 @@ def _late_boot(
         return False
     early = limit - HEARTBEAT_SLACK_S
     return exchange.elapsed < early or (replaced_at is not None and replaced_at[1] < early)
-
-
-def _freeze_late_workers(
-    server: Server, table: list[procs.Process], frozen: list[int]
-) -> tuple[list[procs.Process], list[int]]:
-    """Freeze the workers that booted between the reading of the process table and the freeze, too.
-
-    A server on a busy machine may still be forking its workers after three agreeing readings; such a worker,
-    left running, would answer the request at once and pass for a replacement. Right after the freeze no
-    supervisor has replaced anything (the servers ENV-3 knows replace a silent worker after seconds), so a worker
-    seen now that the first reading did not have was booting. The table then includes it."""
-    for _ in range(LATE_WORKER_ROUNDS):
-        now = server.inside_processes()
-        if now is None:
-            break
-        late = [w.pid for w in procs.count_workers(now).workers if w.pid not in frozen]
-        if not late or not server.signal(late, "STOP"):
-            break
-        frozen = sorted(frozen + late)
-        table = now
-    return table, frozen
-
-
-def _replacements(
-    table: list[procs.Process], frozen: list[int], now: list[procs.Process]
-) -> tuple[list[int], list[int]]:
-    """Frozen workers that are gone (gunicorn kills them) and workers that were not there before (MMS forks a
-    fresh child and leaves the frozen one)."""
-    known = {p.pid for p in table}
-    gone = [pid for pid in frozen if pid not in {p.pid for p in now}]
-    fresh = [w.pid for w in procs.count_workers(now).workers if w.pid not in known]
-    return gone, fresh
-
-
-def _send_while_watching(
-    clock: Clock,
-    server: Server,
-    table: list[procs.Process],
-    frozen: list[int],
-    body: bytes,
-    headers: dict[str, str],
-    limit: float,
-    payload_file: Path,
-    stop_asked: float,
-) -> tuple[Exchange, tuple[float, float] | None, list[procs.Process], float]:
-    """Send the invocation (right after the freeze) and watch the process table while it is open: the answer,
-    when the reading that first showed the frozen workers replaced was asked for and when it came back, the
-    final table, and how long after ``stop_asked`` (when the freeze was asked for) the request left."""
-    answers: list[Exchange] = []
-    refused: list[BaseException] = []
-
-    def send() -> None:
-        try:
-            answers.append(
-                server.request(
-                    "POST",
-                    contract.INVOCATIONS_PATH,
-                    body=body,
-                    headers=headers,
-                    timeout=limit + CUT_MARGIN_S,
-                    payload_file=payload_file,
-                )
-            )
-        except BaseException as error:  # a limit another check broke (conformance.limits): the check's to raise
-            refused.append(error)
-
-    started = clock.now()
-    lead = started - stop_asked
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
-    replaced_at = None
-    # The client's timeout is per read: a server that trickles bytes could hold it longer; the watch cannot.
-    deadline = started + limit + CUT_MARGIN_S + WATCH_INTERVAL_S
-    while clock.now() < deadline:
-        sender.join(WATCH_INTERVAL_S)
-        if not sender.is_alive():
-            break
-        asked = clock.now() - started
-        now = server.inside_processes() or []
-        if replaced_at is None and any(_replacements(table, frozen, now)):
-            # A docker exec on a loaded engine takes a second or more: the reading shows the table somewhere
-            # between the asking and its return. Judged early only by the return, late only by the asking.
-            replaced_at = (asked, clock.now() - started)
-    if refused:
-        raise refused[0]
-    if not answers:
-        held = clock.now() - started
-        error = f"ReadTimeout: no complete answer within {held:.1f} s"
-        answers.append(Exchange("POST", contract.INVOCATIONS_PATH, headers, body, None, "", {}, b"", held, error))
-    return answers[0], replaced_at, server.inside_processes() or [], lead
 
 
 def _recovered(ctx: CheckContext, server: Server) -> Iterator[Violation]:

@@ -10,7 +10,7 @@ Docker side has its own tests.
 
 This module is the image model (:class:`FakeImage`, :class:`GoodImage`, test-dirs, training results); its siblings are
 the server (``fakeserver.py``), the target, certification and engine (``faketarget.py``), and the images that break
-one thing each (``fakeimages.py``).
+one thing each (``fakeimages.py``; the environment clauses' in ``fakeenv.py``, ENV-3's races in ``fakeenv3.py``).
 """
 
 from __future__ import annotations

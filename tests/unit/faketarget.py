@@ -106,8 +106,7 @@ class FakeTarget:
         self.launches.append((spec.name, wait, model, budget))
         self.timeline.span(SERVING, spec.name).mark("started")
         server = self.servers[spec.name] = self.fake.serve(spec)
-        if isinstance(self.clock, VirtualClock):  # on real time (threads racing in ENV-3's tests) elapsed is a figure
-            server.clock = self.clock
+        server.clock = self.clock
         server.watching = not wait
         return server
 

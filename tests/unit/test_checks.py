@@ -21,6 +21,13 @@ from conformance.testdir import TestDir
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import PAYLOAD, FakeImage, GoodImage, failed, image_info, serverless_test_dir, trained, write_test_dir
+from .fakeenv import (
+    HARD_CODED,
+    BadExecutionParameters,
+    ClaimsBindToPort,
+    RecordedProcessTable,
+    SharesPorts,
+)
 from .fakegenerative import (
     ASYNC_POLICY,
     STREAM_POLICY,
@@ -30,12 +37,9 @@ from .fakegenerative import (
     document_test_dir,
 )
 from .fakeimages import (
-    HARD_CODED,
     AnswersUnsupported,
-    BadExecutionParameters,
     CapsRecords,
     ChokesOnCustomAttributes,
-    ClaimsBindToPort,
     CrashesOnBadInput,
     DiesOnBadInput,
     DropsLastRecord,
@@ -51,9 +55,7 @@ from .fakeimages import (
     PadsAnswers,
     PingBlockedByInvocations,
     ReadsHyperparameters,
-    RecordedProcessTable,
     Serverless,
-    SharesPorts,
     SlowPing,
     StrictMediaType,
     Trains,

@@ -16,7 +16,7 @@ from conformance.runner import FAIL, PASS, SKIP
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import GoodImage, write_test_dir
-from .fakeimages import GUNICORN_60, HARD_CODED, BadExecutionParameters, ClaimsBindToPort, RecordedProcessTable
+from .fakeenv import GUNICORN_60, HARD_CODED, BadExecutionParameters, ClaimsBindToPort, RecordedProcessTable
 from .fakeserver import FakeServer, Response
 from .faketarget import certify, rendered
 

@@ -12,7 +12,8 @@ from conformance.failures import HarnessError
 from conformance.runner import FAIL, PASS, SKIP
 
 from .checkfakes import GoodImage, image_info, serverless_test_dir
-from .fakeimages import MultiModel, Serverless, SharesPorts
+from .fakeenv import SharesPorts
+from .fakeimages import MultiModel, Serverless
 from .faketarget import certify, rendered
 
 

@@ -4,7 +4,6 @@ process table), and the test asserts the verdict and the violation text."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,15 +12,25 @@ import pytest
 
 from conformance import procs
 from conformance.checks import timeouts
-from conformance.clock import REAL
-from conformance.context import ServeSpec
+from conformance.freezing import WATCH_INTERVAL_S
 from conformance.procs import Process
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import FAIL, PASS, SKIP, Outcome, run_clause
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import GoodImage, write_test_dir
-from .fakeimages import HARD_CODED, RecordedProcessTable
+from .fakeenv import HARD_CODED, RecordedProcessTable
+from .fakeenv3 import (
+    EarlyReplacementOnABusyHost,
+    FreshWorkerSlowOnABusyHost,
+    GunicornOnABusyEngine,
+    IdleHeartbeat,
+    LateWorkerBesideTheFrozenRequest,
+    SlowBootingWorker,
+    SlowFreshWorker,
+    SlowProcessTable,
+    race_clock,
+)
 from .fakeserver import FakeServer, Response
 from .faketarget import FakeCertification, ScriptedHost, certify, rendered
 
@@ -137,54 +146,23 @@ def test_env3_keeps_nginx_evidence_when_the_behaviour_cannot_be_judged(tmp_path:
     assert outcome.notes[-1].startswith("The timeout's behaviour was not judged: the server replaced")
 
 
-@dataclass
-class SlowFreshWorker(RecordedProcessTable):
-    """Replaces its frozen workers at once, then takes a while to answer from the fresh one (a slow model load)."""
-
-    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        server.replace_processes(set(server.frozen))
-        time.sleep(3 * timeouts.WATCH_INTERVAL_S)
-        return replace(self.invoke(server, body, headers), elapsed=10.5)
-
-
 def test_env3_times_the_replacement_not_the_fresh_workers_answer(tmp_path: Path) -> None:
-    outcome, _ = certify(SlowFreshWorker(table=UVICORN_WORKERS), "ENV-3", tmp_path, clock=REAL)
+    outcome, _ = certify(SlowFreshWorker(table=UVICORN_WORKERS), "ENV-3", tmp_path, clock=race_clock())
     # Answered in T's window, but the workers were replaced within the first looks: uvicorn's own limit decided.
     assert outcome.verdict == SKIP
     assert outcome.measurements["frozen_request_seconds"] == 10.5
-    assert outcome.measurements["workers_replaced_seconds"] < 2 * timeouts.WATCH_INTERVAL_S + 0.5
-
-
-@dataclass
-class SlowProcessTable(GoodImage):
-    """Reading the process table takes ``read_s`` (a docker exec on a loaded engine); the workers are replaced
-    while the first watching read is under way, and the answer comes a little later."""
-
-    read_s: float = 0.6
-
-    def inside_processes(self, server: FakeServer) -> list[Process] | None:
-        if server.frozen:
-            time.sleep(self.read_s / 2)
-            if getattr(self, "invoked", False):
-                server.replace_processes(set(server.frozen))
-            time.sleep(self.read_s / 2)
-        return super().inside_processes(server)
-
-    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        self.invoked = True
-        time.sleep(4 * self.read_s)
-        return replace(self.invoke(server, body, headers), elapsed=10.2)
+    assert outcome.measurements["workers_replaced_seconds"] < 2 * WATCH_INTERVAL_S + 0.5
 
 
 def test_env3_times_a_replacement_by_when_the_table_was_read_not_asked_for(tmp_path: Path) -> None:
     """A replacement counts from when the reading that showed it came back: on a loaded engine the exec takes a
     second or more, and timing it from the asking made an MMS replacement at T look like one before T."""
     image = SlowProcessTable()
-    outcome, _ = certify(image, "ENV-3", tmp_path, clock=REAL)
+    outcome, _ = certify(image, "ENV-3", tmp_path, clock=race_clock())
     replaced = outcome.measurements["workers_replaced_seconds"]
     # Seen by the first watching read at the earliest, asked for after one watch interval: it returns a whole
     # read later.
-    assert replaced >= timeouts.WATCH_INTERVAL_S + image.read_s
+    assert replaced >= WATCH_INTERVAL_S + image.read_s
 
 
 @dataclass
@@ -296,106 +274,35 @@ def test_env3_freezes_a_worker_that_was_still_booting(tmp_path: Path) -> None:
     assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
 
 
-@dataclass
-class SlowBootingWorker(GoodImage):
-    """gunicorn on a loaded machine: the last worker forks some seconds after ENV-3 froze the others (too late for
-    the looks right after the freeze), and answers the request at once; the frozen workers are all still there."""
-
-    def __post_init__(self) -> None:
-        self.late: Process | None = None
-
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        server = super().serve(spec)
-        if spec.name == "env-timeout":
-            self.late = procs.count_workers(server.processes()).workers[-1]
-            server._processes = [p for p in server.processes() if p.pid != self.late.pid]
-        return server
-
-    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if self.late is not None:  # it boots now, not frozen, and takes the request
-            server._processes.append(self.late)
-            self.late = None
-            return replace(self.invoke(server, body, headers), elapsed=2.9)
-        return super().frozen_invoke(server, body, headers)
-
-
 def test_env3_freezes_again_when_a_worker_boots_after_the_freeze(tmp_path: Path) -> None:
-    outcome, certification = certify(SlowBootingWorker(), "ENV-3", tmp_path, clock=REAL)
+    outcome, certification = certify(SlowBootingWorker(), "ENV-3", tmp_path, clock=race_clock())
     assert outcome.verdict == "pass", outcome.reason
     assert outcome.measurements["frozen_request_seconds"] == 12.0  # the second request, held by the freeze
     assert any("booted after the freeze" in note for note in outcome.notes)
     assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
 
 
-@dataclass
-class LateWorkerBesideTheFrozenRequest(SlowBootingWorker):
-    """MMS on a loaded machine: a worker boots seconds after ENV-3 froze the others and shows in the process table,
-    but the request stays with the frozen workers and ends only at the server's timeout (200 after 11.9 s), every
-    frozen worker still there. The worker that appeared early was no replacement: it did not decide the request."""
-
-    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if self.late is not None:
-            server._processes.append(self.late)
-            self.late = None
-            time.sleep(3 * timeouts.WATCH_INTERVAL_S)  # the watch sees it while the request is open
-            return replace(self.invoke(server, body, headers), elapsed=11.9)
-        return super().frozen_invoke(server, body, headers)
-
-
 def test_env3_freezes_again_when_a_late_worker_appears_but_the_request_waits_for_the_timeout(tmp_path: Path) -> None:
     """CI saw MMS's ENV-3 skipped as "replaced its frozen workers after 8.7 s" while its request ended at 11.9 s:
     a worker that booted late was taken for an early replacement."""
-    outcome, certification = certify(LateWorkerBesideTheFrozenRequest(), "ENV-3", tmp_path, clock=REAL)
+    outcome, certification = certify(LateWorkerBesideTheFrozenRequest(), "ENV-3", tmp_path, clock=race_clock())
     assert outcome.verdict == "pass", outcome.reason
     assert outcome.measurements["frozen_request_seconds"] == 12.0  # the second request, every worker frozen
     assert any("booted after the freeze" in note for note in outcome.notes)
     assert not certification.servers["env-timeout"].frozen, "the workers were resumed"
 
 
-@dataclass
-class GunicornOnABusyEngine(GoodImage):
-    """gunicorn on a busy engine: each `docker exec` takes ``exec_s`` while ``busy_tries`` last, so ENV-3's request
-    leaves seconds after the freeze; the arbiter counts a worker's silence from its last heartbeat, at the freeze,
-    so by the request's clock the cut comes that much earlier than T + 2 s."""
-
-    exec_s: float = 1.6
-    busy_tries: int = 1
-
-    def __post_init__(self) -> None:
-        self.stop_asked: float | None = None
-        self.tries = 0
-
-    def signal(self, server: FakeServer, pids: Sequence[int], name: str) -> bool:
-        if name == "STOP" and self.stop_asked is None:
-            self.stop_asked, self.tries = time.monotonic(), self.tries + 1
-        if name == "CONT":
-            self.stop_asked = None
-        if name == "STOP" and self.tries <= self.busy_tries:
-            time.sleep(self.exec_s)
-        return super().signal(server, pids, name)
-
-    def inside_processes(self, server: FakeServer) -> list[Process] | None:
-        if server.frozen and self.tries <= self.busy_tries:
-            time.sleep(self.exec_s)
-        return super().inside_processes(server)
-
-    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        answer = super().frozen_invoke(server, body, headers)
-        assert self.stop_asked is not None
-        return replace(answer, elapsed=answer.elapsed - (time.monotonic() - self.stop_asked))
-
-
 def test_env3_times_again_when_a_busy_engine_delays_the_request_past_the_freeze(tmp_path: Path) -> None:
     """CI at a load average over 10: gunicorn replaced its frozen workers at T by the freeze's clock, and ENV-3,
     whose request left 4 s after the freeze, skipped it as "replaced after 5.9 s, before T could act"."""
-    outcome, _ = certify(GunicornOnABusyEngine(), "ENV-3", tmp_path, clock=REAL)
+    outcome, _ = certify(GunicornOnABusyEngine(), "ENV-3", tmp_path, clock=race_clock())
     assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
     assert any("froze the workers again" in note and "after the freeze" in note for note in outcome.notes)
     assert outcome.measurements["freeze_to_request_seconds"] < 1.0  # the second try, on a quiet engine
 
 
 def test_env3_is_not_judged_when_the_engine_stays_too_busy_to_time_it(tmp_path: Path) -> None:
-    outcome, certification = certify(GunicornOnABusyEngine(busy_tries=2), "ENV-3", tmp_path, clock=REAL)
+    outcome, certification = certify(GunicornOnABusyEngine(busy_tries=2), "ENV-3", tmp_path, clock=race_clock())
     assert outcome.verdict == SKIP, rendered(outcome) if outcome.failure else outcome.reason
     assert outcome.reason.startswith("not judged, the host was too busy to time it fairly (load average 0.50, ")
     assert outcome.not_judged, "no verdict, and no certification (the gate's exit code 2)"
@@ -419,7 +326,7 @@ def env3_on_a_busy_host(
     """ENV-3 on ``image`` under ``load_average``; with ``calms_down`` the image stops being busy once ENV-3 measures
     again in quiet. ENV-3 must have asked for that quiet, once."""
     test_dir = load_test_dir(write_test_dir(tmp_path / "td"))
-    certification = FakeCertification(image, test_dir, tmp_path / "stage", clock=REAL)
+    certification = FakeCertification(image, test_dir, tmp_path / "stage", clock=race_clock())
     assert isinstance(certification.host, ScriptedHost)
     certification.host.load_average = load_average
     if calms_down:
@@ -428,22 +335,6 @@ def env3_on_a_busy_host(
     outcome = run_clause(certification, REGISTRY["ENV-3"])
     assert certification.host.quiets == [f"{certification.image.reference} ENV-3"]
     return outcome
-
-
-@dataclass
-class FreshWorkerSlowOnABusyHost(GoodImage):
-    """gunicorn's sync workers at a load average of 21 on 2 CPUs (CI, issue 23): the arbiter replaced the frozen
-    workers in time, but the fresh worker had not answered the queued request by T + 8 s. Calm (``busy`` off, as in a
-    quiet measurement) it answers as gunicorn does."""
-
-    busy: bool = True
-
-    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if not self.busy:
-            return super().frozen_invoke(server, body, headers)
-        server.replace_processes(set(server.frozen))
-        time.sleep(3 * timeouts.WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
-        return Response(504, b"", "text/plain", elapsed=3600.0)
 
 
 @pytest.mark.parametrize("calms_down", [True, False])
@@ -459,22 +350,6 @@ def test_env3_a_request_left_open_after_a_timely_replacement_on_a_busy_host_is_t
         assert "within the window, but the request was still open after 18.0 s" in outcome.reason
 
 
-@dataclass
-class EarlyReplacementOnABusyHost(GoodImage):
-    """The reference image beside other certifications and two CPU burners (CI, issue 23): its gthread workers,
-    kept from their heartbeat before the freeze, were replaced 7.8 s after it. Calm (``busy`` off, as in a quiet
-    measurement) the arbiter replaces them at T."""
-
-    busy: bool = True
-
-    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if not self.busy:
-            return super().frozen_invoke(server, body, headers)
-        server.replace_processes(set(server.frozen))
-        time.sleep(3 * timeouts.WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
-        return replace(self.invoke(server, body, headers), elapsed=7.8)
-
-
 @pytest.mark.parametrize("calms_down", [True, False])
 def test_env3_an_early_replacement_on_a_busy_host_is_timed_again_never_taken_for_a_limit_of_its_own(
     calms_down: bool, tmp_path: Path
@@ -488,19 +363,7 @@ def test_env3_an_early_replacement_on_a_busy_host_is_timed_again_never_taken_for
         assert "while the host was busy" in outcome.reason
 
 
-@dataclass
-class IdleHeartbeat(GoodImage):
-    """gunicorn with --timeout T whose idle worker last beat about T/2 before the freeze (CI: replaced after 4.9 s
-    with T = 10 on a quiet host)."""
-
-    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        time.sleep(4.6)
-        server.replace_processes(set(server.frozen))
-        time.sleep(3 * timeouts.WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
-        return replace(self.invoke(server, body, headers), elapsed=7.0)
-
-
 def test_env3_a_replacement_from_half_of_t_with_t_on_the_command_line_is_t_acting(tmp_path: Path) -> None:
-    outcome, _ = certify(IdleHeartbeat(), "ENV-3", tmp_path, clock=REAL)
+    outcome, _ = certify(IdleHeartbeat(), "ENV-3", tmp_path, clock=race_clock())
     assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
     assert any("acts from T/2 on" in note for note in outcome.notes)
