@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from conformance import contract
-from conformance.checks.serving import PingsUnderLoad, judge_pings, judge_pings_under_load
+from conformance.checks.health import PingsUnderLoad, judge_pings_under_load
+from conformance.checks.serving import judge_pings
 from conformance.clock import RealClock, VirtualClock
 from conformance.fairness import Host, Load, fair, fair_kill, fair_startup, path_wait, task_waits, unjudged
 from conformance.http import Exchange

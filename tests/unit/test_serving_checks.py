@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conformance import contract
-from conformance.checks import serving
+from conformance.checks import health
 from conformance.context import Options, ServeSpec
 from conformance.runner import FAIL, PASS, SKIP
 from conformance.testdir import load as load_test_dir
@@ -252,7 +252,7 @@ def test_srv13_ping_slow_under_load(tmp_path: Path) -> None:
     outcome, _ = certify(PingBlockedByInvocations(), "SRV-13", tmp_path)
     assert outcome.verdict == FAIL
     text = rendered(outcome)
-    assert f"/ping failed while {serving.CONCURRENCY} invocations" in text
+    assert f"/ping failed while {health.CONCURRENCY} invocations" in text
     assert "Actual:   200 OK in 2.50 s" in text
 
 
