@@ -29,7 +29,8 @@ from conformance.opt_ml import TRAIN_DEFAULT
 from conformance.registry import Clause, Level, Phase
 from conformance.runner import Outcome, run_clause
 from conformance.scheduler import Node
-from conformance.sharing import SERVE_DEFAULT, Certification, node_key
+from conformance.servers import SERVE_DEFAULT
+from conformance.sharing import Certification, node_key
 
 CHECK_WEIGHT = 1.0
 """A check's weight beyond its own wait, in the seconds of :data:`conformance.sharing.START_WEIGHT`."""

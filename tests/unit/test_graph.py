@@ -26,15 +26,8 @@ from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS, Tra
 from conformance.options import Options, concurrency
 from conformance.registry import REGISTRY, Clause, clauses, with_needs
 from conformance.runner import PASS, run_clause
-from conformance.sharing import (
-    SERVE_DEFAULT,
-    SERVE_EMPTY_MODEL,
-    SERVE_ISOLATED,
-    SERVE_SECOND,
-    SERVE_SIGTERM,
-    Certification,
-    plan,
-)
+from conformance.servers import SERVE_DEFAULT, SERVE_EMPTY_MODEL, SERVE_ISOLATED, SERVE_SECOND, SERVE_SIGTERM
+from conformance.sharing import Certification, plan
 from conformance.targets import Server, ServeSpec
 from conformance.targets.results import TrainResult
 from conformance.testdir import load
