@@ -232,11 +232,18 @@ class Certification(Servers):
         when there is one (:attr:`second_server`), else the default."""
         return SERVE_SECOND if clause.replica and self.second_server else SERVE_DEFAULT
 
+    def started_as(self, spec: TrainSpec | ServeSpec) -> TrainSpec | ServeSpec:
+        """What is started for ``spec``: the run it shares with the other selected shareable runs (:func:`shares`),
+        else itself. Its :func:`node_key` is the graph node a check using ``spec`` comes after."""
+        if isinstance(spec, TrainSpec):
+            return self._shares.get(spec.name.removesuffix(MINIMAL_SUFFIX), spec)
+        return spec
+
     def container_nodes(self, planned: Iterable[TrainSpec | ServeSpec]) -> list[Node]:
         """The graph nodes that start ``planned`` (from :func:`plan`) ahead of the checks: the training run on the
         test-dir and the default server, then each variant once what it depends on is done. A start that fails in
         a node is not kept: the check that asks for it meets the failure itself."""
-        runs = [self._shares.get(spec.name, spec) if isinstance(spec, TrainSpec) else spec for spec in planned]
+        runs = [self.started_as(spec) for spec in planned]
         unique = list({node_key(spec): spec for spec in runs}.values())  # TRN-7's run and SRV-11's server: "sigterm"
         training = [s for s in unique if isinstance(s, TrainSpec)] if self.policy.trains else []
         serving = [s for s in unique if isinstance(s, ServeSpec)] if self.policy.serves else []
