@@ -25,12 +25,8 @@ from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec
 from conformance.options import Options
 from conformance.pid1 import StopResult
 from conformance.procs import Process
+from conformance.servers import SERVE_DEFAULT, SERVE_EMPTY_MODEL, SERVE_ISOLATED, SERVE_SECOND, SERVE_SIGTERM
 from conformance.sharing import (
-    SERVE_DEFAULT,
-    SERVE_EMPTY_MODEL,
-    SERVE_ISOLATED,
-    SERVE_SECOND,
-    SERVE_SIGTERM,
     Certification,
     hung_dependency,
 )

@@ -29,7 +29,8 @@ from conformance.opt_ml import TRAIN_DEFAULT
 from conformance.registry import Clause, Level, Phase
 from conformance.runner import Outcome, run_clause
 from conformance.scheduler import Node
-from conformance.sharing import SERVE_DEFAULT, Certification, node_key
+from conformance.servers import SERVE_DEFAULT
+from conformance.sharing import Certification, node_key
 
 CHECK_WEIGHT = 1.0
 """A check's weight beyond its own wait, in the seconds of :data:`conformance.sharing.START_WEIGHT`."""
@@ -47,14 +48,15 @@ def group_of(clause: Clause, second: bool) -> str | None:
 
 def uses(certification: Certification, clause: Clause) -> list[str]:
     """The container nodes ``clause``'s check will ask for: the default run or server of its phase (a CONDITIONAL
-    clause's only when it claims them), its replica's, and its :attr:`~conformance.registry.Clause.uses`."""
+    clause's only when it claims them), its replica's, and its :attr:`~conformance.registry.Clause.uses` (a shared
+    run's node for a shareable one: :meth:`~conformance.sharing.Certification.started_as`)."""
     found = []
     if clause.level is not Level.CONDITIONAL:
         if clause.phase is Phase.TRAINING:
             found.append(node_key(TRAIN_DEFAULT))
         elif clause.phase in (Phase.SERVING, Phase.ENVIRONMENT):
             found += dict.fromkeys([node_key(SERVE_DEFAULT), node_key(certification.replica_spec(clause))])
-    found += [node_key(spec) for spec in clause.planned(certification.policy)]
+    found += [node_key(certification.started_as(spec)) for spec in clause.planned(certification.policy)]
     return found
 
 

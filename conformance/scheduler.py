@@ -4,7 +4,8 @@ A node is a container to start (a training run, a server) or a clause to judge. 
 ``after`` is done (whatever their outcome: an outcome is for the node to interpret, not for the scheduler). Nodes of
 one ``group`` run one at a time (the checks that share one server). A ``limited`` node holds one of the
 ``concurrency`` slots while it runs (a container starting or training), and so does a start asked for by a running
-node itself (:meth:`Scheduler.slot`), before any node waiting for a slot. Among the nodes ready at one moment, the
+node itself (:meth:`Scheduler.slot`), before any node waiting for a slot, the asking node with the longest path
+first. Among the nodes ready at one moment, the
 one with the longest path ahead of it (its weight plus the heaviest chain of nodes that come after it) starts first,
 so the chain that decides when the certification ends is never queued behind work that could wait.
 
@@ -76,10 +77,12 @@ class Scheduler:
         self._free = self.concurrency
         self._holders: dict[int, int] = {}
         """Thread ident -> slots it holds: a start asked for inside work that holds a slot runs in that slot."""
-        self._asking: list[int] = []
-        """Tickets of the slots asked for by running work, served first come, first served."""
+        self._asking: list[tuple[float, int]] = []
+        """(minus the asking node's priority, ticket) of the slots asked for by running work: served longest path
+        first, then first come, first served."""
         self._tickets = 0
         self._node_threads: dict[str, int] = {}
+        self._thread_nodes: dict[int, str] = {}
         self._threads: list[threading.Thread] = []
         self._started = False
         self._stopping = False
@@ -125,7 +128,9 @@ class Scheduler:
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
         """One of the slots, for a start that running work asks for itself: served before any node waiting for
-        one. Work that holds a slot already (a limited node) runs the start in it."""
+        one, the asking node with the longest path ahead first (ENV-3's server, whose check then waits 10 s, before
+        a quick check's), else in the order asked. Work that holds a slot already (a limited node) runs the start
+        in it."""
         me = threading.get_ident()
         with self._changed:
             if self._holders.get(me):
@@ -134,10 +139,11 @@ class Scheduler:
             else:
                 nested = False
                 self._tickets += 1
-                ticket = self._tickets
+                asker = self._thread_nodes.get(me)
+                ticket = (-self._priority.get(asker, 0.0) if asker is not None else 0.0, self._tickets)
                 self._asking.append(ticket)
-                self._changed.wait_for(lambda: self._free > 0 and self._asking[0] == ticket)
-                self._asking.pop(0)
+                self._changed.wait_for(lambda: self._free > 0 and min(self._asking) == ticket)
+                self._asking.remove(ticket)
                 self._free -= 1
                 self._holders[me] = 1
                 self._changed.notify_all()
@@ -204,6 +210,7 @@ class Scheduler:
         future = self._futures[node.key]
         with self._changed:
             self._node_threads[node.key] = me
+            self._thread_nodes[me] = node.key
             if node.limited:
                 self._holders[me] = 1
         if future.set_running_or_notify_cancel():
@@ -214,6 +221,7 @@ class Scheduler:
             else:
                 future.set_result(result)
         with self._changed:
+            self._thread_nodes.pop(me, None)  # an ident is reused once its thread ends
             if node.limited:
                 self._holders.pop(me, None)
                 self._free += 1

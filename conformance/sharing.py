@@ -1,15 +1,15 @@
 """The sharing and cascade rules of one certification, over any :class:`~conformance.targets.Target`.
 
-:class:`Certification` starts each training run and serving configuration at most once and shares it between the
-checks; it knows which clause a failure belongs to, so that what depends on it skips naming it: a variant of the
-default server needs that server healthy (SRV-2); a server an earlier check broke is replaced; training that never
-ended is TRN-1's, or IMG-1's when the entrypoint never passed `train` on; a model that never came is TRN-1's. It
-speaks only to the Protocols of :mod:`conformance.targets`, so the unit tests run it on their fake.
+:class:`Certification` starts each training run at most once and shares it between the checks, and makes the
+containers the selected checks will ask for nodes of the certification's graph; its serving half, each serving
+configuration's container, is :class:`conformance.servers.Servers`. It knows which clause a failure belongs to, so
+that what depends on it skips naming it: training that never ended is TRN-1's, or IMG-1's when the entrypoint never
+passed `train` on; a model that never came is TRN-1's. It speaks only to the Protocols of :mod:`conformance.targets`,
+so the unit tests run it on their fake.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import threading
@@ -21,14 +21,15 @@ from typing import Any, TypeVar, cast
 from conformance import contract
 from conformance.clock import Clock
 from conformance.entrypoint import ArgumentProbe, drops_argument, shell_wrapper
-from conformance.failures import CheckSkipped, DependencyFailed, HarnessError
-from conformance.fairness import HOST, Host, fair_startup, lifetime_load, startup_unjudged
+from conformance.failures import CheckSkipped, DependencyFailed
+from conformance.fairness import HOST, Host
 from conformance.limits import Limits
 from conformance.opt_ml import SHAREABLE, TRAIN_DEFAULT, TrainSpec, combine
 from conformance.options import Options, concurrency
 from conformance.registry import LEAD, Clause, Level, Phase
 from conformance.scheduler import Node, Scheduler
-from conformance.targets import ImageFiles, Server, ServeSpec, Target
+from conformance.servers import SERVE_DEFAULT, SERVE_SECOND, Servers, serve_key
+from conformance.targets import ImageFiles, ServeSpec, Target
 from conformance.targets.results import TrainResult
 from conformance.testdir import Policy, TestDir
 from conformance.timeline import Timeline
@@ -44,13 +45,6 @@ from conformance.trainings import (
 )
 
 T = TypeVar("T")
-
-SERVE_DEFAULT = ServeSpec("default")
-SERVE_SIGTERM = ServeSpec("sigterm")
-SERVE_EMPTY_MODEL = ServeSpec("empty-model", model="empty")
-SERVE_ISOLATED = ServeSpec("isolated", isolated=True)
-SERVE_SECOND = ServeSpec("default-2")
-"""A second server of the default configuration, for the checks that run on it (:attr:`.registry.Clause.replica`)."""
 
 
 def shares(specs: Iterable[TrainSpec]) -> dict[str, TrainSpec]:
@@ -114,23 +108,6 @@ def hung_dependency(certification: Certification, run: TrainResult) -> Dependenc
     return DependencyFailed("TRN-1", f"the training run on the test-dir {run.describe()}")
 
 
-EMPTY_MODEL_MIN_S = 10.0
-EMPTY_MODEL_FACTOR = 5.0
-
-
-def empty_model_window(cold_start: float, budget: float) -> float:
-    """How long SRV-12 watches a server with an empty /opt/ml/model: 5 times the image's own cold start with a
-    model (SRV-2's), at least 10 s, never past the start-up budget (see SRV-12 for why that is enough)."""
-    return min(budget, max(EMPTY_MODEL_MIN_S, EMPTY_MODEL_FACTOR * cold_start))
-
-
-def serving_ahead(default: Server) -> bool:
-    """Whether the default server is fit for its variants to be started ahead of the checks: healthy, with its last
-    ping under SageMaker's 2 s (otherwise SRV-2 fails and the variants' checks skip naming it)."""
-    last = default.readiness.last
-    return default.readiness.ready and last is not None and last.elapsed < contract.PING_TIMEOUT_S
-
-
 START_WEIGHT = 2.0
 """A container start's weight in the graph (conformance.scheduler), in seconds like :attr:`Clause.waits`."""
 
@@ -140,10 +117,10 @@ def node_key(spec: TrainSpec | ServeSpec) -> str:
     node of the variant planned."""
     if isinstance(spec, TrainSpec):
         return f"train {spec.name.removesuffix(MINIMAL_SUFFIX)}"
-    return f"serve {spec.name}"
+    return serve_key(spec)
 
 
-class Certification:
+class Certification(Servers):
     """Everything the checks of one image share, on one target.
 
     Each training run and serving configuration is started once, whichever check or graph node asks first, and
@@ -155,6 +132,7 @@ class Certification:
     """
 
     def __init__(self, target: Target, test_dir: TestDir, options: Options, host: Host = HOST) -> None:
+        super().__init__()
         self.target = target
         self.host = host
         """The machine's clock, load and quiet (conformance.fairness): the fake's runs on virtual time."""
@@ -168,8 +146,6 @@ class Certification:
         self.measurements: dict[str, float] = {}
         self._trainings: dict[str, TrainResult] = {}
         self._clusters: dict[str, tuple[TrainResult, ...]] = {}
-        self._servers: dict[str, Server] = {}
-        self._first_default: Server | None = None
         self._shared: dict[str, Any] = {}
         self.limits = Limits()
         """SageMaker's per-request limits, as the checks' requests have met them (conformance.limits)."""
@@ -181,7 +157,6 @@ class Certification:
         """The certification's graph: the containers started ahead and the clauses (conformance.graph)."""
         self._lock = threading.Lock()
         self._keys: dict[str, threading.RLock] = {}
-        self._launched: set[str] = set()
         self.second_server = True
         """Whether the replica checks run on a second server of the default configuration (:func:`second_server`)."""
         self._shares = shares(SHAREABLE)
@@ -257,11 +232,18 @@ class Certification:
         when there is one (:attr:`second_server`), else the default."""
         return SERVE_SECOND if clause.replica and self.second_server else SERVE_DEFAULT
 
+    def started_as(self, spec: TrainSpec | ServeSpec) -> TrainSpec | ServeSpec:
+        """What is started for ``spec``: the run it shares with the other selected shareable runs (:func:`shares`),
+        else itself. Its :func:`node_key` is the graph node a check using ``spec`` comes after."""
+        if isinstance(spec, TrainSpec):
+            return self._shares.get(spec.name.removesuffix(MINIMAL_SUFFIX), spec)
+        return spec
+
     def container_nodes(self, planned: Iterable[TrainSpec | ServeSpec]) -> list[Node]:
         """The graph nodes that start ``planned`` (from :func:`plan`) ahead of the checks: the training run on the
         test-dir and the default server, then each variant once what it depends on is done. A start that fails in
         a node is not kept: the check that asks for it meets the failure itself."""
-        runs = [self._shares.get(spec.name, spec) if isinstance(spec, TrainSpec) else spec for spec in planned]
+        runs = [self.started_as(spec) for spec in planned]
         unique = list({node_key(spec): spec for spec in runs}.values())  # TRN-7's run and SRV-11's server: "sigterm"
         training = [s for s in unique if isinstance(s, TrainSpec)] if self.policy.trains else []
         serving = [s for s in unique if isinstance(s, ServeSpec)] if self.policy.serves else []
@@ -293,20 +275,6 @@ class Certification:
         if training.trained:  # otherwise most variants' checks skip naming TRN-1: the few that run start their own
             with contextlib.suppress(Exception):
                 self._train_once(variant_spec(spec, training))
-
-    def _serve_default_ahead(self) -> None:
-        with contextlib.suppress(Exception), self._key(node_key(SERVE_DEFAULT)):
-            self._server(SERVE_DEFAULT)
-
-    def _serve_ahead(self, spec: ServeSpec) -> None:
-        default = self._first_default
-        if default is None or not serving_ahead(default):
-            return  # the variants' checks skip naming SRV-2
-        with contextlib.suppress(Exception), self._key(node_key(spec)):
-            # Not when a check has started it already: it may have stopped it on purpose (SRV-11). SRV-12's server
-            # is started without waiting for its /ping: its check judges it once most of its window has passed.
-            if spec.name not in self._launched:
-                self._launch(spec, wait=spec.name != SERVE_EMPTY_MODEL.name, default=default)
 
     # --- training -------------------------------------------------------------------------------
     def train(self, spec: TrainSpec = TRAIN_DEFAULT) -> TrainResult:
@@ -385,129 +353,8 @@ class Certification:
             raise hung_dependency(self, training.run)
         raise DependencyFailed("TRN-1", "training did not produce a model to serve (and the test-dir has no model/)")
 
-    # --- serving --------------------------------------------------------------------------------
-    def current(self, name: str) -> Server | None:
-        """The serving container last started for the spec called ``name`` (None if none, or it was discarded)."""
-        return self._servers.get(name)
-
-    def server(self, spec: ServeSpec = SERVE_DEFAULT) -> Server:
-        """The running container for ``spec``; a fresh one if an earlier check killed it."""
-        if not self.policy.serves:
-            raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not serve")
-        if spec.name not in (SERVE_DEFAULT.name, SERVE_EMPTY_MODEL.name):
-            # Every other configuration is the default one plus a twist: when the default never became
-            # healthy, SRV-2 holds the evidence, and blaming the twist would be a cascade.
-            default = self.default_server()
-            if not default.readiness.ready:
-                raise DependencyFailed("SRV-2", default.readiness.describe())
-        # What a node made ahead (a server whose /ping it did not wait for, or nothing when a check had started it
-        # already) is for this call's own _server to take up.
-        self.scheduler.wait(node_key(spec))
-        with self._key(node_key(spec)):
-            return self._server(spec)
-
-    def default_server(self) -> Server:
-        """The default server as first started, started now if it was not: its readiness is SRV-2's verdict, which
-        every variant depends on, and its process table tells which stack the image runs. Never replaced here: a
-        check on the default server may have broken the current one on purpose (SRV-8), or be loading it (SRV-13),
-        and a check in another group must not stop it under that check."""
-        if self._first_default is None:
-            self.server(SERVE_DEFAULT)
-        assert self._first_default is not None  # set by the first launch, or server() raised
-        return self._first_default
-
-    def _server(self, spec: ServeSpec) -> Server:
-        current = self._servers.get(spec.name)
-        if current is not None:
-            current.await_ready()  # started early (the empty-model server): its watch ends now
-        if current is not None and not current.readiness.ready:
-            return current
-        if current is not None and current.running() and current.healthy():
-            return current
-        if current is not None:
-            current.stop()
-        return self._launch(spec, wait=True)
-
-    def _launch(self, spec: ServeSpec, *, wait: bool, default: Server | None = None) -> Server:
-        """Start the container of ``spec``; without ``wait`` its /ping is watched in the background until
-        :meth:`server` asks for it."""
-        model = self.model_source() if spec.model in ("trained", "multi") else None
-        budget = self.options.startup_budget
-        if spec.model == "empty":
-            default = default or self.default_server()
-            if not default.readiness.ready:
-                raise DependencyFailed("SRV-2", default.readiness.describe())
-            assert default.readiness.seconds is not None
-            budget = empty_model_window(default.readiness.seconds, budget)
-        via = self._servers.get(spec.network_of) if spec.network_of else None
-        if spec.network_of and (via is None or not via.running()):
-            raise HarnessError(f"serving container {spec.name!r} needs {spec.network_of!r} running first")
-        with self._start_slot():
-            container = self.target.server(spec, wait=wait, model=model, budget=budget)
-            if wait and container.readiness.ran_out and spec.model != "empty":  # SRV-12 judges its own window
-                container = self._start_again_if_unfair(spec, container, model)
-        self._servers[spec.name] = container
-        self._launched.add(spec.name)
-        if spec.name == SERVE_DEFAULT.name and self._first_default is None:
-            self._first_default = container
-        return container
-
-    def _start_again_if_unfair(self, spec: ServeSpec, first: Server, model: Path | None) -> Server:
-        """A start-up that ran out of its budget while its tasks waited for a CPU (:func:`.fairness.fair_startup`)
-        is started again with the other checks paused; still unfair, its readiness says the start-up was not
-        judged, which SRV-2 reports and each check needing the server skips naming."""
-        load = lifetime_load(self.host, first.cpu_waits)
-        first.readiness.load = load
-        if fair_startup(load):
-            return first
-        budget = first.readiness.budget
-        first.stop()
-        with self.quiet(f"start-up of {spec.name}"):
-            with self._lock:
-                self.containers_started += 1
-            container = self.target.server(spec, wait=True, model=model, budget=budget)
-            readiness = container.readiness
-            readiness.again = (
-                f"the first start did not answer 200 on /ping within {budget:g} s under load ({load.describe()}): "
-                "started again with the other checks paused"
-            )
-            if readiness.ran_out:
-                readiness.load = lifetime_load(self.host, container.cpu_waits)
-                if not fair_startup(readiness.load):
-                    readiness.unjudged = startup_unjudged(budget, readiness.load)
-        return container
-
-    @staticmethod
-    def needs_healthy(spec: ServeSpec, *, ready: bool) -> bool:
-        """A check asking for ``spec`` needs a healthy server: a ping over the limit on an idle server (SRV-2's
-        failure) then makes it skip. Only SRV-2's own servers (the default and the empty-model one) are asked for
-        without readiness."""
-        return ready or spec.name not in (SERVE_DEFAULT.name, SERVE_EMPTY_MODEL.name)
-
-    def ready_server(self, spec: ServeSpec = SERVE_DEFAULT) -> Server:
-        container = self.server(spec)
-        if not container.readiness.ready:
-            raise DependencyFailed("SRV-2", container.readiness.describe())
-        return container
-
-    def discard(self, spec: ServeSpec) -> None:
-        """Forget a container a check stopped on purpose (SIGTERM), so nobody reuses it."""
-        container = self._servers.pop(spec.name, None)
-        if container is not None:
-            container.stop()
-
     def close(self) -> None:
         # What was not started is dropped; a node under way ends within its own bound, then its container is stopped.
         self.scheduler.close()
-        servers = list(self._servers.values())
-        self._servers.clear()
-        if servers:
-            # Side by side: each stop is an engine round trip and a wait for the container to go.
-            with concurrent.futures.ThreadPoolExecutor(len(servers), thread_name_prefix="smc-stop") as stopping:
-                list(stopping.map(_stop_quietly, servers))
+        self.stop_servers()
         self.target.close()
-
-
-def _stop_quietly(container: Server) -> None:
-    with contextlib.suppress(Exception):
-        container.stop()

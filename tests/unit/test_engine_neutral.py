@@ -15,6 +15,7 @@ ROOT = Path(conformance.__file__).resolve().parents[1]
 NEUTRAL = (
     "conformance.targets",
     "conformance.targets.results",
+    "conformance.servers",
     "conformance.sharing",
     "conformance.checks",
     "conformance.plugin",

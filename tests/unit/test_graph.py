@@ -19,22 +19,15 @@ import pytest
 from conformance import contract
 from conformance.context import CheckContext, CountedServer
 from conformance.failures import DependencyFailed, Violation
-from conformance.graph import Graph
+from conformance.graph import Graph, uses
 from conformance.http import Exchange
 from conformance.limits import INVOCATION, LimitExceeded, Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS, TrainSpec
 from conformance.options import Options, concurrency
 from conformance.registry import REGISTRY, Clause, clauses, with_needs
 from conformance.runner import PASS, run_clause
-from conformance.sharing import (
-    SERVE_DEFAULT,
-    SERVE_EMPTY_MODEL,
-    SERVE_ISOLATED,
-    SERVE_SECOND,
-    SERVE_SIGTERM,
-    Certification,
-    plan,
-)
+from conformance.servers import SERVE_DEFAULT, SERVE_EMPTY_MODEL, SERVE_ISOLATED, SERVE_SECOND, SERVE_SIGTERM
+from conformance.sharing import Certification, plan
 from conformance.targets import Server, ServeSpec
 from conformance.targets.results import TrainResult
 from conformance.testdir import load
@@ -379,3 +372,16 @@ def test_closing_stops_the_servers_side_by_side(tmp_path: Path) -> None:
             server.stop = stop_together  # type: ignore[method-assign]
     made.close()
     assert sorted(met) == sorted([SERVE_DEFAULT.name, SERVE_SECOND.name])
+
+
+def test_a_check_comes_after_the_node_of_each_container_it_uses_a_shared_run_too(tmp_path: Path) -> None:
+    """TRN-6, TRN-8 and TRN-9 use one shared run (conformance.sharing.shares): each check comes after that run's node,
+    so none holds the training checks' turn while the run is still to start."""
+    made = certification(tmp_path)
+    selected = list(clauses())
+    containers = {node.key for node in made.container_nodes(made.select(selected))}
+    for clause in selected:
+        missing = [key for key in uses(made, clause) if key not in containers]
+        assert not missing, f"{clause.id} would not wait for {missing}"
+    assert uses(made, REGISTRY["TRN-6"]) == ["train default", "train isolated+stray-files+extra-config-files"]
+    made.close()

@@ -18,7 +18,7 @@ from conformance.opt_ml import TrainSpec
 from conformance.options import Options
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import FAIL, PASS, SKIP, Outcome, run_clause
-from conformance.sharing import empty_model_window
+from conformance.servers import empty_model_window
 from conformance.targets import ServeSpec
 from conformance.targets.docker import training as docker_training
 from conformance.targets.results import TrainResult

@@ -149,6 +149,43 @@ def test_a_start_asked_for_by_running_work_goes_before_the_waiting_nodes() -> No
     scheduler.close()
 
 
+def test_the_starts_asked_for_by_running_work_go_longest_path_first() -> None:
+    """ENV-3 (a 10 s wait once its server is up) and two quick checks ask for a start while the one slot is held:
+    ENV-3's start goes first, whatever the order they asked in; two asks of one weight keep their order."""
+    order: list[str] = []
+    holding, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        holding.set()
+        assert release.wait(WAIT_S)
+
+    gates = {key: threading.Event() for key in ("ENV-5", "ENV-1", "ENV-3")}
+
+    def asking(key: str) -> Callable[[], None]:
+        def check() -> None:
+            assert gates[key].wait(WAIT_S)
+            with scheduler.slot():
+                order.append(key)
+
+        return check
+
+    scheduler = Scheduler(1)
+    scheduler.add(Node("first", first, limited=True, weight=20.0))
+    for key, weight in (("ENV-5", 1.0), ("ENV-1", 1.0), ("ENV-3", 11.0)):
+        scheduler.add(Node(key, asking(key), weight=weight))
+    scheduler.start()
+    assert holding.wait(WAIT_S)
+    for count, key in enumerate(("ENV-5", "ENV-1", "ENV-3"), 1):  # they ask in this order
+        gates[key].set()
+        while len(scheduler._asking) < count:
+            threading.Event().wait(0.01)
+    release.set()
+    for key in ("ENV-5", "ENV-1", "ENV-3"):
+        scheduler.result(key)
+    assert order == ["ENV-3", "ENV-5", "ENV-1"]
+    scheduler.close()
+
+
 def test_a_limited_node_asking_for_a_start_runs_it_in_its_own_slot() -> None:
     def start() -> str:
         with scheduler.slot(), scheduler.slot():

@@ -17,14 +17,8 @@ from conformance.failures import DependencyFailed, HarnessError
 from conformance.opt_ml import SHAREABLE, TRAIN_DEFAULT, TRAIN_ISOLATED, TrainSpec, combine
 from conformance.registry import REGISTRY, clauses
 from conformance.runner import FAIL, PASS, SKIP, run_clause
-from conformance.sharing import (
-    SERVE_DEFAULT,
-    SERVE_EMPTY_MODEL,
-    SERVE_ISOLATED,
-    SERVE_SIGTERM,
-    empty_model_window,
-    node_key,
-)
+from conformance.servers import SERVE_DEFAULT, SERVE_EMPTY_MODEL, SERVE_ISOLATED, SERVE_SIGTERM, empty_model_window
+from conformance.sharing import node_key
 from conformance.targets import ServeSpec
 from conformance.targets.results import TrainResult
 from conformance.testdir import load

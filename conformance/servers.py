@@ -1,0 +1,226 @@
+"""The serving half of a certification: each serving configuration's container, started once and shared.
+
+:class:`Servers` is the base of :class:`conformance.sharing.Certification`. It starts the container of each
+:class:`~conformance.targets.ServeSpec` once and hands it to every check that asks; it replaces one an earlier check
+broke, never the default server as first started (SRV-2's evidence); it starts again, with the other checks paused, a
+start-up that ran out of its budget while its tasks waited for a CPU; and it knows which clause a failure belongs to:
+a variant of the default server needs that server healthy (SRV-2).
+"""
+
+from __future__ import annotations
+
+import abc
+import concurrent.futures
+import contextlib
+import threading
+from pathlib import Path
+
+from conformance import contract
+from conformance.failures import CheckSkipped, DependencyFailed, HarnessError
+from conformance.fairness import Host, fair_startup, lifetime_load, startup_unjudged
+from conformance.options import Options
+from conformance.scheduler import Scheduler
+from conformance.targets import Server, ServeSpec, Target
+from conformance.testdir import Policy
+
+SERVE_DEFAULT = ServeSpec("default")
+SERVE_SIGTERM = ServeSpec("sigterm")
+SERVE_EMPTY_MODEL = ServeSpec("empty-model", model="empty")
+SERVE_ISOLATED = ServeSpec("isolated", isolated=True)
+SERVE_SECOND = ServeSpec("default-2")
+"""A second server of the default configuration, for the checks that run on it (:attr:`.registry.Clause.replica`)."""
+
+EMPTY_MODEL_MIN_S = 10.0
+EMPTY_MODEL_FACTOR = 5.0
+
+
+def empty_model_window(cold_start: float, budget: float) -> float:
+    """How long SRV-12 watches a server with an empty /opt/ml/model: 5 times the image's own cold start with a
+    model (SRV-2's), at least 10 s, never past the start-up budget (see SRV-12 for why that is enough)."""
+    return min(budget, max(EMPTY_MODEL_MIN_S, EMPTY_MODEL_FACTOR * cold_start))
+
+
+def serving_ahead(default: Server) -> bool:
+    """Whether the default server is fit for its variants to be started ahead of the checks: healthy, with its last
+    ping under SageMaker's 2 s (otherwise SRV-2 fails and the variants' checks skip naming it)."""
+    last = default.readiness.last
+    return default.readiness.ready and last is not None and last.elapsed < contract.PING_TIMEOUT_S
+
+
+def serve_key(spec: ServeSpec) -> str:
+    """The graph node (and the lock) of the server ``spec``."""
+    return f"serve {spec.name}"
+
+
+class Servers(abc.ABC):
+    """The serving containers of one certification, each started once whichever check or graph node asks first.
+
+    The certification (:class:`conformance.sharing.Certification`) provides what a start needs: its target, options,
+    graph, a lock per key, a slot per start, the quiet to start again in, and the model to serve.
+    """
+
+    target: Target
+    host: Host
+    options: Options
+    policy: Policy
+    scheduler: Scheduler
+    containers_started: int
+    _lock: threading.Lock
+
+    def __init__(self) -> None:
+        self._servers: dict[str, Server] = {}
+        self._first_default: Server | None = None
+        self._launched: set[str] = set()
+
+    @abc.abstractmethod
+    def _key(self, key: str) -> contextlib.AbstractContextManager[None]:
+        """One start at a time for ``key``."""
+
+    @abc.abstractmethod
+    def _start_slot(self, containers: int = 1) -> contextlib.AbstractContextManager[None]:
+        """A slot of the scheduler for a container starting."""
+
+    @abc.abstractmethod
+    def quiet(self, clause_id: str) -> contextlib.AbstractContextManager[None]:
+        """The other checks paused while this one measures."""
+
+    @abc.abstractmethod
+    def model_source(self) -> Path:
+        """The folder the served model comes from."""
+
+    def _serve_default_ahead(self) -> None:
+        with contextlib.suppress(Exception), self._key(serve_key(SERVE_DEFAULT)):
+            self._server(SERVE_DEFAULT)
+
+    def _serve_ahead(self, spec: ServeSpec) -> None:
+        default = self._first_default
+        if default is None or not serving_ahead(default):
+            return  # the variants' checks skip naming SRV-2
+        with contextlib.suppress(Exception), self._key(serve_key(spec)):
+            # Not when a check has started it already: it may have stopped it on purpose (SRV-11). SRV-12's server
+            # is started without waiting for its /ping: its check judges it once most of its window has passed.
+            if spec.name not in self._launched:
+                self._launch(spec, wait=spec.name != SERVE_EMPTY_MODEL.name, default=default)
+
+    def current(self, name: str) -> Server | None:
+        """The serving container last started for the spec called ``name`` (None if none, or it was discarded)."""
+        return self._servers.get(name)
+
+    def server(self, spec: ServeSpec = SERVE_DEFAULT) -> Server:
+        """The running container for ``spec``; a fresh one if an earlier check killed it."""
+        if not self.policy.serves:
+            raise CheckSkipped(f"profile is {self.policy.profile!r}: the image does not serve")
+        if spec.name not in (SERVE_DEFAULT.name, SERVE_EMPTY_MODEL.name):
+            # Every other configuration is the default one plus a twist: when the default never became
+            # healthy, SRV-2 holds the evidence, and blaming the twist would be a cascade.
+            default = self.default_server()
+            if not default.readiness.ready:
+                raise DependencyFailed("SRV-2", default.readiness.describe())
+        # What a node made ahead (a server whose /ping it did not wait for, or nothing when a check had started it
+        # already) is for this call's own _server to take up.
+        self.scheduler.wait(serve_key(spec))
+        with self._key(serve_key(spec)):
+            return self._server(spec)
+
+    def default_server(self) -> Server:
+        """The default server as first started, started now if it was not: its readiness is SRV-2's verdict, which
+        every variant depends on, and its process table tells which stack the image runs. Never replaced here: a
+        check on the default server may have broken the current one on purpose (SRV-8), or be loading it (SRV-13),
+        and a check in another group must not stop it under that check."""
+        if self._first_default is None:
+            self.server(SERVE_DEFAULT)
+        assert self._first_default is not None  # set by the first launch, or server() raised
+        return self._first_default
+
+    def _server(self, spec: ServeSpec) -> Server:
+        current = self._servers.get(spec.name)
+        if current is not None:
+            current.await_ready()  # started early (the empty-model server): its watch ends now
+        if current is not None and not current.readiness.ready:
+            return current
+        if current is not None and current.running() and current.healthy():
+            return current
+        if current is not None:
+            current.stop()
+        return self._launch(spec, wait=True)
+
+    def _launch(self, spec: ServeSpec, *, wait: bool, default: Server | None = None) -> Server:
+        """Start the container of ``spec``; without ``wait`` its /ping is watched in the background until
+        :meth:`server` asks for it."""
+        model = self.model_source() if spec.model in ("trained", "multi") else None
+        budget = self.options.startup_budget
+        if spec.model == "empty":
+            default = default or self.default_server()
+            if not default.readiness.ready:
+                raise DependencyFailed("SRV-2", default.readiness.describe())
+            assert default.readiness.seconds is not None
+            budget = empty_model_window(default.readiness.seconds, budget)
+        via = self._servers.get(spec.network_of) if spec.network_of else None
+        if spec.network_of and (via is None or not via.running()):
+            raise HarnessError(f"serving container {spec.name!r} needs {spec.network_of!r} running first")
+        with self._start_slot():
+            container = self.target.server(spec, wait=wait, model=model, budget=budget)
+            if wait and container.readiness.ran_out and spec.model != "empty":  # SRV-12 judges its own window
+                container = self._start_again_if_unfair(spec, container, model)
+        self._servers[spec.name] = container
+        self._launched.add(spec.name)
+        if spec.name == SERVE_DEFAULT.name and self._first_default is None:
+            self._first_default = container
+        return container
+
+    def _start_again_if_unfair(self, spec: ServeSpec, first: Server, model: Path | None) -> Server:
+        """A start-up that ran out of its budget while its tasks waited for a CPU (:func:`.fairness.fair_startup`)
+        is started again with the other checks paused; still unfair, its readiness says the start-up was not
+        judged, which SRV-2 reports and each check needing the server skips naming."""
+        load = lifetime_load(self.host, first.cpu_waits)
+        first.readiness.load = load
+        if fair_startup(load):
+            return first
+        budget = first.readiness.budget
+        first.stop()
+        with self.quiet(f"start-up of {spec.name}"):
+            with self._lock:
+                self.containers_started += 1
+            container = self.target.server(spec, wait=True, model=model, budget=budget)
+            readiness = container.readiness
+            readiness.again = (
+                f"the first start did not answer 200 on /ping within {budget:g} s under load ({load.describe()}): "
+                "started again with the other checks paused"
+            )
+            if readiness.ran_out:
+                readiness.load = lifetime_load(self.host, container.cpu_waits)
+                if not fair_startup(readiness.load):
+                    readiness.unjudged = startup_unjudged(budget, readiness.load)
+        return container
+
+    @staticmethod
+    def needs_healthy(spec: ServeSpec, *, ready: bool) -> bool:
+        """A check asking for ``spec`` needs a healthy server: a ping over the limit on an idle server (SRV-2's
+        failure) then makes it skip. Only SRV-2's own servers (the default and the empty-model one) are asked for
+        without readiness."""
+        return ready or spec.name not in (SERVE_DEFAULT.name, SERVE_EMPTY_MODEL.name)
+
+    def ready_server(self, spec: ServeSpec = SERVE_DEFAULT) -> Server:
+        container = self.server(spec)
+        if not container.readiness.ready:
+            raise DependencyFailed("SRV-2", container.readiness.describe())
+        return container
+
+    def discard(self, spec: ServeSpec) -> None:
+        """Forget a container a check stopped on purpose (SIGTERM), so nobody reuses it."""
+        container = self._servers.pop(spec.name, None)
+        if container is not None:
+            container.stop()
+
+    def stop_servers(self) -> None:
+        """Stop every serving container, side by side: each stop is an engine round trip and a wait for it to go."""
+        servers = list(self._servers.values())
+        self._servers.clear()
+        if servers:
+            with concurrent.futures.ThreadPoolExecutor(len(servers), thread_name_prefix="smc-stop") as stopping:
+                list(stopping.map(_stop_quietly, servers))
+
+
+def _stop_quietly(container: Server) -> None:
+    with contextlib.suppress(Exception):
+        container.stop()
