@@ -422,8 +422,8 @@ class PingBlockedByInvocations(GoodImage):
 @dataclass
 class QueuedPingOnBusyHost(PingBlockedByInvocations):
     """srv13-sync-workers-slow-model beside CPU burners: each invocation's parsing waits 0.6 s for a CPU, so over
-    SRV-13's whole window the workers waited longer than any ping took; a ping queued behind invocations takes 2.5 s, only
-    0.3 s of it waiting (the rest is the model's sleep, its own time)."""
+    SRV-13's whole window the workers waited longer than any ping took; a ping queued behind invocations takes
+    2.5 s, only 0.3 s of it waiting (the rest is the model's sleep, its own time)."""
 
     def ping(self, server: FakeServer) -> Response:
         if server.in_flight:
