@@ -33,11 +33,13 @@ from conformance.clock import REAL, Clock
 
 SCHEDSTAT_SCRIPT = (
     "for f in /proc/[0-9]*/task/[0-9]*/schedstat; do "
-    'p=${f#/proc/}; read c < "/proc/${p%%/*}/comm" && read l < "$f" && echo "${f#/proc/} $l $c"; '
+    'p=${f#/proc/}; [ "${p%%/*}" = "$$" ] && continue; '
+    'read c < "/proc/${p%%/*}/comm" && read l < "$f" && echo "${f#/proc/} $l $c"; '
     "done 2>/dev/null; true"
 )
 """Every task's scheduler statistics in the container, one line each: ``PID/task/TID/schedstat``, run time, run-queue
-wait (both ns), time slices, and its program's name. Shell built-ins only: no process per task."""
+wait (both ns), time slices, and its program's name; not the reading shell's own (a program on no request's path,
+which waits for a CPU itself on a busy host). Shell built-ins only: no process per task."""
 QUIET_MAX_S = 120.0
 """The longest another check holds a request for a quiet measurement: a stop waits 30 s, a start-up longer."""
 QUIET_DIR = Path(tempfile.gettempdir()) / "sagemaker-conformance-quiet"

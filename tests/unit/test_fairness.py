@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from conformance.checks.health import PingsUnderLoad, judge_pings_under_load
 from conformance.checks.serving import judge_pings
 from conformance.clock import RealClock, VirtualClock
-from conformance.fairness import Host, Load, fair, fair_startup, path_wait, task_waits, unjudged
+from conformance.fairness import SCHEDSTAT_SCRIPT, Host, Load, fair, fair_startup, path_wait, task_waits, unjudged
 from conformance.http import Exchange
 from conformance.registry import REGISTRY
 from conformance.runner import FAIL, PASS, SKIP, Outcome, run_clause
@@ -74,6 +75,18 @@ def test_a_requests_path_waited_as_long_as_the_longest_waiting_task_of_each_prog
     assert after["10/10 Java Thread"] == 0.2
     assert path_wait(before, after) == pytest.approx(1.7 + 0.3 + 0.2)
     assert task_waits("") is None
+
+
+def test_the_waits_are_read_without_the_reading_shells_own() -> None:
+    """The shell a `docker exec` starts to read the waits is born after the first reading and waits for a CPU itself
+    on a busy host: counted, it would be a program on no request's path. Run here on the host's own /proc."""
+    reading = subprocess.run(
+        ["sh", "-c", f"echo $$; {SCHEDSTAT_SCRIPT}"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    shell, dump = reading[0], "\n".join(reading[1:])
+    waits = task_waits(dump)
+    assert waits, "the host's own tasks are read"
+    assert not [task for task in waits if task.startswith(f"{shell}/")]
 
 
 def test_the_load_says_what_the_host_was_doing() -> None:
