@@ -52,6 +52,23 @@ def test_without_the_images_waits_the_load_average_per_cpu_decides(load_1m: floa
     assert not fair(3.0, 2.0, Load(None, None, None, 2)), "nothing known: not judged"
 
 
+@pytest.mark.parametrize(
+    ("load_1m", "pressure", "judged"),
+    [
+        (1.4, 96.0, False),  # test_under_load's first seconds: the burners run, the minute's average has not caught up
+        (1.4, 46.0, True),  # one certification alone on 2 CPUs, as ENV-3 ends
+        (1.4, None, True),  # no /proc/pressure: the load average alone
+        (7.6, 3.0, False),  # the minute after a load: the average lags, and the host counts as busy (never unfair)
+    ],
+)
+def test_without_the_images_waits_cpu_pressure_says_busy_before_the_load_average_does(
+    load_1m: float, pressure: float | None, judged: bool
+) -> None:
+    load = Load(None, (load_1m, 1.0, 1.0), pressure, 2)
+    assert fair(3.0, 2.0, load) is judged
+    assert fair_startup(load) is judged
+
+
 def test_a_requests_path_waited_as_long_as_the_longest_waiting_task_of_each_program() -> None:
     """The tasks serving other requests wait beside the path, not on it: their waits are not added. CI's
     srv13-invocations-2-5s-block-ping: 11.6 s summed over every task for a 3.3 s ping; srv13-sync-workers-slow-model:
