@@ -13,8 +13,9 @@ the clause as not judged, naming the load.
 
 A stop is read from its SIGTERM to shortly before its SIGKILL (the container is gone after it): a stop SIGKILLed at
 the end of its grace is judged by :func:`fair_kill`. When the waits cannot be read (no ``sh`` or ``/proc`` in the
-container, or a stop that ended before its late look), the load average per CPU stands in for them: under 1, no task
-was kept waiting on average.
+container, or a stop that ended before its late look), the host's own figures stand in for them (:func:`quiet_host`):
+a load average under the CPUs, and a CPU pressure under :data:`BUSY_PRESSURE_PERCENT` (the average follows a load a
+minute late, the pressure within ten seconds).
 """
 
 from __future__ import annotations
