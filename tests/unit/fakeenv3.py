@@ -132,10 +132,9 @@ class GunicornOnABusyEngine(GoodImage):
 
 
 @dataclass
-class FreshWorkerSlowOnABusyHost(GoodImage):
-    """gunicorn's sync workers at a load average of 21 on 2 CPUs (CI, issue 23): the arbiter replaced the frozen
-    workers in time, but the fresh worker had not answered the queued request by T + 8 s. Calm (``busy`` off, as in a
-    quiet measurement) it answers as gunicorn does."""
+class ReplacedOnABusyHost(GoodImage):
+    """The arbiter replaces the frozen workers while the request is open, then :meth:`busy_answer` says what the
+    request got on the busy host; calm (``busy`` off, as in a quiet measurement) it answers as gunicorn does."""
 
     busy: bool = True
 
@@ -144,22 +143,27 @@ class FreshWorkerSlowOnABusyHost(GoodImage):
             return super().frozen_invoke(server, body, headers)
         server.replace_processes(set(server.frozen))
         server.clock.sleep(3 * WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
+        return self.busy_answer(server, body, headers)
+
+    def busy_answer(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        raise NotImplementedError
+
+
+@dataclass
+class FreshWorkerSlowOnABusyHost(ReplacedOnABusyHost):
+    """gunicorn's sync workers at a load average of 21 on 2 CPUs (CI, issue 23): the arbiter replaced the frozen
+    workers in time, but the fresh worker had not answered the queued request by T + 8 s."""
+
+    def busy_answer(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
         return Response(504, b"", "text/plain", elapsed=3600.0)
 
 
 @dataclass
-class EarlyReplacementOnABusyHost(GoodImage):
+class EarlyReplacementOnABusyHost(ReplacedOnABusyHost):
     """The reference image beside other certifications and two CPU burners (CI, issue 23): its gthread workers,
-    kept from their heartbeat before the freeze, were replaced 7.8 s after it. Calm (``busy`` off, as in a quiet
-    measurement) the arbiter replaces them at T."""
+    kept from their heartbeat before the freeze, were replaced 7.8 s after it (calm, at T)."""
 
-    busy: bool = True
-
-    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        if not self.busy:
-            return super().frozen_invoke(server, body, headers)
-        server.replace_processes(set(server.frozen))
-        server.clock.sleep(3 * WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
+    def busy_answer(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
         return replace(self.invoke(server, body, headers), elapsed=7.8)
 
 

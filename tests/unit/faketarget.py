@@ -20,7 +20,7 @@ from conformance.fairness import Host, Load
 from conformance.opt_ml import TrainSpec, stage_input
 from conformance.options import Options
 from conformance.registry import REGISTRY, clauses
-from conformance.runner import Outcome, run_clause
+from conformance.runner import SKIP, Outcome, run_clause
 from conformance.sharing import Certification
 from conformance.targets import Capabilities, Engine, ServeSpec
 from conformance.targets.results import ImageInfo, PathStat, TrainResult
@@ -252,6 +252,13 @@ def certify(
     certification = FakeCertification(image, test_dir, tmp_path / "stage", options, clock)
     list(clauses())  # registers every check
     return run_clause(certification, REGISTRY[clause_id]), certification
+
+
+def assert_not_judged_twice(outcome: Outcome) -> None:
+    """The host was too busy to time the clause, twice (the second time in quiet): a skip naming the load."""
+    assert outcome.verdict == SKIP, f"{outcome.verdict}: {outcome.reason}"
+    assert outcome.not_judged
+    assert outcome.reason.startswith("not judged, the host was too busy to time it fairly, twice"), outcome.reason
 
 
 def rendered(outcome: Outcome) -> str:
