@@ -185,72 +185,6 @@ class SlowInvocations(GoodImage):
 
 
 @dataclass
-class BusyHostPing(GoodImage):
-    """A correct image on a busy host: /ping takes 2.33 s, 1.9 s of it the server's tasks waiting for a CPU, until
-    the certification measures in quiet (``calm``); ``always`` keeps it busy then too."""
-
-    busy: bool = True
-    always: bool = False
-
-    def calm(self) -> None:
-        self.busy = self.always
-
-    def ping(self, server: FakeServer) -> Response:
-        if not self.busy:
-            return Response(200, b"", None, elapsed=0.01)
-        server.cpu_waited += 1.9
-        return Response(200, b"", None, elapsed=2.33)
-
-
-@dataclass
-class SlowStartOnBusyHost(GoodImage):
-    """A correct image whose start-up runs out of its budget on a busy host, its tasks having waited ``waited``
-    seconds for a CPU, until the certification starts it in quiet (``calm``); ``always`` keeps it busy then too."""
-
-    busy: bool = True
-    always: bool = False
-    waited: float = 8.0
-
-    def calm(self) -> None:
-        self.busy = self.always
-
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        if not self.busy:
-            return super().serve(spec)
-        server = FakeServer(self, spec, ready=False, answered=False)
-        server.cpu_waited = self.waited
-        return server
-
-
-@dataclass
-class EmptyModelOnBusyHost(GoodImage):
-    """Without a model, the server stays up and its start-up outlasts SRV-12's window on a busy host (its tasks
-    having waited ``waited`` s for a CPU); then /ping answers 503, or 200 when ``healthy`` (the defect, shown late).
-    Each ping while busy adds ``more`` s of waiting; ``calm`` (the quiet) stops that unless ``always``."""
-
-    healthy: bool = False
-    waited: float = 6.0
-    more: float = 0.0
-    always: bool = False
-
-    def calm(self) -> None:
-        self.more = self.more if self.always else 0.0
-
-    def serve(self, spec: ServeSpec) -> FakeServer:
-        if spec.model != "empty":
-            return super().serve(spec)
-        server = FakeServer(self, spec, ready=False, answered=False)
-        server.cpu_waited = self.waited
-        return server
-
-    def ping(self, server: FakeServer) -> Response:
-        if server.spec.model != "empty":
-            return super().ping(server)
-        server.cpu_waited += self.more
-        return Response(200 if self.healthy else 503, b"", None)
-
-
-@dataclass
 class PingThreeSeconds(GoodImage):
     def ping(self, server: FakeServer) -> Response:
         return Response(200, b"", None, elapsed=3.0)
@@ -416,22 +350,6 @@ class PingBlockedByInvocations(GoodImage):
 
     def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
         time.sleep(0.02)
-        return super().invoke(server, body, headers)
-
-
-@dataclass
-class QueuedPingOnBusyHost(PingBlockedByInvocations):
-    """srv13-sync-workers-slow-model beside CPU burners: each invocation's parsing waits 0.6 s for a CPU, so over
-    SRV-13's whole window the workers waited longer than any ping took; a ping queued behind invocations takes
-    2.5 s, only 0.3 s of it waiting (the rest is the model's sleep, its own time)."""
-
-    def ping(self, server: FakeServer) -> Response:
-        if server.in_flight:
-            server.cpu_waited += 0.3
-        return super().ping(server)
-
-    def invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        server.cpu_waited += 0.6
         return super().invoke(server, body, headers)
 
 

@@ -29,7 +29,8 @@ from conformance.testdir import load as load_test_dir
 from conformance.timeline import SERVING, TRAINING, Timeline
 
 from .checkfakes import ENGINE, FakeImage, GoodImage, image_info, write_test_dir
-from .fakeimages import BusyHostPing, HealthyWithoutModel, IgnoresSigterm
+from .fakebusy import BusyHostPing
+from .fakeimages import HealthyWithoutModel, IgnoresSigterm
 from .fakeserver import FakeServer
 
 

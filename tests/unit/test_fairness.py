@@ -19,7 +19,8 @@ from conformance.registry import REGISTRY
 from conformance.runner import FAIL, PASS, SKIP, Outcome, run_clause
 
 from .checkfakes import GoodImage
-from .fakeimages import BusyHostPing, EmptyModelOnBusyHost, PingThreeSeconds, QueuedPingOnBusyHost, SlowStartOnBusyHost
+from .fakebusy import BusyHostPing, EmptyModelOnBusyHost, QueuedPingOnBusyHost, SlowStartOnBusyHost
+from .fakeimages import PingThreeSeconds
 from .faketarget import FakeCertification, ScriptedHost, assert_not_judged_twice, busy_host, certify, rendered
 
 QUIET = (0.4, 0.5, 0.6)
