@@ -104,6 +104,11 @@ def payload_records(ctx: CheckContext) -> list[bytes]:
     return list(ctx.test_dir.records) or (request_codec(ctx).split(ctx.test_dir.payload) or [])
 
 
+def healthy_ping(exchange: Exchange) -> bool:
+    """200 within SageMaker's 2 s: a ping the health check counts as healthy (SRV-2, SRV-13)."""
+    return exchange.status == 200 and exchange.elapsed < contract.PING_TIMEOUT_S
+
+
 def curl(exchange: Exchange, port: int = contract.PORT) -> tuple[str, ...]:
     return (exchange.curl(port),)
 

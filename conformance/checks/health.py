@@ -15,15 +15,9 @@ from conformance.context import SERVE_EMPTY_MODEL, CheckContext
 from conformance.failures import DependencyFailed, NotJudged, Violation
 from conformance.fairness import RESOLUTION_S, Load, fair, fair_startup, lifetime_load, path_wait
 from conformance.http import Exchange
-from conformance.invoking import curl, request_media_type, sized_payload
+from conformance.invoking import curl, healthy_ping, request_media_type, sized_payload
 from conformance.registry import Level, check
 from conformance.targets import Server
-
-
-def healthy_ping(exchange: Exchange) -> bool:
-    """200 within SageMaker's 2 s: a ping the health check counts as healthy."""
-    return exchange.status == 200 and exchange.elapsed < contract.PING_TIMEOUT_S
-
 
 CONCURRENCY = 8
 """Invocations SRV-13 keeps in flight while it pings."""

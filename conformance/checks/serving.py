@@ -6,13 +6,13 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 
 from conformance import contract
-from conformance.checks.health import healthy_ping
 from conformance.context import SERVE_DEFAULT, SERVE_ISOLATED, SERVE_SIGTERM, CheckContext
 from conformance.failures import DependencyFailed, NotJudged, Violation
 from conformance.http import Exchange
 from conformance.invoking import (
     accepted,
     exchange_violation,
+    healthy_ping,
     invoke,
 )
 from conformance.limits import PING

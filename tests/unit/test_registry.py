@@ -192,3 +192,22 @@ def test_a_clause_with_its_needs_is_what_a_narrow_run_certifies() -> None:
 def test_an_unknown_clause_cannot_be_selected() -> None:
     with pytest.raises(KeyError, match="no such clause: SRV-99"):
         with_needs(["SRV-99"])
+
+
+def test_a_check_module_imports_no_other_check_module() -> None:
+    """ARCHITECTURE.md: check modules import the contract, the helpers and the target Protocols, never one another
+    (a helper two clauses share lives beside them, in invoking.py and the like)."""
+    import ast
+
+    import conformance.checks
+
+    folder = Path(conformance.checks.__file__).parent
+    crossing = []
+    for module in sorted(folder.glob("*.py")):
+        if module.name == "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            crossing += [f"{module.name}: {name}" for name in names if name.startswith("conformance.checks")]
+    assert crossing == []
