@@ -18,7 +18,7 @@ from conformance import contract
 from conformance.clock import Clock
 from conformance.entrypoint import ArgumentProbe
 from conformance.failures import HarnessError, NotJudged, Section, Violation
-from conformance.fairness import Load, fair, path_wait, unjudged
+from conformance.fairness import Load, fair, measured_wait, unjudged
 from conformance.http import Exchange
 from conformance.limits import PING, Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec
@@ -309,9 +309,7 @@ class CheckContext:
             return result, recorded
         waited = None
         if server is not None and duration(result) >= limit and image_before is not None and own_before is not None:
-            image_after, own_after = server.cpu_waits(), self.certification.host.thread_wait()
-            if image_after is not None and own_after is not None:
-                waited = path_wait(image_before, image_after) + max(0.0, own_after - own_before)
+            waited = measured_wait(image_before, server.cpu_waits(), own_before, self.certification.host.thread_wait())
         return result, self.certification.host.measure_load(waited)
 
     def record_load(self, load: Load | None = None) -> Load:

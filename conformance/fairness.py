@@ -73,6 +73,19 @@ def path_wait(before: dict[str, float], after: dict[str, float]) -> float:
     return sum(max(0.0, wait) for wait in longest.values())
 
 
+def measured_wait(
+    image_before: dict[str, float] | None,
+    image_after: dict[str, float] | None,
+    own_before: float | None,
+    own_after: float | None,
+) -> float | None:
+    """A measurement's control: the seconds the request's path through the image (:func:`path_wait`) and the
+    measuring thread waited for a CPU between two readings of each; None when a reading is missing."""
+    if image_before is None or image_after is None or own_before is None or own_after is None:
+        return None
+    return path_wait(image_before, image_after) + max(0.0, own_after - own_before)
+
+
 def own_wait() -> float | None:
     """The seconds the calling thread has waited for a CPU (None off Linux)."""
     try:

@@ -13,7 +13,7 @@ import requests
 from conformance import contract
 from conformance.context import SERVE_EMPTY_MODEL, CheckContext
 from conformance.failures import DependencyFailed, NotJudged, Violation
-from conformance.fairness import RESOLUTION_S, Load, fair, fair_startup, lifetime_load, path_wait
+from conformance.fairness import RESOLUTION_S, Load, fair, fair_startup, lifetime_load, measured_wait
 from conformance.http import Exchange
 from conformance.invoking import curl, healthy_ping, request_media_type, sized_payload
 from conformance.registry import Level, check
@@ -198,10 +198,8 @@ def _ping(ctx: CheckContext, server: Server, session: requests.Session, *, timed
     ping = server.request("GET", contract.PING_PATH, timeout=10, session=session)
     if before is None or own_before is None:
         return ping, None
-    after, own_after = server.cpu_waits(), host.thread_wait()
-    if after is None or own_after is None:
-        return ping, None
-    return ping, host.measure_load(path_wait(before, after) + max(0.0, own_after - own_before))
+    waited = measured_wait(before, server.cpu_waits(), own_before, host.thread_wait())
+    return ping, None if waited is None else host.measure_load(waited)
 
 
 def _own(ping: Exchange, control: Load) -> float:

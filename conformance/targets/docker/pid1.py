@@ -11,7 +11,7 @@ from typing import Any
 import docker.errors
 import requests
 
-from conformance.fairness import HOST, SCHEDSTAT_SCRIPT, path_wait, task_waits
+from conformance.fairness import HOST, SCHEDSTAT_SCRIPT, measured_wait, task_waits
 from conformance.pid1 import PROC1_FILES, SignalDisposition, StopResult, head_sections, waiting_in
 
 LATE_LOOK_S = 1.0
@@ -143,9 +143,7 @@ def stop_container(
         if timer.is_alive():
             timer.join()
     own_after = HOST.thread_wait()
-    waited = None
-    if before is not None and late and late[0] is not None and own_before is not None and own_after is not None:
-        waited = path_wait(before, late[0]) + max(0.0, own_after - own_before)
+    waited = measured_wait(before, late[0] if late else None, own_before, own_after)
     container.reload()
     exit_code = container.attrs["State"].get("ExitCode")
     killed = exit_code == 137 and seconds >= grace - 0.5
