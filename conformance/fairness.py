@@ -8,8 +8,9 @@ waiting for a CPU, during the measurement (each task's run-queue wait, ``/proc/<
 field, which cgroup v1 and v2 both keep). Less those seconds, a duration still at or over the limit is the image's
 own (a ``sleep(3)`` in /ping waits for nothing), and fails; one that would be within it is not judged this time: the
 check measures it again with the certification quiet (:meth:`Host.quiet`: other checks, in this process and in other
-certifications on the host, hold their next request until it is done), and if the host is still too busy, reports
-the clause as not judged, naming the load.
+certifications on the host, hold their next request, and other certifications their next container start, until it
+is done; it begins once the host has settled), and if the host is still too busy, reports the clause as not judged,
+naming the load.
 
 A stop is read from its SIGTERM to shortly before its SIGKILL (the container is gone after it): a stop SIGKILLed at
 the end of its grace is judged by :func:`fair_kill`. When the waits cannot be read (no ``sh`` or ``/proc`` in the
@@ -93,6 +94,18 @@ def own_wait() -> float | None:
     except OSError:
         return None
     return int(fields[1]) / 1e9 if len(fields) == 3 and fields[1].isdigit() else None
+
+
+def stalled_seconds() -> float | None:
+    """The seconds since boot in which some task on the host waited for a CPU (PSI ``some total``); None without
+    PSI."""
+    try:
+        first = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    figures = dict(part.split("=", 1) for part in first.split()[1:] if "=" in part)
+    total = figures.get("total", "")
+    return int(total) / 1e6 if total.isdigit() else None
 
 
 def load_average() -> tuple[float, float, float] | None:
@@ -224,13 +237,24 @@ def startup_unjudged(budget: float, load: Load) -> str:
     )
 
 
+SETTLED_PRESSURE_PERCENT = 20.0
+"""CPU pressure over :data:`PRESSURE_SAMPLE_S` under which the host has settled for a quiet measurement. Measured on
+this 2-CPU machine: idle 0.4 %, two CPU burners (one per CPU, nothing else runnable) 1 %, three burners 50 %."""
+PRESSURE_SAMPLE_S = 0.5
+SETTLE_MAX_S = 15.0
+"""The longest a quiet measurement waits for the host to settle: what other certifications had in flight when the
+quiet began (a 3 s SRV-13 window, a container starting, a training run) ends within it."""
+
+
 class Host:
     """The machine the harness measures on: the control of a measurement and the quiet for measuring again.
 
     One per process (:data:`HOST`), shared by every certification in it; other processes see its quiet through
     :data:`QUIET_DIR`. :meth:`pause_point` is where other work waits for a quiet measurement to end: before each
     request a check sends and before each check starts (never inside a measurement, whose own durations would
-    then include the pause)."""
+    then include the pause); :meth:`pause_for_other_certifications` is where a container start or a training run
+    waits while another certification measures in quiet. A quiet measurement starts once the host has settled
+    (:meth:`settle`): the work already in flight when the quiet began is over."""
 
     def __init__(self, clock: Clock = REAL, directory: Path = QUIET_DIR) -> None:
         self.clock = clock
@@ -246,9 +270,32 @@ class Host:
     def measure_load(self, waited: float | None) -> Load:
         return Load(waited, load_average(), cpu_pressure(), os.cpu_count() or 1)
 
+    def pressure_sample(self) -> float | None:
+        """The host's CPU pressure (%) over the next :data:`PRESSURE_SAMPLE_S`; None without PSI."""
+        before, started = stalled_seconds(), self.clock.now()
+        if before is None:
+            return None
+        self.clock.sleep(PRESSURE_SAMPLE_S)
+        after = stalled_seconds()
+        return None if after is None else 100 * (after - before) / max(self.clock.now() - started, 1e-3)
+
+    def settle(self) -> float:
+        """Wait until the host's CPU pressure over the last sample is under :data:`SETTLED_PRESSURE_PERCENT`, at most
+        :data:`SETTLE_MAX_S`; the seconds waited. Other work holds its next step when a quiet begins, not the step
+        it is in: another certification's measurement, container start or training run in flight would otherwise
+        load the quiet measurement as much as the first one (the avg10 of :func:`cpu_pressure` follows it 10 s
+        late)."""
+        started = self.clock.now()
+        while self.clock.now() - started < SETTLE_MAX_S:
+            pressure = self.pressure_sample()
+            if pressure is None or pressure < SETTLED_PRESSURE_PERCENT:
+                break
+        return self.clock.now() - started
+
     @contextlib.contextmanager
     def quiet(self, holder: str) -> Iterator[None]:
-        """Hold other checks' requests (here and in other certifications on the host) while ``holder`` measures."""
+        """Hold other checks' requests (here and in other certifications on the host) while ``holder`` measures, and
+        start once the host has settled (:meth:`settle`)."""
         number = next(self._numbers)
         marker = self.directory / f"{os.getpid()}-{number}"
         with self._changed:
@@ -257,6 +304,7 @@ class Host:
             self.directory.mkdir(exist_ok=True)
             marker.write_text(holder)
         try:
+            self.settle()
             yield
         finally:
             with contextlib.suppress(OSError):
@@ -270,9 +318,19 @@ class Host:
     def pause_point(self, who: str) -> float:
         """Wait while another holder measures in quiet (at most :data:`QUIET_MAX_S`); the seconds waited. A holder
         itself never waits, so that two quiet measurements at once cannot hold each other."""
+        return self._wait_while(lambda: self._others_quiet(who))
+
+    def pause_for_other_certifications(self, certification: str) -> float:
+        """Wait while another certification measures in quiet (at most :data:`QUIET_MAX_S`): where a container
+        start or a training run of ``certification`` (an image reference) waits, the heaviest work a certification
+        does. A certification measuring in quiet itself never waits: its measurement may need the container, and two
+        such could otherwise hold each other."""
+        return self._wait_while(lambda: self._quiet_elsewhere(certification))
+
+    def _wait_while(self, held: Callable[[], bool]) -> float:
         # Real time, whatever the clock: this waits for other threads and processes, which no virtual clock moves.
         started = time.monotonic()
-        while self._others_quiet(who) and time.monotonic() - started < QUIET_MAX_S:
+        while held() and time.monotonic() - started < QUIET_MAX_S:
             with self._changed:
                 self._changed.wait(0.2)
         return time.monotonic() - started
@@ -281,6 +339,14 @@ class Host:
         with self._changed:
             if who in self._holders:
                 return False
+            if self._holders:
+                return True
+        return any(_live_marker(path) for path in _markers(self.directory))
+
+    def _quiet_elsewhere(self, certification: str) -> bool:
+        with self._changed:
+            if any(holder.startswith(f"{certification} ") for holder in self._holders):
+                return False  # measuring in quiet itself (a stop on a fresh container): two never hold each other
             if self._holders:
                 return True
         return any(_live_marker(path) for path in _markers(self.directory))

@@ -176,7 +176,9 @@ class Certification(Servers):
 
     @contextlib.contextmanager
     def _start_slot(self, containers: int = 1) -> Iterator[None]:
-        """A slot of the scheduler for a container starting or training (the one a node holds, if it is one)."""
+        """A slot of the scheduler for a container starting or training (the one a node holds, if it is one), once no
+        other certification on the host measures in quiet."""
+        self.host.pause_for_other_certifications(self.image.reference)
         with self.scheduler.slot():
             with self._lock:
                 self.containers_started += containers

@@ -166,6 +166,9 @@ class ScriptedHost(Host):
     def measure_load(self, waited: float | None) -> Load:
         return Load(waited, self.load_average, None, 2)
 
+    def pressure_sample(self) -> float | None:
+        return None  # the machine's pressure is not the fake's: a quiet measurement starts at once
+
     @contextlib.contextmanager
     def quiet(self, holder: str) -> Iterator[None]:
         self.quiets.append(holder)

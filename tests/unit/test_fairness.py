@@ -13,12 +13,24 @@ import pytest
 from conformance.checks.health import PingsUnderLoad, judge_pings_under_load
 from conformance.checks.serving import judge_pings
 from conformance.clock import RealClock, VirtualClock
-from conformance.fairness import SCHEDSTAT_SCRIPT, Host, Load, fair, fair_startup, path_wait, task_waits, unjudged
+from conformance.fairness import (
+    PRESSURE_SAMPLE_S,
+    SCHEDSTAT_SCRIPT,
+    SETTLE_MAX_S,
+    Host,
+    Load,
+    fair,
+    fair_startup,
+    path_wait,
+    task_waits,
+    unjudged,
+)
 from conformance.http import Exchange
 from conformance.registry import REGISTRY
 from conformance.runner import FAIL, PASS, SKIP, Outcome, run_clause
+from conformance.testdir import load as load_test_dir
 
-from .checkfakes import GoodImage
+from .checkfakes import GoodImage, write_test_dir
 from .fakebusy import BusyHostPing, EmptyModelOnBusyHost, QueuedPingOnBusyHost, SlowStartOnBusyHost
 from .fakeimages import PingThreeSeconds
 from .faketarget import FakeCertification, ScriptedHost, assert_not_judged_twice, busy_host, certify, rendered
@@ -332,3 +344,76 @@ def test_a_quiet_measurement_in_another_process_holds_this_ones_requests(tmp_pat
     marker.write_text("other SRV-13")
     threading.Timer(0.4, marker.unlink).start()
     assert host.pause_point("image SRV-4") >= 0.3
+
+
+class SettlingHost(Host):
+    """A host whose CPU pressure samples are scripted (%), one per :data:`PRESSURE_SAMPLE_S` of virtual time."""
+
+    def __init__(self, directory: Path, pressures: list[float | None]) -> None:
+        super().__init__(VirtualClock(), directory)
+        self.pressures = pressures
+        self.samples = 0
+
+    def pressure_sample(self) -> float | None:
+        self.clock.sleep(PRESSURE_SAMPLE_S)
+        self.samples += 1
+        return self.pressures.pop(0) if self.pressures else 90.0
+
+
+@pytest.mark.parametrize(
+    ("pressures", "samples"),
+    [
+        ([95.0, 60.0, 12.0], 3),  # another certification's measurement in flight ends, then the quiet begins
+        ([None], 1),  # no PSI on this kernel: nothing to wait for
+        ([], int(SETTLE_MAX_S / PRESSURE_SAMPLE_S)),  # a host that stays busy: at most SETTLE_MAX_S
+    ],
+)
+def test_a_quiet_measurement_starts_once_the_host_has_settled(
+    pressures: list[float | None], samples: int, tmp_path: Path
+) -> None:
+    host = SettlingHost(tmp_path / "quiet", pressures)
+    started = host.clock.now()
+    with host.quiet("image SRV-13"):
+        assert host.samples == samples
+        assert host.clock.now() - started == pytest.approx(samples * PRESSURE_SAMPLE_S)
+
+
+def test_a_start_waits_for_another_certifications_quiet_and_never_for_its_own(tmp_path: Path) -> None:
+    """A container start or training run waits while another certification measures in quiet; one of the
+    certification measuring in quiet does not (its stop may need a fresh container), so that two never hold each
+    other."""
+    host = SettlingHost(tmp_path / "quiet", [None] * 4)
+    assert host.pause_for_other_certifications("image-a") < 0.1
+    with host.quiet("image-b SRV-11"):
+        assert host.pause_for_other_certifications("image-b") < 0.1, "its own quiet does not hold it"
+        with host.quiet("image-a SRV-11"):
+            assert host.pause_for_other_certifications("image-a") < 0.1, "measuring in quiet itself: never held"
+    holder = threading.Thread(target=_hold_quiet, args=(host, "image-b SRV-13", 0.4))
+    holder.start()
+    time.sleep(0.1)
+    assert host.pause_for_other_certifications("image-a") >= 0.2
+    holder.join(5)
+    directory = tmp_path / "quiet"
+    (directory / f"{os.getppid()}-0").write_text("another process's SRV-13")
+    threading.Timer(0.4, (directory / f"{os.getppid()}-0").unlink).start()
+    assert host.pause_for_other_certifications("image-a") >= 0.3, "a quiet in another process holds it too"
+
+
+def _hold_quiet(host: Host, holder: str, seconds: float) -> None:
+    with host.quiet(holder):
+        time.sleep(seconds)
+
+
+def test_a_certification_starts_no_container_while_another_measures_in_quiet(tmp_path: Path) -> None:
+    """A start is the heaviest work a certification does (an interpreter, a model loaded): one beside another
+    certification's quiet measurement would load it as much as the first."""
+    test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir"))
+    certification = FakeCertification(GoodImage(), test_dir, tmp_path / "stage")
+    quiet = certification.host.directory
+    quiet.mkdir(parents=True, exist_ok=True)
+    marker = quiet / f"{os.getppid()}-0"
+    marker.write_text("another-image SRV-13")
+    threading.Timer(0.4, marker.unlink).start()
+    started = time.monotonic()
+    assert certification.default_server().readiness.ready
+    assert time.monotonic() - started >= 0.3
