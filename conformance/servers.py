@@ -102,6 +102,13 @@ class Servers(abc.ABC):
             if spec.name not in self._launched:
                 self._launch(spec, wait=spec.name != SERVE_EMPTY_MODEL.name, default=default)
 
+    def _serve_beside(self, spec: ServeSpec) -> None:
+        """Start ``spec`` beside the default server, healthy or not (its check skips naming SRV-2 if the default is
+        not): the server of a check whose wait is the certification's longest."""
+        with contextlib.suppress(Exception), self._key(serve_key(spec)):
+            if spec.name not in self._launched:
+                self._launch(spec, wait=True)
+
     def current(self, name: str) -> Server | None:
         """The serving container last started for the spec called ``name`` (None if none, or it was discarded)."""
         return self._servers.get(name)

@@ -160,6 +160,8 @@ class Certification(Servers):
         self.second_server = True
         """Whether the replica checks run on a second server of the default configuration (:func:`second_server`)."""
         self._shares = shares(SHAREABLE)
+        self._beside_default: set[str] = set()
+        """The serving variants started with the default server rather than after it (:meth:`container_nodes`)."""
         """Each shareable run's name -> the one run shared by the selected shareable runs (:func:`shares`)."""
 
     @property
@@ -226,6 +228,13 @@ class Certification(Servers):
         chosen = list(selected)
         self.second_server = second_server(chosen)
         planned = plan(chosen, self.policy)
+        self._beside_default = {
+            spec.name
+            for clause in chosen
+            if clause.waits
+            for spec in clause.planned(self.policy)
+            if isinstance(spec, ServeSpec)
+        }
         self._shares = shares([spec for spec in planned if isinstance(spec, TrainSpec)])
         return planned
 
@@ -259,7 +268,12 @@ class Certification(Servers):
         if serving:
             nodes.append(Node(default_server, self._serve_default_ahead, (default_run,), None, True))
         for variant in serving:
-            if variant.name != SERVE_DEFAULT.name:
+            if variant.name in self._beside_default:
+                # A check that waits by design once its server is up (ENV-3's T): its server is the start of the
+                # certification's longest path, so it starts with the default server, not after it.
+                trained = (default_run,) if self.policy.trains else ()
+                nodes.append(Node(node_key(variant), partial(self._serve_beside, variant), trained, None, True))
+            elif variant.name != SERVE_DEFAULT.name:
                 nodes.append(
                     Node(node_key(variant), partial(self._serve_ahead, variant), (default_server,), None, True)
                 )

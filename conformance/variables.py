@@ -11,7 +11,7 @@ from conformance import contract, procs
 from conformance.clock import Clock
 from conformance.context import CheckContext, ServeSpec, wait_for
 from conformance.targets import Server
-from conformance.testdir import POLICY_FILE
+from conformance.testdir import POLICY_FILE, Policy
 
 SETTLE_TIMEOUT_S = 20.0
 """How long workers may take to settle (boot, or respawn) after /ping first answers 200."""
@@ -70,6 +70,18 @@ def env_spec(variables: Variables) -> ServeSpec:
     if variables.timeout:
         env[variables.timeout] = str(contract.ENV_TIMEOUT_PROBE_S)
     return ServeSpec("env", env=env)
+
+
+def frozen_spec(variable: str) -> ServeSpec:
+    """The container ENV-3 freezes the workers of: the timeout variable at T = 10 s."""
+    return ServeSpec("env-timeout", env={variable: str(contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S)})
+
+
+def planned_frozen_spec(policy: Policy) -> ServeSpec | None:
+    """ENV-3's frozen-request container when the policy names the timeout variable (then it is known before any
+    server runs, and the container can start ahead: the longest wait of a certification); None otherwise (the
+    variable is read from the default server's process table, and the check starts the container itself)."""
+    return frozen_spec(policy.timeout_env) if policy.timeout_env else None
 
 
 def process_table_evidence(table: list[procs.Process]) -> tuple[tuple[str, str], ...]:

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 from conformance import contract, freezing, procs
-from conformance.context import CheckContext, ServeSpec, wait_for
+from conformance.context import CheckContext, wait_for
 from conformance.failures import CheckSkipped, NotJudged, Violation
 from conformance.fairness import Load, fair
 from conformance.http import Exchange
@@ -16,8 +16,10 @@ from conformance.targets import Server
 from conformance.variables import (
     Variables,
     env_spec,
+    frozen_spec,
     judged_variables,
     note_judged,
+    planned_frozen_spec,
     settled_workers,
 )
 
@@ -69,6 +71,7 @@ def _nginx_before(ctx: CheckContext, variables: Variables) -> Iterator[Violation
     Level.MUST,
     "MODEL_SERVER_TIMEOUT=T cuts off a request the model does not answer, near T",
     source=contract.DG_INF,
+    uses=(planned_frozen_spec,),
     apart=True,
     waits=contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S,
 )
@@ -148,8 +151,7 @@ def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
 def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
     """ENV-3's behaviour: freeze the workers, send a request, see when and how it ends, resume, recover."""
     limit = float(contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S)
-    spec = ServeSpec("env-timeout", env={variable: str(contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S)})
-    server = ctx.server(spec)
+    server = ctx.server(frozen_spec(variable))
     settled_workers(ctx.clock, server)
     body = ctx.test_dir.payload
     headers = invocation_headers(ctx)

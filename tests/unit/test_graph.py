@@ -34,6 +34,7 @@ from conformance.testdir import load
 
 from .checkfakes import FakeImage, GoodImage, write_test_dir
 from .fakeimages import PingThreeSeconds, SlowInvocations
+from .fakeserver import FakeServer
 from .faketarget import FakeCertification
 
 WAIT_S = 10.0
@@ -385,3 +386,53 @@ def test_a_check_comes_after_the_node_of_each_container_it_uses_a_shared_run_too
         assert not missing, f"{clause.id} would not wait for {missing}"
     assert uses(made, REGISTRY["TRN-6"]) == ["train default", "train isolated+stray-files+extra-config-files"]
     made.close()
+
+
+NAMED_TIMEOUT = '[env]\ntimeout = "MODEL_SERVER_TIMEOUT"\n'
+
+
+def named_timeout(tmp_path: Path, image: FakeImage | None = None) -> FakeCertification:
+    """A certification whose policy names the timeout variable (the reference test-dirs do)."""
+    test_dir = load(write_test_dir(tmp_path / "td", policy=NAMED_TIMEOUT))
+    return FakeCertification(image or GoodImage(), test_dir, tmp_path / "stage", Options(max_examples=0, concurrency=2))
+
+
+def test_the_server_of_a_check_that_waits_by_design_starts_beside_the_default_server(tmp_path: Path) -> None:
+    """ENV-3 holds a request for T once its server is up, the longest path of a certification: when the policy
+    names the timeout variable, its server starts once the training run is in, beside the default server, not
+    after it; when the policy names none, the check reads the variable from the default server and starts it."""
+    made = named_timeout(tmp_path / "named")
+    list(clauses())
+    nodes = {node.key: node for node in made.container_nodes(made.select([REGISTRY["ENV-3"]]))}
+    assert nodes["serve env-timeout"].after == ("train default",)
+    assert nodes["serve default"].after == ("train default",)
+    assert "serve env-timeout" in uses(made, REGISTRY["ENV-3"])
+    made.close()
+    unnamed = certification(tmp_path / "unnamed")
+    keys = [node.key for node in unnamed.container_nodes(unnamed.select([REGISTRY["ENV-3"]]))]
+    assert "serve env-timeout" not in keys, keys
+    unnamed.close()
+
+
+def test_a_server_started_beside_the_default_server_does_not_wait_for_its_health(tmp_path: Path) -> None:
+    """Started beside the default server, ENV-3's server is started whatever the default's health (a variant after
+    it is not started when the default fails SRV-2); the check still skips naming SRV-2, as before."""
+    made = named_timeout(tmp_path, NeverHealthy())
+    list(clauses())
+    graph = Graph(made, [REGISTRY["ENV-3"], REGISTRY["SRV-12"]])
+    outcome = graph.outcome(REGISTRY["ENV-3"])
+    assert outcome.verdict == "skip", outcome.reason
+    assert outcome.depends_on == "SRV-2", outcome.reason
+    assert "env-timeout" in made.servers, "started beside the default server"
+    assert "empty-model" not in made.servers, "a variant after the default server waits for its health"
+    graph.close()
+    made.close()
+
+
+class NeverHealthy(GoodImage):
+    """The default server never answers /ping 200 (SRV-2 fails); ENV-3's server would, beside it."""
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.name == SERVE_DEFAULT.name:
+            return FakeServer(self, spec, ready=False, answered=False, exited=True, exit_code=1, logs="no model\n")
+        return super().serve(spec)
