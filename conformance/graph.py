@@ -12,7 +12,8 @@ graph and starts it; each test then waits for its own clause's outcome and repor
   limit) makes it skip naming them.
 - The checks that share the default server run one at a time (one loads it at a time, and a server an earlier
   check broke is replaced before the next uses it), and so do those on its second and the training checks. A check
-  :attr:`~conformance.registry.Clause.apart` has servers of its own and runs beside them.
+  :attr:`~conformance.registry.Clause.apart` has servers of its own and runs beside them. SRV-11's stop takes the
+  second server once the checks on it are done.
 - Weights: a container start, and each check's own wait (:attr:`~conformance.registry.Clause.waits`), so the
   longest chain (ENV-3's frozen request, with its server) starts first.
 
@@ -29,7 +30,7 @@ from conformance.opt_ml import TRAIN_DEFAULT
 from conformance.registry import Clause, Level, Phase
 from conformance.runner import Outcome, run_clause
 from conformance.scheduler import Node
-from conformance.servers import SERVE_DEFAULT
+from conformance.servers import SERVE_DEFAULT, SERVE_SECOND
 from conformance.sharing import Certification, node_key
 
 CHECK_WEIGHT = 1.0
@@ -60,11 +61,16 @@ def uses(certification: Certification, clause: Clause) -> list[str]:
     return found
 
 
-def clause_node(certification: Certification, clause: Clause) -> Node:
+def clause_node(certification: Certification, clause: Clause, replicas: Iterable[str] = ()) -> Node:
+    """The node of ``clause``: after its needs and the containers it uses; a check that is not a replica but uses the
+    second server (SRV-11's stop: :meth:`~conformance.sharing.Certification.started_as`) after the ``replicas``, the
+    checks on that server, too."""
+    used = uses(certification, clause)
+    last = () if clause.replica or node_key(SERVE_SECOND) not in used else tuple(replicas)
     return Node(
         clause.id,
         partial(run_clause, certification, clause),
-        after=(*clause.needs, *uses(certification, clause)),
+        after=(*clause.needs, *used, *last),
         group=group_of(clause, certification.second_server),
         weight=CHECK_WEIGHT + clause.waits,
     )
@@ -79,8 +85,9 @@ class Graph:
         chosen = list({clause.id: clause for clause in selected}.values())
         for node in certification.container_nodes(certification.select(chosen)):
             self.scheduler.add(node)
+        replicas = [clause.id for clause in chosen if clause.replica] if certification.second_server else []
         for clause in chosen:
-            self.scheduler.add(clause_node(certification, clause))
+            self.scheduler.add(clause_node(certification, clause, replicas))
         self.scheduler.start()
 
     def outcome(self, clause: Clause) -> Outcome:

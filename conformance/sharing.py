@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 
 from conformance import contract
 from conformance.clock import Clock
@@ -28,7 +28,7 @@ from conformance.opt_ml import SHAREABLE, TRAIN_DEFAULT, TrainSpec, combine
 from conformance.options import Options, concurrency
 from conformance.registry import LEAD, Clause, Level, Phase
 from conformance.scheduler import Node, Scheduler
-from conformance.servers import SERVE_DEFAULT, SERVE_SECOND, Servers, serve_key
+from conformance.servers import SERVE_DEFAULT, SERVE_SECOND, SERVE_SIGTERM, Servers, serve_key
 from conformance.targets import ImageFiles, ServeSpec, Target
 from conformance.targets.results import TrainResult
 from conformance.testdir import Policy, TestDir
@@ -243,11 +243,20 @@ class Certification(Servers):
         when there is one (:attr:`second_server`), else the default."""
         return SERVE_SECOND if clause.replica and self.second_server else SERVE_DEFAULT
 
+    @overload
+    def started_as(self, spec: TrainSpec) -> TrainSpec: ...
+    @overload
+    def started_as(self, spec: ServeSpec) -> ServeSpec: ...
     def started_as(self, spec: TrainSpec | ServeSpec) -> TrainSpec | ServeSpec:
-        """What is started for ``spec``: the run it shares with the other selected shareable runs (:func:`shares`),
-        else itself. Its :func:`node_key` is the graph node a check using ``spec`` comes after."""
+        """What is started for ``spec``: the run it shares with the other selected shareable runs (:func:`shares`);
+        for SRV-11's stop, the second server of the default configuration when there is one; else itself. Its
+        :func:`node_key` is the graph node a check using ``spec`` comes after."""
         if isinstance(spec, TrainSpec):
             return self._shares.get(spec.name.removesuffix(MINIMAL_SUFFIX), spec)
+        if spec == SERVE_SIGTERM and self.second_server:
+            # A stop needs a server of the default configuration and nothing after it: the second one, once the
+            # checks on it are done (the graph orders it so), rather than a start of its own.
+            return SERVE_SECOND
         return spec
 
     def container_nodes(self, planned: Iterable[TrainSpec | ServeSpec]) -> list[Node]:

@@ -179,10 +179,13 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
     Why: On UpdateEndpoint and scale-in SageMaker sends SIGTERM, then SIGKILL thirty seconds later. A server that
     never receives SIGTERM (a shell wrapper without `exec`) is killed with requests in flight, and they fail.
 
-    How: Starts a serving container of its own, waits for /ping and for PID 1 to take SIGTERM (up to 5 s more, as
-    TRN-7 does: SageMaker stops an endpoint long after it is healthy), sends `docker stop -t 30` and times the exit
-    (measured): it must come before the SIGKILL. The control is read inside the container: how long its tasks (per
-    program, the one that waited longest) waited for a CPU from the SIGTERM to a second before the SIGKILL (one
+    How: Takes a server of the default configuration: the second one (default-2) once the checks on it are done,
+    when the certification has one, else one of its own. Waits for /ping and for PID 1 to take SIGTERM (up to 5 s
+    more, as TRN-7 does: SageMaker stops an endpoint long after it is healthy), sends `docker stop -t 30` and times
+    the exit (measured): it must come before the SIGKILL. A stop that fails on default-2 (the checks before may have
+    left it so) is timed again on a server of its own, which the verdict is on. The control is read inside the
+    container: how long its tasks (per program, the one that waited longest) waited for a CPU from the SIGTERM to a
+    second before the SIGKILL (one
     `docker exec` as SIGTERM goes, one then if the server is still running). A SIGKILL after under a second of
     waiting fails (a shell that never passes SIGTERM on waits for nothing); one that the waiting can explain is timed
     again on a fresh server with the other checks paused, else not judged. Without the waits (no `sh` in the image),
@@ -190,23 +193,34 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
     """
 
     commands: list[str] = []
+    on = [ctx.certification.started_as(SERVE_SIGTERM)]
 
     def stopped() -> StopResult:
-        server = ctx.server(SERVE_SIGTERM)
+        server = ctx.server(on[-1])
         commands.append(server.stop_command(contract.SERVE_STOP_GRACE_S))
         try:
             return server.stop_gracefully(contract.SERVE_STOP_GRACE_S)
         finally:
-            ctx.discard(SERVE_SIGTERM)  # stopped: a second measurement starts a fresh one
+            ctx.discard(on[-1])  # stopped: a second measurement starts a fresh one
 
-    stop = ctx.timed(
-        stopped,
-        StopResult.judged_seconds,
-        contract.SERVE_STOP_GRACE_S,
-        f"the stop (SIGTERM, SIGKILL after {contract.SERVE_STOP_GRACE_S} s)",
-        load_of=lambda stop: stop.load,
-        judge=StopResult.fair,
-    )
+    def timed() -> StopResult:
+        return ctx.timed(
+            stopped,
+            StopResult.judged_seconds,
+            contract.SERVE_STOP_GRACE_S,
+            f"the stop (SIGTERM, SIGKILL after {contract.SERVE_STOP_GRACE_S} s)",
+            load_of=lambda stop: stop.load,
+            judge=StopResult.fair,
+        )
+
+    stop = timed()
+    if on[-1] != SERVE_SIGTERM and (stop.killed or stop.already_exited):
+        ctx.note(
+            f"the stop of {on[-1].name} after the checks on it {'was SIGKILLed' if stop.killed else 'found it exited'}"
+            ": timed again on a server of its own"
+        )
+        on.append(SERVE_SIGTERM)
+        stop = timed()
     ctx.measure("serve_sigterm_seconds", stop.seconds)
     if stop.already_exited:
         yield Violation(

@@ -436,3 +436,67 @@ class NeverHealthy(GoodImage):
         if spec.name == SERVE_DEFAULT.name:
             return FakeServer(self, spec, ready=False, answered=False, exited=True, exit_code=1, logs="no model\n")
         return super().serve(spec)
+
+
+def stop_order(made: FakeCertification, selected: list[Clause]) -> tuple[Graph, list[str]]:
+    """The graph of ``selected``, each check recording when it started and ended."""
+    order: list[str] = []
+
+    def recorded(clause: Clause) -> Clause:
+        def function(ctx: CheckContext) -> Any:
+            order.append(f"{clause.id} started")
+            found = list(clause.run(ctx))
+            order.append(f"{clause.id} done")
+            return found
+
+        return dataclasses.replace(clause, function=function)
+
+    return Graph(made, [recorded(c) for c in selected]), order
+
+
+def test_the_stop_takes_the_second_server_once_the_checks_on_it_are_done(tmp_path: Path) -> None:
+    """SRV-11 stops a server of the default configuration: given a second one (default-2), that one once every check
+    on it is done, rather than a container of its own: one start fewer."""
+    made = certification(tmp_path, slots=2)
+    list(clauses())
+    selected = [REGISTRY[c] for c in ("SRV-1", "SRV-2", "SRV-3", "SRV-4", "SRV-9", "SRV-11", "SRV-13", "SRV-15")]
+    graph, order = stop_order(made, selected)
+    assert made.second_server
+    assert [graph.outcome(c).verdict for c in selected] == [PASS] * len(selected)
+    launched = [name for name, *_ in made.fake_target.launches]
+    assert "sigterm" not in launched, launched
+    assert launched.count("default-2") == 1, launched
+    for replica in ("SRV-9", "SRV-13", "SRV-15"):
+        assert order.index(f"{replica} done") < order.index("SRV-11 started"), order
+    graph.close()
+    made.close()
+
+
+def test_a_stop_that_fails_on_the_second_server_is_timed_again_on_a_server_of_its_own(tmp_path: Path) -> None:
+    """The checks before it may have left the second server so: a failed stop there is timed again on a fresh server
+    of its own before the clause fails, so that the failure is SRV-11's own."""
+    from .fakeimages import IgnoresSigterm
+
+    made = certification(tmp_path, IgnoresSigterm(), slots=2)
+    list(clauses())
+    selected = [REGISTRY[c] for c in ("SRV-1", "SRV-2", "SRV-3", "SRV-4", "SRV-11", "SRV-13")]
+    graph, _ = stop_order(made, selected)
+    outcome = graph.outcome(REGISTRY["SRV-11"])
+    assert outcome.verdict == "fail", outcome.reason
+    assert any("timed again on a server of its own" in note for note in outcome.notes), outcome.notes
+    launched = [name for name, *_ in made.fake_target.launches]
+    assert "sigterm" in launched, launched
+    graph.close()
+    made.close()
+
+
+def test_a_narrow_stop_has_a_server_of_its_own(tmp_path: Path) -> None:
+    made = certification(tmp_path, slots=2)
+    list(clauses())
+    graph, _ = stop_order(made, [REGISTRY["SRV-11"]])
+    assert graph.outcome(REGISTRY["SRV-11"]).verdict == PASS
+    launched = [name for name, *_ in made.fake_target.launches]
+    assert "sigterm" in launched, launched
+    assert "default-2" not in launched, launched
+    graph.close()
+    made.close()
