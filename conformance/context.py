@@ -25,7 +25,14 @@ from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec
 from conformance.options import Options
 from conformance.pid1 import StopResult
 from conformance.procs import Process
-from conformance.servers import SERVE_DEFAULT, SERVE_EMPTY_MODEL, SERVE_ISOLATED, SERVE_SECOND, SERVE_SIGTERM
+from conformance.servers import (
+    SERVE_BIND_TO_PORT,
+    SERVE_DEFAULT,
+    SERVE_EMPTY_MODEL,
+    SERVE_ISOLATED,
+    SERVE_SECOND,
+    SERVE_SIGTERM,
+)
 from conformance.sharing import (
     Certification,
     hung_dependency,
@@ -383,6 +390,7 @@ def wait_for(clock: Clock, condition: Callable[[], bool], timeout: float, interv
 __all__ = [
     "MINIMAL_FORM_MODEL_NOTE",
     "MINIMAL_FORM_NOTE",
+    "SERVE_BIND_TO_PORT",
     "SERVE_DEFAULT",
     "SERVE_EMPTY_MODEL",
     "SERVE_ISOLATED",

@@ -201,8 +201,6 @@ BIND_TO_PORT_ENV: Final = "SAGEMAKER_BIND_TO_PORT"
 SAFE_PORT_RANGE_ENV: Final = "SAGEMAKER_SAFE_PORT_RANGE"
 BIND_TO_PORT_LABEL: Final = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 """Images that honour ``SAGEMAKER_BIND_TO_PORT`` must carry this label set to ``true`` (DG_PIPE)."""
-BIND_TO_PORT_PROBE: Final = 9090
-SAFE_PORT_RANGE_PROBE: Final = "9091-9099"
 
 # --- Deployment profiles: inference pipelines and multi-container endpoints (DG_PIPE) ------------
 PIPELINE_PORTS: Final = (9090, 9190)

@@ -27,6 +27,17 @@ SERVE_DEFAULT = ServeSpec("default")
 SERVE_SIGTERM = ServeSpec("sigterm")
 SERVE_EMPTY_MODEL = ServeSpec("empty-model", model="empty")
 SERVE_ISOLATED = ServeSpec("isolated", isolated=True)
+SERVE_BIND_TO_PORT = ServeSpec(
+    "bind-to-port",
+    env={
+        contract.BIND_TO_PORT_ENV: str(contract.PIPELINE_PORTS[0]),
+        contract.SAFE_PORT_RANGE_ENV: contract.PIPELINE_SAFE_PORT_RANGES[0],
+    },
+    port=contract.PIPELINE_PORTS[0],
+    publish=(contract.PIPELINE_PORTS[1],),
+)
+"""ENV-5's server, and the first copy of ENV-6's pipeline (one container: ENV-6 needs ENV-5, so it comes after and
+adds the second copy in this one's network namespace, on the port this one publishes)."""
 SERVE_SECOND = ServeSpec("default-2")
 """A second server of the default configuration, for the checks that run on it (:attr:`.registry.Clause.replica`)."""
 

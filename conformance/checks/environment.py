@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 
 from conformance import contract
-from conformance.context import SERVE_DEFAULT, CheckContext, ServeSpec
+from conformance.context import SERVE_BIND_TO_PORT, SERVE_DEFAULT, CheckContext, ServeSpec
 from conformance.failures import CheckSkipped, Violation
 from conformance.invoking import accepted, exchange_violation, invoke, response_records
 from conformance.registry import Level, check
@@ -188,9 +188,8 @@ def bind_to_port(ctx: CheckContext) -> Iterator[Violation]:
     """
     if ctx.image.labels.get(contract.BIND_TO_PORT_LABEL, "").lower() != "true":
         raise CheckSkipped(f"the image does not claim the capability (label {contract.BIND_TO_PORT_LABEL}=true)")
-    port = contract.BIND_TO_PORT_PROBE
-    env = {contract.BIND_TO_PORT_ENV: str(port), contract.SAFE_PORT_RANGE_ENV: contract.SAFE_PORT_RANGE_PROBE}
-    server = ctx.server(ServeSpec("bind-to-port", env=env, port=port), ready=False)
+    port = SERVE_BIND_TO_PORT.port
+    server = ctx.server(SERVE_BIND_TO_PORT, ready=False)
     if not server.readiness.ready:
         yield Violation(
             f"{contract.BIND_TO_PORT_ENV}={port} did not move the listener, though the image claims it does",

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from conformance import contract
-from conformance.context import CheckContext, ServeSpec
+from conformance.context import SERVE_BIND_TO_PORT, CheckContext, ServeSpec
 from conformance.failures import CheckSkipped, DependencyFailed, Violation
 from conformance.http import Exchange
 from conformance.invoking import invoke, response_records, sized_payload
@@ -27,14 +27,12 @@ def port_range(text: str) -> range:
 
 
 def pipeline_specs() -> tuple[ServeSpec, ServeSpec]:
-    """The two copies ENV-6 starts: the first publishes both ports, the second joins its network namespace."""
-    first_port, second_port = contract.PIPELINE_PORTS
-    first_range, second_range = contract.PIPELINE_SAFE_PORT_RANGES
-    first = ServeSpec(
-        "pipeline-first",
-        env={contract.BIND_TO_PORT_ENV: str(first_port), contract.SAFE_PORT_RANGE_ENV: first_range},
-        port=first_port,
-        publish=(second_port,),
+    """The two copies ENV-6 runs: the first is ENV-5's server, which publishes both ports; the second joins its
+    network namespace."""
+    first, second_port, second_range = (
+        SERVE_BIND_TO_PORT,
+        contract.PIPELINE_PORTS[1],
+        contract.PIPELINE_SAFE_PORT_RANGES[1],
     )
     second = ServeSpec(
         "pipeline-second",
@@ -76,11 +74,12 @@ def pipeline_neighbours(ctx: CheckContext) -> Iterator[Violation]:
     127.0.0.1:8000, a metrics endpoint) collides with its neighbour, or with a second copy of itself, and one of
     them fails to start.
 
-    How: Skipped unless the image carries the label. Starts one copy with SAGEMAKER_BIND_TO_PORT=9090 and
-    SAGEMAKER_SAFE_PORT_RANGE=9091-9099, then a second in the first's network namespace (`docker run --network
-    container:FIRST`) with 9190 and 9191-9199; requires /ping and the test-dir's payload to answer on both ports,
-    the first still to answer after the second started, and every listening TCP socket in the shared namespace
-    (/proc/net/tcp and tcp6) to be on one of the two ports or in one of the two ranges.
+    How: Skipped unless the image carries the label. The first copy is ENV-5's server (SAGEMAKER_BIND_TO_PORT=9090
+    and SAGEMAKER_SAFE_PORT_RANGE=9091-9099, started once for both clauses); then starts a second in the first's
+    network namespace (`docker run --network container:FIRST`) with 9190 and 9191-9199; requires /ping and the
+    test-dir's payload to answer on both ports, the first still to answer after the second started, and every
+    listening TCP socket in the shared namespace (/proc/net/tcp and tcp6) to be on one of the two ports or in one of
+    the two ranges.
     """
     if ctx.image.labels.get(contract.BIND_TO_PORT_LABEL, "").lower() != "true":
         raise CheckSkipped(f"the image does not claim the capability (label {contract.BIND_TO_PORT_LABEL}=true)")

@@ -9,12 +9,14 @@ import pytest
 from conformance import contract
 from conformance.checks.profiles import listed_models, oom_kills, pipeline_specs, port_range, stray_listeners
 from conformance.failures import HarnessError
-from conformance.runner import FAIL, PASS, SKIP
+from conformance.registry import REGISTRY, clauses
+from conformance.runner import FAIL, PASS, SKIP, run_clause
+from conformance.testdir import load as load_test_dir
 
-from .checkfakes import GoodImage, image_info, serverless_test_dir
+from .checkfakes import GoodImage, image_info, serverless_test_dir, write_test_dir
 from .fakeenv import SharesPorts
 from .fakeimages import MultiModel, Serverless
-from .faketarget import certify, rendered
+from .faketarget import FakeCertification, certify, rendered
 
 
 def test_port_range_is_inclusive() -> None:
@@ -44,7 +46,19 @@ def test_env6_skips_an_image_without_the_label(tmp_path: Path) -> None:
 def test_env6_two_copies_on_their_own_ports_pass(tmp_path: Path) -> None:
     outcome, certification = certify(SharesPorts(), "ENV-6", tmp_path)
     assert outcome.verdict == PASS, outcome.failure.render() if outcome.failure else outcome.reason
-    assert sorted(certification.servers) == ["default", "pipeline-first", "pipeline-second"]  # nothing unasked for
+    assert sorted(certification.servers) == ["bind-to-port", "default", "pipeline-second"]  # nothing unasked for
+
+
+def test_env5_and_env6_share_the_first_copy(tmp_path: Path) -> None:
+    """ENV-6's first copy is ENV-5's server (the same variables; it publishes the second's port too): two containers
+    for the two clauses, not three."""
+    test_dir = load_test_dir(write_test_dir(tmp_path / "test-dir"))
+    certification = FakeCertification(SharesPorts(), test_dir, tmp_path / "stage")
+    list(clauses())
+    assert run_clause(certification, REGISTRY["ENV-5"]).verdict == PASS
+    assert run_clause(certification, REGISTRY["ENV-6"]).verdict == PASS
+    launched = [name for name, *_ in certification.fake_target.launches]
+    assert sorted(launched) == ["bind-to-port", "default", "pipeline-second"], launched
 
 
 def test_env6_a_fixed_second_port_fails_both_ways(tmp_path: Path) -> None:
