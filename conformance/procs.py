@@ -197,14 +197,6 @@ def server_timeout(master: Process) -> float | None:
         return None
 
 
-def idle_heartbeat(master: Process, timeout: float) -> float:
-    """How long an idle worker of this gunicorn ``master`` may go between heartbeats, the moments its silence is
-    counted from: uvicorn's worker class beats every ``timeout`` (gunicorn passes its timeout as uvicorn's
-    ``timeout_notify``), gunicorn's own workers every ``timeout``/2 (their wait for a request wakes that often)."""
-    worker_class = option_value(master.args, "--worker-class", "-k") or ""
-    return timeout if "uvicorn" in worker_class.lower() else timeout / 2
-
-
 def nginx_master(processes: Sequence[Process]) -> Process | None:
     return next((p for p in processes if p.args.startswith("nginx: master process")), None)
 

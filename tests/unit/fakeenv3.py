@@ -177,28 +177,3 @@ class IdleHeartbeat(GoodImage):
         server.replace_processes(set(server.frozen))
         server.clock.sleep(3 * WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
         return replace(self.invoke(server, body, headers), elapsed=7.0)
-
-
-@dataclass
-class UvicornHeartbeat(GoodImage):
-    """gunicorn with --timeout T and uvicorn's worker class, whose workers beat only every T (uvicorn's
-    timeout_notify is gunicorn's timeout): a worker idle a while before the freeze is replaced at once (seen on the
-    text-generation reference image: 0.3 s after the freeze, with T = 10). ``worker_class`` None: gunicorn's own
-    sync workers, which beat every T/2, so the same early replacement is a limit of the server's own."""
-
-    worker_class: str | None = "uvicorn_worker.UvicornWorker"
-
-    def process_table(self, workers: int, timeout: int) -> list[Process]:
-        table = super().process_table(workers, timeout)
-        if self.worker_class is None:
-            return table
-        return [
-            replace(p, args=f"{p.args} --worker-class {self.worker_class}") if "gunicorn" in p.args else p
-            for p in table
-        ]
-
-    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
-        server.clock.sleep(0.3)
-        server.replace_processes(set(server.frozen))
-        server.clock.sleep(3 * WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
-        return replace(self.invoke(server, body, headers), elapsed=0.3 + 3 * WATCH_INTERVAL_S)

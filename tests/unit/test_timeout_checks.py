@@ -29,7 +29,6 @@ from .fakeenv3 import (
     SlowBootingWorker,
     SlowFreshWorker,
     SlowProcessTable,
-    UvicornHeartbeat,
     race_clock,
 )
 from .fakeserver import FakeServer, Response
@@ -362,18 +361,6 @@ def test_env3_an_early_replacement_on_a_busy_host_is_timed_again_never_taken_for
         assert outcome.verdict == SKIP
         assert outcome.not_judged, outcome.reason
         assert "while the host was busy" in outcome.reason
-
-
-def test_env3_any_early_replacement_by_uvicorn_workers_with_t_on_the_command_line_is_t_acting(tmp_path: Path) -> None:
-    """gunicorn's uvicorn workers beat every T (uvicorn's timeout_notify): one idle a while before the freeze has its
-    last beat up to T back, and gunicorn replaces it at once; gunicorn's own workers beat every T/2, so the same
-    early replacement is still a limit of the server's own (skipped, not passed)."""
-    outcome, _ = certify(UvicornHeartbeat(), "ENV-3", tmp_path / "uvicorn", clock=race_clock())
-    assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
-    assert any("every T when idle" in note for note in outcome.notes), outcome.notes
-    outcome, _ = certify(UvicornHeartbeat(worker_class=None), "ENV-3", tmp_path / "sync", clock=race_clock())
-    assert outcome.verdict == SKIP, outcome.reason
-    assert "a limit of its own" in outcome.reason
 
 
 def test_env3_a_replacement_from_half_of_t_with_t_on_the_command_line_is_t_acting(tmp_path: Path) -> None:
