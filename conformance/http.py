@@ -26,6 +26,10 @@ class Exchange:
     elapsed: float
     error: str | None = None
     payload_file: Path | None = field(default=None, compare=False)
+    dropped_after: float | None = None
+    """Seconds after which the server closed the kept connection the request first went out on, unanswered; the
+    answer is then the one to the same request sent again on a fresh connection (:func:`send`), and ``elapsed``
+    counts both. A server that gives up on a request it cannot answer (a timeout over a hung worker) does that."""
 
     @property
     def media_type(self) -> str:
@@ -50,6 +54,8 @@ class Exchange:
         if self.status is None:
             return (("Request", sent),)
         received = f"{self.status} {self.reason} in {self.elapsed:.3f} s"
+        if self.dropped_after is not None:
+            received += f" (sent again: the first connection was closed unanswered after {self.dropped_after:.3f} s)"
         for name in ("content-type", "content-length"):
             if name in self.headers:
                 received += f"\n{name}: {self.headers[name]}"
@@ -85,6 +91,7 @@ def send(
     """Send one request and keep everything about it, including failures to connect."""
     sent_headers = dict(headers or {})
     started = time.perf_counter()
+    dropped_after = None
     try:
         try:
             response = session.request(method, url, data=body or None, headers=sent_headers, timeout=timeout)
@@ -93,7 +100,9 @@ def send(
                 raise
             # A pooled connection the server closed without saying so (SRV-20's finding, judged there once):
             # the pool has dropped it, and the request goes out again on a fresh connection, as Go's client
-            # (SageMaker's health checker) does, so that other clauses judge their own subject.
+            # (SageMaker's health checker) does, so that other clauses judge their own subject. When and that it
+            # was cut stays in the exchange: a server that gave up on the request cut it (ENV-3).
+            dropped_after = time.perf_counter() - started
             response = session.request(method, url, data=body or None, headers=sent_headers, timeout=timeout)
     except requests.RequestException as error:
         return Exchange(
@@ -108,7 +117,9 @@ def send(
             time.perf_counter() - started,
             error=f"{type(error).__name__}: {error}",
             payload_file=payload_file,
+            dropped_after=dropped_after,
         )
+    answered = response.elapsed.total_seconds() if response.elapsed else time.perf_counter() - started
     return Exchange(
         method=method,
         url=url,
@@ -118,8 +129,9 @@ def send(
         reason=response.reason or "",
         headers={k.lower(): v for k, v in response.headers.items()},
         body=response.content,
-        elapsed=response.elapsed.total_seconds() if response.elapsed else time.perf_counter() - started,
+        elapsed=answered if dropped_after is None else dropped_after + answered,
         payload_file=payload_file,
+        dropped_after=dropped_after,
     )
 
 

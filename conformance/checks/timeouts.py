@@ -36,8 +36,10 @@ RECOVERY_S = 30.0
 
 
 def _cut(exchange: Exchange) -> bool:
-    """The server gave up on the request: an error status or a closed connection, not an answer."""
-    return exchange.status is None or exchange.status >= 500 or exchange.status == 408
+    """The server gave up on the request: an error status or a closed connection, not an answer (also when the
+    harness's client then sent it again on a fresh connection and got one: :attr:`Exchange.dropped_after`)."""
+    cut_off = exchange.status is None or exchange.status >= 500 or exchange.status == 408
+    return cut_off or exchange.dropped_after is not None
 
 
 def _nginx_before(ctx: CheckContext, variables: Variables) -> Iterator[Violation]:
@@ -288,6 +290,8 @@ def _moments(exchange: Exchange, replaced_at: tuple[float, float] | None) -> tup
     """When the server decided, by the request's clock: as early as it can have been, and as late. A cut is the
     answer; when a fresh worker answered, the decision was the replacement, not the answer (seen in a reading of
     the process table: early by when the reading came back, late by when it was asked for)."""
+    if exchange.dropped_after is not None:
+        return exchange.dropped_after, exchange.dropped_after
     if _cut(exchange) or replaced_at is None:
         return exchange.elapsed, exchange.elapsed
     return replaced_at[1], replaced_at[0]

@@ -177,3 +177,14 @@ class IdleHeartbeat(GoodImage):
         server.replace_processes(set(server.frozen))
         server.clock.sleep(3 * WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
         return replace(self.invoke(server, body, headers), elapsed=7.0)
+
+
+class CutOnAKeptConnection(GoodImage):
+    """gunicorn's gthread workers keep connections: ENV-3's request went out on one a frozen worker held, gunicorn
+    killed that worker at T (closing it unanswered), and the harness's client sent the request again on a fresh
+    connection, which a fresh worker answered at once (CI: 200 after 0.07 s, the cut 10.9 s in)."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        server.clock.sleep(10.9)
+        server.replace_processes(set(server.frozen))
+        return replace(self.invoke(server, body, headers), elapsed=10.97, dropped_after=10.9)

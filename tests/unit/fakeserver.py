@@ -48,6 +48,9 @@ class Response:
     content_type: str | None = "text/csv"
     elapsed: float = 0.002
     headers: Mapping[str, str] = field(default_factory=dict)
+    dropped_after: float | None = None
+    """The kept connection was closed unanswered after this long, and the answer came on a fresh one
+    (conformance.http.send): ``elapsed`` counts both."""
 
 
 class FakeServer:
@@ -171,6 +174,7 @@ class FakeServer:
             response.body,
             response.elapsed,
             payload_file=payload_file,
+            dropped_after=response.dropped_after,
         )
 
     def keep_alive(self, requests: Sequence[Request], *, timeout: float | None = None) -> list[Turn] | None:

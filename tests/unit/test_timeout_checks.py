@@ -21,6 +21,7 @@ from conformance.testdir import load as load_test_dir
 from .checkfakes import GoodImage, write_test_dir
 from .fakeenv import HARD_CODED, RecordedProcessTable
 from .fakeenv3 import (
+    CutOnAKeptConnection,
     EarlyReplacementOnABusyHost,
     FreshWorkerSlowOnABusyHost,
     GunicornOnABusyEngine,
@@ -367,3 +368,11 @@ def test_env3_a_replacement_from_half_of_t_with_t_on_the_command_line_is_t_actin
     outcome, _ = certify(IdleHeartbeat(), "ENV-3", tmp_path, clock=race_clock())
     assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
     assert any("acts from T/2 on" in note for note in outcome.notes)
+
+
+def test_env3_a_cut_on_a_kept_connection_answered_on_a_fresh_one_is_a_cut_at_its_moment(tmp_path: Path) -> None:
+    """The harness's client sends again on a fresh connection when the server closed a kept one unanswered
+    (conformance.http.send); ENV-3 judges the cut, at the moment it came, not the resend's quick answer."""
+    outcome, _ = certify(CutOnAKeptConnection(), "ENV-3", tmp_path, clock=race_clock())
+    assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
+    assert outcome.measurements["frozen_request_seconds"] >= 10.9

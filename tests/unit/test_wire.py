@@ -147,3 +147,33 @@ def test_the_harness_client_resends_once_on_a_connection_the_server_dropped() ->
     with serving(closes_unannounced) as url:
         answers = [send(session, "GET", url + "/ping", timeout=5) for _ in range(4)]
     assert [a.status for a in answers] == [200, 200, 200, 200], [a.error for a in answers]
+
+
+def cuts_the_second_request_on_a_kept_connection(conn: socket.socket) -> None:
+    """Answers the first request and keeps the connection; holds the next one on it, then closes it unanswered (a
+    server giving up on a hung worker, as gunicorn does after its timeout)."""
+    if not read_request(conn):
+        return
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    if read_request(conn):
+        time.sleep(0.6)
+
+
+def test_a_request_the_server_cut_on_a_kept_connection_says_so_and_counts_its_whole_time() -> None:
+    """The resend on a fresh connection answers, but the exchange keeps when the first connection was cut and the
+    whole time the client waited: a cut is what ENV-3 looks for, and a duration the request's clock, not the
+    resend's (ENV-3 once took a cut after 11 s for an answer after 0.07 s)."""
+    import requests
+
+    from conformance.http import send
+
+    session = requests.Session()
+    with serving(cuts_the_second_request_on_a_kept_connection) as url:
+        first = send(session, "GET", url + "/ping", timeout=5)
+        cut = send(session, "POST", url + "/invocations", timeout=5)
+    assert first.status == 200
+    assert first.dropped_after is None
+    assert cut.status == 200, cut.error
+    assert cut.dropped_after is not None
+    assert cut.dropped_after >= 0.5
+    assert cut.elapsed >= cut.dropped_after
