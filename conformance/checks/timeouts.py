@@ -186,7 +186,9 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
         load = ctx.certification.host.measure_load(None)
         configured = procs.server_timeout(count.master) if count.master else None
         own_limit = configured is None or configured == limit  # another --timeout fails whatever the load
-        unfair = _unfair_why(exchange, moment, lead, limit, replaced_at, load, early_may_be_host=own_limit)
+        unfair = _unfair_why(
+            exchange, moment, lead, limit, replaced_at, load, early_may_be_host=own_limit, configured=configured
+        )
         late_boot = _late_boot(exchange, gone, fresh, limit, replaced_at)
         if attempt == LATE_BOOT_RETRIES or not (late_boot or unfair):
             quiet.close()
@@ -247,7 +249,7 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
             f"running the model was frozen (PIDs {', '.join(map(str, frozen))}: {count.rule}) and none was "
             "replaced: another process runs it, and ENV-3 cannot freeze it"
         )
-    elif configured == limit and not cut and limit / 2 - HEARTBEAT_SLACK_S <= moment < limit - HEARTBEAT_SLACK_S:
+    elif not cut and _t_acting_early(configured, limit, moment):
         # The command line carries T, and gunicorn counts a worker's silence from its last heartbeat, which an idle
         # worker sends only every T/2: a replacement from T/2 on is T acting (seen: 4.9 s with T = 10 in CI).
         ctx.note(
@@ -307,6 +309,13 @@ def _unfair(moment: float, lead: float, limit: float) -> bool:
     return moment < early <= moment + lead
 
 
+def _t_acting_early(configured: float | None, limit: float, moment: float) -> bool:
+    """A replacement before T - 1 s that is T acting: `--timeout T` on the command line, and from T/2 on (gunicorn
+    counts a worker's silence from its last heartbeat, which an idle worker sends every T/2, its uvicorn worker
+    class too)."""
+    return configured == limit and limit / 2 - HEARTBEAT_SLACK_S <= moment < limit - HEARTBEAT_SLACK_S
+
+
 def _unfair_why(
     exchange: Exchange,
     moment: float,
@@ -316,6 +325,7 @@ def _unfair_why(
     load: Load,
     *,
     early_may_be_host: bool = True,
+    configured: float | None = None,
 ) -> str | None:
     """Why the host, not the server, may have decided ENV-3's verdict; None when the timing was fair. Early: see
     :func:`_unfair`; and a replacement before T - 1 s while the load average was at least the CPU count, when
@@ -329,8 +339,10 @@ def _unfair_why(
         return _unfair_text(moment, lead, limit)
     early = limit - HEARTBEAT_SLACK_S
     replaced_early = not _cut(exchange) and replaced_at is not None and moment < early
-    # The load average kept tasks waiting: a heartbeat may have come late, before the freeze.
-    if early_may_be_host and replaced_early and not fair(limit, limit, load):
+    # The load average kept tasks waiting: a heartbeat may have come late, before the freeze. Not when T counted
+    # from an idle worker's last heartbeat explains the moment anyway (the verdict is the same whatever the load).
+    t_acting = _t_acting_early(configured, limit, moment)
+    if early_may_be_host and replaced_early and not t_acting and not fair(limit, limit, load):
         return (
             f"the server replaced its frozen workers {moment:.1f} s after the request, before T - "
             f"{HEARTBEAT_SLACK_S:g} s = {early:g} s, while the host was busy: a worker kept from its heartbeat "

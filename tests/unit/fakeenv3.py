@@ -188,3 +188,16 @@ class CutOnAKeptConnection(GoodImage):
         server.clock.sleep(10.9)
         server.replace_processes(set(server.frozen))
         return replace(self.invoke(server, body, headers), elapsed=10.97, dropped_after=10.9)
+
+
+@dataclass
+class HalfTOnABusyHost(GoodImage):
+    """gunicorn with uvicorn workers and --timeout T beside other certifications (CI, the json-api corpus image): the
+    frozen workers replaced 6.1 s after the request, from T/2 on, which T counted from an idle worker's last
+    heartbeat explains whatever the load."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        server.clock.sleep(6.1)
+        server.replace_processes(set(server.frozen))
+        server.clock.sleep(3 * WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
+        return replace(self.invoke(server, body, headers), elapsed=6.1 + 3 * WATCH_INTERVAL_S)

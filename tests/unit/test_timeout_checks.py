@@ -25,6 +25,7 @@ from .fakeenv3 import (
     EarlyReplacementOnABusyHost,
     FreshWorkerSlowOnABusyHost,
     GunicornOnABusyEngine,
+    HalfTOnABusyHost,
     IdleHeartbeat,
     LateWorkerBesideTheFrozenRequest,
     SlowBootingWorker,
@@ -376,3 +377,17 @@ def test_env3_a_cut_on_a_kept_connection_answered_on_a_fresh_one_is_a_cut_at_its
     outcome, _ = certify(CutOnAKeptConnection(), "ENV-3", tmp_path, clock=race_clock())
     assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
     assert outcome.measurements["frozen_request_seconds"] >= 10.9
+
+
+def test_env3_a_replacement_from_half_of_t_on_a_busy_host_is_t_acting_not_unjudged(tmp_path: Path) -> None:
+    """The T/2 rule explains a replacement from T/2 on with --timeout T on the command line whatever the load: the
+    verdict does not hang on the host, so ENV-3 neither measures again nor leaves the clause unjudged."""
+    test_dir = load_test_dir(write_test_dir(tmp_path / "td"))
+    certification = FakeCertification(HalfTOnABusyHost(), test_dir, tmp_path / "stage", clock=race_clock())
+    assert isinstance(certification.host, ScriptedHost)
+    certification.host.load_average = (3.67, 2.08, 3.37)
+    list(clauses())
+    outcome = run_clause(certification, REGISTRY["ENV-3"])
+    assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
+    assert certification.host.quiets == []
+    assert any("acts from T/2 on" in note for note in outcome.notes), outcome.notes
