@@ -336,17 +336,18 @@ class Host:
         return time.monotonic() - started
 
     def _others_quiet(self, who: str) -> bool:
-        with self._changed:
-            if who in self._holders:
-                return False
-            if self._holders:
-                return True
-        return any(_live_marker(path) for path in _markers(self.directory))
+        return self._held(lambda holder: holder == who)
 
     def _quiet_elsewhere(self, certification: str) -> bool:
+        # One measuring in quiet itself (a stop on a fresh container) goes on: two never hold each other.
+        return self._held(lambda holder: holder.startswith(f"{certification} "))
+
+    def _held(self, own: Callable[[str], bool]) -> bool:
+        """Whether a quiet measurement holds the caller: none of the holders here is ``own``, and some holder here
+        or a live marker of another process is."""
         with self._changed:
-            if any(holder.startswith(f"{certification} ") for holder in self._holders):
-                return False  # measuring in quiet itself (a stop on a fresh container): two never hold each other
+            if any(own(holder) for holder in self._holders):
+                return False
             if self._holders:
                 return True
         return any(_live_marker(path) for path in _markers(self.directory))
