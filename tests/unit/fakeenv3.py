@@ -201,3 +201,24 @@ class HalfTOnABusyHost(GoodImage):
         server.replace_processes(set(server.frozen))
         server.clock.sleep(3 * WATCH_INTERVAL_S)  # the watch sees the replacement while the request is open
         return replace(self.invoke(server, body, headers), elapsed=6.1 + 3 * WATCH_INTERVAL_S)
+
+
+class KilledFromHalfTOnAKeptConnection(GoodImage):
+    """gunicorn with uvicorn workers and --timeout T beside other certifications (CI, the text-generation reference
+    image): the arbiter killed a frozen worker 7.7 s after the request (its silence counted from its last heartbeat,
+    up to T/2 before the freeze), which closed the kept connection the request was on; the harness's client sent it
+    again and a fresh worker answered."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        server.clock.sleep(7.7)
+        server.replace_processes(set(server.frozen))
+        return replace(self.invoke(server, body, headers), elapsed=8.97, dropped_after=7.66)
+
+
+class ProxyCutFromHalfT(GoodImage):
+    """A front proxy with a limit of its own (6 s) answers 504 to the request while the frozen workers are all still
+    there: --timeout T on the command line does not make that early cut T acting."""
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        server.clock.sleep(6.0)
+        return Response(504, b"upstream timed out", "text/plain", elapsed=6.0)

@@ -27,7 +27,9 @@ from .fakeenv3 import (
     GunicornOnABusyEngine,
     HalfTOnABusyHost,
     IdleHeartbeat,
+    KilledFromHalfTOnAKeptConnection,
     LateWorkerBesideTheFrozenRequest,
+    ProxyCutFromHalfT,
     SlowBootingWorker,
     SlowFreshWorker,
     SlowProcessTable,
@@ -391,3 +393,21 @@ def test_env3_a_replacement_from_half_of_t_on_a_busy_host_is_t_acting_not_unjudg
     assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
     assert certification.host.quiets == []
     assert any("acts from T/2 on" in note for note in outcome.notes), outcome.notes
+
+
+def test_env3_a_worker_killed_from_half_of_t_that_closed_the_request_is_t_acting(tmp_path: Path) -> None:
+    """A supervisor that kills a frozen worker closes the connections it held: with --timeout T on the command line,
+    that cut from T/2 on is T counted from the worker's last heartbeat, as a replacement seen while the request is open
+    is (CI: the text-generation image under load, cut 7.7 s after the request, T = 10)."""
+    outcome, _ = certify(KilledFromHalfTOnAKeptConnection(), "ENV-3", tmp_path, clock=race_clock())
+    assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
+    assert any("acts from T/2 on" in note for note in outcome.notes), outcome.notes
+
+
+def test_env3_an_early_cut_the_workers_did_not_die_in_is_no_heartbeat(tmp_path: Path) -> None:
+    """An answer of 504 before T - 1 s while every frozen worker is still there is a limit of something else's own,
+    whatever the command line says: it fails, naming when the request was cut."""
+    outcome, _ = certify(ProxyCutFromHalfT(), "ENV-3", tmp_path, clock=race_clock())
+    assert outcome.verdict == FAIL, outcome.reason
+    assert outcome.failure is not None
+    assert "after 6.0 s" in rendered(outcome)
