@@ -101,10 +101,11 @@ def count_workers(processes: Sequence[Process]) -> WorkerCount:
 
 PROC_TABLE_SCRIPT = (
     'printf "%s" "$$"; for d in /proc/[0-9]*; do '
-    'printf "\\036%s\\037" "${d#/proc/}"; cat "$d/stat" "$d/cmdline" 2>/dev/null; done'
+    'printf "\\036%s\\037" "${d#/proc/}"; cat "$d/stat" "$d/cmdline" 2>/dev/null; done; exit 0'
 )
 """A process table with the container's own PIDs, for ``docker exec IMAGE sh -c``: ``docker top``
-shows the host's PIDs, which ``kill`` inside the container cannot use. Needs only ``sh`` and ``cat``."""
+shows the host's PIDs, which ``kill`` inside the container cannot use. Needs only ``sh`` and ``cat``. It exits 0
+even when the last process it globbed exits before it is read (the loop's status would be that ``cat``'s)."""
 
 
 def parse_proc_dump(output: str) -> list[Process]:

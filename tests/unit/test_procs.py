@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from conformance.procs import (
     NGINX_DEFAULT_READ_TIMEOUT_S,
+    PROC_TABLE_SCRIPT,
     Process,
     count_workers,
     listening_sockets,
@@ -205,6 +209,21 @@ def test_parse_proc_dump_of_odd_processes() -> None:
     )
     assert parse_proc_dump(dump) == [Process(3, 1, "worker --flag"), Process(4, 3, "[python3]")]
     assert parse_proc_dump("") == []
+
+
+def test_the_proc_table_script_succeeds_when_a_process_exits_while_it_reads(tmp_path: Path) -> None:
+    """The script globs /proc, then reads each entry: a process that exits in between (a worker killed, another
+    docker exec ending) must not fail the whole reading, which would look like an image without sh (CI, under
+    load: ENV-3 skipped the decision tree "with no sh"). Run here by a real sh on a stand-in /proc whose last entry
+    has gone."""
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "stat").write_text("1 (python3) S 0 1 1\n")
+    (tmp_path / "1" / "cmdline").write_bytes(b"python3\0serve\0")
+    (tmp_path / "9").mkdir()  # exited: no stat, no cmdline any more
+    script = PROC_TABLE_SCRIPT.replace("/proc", str(tmp_path))
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert parse_proc_dump(done.stdout) == [Process(1, 0, "python3 serve")]
 
 
 def test_recognise_the_inference_toolkit_on_mms() -> None:
