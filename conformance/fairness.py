@@ -22,6 +22,7 @@ minute late, the pressure within ten seconds).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import tempfile
@@ -30,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from conformance.clock import REAL, Clock
 
@@ -47,6 +49,8 @@ QUIET_MAX_S = 120.0
 QUIET_DIR = Path(tempfile.gettempdir()) / "sagemaker-conformance-quiet"
 """Where a certification says it is measuring in quiet, for the certifications in other processes (``-n``,
 ``tox p``) to see."""
+QUIET_LOCK = "quiet.lock"
+"""The file in :data:`QUIET_DIR` whose lock the certification measuring in quiet holds: one at a time on the host."""
 
 
 def task_waits(dump: str) -> dict[str, float] | None:
@@ -262,6 +266,9 @@ class Host:
         self._holders: dict[str, int] = {}
         self._changed = threading.Condition()
         self._numbers = itertools.count()
+        self._turn: str | None = None  # the certification measuring in quiet here
+        self._turn_depth = 0
+        self._turn_lock: IO[str] | None = None  # its hold on the host-wide lock
 
     def thread_wait(self) -> float | None:
         """The seconds the calling thread (the one timing a measurement) has waited for a CPU."""
@@ -294,8 +301,65 @@ class Host:
 
     @contextlib.contextmanager
     def quiet(self, holder: str) -> Iterator[None]:
-        """Hold other checks' requests (here and in other certifications on the host) while ``holder`` measures, and
-        start once the host has settled (:meth:`settle`)."""
+        """Hold other checks' requests (here and in other certifications on the host) while ``holder`` (an image
+        reference, a space, what measures) measures, once no other certification measures in quiet (:meth:`_take_turn`)
+        and the host has settled (:meth:`settle`)."""
+        certification = holder.split(" ", 1)[0]
+        taken = self._take_turn(certification)
+        try:
+            with self._holding(holder):
+                yield
+        finally:
+            if taken:
+                self._end_turn()
+
+    def _take_turn(self, certification: str) -> bool:
+        """Wait (at most :data:`QUIET_MAX_S`) until no other certification, here or in another process on the host,
+        measures in quiet, and take the turn; False when the wait ran out (the measurement goes on beside the other,
+        and its control judges it). Two quiet measurements at once would load each other as much as the first
+        measurements did (seen: two broken images side by side both measuring SRV-13 again at once). One
+        certification's quiets nest: a server it starts again in quiet within a check's quiet."""
+        deadline = time.monotonic() + QUIET_MAX_S  # real time: other threads and processes end the wait
+        with self._changed:
+            while True:
+                if self._turn == certification:
+                    self._turn_depth += 1
+                    return True
+                if self._turn is None and self._lock_host():
+                    self._turn, self._turn_depth = certification, 1
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
+                self._changed.wait(0.2)
+
+    def _lock_host(self) -> bool:
+        """Take the host-wide quiet lock (a file lock in :attr:`directory`, which other processes take too) without
+        waiting; True also when the lock file cannot be made (nothing to coordinate through)."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle = (self.directory / QUIET_LOCK).open("a")
+        except OSError:
+            return True
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._turn_lock = handle
+        return True
+
+    def _end_turn(self) -> None:
+        with self._changed:
+            self._turn_depth -= 1
+            if not self._turn_depth:
+                self._turn = None
+                if self._turn_lock is not None:
+                    self._turn_lock.close()  # closing releases the file lock
+                    self._turn_lock = None
+            self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def _holding(self, holder: str) -> Iterator[None]:
         number = next(self._numbers)
         marker = self.directory / f"{os.getpid()}-{number}"
         with self._changed:
@@ -355,7 +419,8 @@ class Host:
 
 def _markers(directory: Path) -> list[Path]:
     try:
-        return [path for path in directory.iterdir() if not path.name.startswith(f"{os.getpid()}-")]
+        own = f"{os.getpid()}-"
+        return [path for path in directory.iterdir() if not path.name.startswith(own) and path.name != QUIET_LOCK]
     except OSError:
         return []
 

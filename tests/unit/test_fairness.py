@@ -15,6 +15,7 @@ from conformance.checks.serving import judge_pings
 from conformance.clock import RealClock, VirtualClock
 from conformance.fairness import (
     PRESSURE_SAMPLE_S,
+    QUIET_LOCK,
     SCHEDSTAT_SCRIPT,
     SETTLE_MAX_S,
     Host,
@@ -330,7 +331,7 @@ def test_other_work_waits_for_a_quiet_measurement_and_the_holder_never_does(tmp_
         order.append("quiet measurement done")
     thread.join(5)
     assert order == ["quiet measurement done", "other request"]
-    assert not list((tmp_path / "quiet").iterdir()), "the marker is removed"
+    assert [path.name for path in (tmp_path / "quiet").iterdir()] == [QUIET_LOCK], "the marker is removed"
 
 
 def test_a_quiet_measurement_in_another_process_holds_this_ones_requests(tmp_path: Path) -> None:
@@ -386,8 +387,8 @@ def test_a_start_waits_for_another_certifications_quiet_and_never_for_its_own(tm
     assert host.pause_for_other_certifications("image-a") < 0.1
     with host.quiet("image-b SRV-11"):
         assert host.pause_for_other_certifications("image-b") < 0.1, "its own quiet does not hold it"
-        with host.quiet("image-a SRV-11"):
-            assert host.pause_for_other_certifications("image-a") < 0.1, "measuring in quiet itself: never held"
+        with host.quiet("image-b start-up of default"):
+            assert host.pause_for_other_certifications("image-b") < 0.1, "nor a quiet start within it"
     holder = threading.Thread(target=_hold_quiet, args=(host, "image-b SRV-13", 0.4))
     holder.start()
     time.sleep(0.1)
@@ -417,3 +418,32 @@ def test_a_certification_starts_no_container_while_another_measures_in_quiet(tmp
     started = time.monotonic()
     assert certification.default_server().readiness.ready
     assert time.monotonic() - started >= 0.3
+
+
+@pytest.mark.parametrize("processes", [1, 2], ids=["one process", "two processes"])
+def test_one_certification_measures_in_quiet_at_a_time(processes: int, tmp_path: Path) -> None:
+    """Two certifications that go quiet at once (two broken images certified side by side reach SRV-13 together)
+    would measure beside each other, as loaded as the first time: the second waits for the first to end, in this
+    process and across processes (a file lock in the quiet directory). Quiets of one certification nest (a server
+    started again in quiet within its check's quiet)."""
+    directory = tmp_path / "quiet"
+    first = SettlingHost(directory, [None] * 8)
+    second = first if processes == 1 else SettlingHost(directory, [None] * 8)
+    order: list[str] = []
+    inside = threading.Event()
+
+    def other() -> None:
+        inside.wait()
+        with second.quiet("image-b SRV-13"):
+            order.append("b measures")
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with first.quiet("image-a SRV-13"):
+        inside.set()
+        with first.quiet("image-a start-up of default"):
+            order.append("a starts again")
+        time.sleep(0.4)
+        order.append("a measured")
+    thread.join(5)
+    assert order == ["a starts again", "a measured", "b measures"]
