@@ -22,6 +22,10 @@ from conformance.targets import Server
 CONCURRENCY = 8
 """Invocations SRV-13 keeps in flight while it pings."""
 CONCURRENT_SECONDS = 3.0
+SLOW_WINDOW_MAX_S = 10.0
+"""How long SRV-13 goes on pinging while its pings are over the limit but none yet on the image's own time (the
+host's waits could explain each): a queued ping of 3 s fits once in the 3 s window, and each next one is another
+measurement with its own control."""
 LIMIT = contract.PING_TIMEOUT_S
 
 
@@ -128,8 +132,9 @@ def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
 
     How: Sends 8 concurrent invocations for 3 s while pinging; every ping must answer 200 within 2 s and the
     invocations must succeed (the slowest ping is measured). Once a ping takes over 1 s, each next one is timed with
-    its own control, the waits for a CPU during that ping alone; a ping over 2 s that the server's waits for a CPU can
-    explain (a busy host) is timed again with the other checks paused, else not judged.
+    its own control, the waits for a CPU during that ping alone; while pings are over 2 s but the server's waits for
+    a CPU can explain each (a busy host), pinging goes on up to 10 s; still so, the window is measured again with
+    the other checks paused, else the clause is not judged.
     """
     server = ctx.server()
     body = sized_payload(ctx, 512 * 1024)
@@ -152,9 +157,11 @@ def ping_under_load(ctx: CheckContext) -> Iterator[Violation]:
         timed: tuple[Exchange, Load] | None = None  # the slow ping with the most time of its own, and its control
         with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
             workers = [pool.submit(load) for _ in range(CONCURRENCY)]
-            deadline = ctx.clock.now() + CONCURRENT_SECONDS
+            started = ctx.clock.now()
             session = requests.Session()
-            while ctx.clock.now() < deadline:
+            while ctx.clock.now() < started + (
+                SLOW_WINDOW_MAX_S if slowest is not None and not healthy_ping(slowest) else CONCURRENT_SECONDS
+            ):
                 near = slowest is not None and slowest.elapsed >= LIMIT / 2
                 ping, control = _ping(ctx, server, session, timed=near)
                 if slowest is None or ping.elapsed > slowest.elapsed or ping.status != 200:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.checks.health import PingsUnderLoad, judge_pings_under_load
+from conformance.checks.health import SLOW_WINDOW_MAX_S, PingsUnderLoad, judge_pings_under_load
 from conformance.checks.serving import judge_pings
 from conformance.clock import RealClock, VirtualClock
 from conformance.fairness import (
@@ -32,7 +32,13 @@ from conformance.runner import FAIL, PASS, SKIP, Outcome, run_clause
 from conformance.testdir import load as load_test_dir
 
 from .checkfakes import GoodImage, write_test_dir
-from .fakebusy import BusyHostPing, EmptyModelOnBusyHost, QueuedPingOnBusyHost, SlowStartOnBusyHost
+from .fakebusy import (
+    BusyHostPing,
+    EmptyModelOnBusyHost,
+    QueuedPingOnBusyHost,
+    QueuedPingUnfairAtFirst,
+    SlowStartOnBusyHost,
+)
 from .fakeimages import PingThreeSeconds
 from .faketarget import FakeCertification, ScriptedHost, assert_not_judged_twice, busy_host, certify, rendered
 
@@ -296,6 +302,26 @@ def test_srv13_times_a_slow_pings_own_waits_and_fails_a_queued_ping_on_a_busy_ho
     assert certification.host.quiets == []
     assert outcome.measurements["srv13_cpu_wait_seconds"] == pytest.approx(0.3)
     assert "waited 0.30 s for a CPU" in rendered(outcome)
+
+
+def test_srv13_pings_on_while_its_slow_pings_are_not_yet_fairly_slow(tmp_path: Path) -> None:
+    """Pings of 3 s fit once in SRV-13's 3 s window: when the host's waits could explain the slow ones so far, SRV-13
+    goes on pinging (at most SLOW_WINDOW_MAX_S), each ping another measurement with its own control, and judges the
+    first one slow on the image's own time (CI: srv13-sync-workers-slow-model unjudged beside other certifications
+    and two CPU burners, 3.09 s with 1.21 s of waiting, in quiet too)."""
+    outcome, certification = certify(QueuedPingUnfairAtFirst(), "SRV-13", tmp_path)
+    assert outcome.verdict == FAIL, outcome.reason
+    assert isinstance(certification.host, ScriptedHost)
+    assert certification.host.quiets == []
+    assert outcome.measurements["srv13_cpu_wait_seconds"] == pytest.approx(0.3)
+
+
+def test_srv13_stops_pinging_a_host_too_busy_within_its_bound(tmp_path: Path) -> None:
+    """The longer window is bounded: pings that stay unfairly slow leave the clause not judged, measured twice."""
+    image = QueuedPingUnfairAtFirst(unfair=1000)
+    outcome, _ = certify(image, "SRV-13", tmp_path)
+    assert_not_judged_twice(outcome)
+    assert 2 < image.queued <= 2 * (SLOW_WINDOW_MAX_S // 3.1 + 1)
 
 
 def test_the_fake_runs_on_virtual_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
