@@ -49,11 +49,14 @@ class TrainSpec:
     """Stop the run (SIGTERM, as StopTrainingJob) once PID 1 takes the signal, at the earliest this many s in."""
     shareable: bool = False
     """A condition a correct image tolerates together with the other shareable ones (no egress, stray channel
-    files, extra config files): one run with all of them stands for each while it trains (:func:`combine`)."""
+    files, extra config files, only the hyperparameter keys tuning adds): one run with all of them stands for each
+    while it trains (:func:`combine`)."""
 
 
 TRAIN_DEFAULT = TrainSpec("default")
-TRAIN_DEFAULTS_AND_EXTRA_KEYS = TrainSpec("defaults-and-extra-keys", hyperparameters=contract.TUNING_HYPERPARAMETERS)
+TRAIN_DEFAULTS_AND_EXTRA_KEYS = TrainSpec(
+    "defaults-and-extra-keys", hyperparameters=contract.TUNING_HYPERPARAMETERS, shareable=True
+)
 """None of the algorithm's own hyperparameters (its defaults must do), only the keys real jobs add."""
 TRAIN_MINIMAL_CONFIG = TrainSpec("minimal-config", config_form="minimal")
 TRAIN_EMPTY_CHANNEL = TrainSpec("empty-channel", channels="empty")
@@ -63,11 +66,11 @@ TRAIN_HOSTNAME_IS_CURRENT_HOST = TrainSpec("hostname-current-host", hostname=con
 TRAIN_STRAY_FILES = TrainSpec("stray-files", channels="stray", shareable=True)
 TRAIN_EXTRA_CONFIG_FILES = TrainSpec("extra-config-files", extra_config=True, shareable=True)
 """The default run plus checkpointconfig.json, trainingjobconfig.json, debughookconfig.json and an unknown file."""
-SHAREABLE = (TRAIN_ISOLATED, TRAIN_STRAY_FILES, TRAIN_EXTRA_CONFIG_FILES)
+SHAREABLE = (TRAIN_ISOLATED, TRAIN_STRAY_FILES, TRAIN_EXTRA_CONFIG_FILES, TRAIN_DEFAULTS_AND_EXTRA_KEYS)
 
 
 def combine(specs: Sequence[TrainSpec]) -> TrainSpec:
-    """One run with the conditions of every shareable spec in ``specs`` (TRN-6, TRN-8, TRN-9 on one container). A
+    """One run with the conditions of every shareable spec in ``specs`` (TRN-2, TRN-6, TRN-8, TRN-9 on one container). A
     correct image trains under all of them at once; when that run does not train, each spec runs on its own, so a
     failure is still judged on its clause's own condition alone."""
     if any(not spec.shareable for spec in specs) or len(specs) < 2:
@@ -75,7 +78,7 @@ def combine(specs: Sequence[TrainSpec]) -> TrainSpec:
     base = TrainSpec("+".join(spec.name for spec in specs), shareable=True)
     changes: dict[str, object] = {}
     for spec in specs:
-        for name in ("egress", "channels", "extra_config"):
+        for name in ("egress", "channels", "extra_config", "hyperparameters"):
             value, default = getattr(spec, name), getattr(base, name)
             if value != default:
                 if changes.get(name, value) != value:

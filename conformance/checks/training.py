@@ -84,7 +84,9 @@ def hyperparameters_as_sagemaker_sends_them(ctx: CheckContext) -> Iterator[Viola
 
     How: The default run (TRN-1) sends the test-dir's values as strings; this check trains again with a
     hyperparameters.json holding only the keys tuning and framework estimators add, so every hyperparameter takes
-    its default and the unknown keys must be ignored.
+    its default and the unknown keys must be ignored. One run with TRN-2, TRN-6, TRN-8 and TRN-9's conditions
+    together stands for each while it trains cleanly; when it does not, this condition runs on its own and is
+    judged alone.
     """
     needs_trn1(ctx)
     keys = ", ".join(sorted(contract.TUNING_HYPERPARAMETERS))
@@ -291,9 +293,9 @@ def trains_network_isolated(ctx: CheckContext) -> Iterator[Violation]:
     its access through the execution role instead.
 
     How: Trains again on an internal Docker network (no egress; the hosts of resourceconfig.json still resolve) with
-    no AWS_* variables, and reads the image's ENV for baked credentials. One run with TRN-6, TRN-8 and TRN-9's
-    conditions together stands for each while it trains cleanly; when it does not, this condition runs on its own
-    and is judged alone.
+    no AWS_* variables, and reads the image's ENV for baked credentials. One run with TRN-2, TRN-6, TRN-8 and
+    TRN-9's conditions together stands for each while it trains cleanly; when it does not, this condition runs on
+    its own and is judged alone.
     """
     credentials = list(_baked_credentials(ctx))
     try:

@@ -35,7 +35,7 @@ def stray_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
 
     How: Adds _SUCCESS, README.txt and a nested folder holding copies of the data to the training channel and
     trains: the run must succeed with a model, or fail cleanly (a non-zero exit and a non-empty failure file).
-    One run with TRN-6, TRN-8 and TRN-9's conditions together stands for each while it trains cleanly; when it
+    One run with TRN-2, TRN-6, TRN-8 and TRN-9's conditions together stands for each while it trains cleanly; when it
     does not, this condition runs on its own and is judged alone.
     """
     needs_trn1(ctx)
@@ -81,7 +81,7 @@ def extra_config_files_tolerated(ctx: CheckContext) -> Iterator[Violation]:
     How: Trains again with the test-dir, plus checkpointconfig.json, trainingjobconfig.json, debughookconfig.json
     and a file no image can know (sagemaker-conformance-unknown.json) in /opt/ml/input/config; the run must exit 0
     with a model and no failure file.
-    One run with TRN-6, TRN-8 and TRN-9's conditions together stands for each while it trains cleanly; when it
+    One run with TRN-2, TRN-6, TRN-8 and TRN-9's conditions together stands for each while it trains cleanly; when it
     does not, this condition runs on its own and is judged alone.
     """
     needs_trn1(ctx)

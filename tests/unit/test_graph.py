@@ -22,7 +22,7 @@ from conformance.failures import DependencyFailed, Violation
 from conformance.graph import Graph, uses
 from conformance.http import Exchange
 from conformance.limits import INVOCATION, LimitExceeded, Limits
-from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS, TrainSpec
+from conformance.opt_ml import TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS, TRAIN_EMPTY_CHANNEL, TrainSpec
 from conformance.options import Options, concurrency
 from conformance.registry import REGISTRY, Clause, clauses, with_needs
 from conformance.runner import PASS, run_clause
@@ -151,18 +151,18 @@ def test_runs_start_side_by_side_but_never_more_than_the_concurrency(tmp_path: P
 def test_a_check_waiting_for_a_run_shares_the_one_under_way(tmp_path: Path) -> None:
     image = Gated()
     made = certification(tmp_path, image, slots=2)
-    ahead(made, [TRAIN_DEFAULT, TRAIN_DEFAULTS_AND_EXTRA_KEYS])
+    ahead(made, [TRAIN_DEFAULT, TRAIN_EMPTY_CHANNEL])
     deadline = time.monotonic() + WAIT_S
     while image.running == 0 and time.monotonic() < deadline:
         time.sleep(0.01)  # until the run ahead is under way
     got: list[TrainResult] = []
-    asking = threading.Thread(target=lambda: got.append(made.train(TRAIN_DEFAULTS_AND_EXTRA_KEYS)))
+    asking = threading.Thread(target=lambda: got.append(made.train(TRAIN_EMPTY_CHANNEL)))
     asking.start()
     image.release.set()
     asking.join(WAIT_S)
     assert got
-    assert got[0] is made.train(TRAIN_DEFAULTS_AND_EXTRA_KEYS)
-    assert [name for name, _ in made.trainings].count(TRAIN_DEFAULTS_AND_EXTRA_KEYS.name) == 1
+    assert got[0] is made.train(TRAIN_EMPTY_CHANNEL)
+    assert [name for name, _ in made.trainings].count(TRAIN_EMPTY_CHANNEL.name) == 1
     made.close()
 
 
@@ -376,15 +376,17 @@ def test_closing_stops_the_servers_side_by_side(tmp_path: Path) -> None:
 
 
 def test_a_check_comes_after_the_node_of_each_container_it_uses_a_shared_run_too(tmp_path: Path) -> None:
-    """TRN-6, TRN-8 and TRN-9 use one shared run (conformance.sharing.shares): each check comes after that run's node,
-    so none holds the training checks' turn while the run is still to start."""
+    """TRN-2, TRN-6, TRN-8 and TRN-9 use one shared run (conformance.sharing.shares): each check comes after that
+    run's node, so none holds the training checks' turn while the run is still to start."""
     made = certification(tmp_path)
     selected = list(clauses())
     containers = {node.key for node in made.container_nodes(made.select(selected))}
     for clause in selected:
         missing = [key for key in uses(made, clause) if key not in containers]
         assert not missing, f"{clause.id} would not wait for {missing}"
-    assert uses(made, REGISTRY["TRN-6"]) == ["train default", "train isolated+stray-files+extra-config-files"]
+    shared = "train defaults-and-extra-keys+isolated+stray-files+extra-config-files"  # in the order selected
+    assert uses(made, REGISTRY["TRN-6"]) == ["train default", shared]
+    assert uses(made, REGISTRY["TRN-2"]) == ["train default", shared]
     made.close()
 
 

@@ -7,6 +7,7 @@ on a failed clause skips naming it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,7 +177,8 @@ def test_training_runs_after_the_first_get_a_budget_from_it(tmp_path: Path) -> N
 
 def test_one_run_stands_for_the_shareable_conditions_while_it_trains(tmp_path: Path) -> None:
     made = certification(tmp_path)
-    outcomes = {clause_id: run_clause(made, REGISTRY[clause_id]) for clause_id in ("TRN-6", "TRN-8", "TRN-9")}
+    list(clauses())
+    outcomes = {clause_id: run_clause(made, REGISTRY[clause_id]) for clause_id in ("TRN-2", "TRN-6", "TRN-8", "TRN-9")}
     assert {clause_id: outcome.verdict for clause_id, outcome in outcomes.items()} == dict.fromkeys(outcomes, PASS)
     assert [name for name, _ in made.trainings] == ["default", combine(SHAREABLE).name]
     assert all("combines this clause's condition" in " ".join(o.notes) for o in outcomes.values())
@@ -184,15 +186,31 @@ def test_one_run_stands_for_the_shareable_conditions_while_it_trains(tmp_path: P
 
 def test_a_shared_run_that_fails_is_split_so_each_clause_judges_its_own_condition(tmp_path: Path) -> None:
     made = certification(tmp_path, Trains(runs={"isolated": trained("isolated", exit_code=1)}))
-    verdicts = {clause_id: run_clause(made, REGISTRY[clause_id]).verdict for clause_id in ("TRN-6", "TRN-8", "TRN-9")}
-    assert verdicts == {"TRN-6": FAIL, "TRN-8": PASS, "TRN-9": PASS}
+    clause_ids = ("TRN-2", "TRN-6", "TRN-8", "TRN-9")
+    list(clauses())
+    verdicts = {clause_id: run_clause(made, REGISTRY[clause_id]).verdict for clause_id in clause_ids}
+    assert verdicts == {"TRN-2": PASS, "TRN-6": FAIL, "TRN-8": PASS, "TRN-9": PASS}
     assert [name for name, _ in made.trainings] == [
         "default",
         combine(SHAREABLE).name,
+        "defaults-and-extra-keys",
         "isolated",
         "stray-files",
         "extra-config-files",
     ]
+
+
+def test_the_shared_run_sends_trn2s_hyperparameters_only(tmp_path: Path) -> None:
+    """TRN-2's condition (only the keys tuning and framework estimators add, so every hyperparameter takes its
+    default) is one of the shared run's: its hyperparameters.json holds those keys and none of the test-dir's."""
+    made = certification(tmp_path)
+    list(clauses())
+    assert run_clause(made, REGISTRY["TRN-2"]).verdict == PASS
+    shared = combine(SHAREABLE)
+    assert shared.hyperparameters == contract.TUNING_HYPERPARAMETERS
+    assert [name for name, _ in made.trainings] == ["default", shared.name]
+    written = made.stage / f"train-{shared.name}" / "input" / "config" / contract.HYPERPARAMETERS_FILE
+    assert json.loads(written.read_text()) == contract.TUNING_HYPERPARAMETERS
 
 
 def test_what_needs_a_healthy_server_skips_naming_srv2(tmp_path: Path) -> None:
