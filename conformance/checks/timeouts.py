@@ -162,7 +162,10 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
     for attempt in range(LATE_BOOT_RETRIES + 1):
         seen = server.inside_processes()
         if seen is None:
-            raise CheckSkipped("the container has no sh to read its process table and send signals with")
+            raise CheckSkipped(
+                "the container's process table could not be read to freeze its workers (a `sh` run in it failed: no "
+                "sh in the image, or the container stopped)"
+            )
         count = procs.count_workers(seen)
         if not count.workers:
             raise CheckSkipped(
