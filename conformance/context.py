@@ -236,20 +236,33 @@ class CheckContext:
 
     def server(self, spec: ServeSpec = SERVE_DEFAULT, *, ready: bool = True) -> Server:
         if spec.name == SERVE_DEFAULT.name:
-            spec = self.home
+            spec = self._home()
         if self.certification.needs_healthy(spec, ready=ready):
             self.limits.refuse(self.clause_id, PING)
         getter = self.certification.ready_server if ready else self.certification.server
         try:
             container = getter(spec)
         finally:
-            current = self.certification.current(spec.name)
-            if current is not None:
-                self._use(f"serving container '{spec.name}' logs", current.logs, current.reproduce())
+            self._use_logs(spec)
             note = self.certification.model_note
             if spec.model == "trained" and note and note not in self.notes:
                 self.note(note)
         return self._counted(container)
+
+    def _home(self) -> ServeSpec:
+        """:attr:`home`, or the default server when the second one never became healthy (said in a note)."""
+        if self.home == SERVE_SECOND:
+            why = self.certification.unhealthy_second()
+            if why is not None:
+                self.note(f"{why}: this check ran on the default server")
+                self._use_logs(SERVE_SECOND)
+                self.home = SERVE_DEFAULT
+        return self.home
+
+    def _use_logs(self, spec: ServeSpec) -> None:
+        current = self.certification.current(spec.name)
+        if current is not None:
+            self._use(f"serving container '{spec.name}' logs", current.logs, current.reproduce())
 
     def default_server(self) -> Server:
         """The default server as first started, to read (its readiness, its process table), never replaced: for a

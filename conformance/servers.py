@@ -140,6 +140,16 @@ class Servers(abc.ABC):
         with self._key(serve_key(spec)):
             return self._server(spec)
 
+    def unhealthy_second(self) -> str | None:
+        """Why the second server of the default configuration cannot stand in for the default server, which became
+        healthy (SRV-2 judged it): it never did itself; None when it did. Its checks then run on the default server
+        (a replica check) or a server of their own (SRV-11's stop) rather than skip naming SRV-2 (CI: MLflow's
+        wrapper exited 0 during one start beside other certifications)."""
+        second = self.server(SERVE_SECOND)
+        if second.readiness.ready:
+            return None
+        return f"{SERVE_SECOND.name} never became healthy ({second.readiness.describe()}), while the default server did"
+
     def default_server(self) -> Server:
         """The default server as first started, started now if it was not: its readiness is SRV-2's verdict, which
         every variant depends on, and its process table tells which stack the image runs. Never replaced here: a

@@ -180,7 +180,7 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
     never receives SIGTERM (a shell wrapper without `exec`) is killed with requests in flight, and they fail.
 
     How: Takes a server of the default configuration: the second one (default-2) once the checks on it are done,
-    when the certification has one, else one of its own. Waits for /ping and for PID 1 to take SIGTERM (up to 5 s
+    when the certification has one and it became healthy, else one of its own. Waits for /ping and for PID 1 to take SIGTERM (up to 5 s
     more, as TRN-7 does: SageMaker stops an endpoint long after it is healthy), sends `docker stop -t 30` and times
     the exit (measured): it must come before the SIGKILL. A stop that fails on default-2 (the checks before may have
     left it so) is timed again on a server of its own, which the verdict is on. The control is read inside the
@@ -194,6 +194,10 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
 
     commands: list[str] = []
     on = [ctx.certification.started_as(SERVE_SIGTERM)]
+    unhealthy = ctx.certification.unhealthy_second() if on[0] != SERVE_SIGTERM else None
+    if unhealthy is not None:
+        ctx.note(f"{unhealthy}: the stop is timed on a server of its own")
+        on = [SERVE_SIGTERM]
 
     def stopped() -> StopResult:
         server = ctx.server(on[-1])

@@ -286,6 +286,36 @@ def test_a_check_on_the_second_server_uses_its_own_server_of_the_default_configu
     made.close()
 
 
+@dataclass
+class SecondStartExits(GoodImage):
+    """The second server of the default configuration exits (code 0) before its /ping answers 200, while the first
+    is healthy (CI: MLflow's container, whose wrapper exits 0 when its server does, beside other certifications)."""
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if spec.name == SERVE_SECOND.name:
+            return FakeServer(self, spec, ready=False, exited=True, exit_code=0, logs="Got sigterm signal, exiting.\n")
+        return super().serve(spec)
+
+
+def test_checks_on_a_second_server_that_never_became_healthy_run_on_the_default_server(tmp_path: Path) -> None:
+    """SRV-2 passed on the default server: the replica checks run on it, saying why, rather than skip naming SRV-2,
+    and SRV-11 stops a server of its own."""
+    made = certification(tmp_path, SecondStartExits())
+    list(clauses())
+    selected = [REGISTRY[c] for c in ("SRV-1", "SRV-2", "SRV-3", "SRV-4", "SRV-5", "SRV-11", "SRV-13")]
+    assert SERVE_SECOND in plan(selected, made.policy)
+    graph = Graph(made, selected)
+    outcomes = {c.id: graph.outcome(c) for c in selected}
+    assert {i: o.verdict for i, o in outcomes.items()} == dict.fromkeys(outcomes, PASS), {
+        i: o.reason for i, o in outcomes.items()
+    }
+    for clause_id in ("SRV-5", "SRV-13", "SRV-11"):
+        assert any("default-2 never became healthy" in note for note in outcomes[clause_id].notes), clause_id
+    assert "sigterm" in [name for name, *_ in made.fake_target.launches]
+    graph.close()
+    made.close()
+
+
 def test_a_narrow_selection_starts_no_second_server_and_no_empty_model_server(tmp_path: Path) -> None:
     """`--clause SRV-13` (and what it needs): nothing else shares the default server, so SRV-13 loads that one, and
     SRV-12's server, not selected, is never started."""
