@@ -188,7 +188,8 @@ class Servers(abc.ABC):
             raise HarnessError(f"serving container {spec.name!r} needs {spec.network_of!r} running first")
         with self._start_slot():
             container = self.target.server(spec, wait=wait, model=model, budget=budget)
-            if wait and container.readiness.ran_out and spec.model != "empty":  # SRV-12 judges its own window
+            ended = container.readiness.ran_out or container.readiness.exited
+            if wait and ended and spec.model != "empty":  # SRV-12 judges its own window
                 container = self._start_again_if_unfair(spec, container, model)
         self._servers[spec.name] = container
         self._launched.add(spec.name)
@@ -197,9 +198,12 @@ class Servers(abc.ABC):
         return container
 
     def _start_again_if_unfair(self, spec: ServeSpec, first: Server, model: Path | None) -> Server:
-        """A start-up that ran out of its budget while its tasks waited for a CPU (:func:`.fairness.fair_startup`)
-        is started again with the other checks paused; still unfair, its readiness says the start-up was not
-        judged, which SRV-2 reports and each check needing the server skips naming."""
+        """A start-up that ran out of its budget, or exited, while its tasks waited for a CPU
+        (:func:`.fairness.fair_startup`; an exited container's waits cannot be read, so the host's load decides) is
+        started again with the other checks paused; still unfair, its readiness says the start-up was not judged,
+        which SRV-2 reports and each check needing the server skips naming. An exit in quiet is the image's own (CI:
+        MLflow's wrapper exited 0 during one start beside other certifications, its nginx failing to open its log,
+        and started in quiet)."""
         load = lifetime_load(self.host, first.cpu_waits)
         first.readiness.load = load
         if fair_startup(load):
@@ -211,9 +215,13 @@ class Servers(abc.ABC):
                 self.containers_started += 1
             container = self.target.server(spec, wait=True, model=model, budget=budget)
             readiness = container.readiness
+            ended = (
+                f"exited with code {first.readiness.exit_code} before /ping answered 200"
+                if first.readiness.exited
+                else f"did not answer 200 on /ping within {budget:g} s"
+            )
             readiness.again = (
-                f"the first start did not answer 200 on /ping within {budget:g} s under load ({load.describe()}): "
-                "started again with the other checks paused"
+                f"the first start {ended} under load ({load.describe()}): started again with the other checks paused"
             )
             if readiness.ran_out:
                 readiness.load = lifetime_load(self.host, container.cpu_waits)

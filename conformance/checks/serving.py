@@ -66,8 +66,8 @@ def ping_healthy(ctx: CheckContext) -> Iterator[Violation]:
     pings, each of which must answer within 2 s. A ping that fails here ends the check, and every check that needs a
     healthy server is skipped naming SRV-2, rather than meeting the same slow ping again. A ping over 2 s that the
     server's waits for a CPU can explain (a busy host) is timed again with the other checks paused, else not judged;
-    so is a start-up that ran out of its budget while its tasks waited a second or more for a CPU: the container is
-    started again with the other checks paused.
+    so is a start-up that ran out of its budget while its tasks waited a second or more for a CPU, or exited while the
+    host was busy (its waits cannot be read then): the container is started again with the other checks paused.
     """
     server = ctx.server(SERVE_DEFAULT, ready=False)
     readiness = server.readiness
@@ -180,8 +180,9 @@ def sigterm_stops_server(ctx: CheckContext) -> Iterator[Violation]:
     never receives SIGTERM (a shell wrapper without `exec`) is killed with requests in flight, and they fail.
 
     How: Takes a server of the default configuration: the second one (default-2) once the checks on it are done,
-    when the certification has one and it became healthy, else one of its own. Waits for /ping and for PID 1 to take SIGTERM (up to 5 s
-    more, as TRN-7 does: SageMaker stops an endpoint long after it is healthy), sends `docker stop -t 30` and times
+    when the certification has one and it became healthy, else one of its own. Waits for /ping and for PID 1 to take
+    SIGTERM (up to 5 s more, as TRN-7 does: SageMaker stops an endpoint long after it is healthy), sends `docker stop
+    -t 30` and times
     the exit (measured): it must come before the SIGKILL. A stop that fails on default-2 (the checks before may have
     left it so) is timed again on a server of its own, which the verdict is on. The control is read inside the
     container: how long its tasks (per program, the one that waited longest) waited for a CPU from the SIGTERM to a

@@ -112,3 +112,24 @@ class QueuedPingUnfairAtFirst(PingBlockedByInvocations):
         server.cpu_waited += 1.2 if self.unfair > 0 else 0.3
         self.unfair -= 1
         return Response(200, b"", None, elapsed=3.1)
+
+
+@dataclass
+class ExitsDuringStartOnBusyHost(GoodImage):
+    """MLflow's container beside other certifications and two CPU burners (CI): its wrapper exited 0 before /ping
+    answered (nginx: `[emerg] open() "/var/log/nginx/access.log" failed (17: File exists)`), a start that succeeds
+    in quiet (``calm``); ``always`` keeps it exiting. Its waits cannot be read once it has exited."""
+
+    always: bool = False
+    busy: bool = True
+
+    def calm(self) -> None:
+        self.busy = self.always
+
+    def serve(self, spec: ServeSpec) -> FakeServer:
+        if not self.busy:
+            return super().serve(spec)
+        return FakeServer(self, spec, ready=False, exited=True, exit_code=0, logs="Got sigterm signal, exiting.\n")
+
+    def cpu_waits(self, server: FakeServer) -> dict[str, float] | None:
+        return None if not server.alive else super().cpu_waits(server)

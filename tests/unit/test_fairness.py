@@ -35,6 +35,7 @@ from .checkfakes import GoodImage, write_test_dir
 from .fakebusy import (
     BusyHostPing,
     EmptyModelOnBusyHost,
+    ExitsDuringStartOnBusyHost,
     QueuedPingOnBusyHost,
     QueuedPingUnfairAtFirst,
     SlowStartOnBusyHost,
@@ -240,6 +241,35 @@ def test_a_start_up_too_busy_twice_is_not_judged_and_its_dependents_say_so(tmp_p
     dependent = run_clause(certification, REGISTRY["SRV-4"])
     assert dependent.verdict == SKIP
     assert "not judged" in dependent.reason
+
+
+def test_a_start_up_that_exited_on_a_busy_host_is_started_again_in_quiet(tmp_path: Path) -> None:
+    """A container that exits during its start while the host is busy may have been the host's doing (a worker's
+    boot timed out, a race in a wrapper): it is started again in quiet before SRV-2 fails it (CI: MLflow's wrapper
+    exited 0 during one start beside other certifications, its nginx failing to open its log)."""
+    image = ExitsDuringStartOnBusyHost()
+    _, certification = certify(GoodImage(), "IMG-2", tmp_path)
+    certification.fake = image
+    assert isinstance(certification.host, ScriptedHost)
+    certification.host.on_quiet.append(image.calm)
+    certification.host.load_average = (7.5, 6.0, 4.0)
+    outcome = run_clause(certification, REGISTRY["SRV-2"])
+    assert outcome.verdict == PASS, outcome.reason
+    assert certification.host.quiets == [f"{certification.image.reference} start-up of default"]
+    assert any("exited with code 0" in note and "started again" in note for note in outcome.notes), outcome.notes
+
+
+@pytest.mark.parametrize("load_1m", [0.5, 7.5], ids=["quiet host", "busy host, exits in quiet too"])
+def test_a_start_up_that_exits_fails_when_the_host_cannot_explain_it(load_1m: float, tmp_path: Path) -> None:
+    image = ExitsDuringStartOnBusyHost(always=True)
+    _, certification = certify(GoodImage(), "IMG-2", tmp_path)
+    certification.fake = image
+    assert isinstance(certification.host, ScriptedHost)
+    certification.host.load_average = (load_1m, 1.0, 1.0)
+    outcome = run_clause(certification, REGISTRY["SRV-2"])
+    assert outcome.verdict == FAIL, outcome.reason
+    assert "exited with code 0" in rendered(outcome)
+    assert len(certification.host.quiets) == (0 if load_1m < 1 else 1)
 
 
 def test_a_start_up_past_its_budget_that_waited_for_no_cpu_fails_at_once(tmp_path: Path) -> None:
