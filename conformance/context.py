@@ -7,6 +7,7 @@ reproduce it. Checks see the image only through the Protocols of :mod:`conforman
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -177,11 +178,17 @@ class CountedServer:
 class CheckContext:
     """What one check sees: the shared certification, plus a record of what the check used."""
 
-    def __init__(self, certification: Certification, clause_id: str = "", home: ServeSpec = SERVE_DEFAULT) -> None:
+    def __init__(
+        self, certification: Certification, clause_id: str = "", home: ServeSpec = SERVE_DEFAULT, *, shares: bool = True
+    ) -> None:
         self.certification = certification
         self.clause_id = clause_id
         self.home = home
         """The server of the default configuration this check uses: the default, or its second (Clause.replica)."""
+        self.shares = shares
+        """Whether a configuration may be served by the server shared with other clauses' (False: judged again)."""
+        self.shared: dict[str, str] = {}
+        """Each configuration this check was served on a shared server, with that server's name."""
         self.limits: Limits = certification.limits
         self.image = certification.image
         self.policy = certification.policy
@@ -237,6 +244,7 @@ class CheckContext:
     def server(self, spec: ServeSpec = SERVE_DEFAULT, *, ready: bool = True) -> Server:
         if spec.name == SERVE_DEFAULT.name:
             spec = self._home()
+        spec = self._shared_spec(spec)
         if self.certification.needs_healthy(spec, ready=ready):
             self.limits.refuse(self.clause_id, PING)
         getter = self.certification.ready_server if ready else self.certification.server
@@ -258,6 +266,24 @@ class CheckContext:
                 self._use_logs(SERVE_SECOND)
                 self.home = SERVE_DEFAULT
         return self.home
+
+    def _shared_spec(self, spec: ServeSpec) -> ServeSpec:
+        """The server shared with other clauses' configurations that stands for ``spec`` once healthy
+        (:meth:`.servers.Servers.shared_server`); a neighbour of a configuration served so joins that server."""
+        if spec.network_of in self.shared:
+            host = self.shared[spec.network_of]
+            return dataclasses.replace(spec, name=f"{spec.name}-beside-{host}", network_of=host)
+        combined = self.certification.shared_server(spec) if self.shares else None
+        if combined is None:
+            return spec
+        if spec.name not in self.shared:
+            self.shared[spec.name] = combined.name
+            self.note(
+                f"judged on the server '{combined.name}', which combines this clause's configuration '{spec.name}' "
+                "with other clauses': it is healthy, so each configuration is served (a clause that fails there is "
+                "judged again on servers of its own)"
+            )
+        return combined
 
     def _use_logs(self, spec: ServeSpec) -> None:
         current = self.certification.current(spec.name)

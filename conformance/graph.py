@@ -49,15 +49,17 @@ def group_of(clause: Clause, second: bool) -> str | None:
 
 def uses(certification: Certification, clause: Clause) -> list[str]:
     """The container nodes ``clause``'s check will ask for: the default run or server of its phase (a CONDITIONAL
-    clause's only when it claims them), its replica's, and its :attr:`~conformance.registry.Clause.uses` (a shared
-    run's node for a shareable one: :meth:`~conformance.sharing.Certification.started_as`)."""
+    clause's only when it claims them), its replica's, and its :attr:`~conformance.registry.Clause.uses` that the
+    image claims (a shared run's or server's node for a shareable one:
+    :meth:`~conformance.sharing.Certification.started_as`)."""
     found = []
     if clause.level is not Level.CONDITIONAL:
         if clause.phase is Phase.TRAINING:
             found.append(node_key(TRAIN_DEFAULT))
         elif clause.phase in (Phase.SERVING, Phase.ENVIRONMENT):
             found += dict.fromkeys([node_key(SERVE_DEFAULT), node_key(certification.replica_spec(clause))])
-    found += [node_key(certification.started_as(spec)) for spec in clause.planned(certification.policy)]
+    planned = [spec for spec in clause.planned(certification.policy) if certification.claims(spec)]
+    found += [node_key(certification.started_as(spec)) for spec in planned]
     return found
 
 

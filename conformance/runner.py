@@ -30,8 +30,26 @@ class Outcome:
 
 
 def run_clause(certification: Certification, clause: Clause) -> Outcome:
-    """Run ``clause``'s check; a crash inside a check is the harness's error, never the image's failure."""
+    """Run ``clause``'s check; a crash inside a check is the harness's error, never the image's failure. A check that
+    fails on a server shared with other clauses' configurations (:attr:`.targets.ServeSpec.shareable`) is judged
+    again on servers of its own, so that a failure is its own configuration's, found as if it ran alone."""
     ctx = CheckContext(certification, clause.id, certification.replica_spec(clause))
+    outcome = _run(ctx, clause)
+    if not ctx.shared or outcome.verdict not in (FAIL, WARN, ERROR):
+        return outcome
+    alone = CheckContext(certification, clause.id, certification.replica_spec(clause), shares=False)
+    again = _run(alone, clause)
+    servers = ", ".join(f"'{name}'" for name in dict.fromkeys(ctx.shared.values()))
+    again.notes.insert(
+        0,
+        f"On the shared server {servers} this clause came out {outcome.verdict} ({outcome.reason}): judged again on "
+        "servers of its own, with this verdict",
+    )
+    return again
+
+
+def _run(ctx: CheckContext, clause: Clause) -> Outcome:
+    certification = ctx.certification
     certification.pause_point(clause.id)  # a check measuring in quiet (Certification.quiet) finishes first
     violations: list[Violation] = []
     try:

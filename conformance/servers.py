@@ -12,7 +12,9 @@ from __future__ import annotations
 import abc
 import concurrent.futures
 import contextlib
+import dataclasses
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from conformance import contract
@@ -35,11 +37,58 @@ SERVE_BIND_TO_PORT = ServeSpec(
     },
     port=contract.PIPELINE_PORTS[0],
     publish=(contract.PIPELINE_PORTS[1],),
+    capability=contract.BIND_TO_PORT_LABEL,
+    shareable=True,
 )
 """ENV-5's server, and the first copy of ENV-6's pipeline (one container: ENV-6 needs ENV-5, so it comes after and
 adds the second copy in this one's network namespace, on the port this one publishes)."""
 SERVE_SECOND = ServeSpec("default-2")
 """A second server of the default configuration, for the checks that run on it (:attr:`.registry.Clause.replica`)."""
+
+
+def combine_serving(specs: Sequence[ServeSpec]) -> ServeSpec:
+    """One server with the variables of every shareable spec in ``specs``, on the port the one that moves it names (a
+    correct image serves under all of them at once). Specs that set a variable differently, or both move the port,
+    cannot share: ValueError."""
+    if any(not spec.shareable for spec in specs) or len(specs) < 2:
+        raise ValueError(f"not shareable together: {[spec.name for spec in specs]}")
+    env: dict[str, str] = {}
+    moved = [spec for spec in specs if spec.port != contract.PORT or spec.publish]
+    if len(moved) > 1:
+        raise ValueError(f"{moved[0].name} and {moved[1].name} both move the port")
+    twisted = [spec.name for spec in specs if _plain(spec) != ServeSpec("")]
+    if twisted:
+        raise ValueError(f"{twisted} change more than variables and the port")
+    for spec in specs:
+        for name, value in spec.env.items():
+            if env.setdefault(name, value) != value:
+                raise ValueError(f"{spec.name} and another spec set {name} differently")
+    base = moved[0] if moved else ServeSpec("")
+    return ServeSpec(
+        "+".join(spec.name for spec in specs), env=env, port=base.port, publish=base.publish, shareable=True
+    )
+
+
+def _plain(spec: ServeSpec) -> ServeSpec:
+    """``spec`` without what a shared server combines (its name, variables, port and what marks it shareable)."""
+    return dataclasses.replace(spec, name="", env={}, port=contract.PORT, publish=(), capability=None, shareable=False)
+
+
+def serving_shares(specs: Sequence[ServeSpec]) -> list[tuple[ServeSpec, ServeSpec]]:
+    """Each shareable spec among ``specs`` with the one server that stands for it (:func:`combine_serving`), in the
+    order given; none when fewer than two are shareable, or when they cannot share."""
+    members: list[ServeSpec] = []
+    for spec in specs:
+        if spec.shareable and spec not in members:
+            members.append(spec)
+    if len(members) < 2:
+        return []
+    try:
+        combined = combine_serving(members)
+    except ValueError:
+        return []
+    return [(spec, combined) for spec in members]
+
 
 EMPTY_MODEL_MIN_S = 10.0
 EMPTY_MODEL_FACTOR = 5.0
@@ -82,6 +131,9 @@ class Servers(abc.ABC):
         self._servers: dict[str, Server] = {}
         self._first_default: Server | None = None
         self._launched: set[str] = set()
+        self._serve_shares: list[tuple[ServeSpec, ServeSpec]] = []
+        """Each shareable configuration the selected clauses use, with the server that stands for it
+        (:func:`serving_shares`)."""
 
     @abc.abstractmethod
     def _key(self, key: str) -> contextlib.AbstractContextManager[None]:
@@ -139,6 +191,20 @@ class Servers(abc.ABC):
         self.scheduler.wait(serve_key(spec))
         with self._key(serve_key(spec)):
             return self._server(spec)
+
+    def share_of(self, spec: ServeSpec) -> ServeSpec | None:
+        """The server planned to stand for ``spec`` with the other shareable configurations (:func:`serving_shares`);
+        None when it shares none."""
+        return next((combined for member, combined in self._serve_shares if member == spec), None)
+
+    def shared_server(self, spec: ServeSpec) -> ServeSpec | None:
+        """The shared server that stands for ``spec`` once it is healthy; None when ``spec`` shares none or the
+        shared one never became healthy (then ``spec`` gets a server of its own, and each clause judges its own
+        configuration alone)."""
+        combined = self.share_of(spec)
+        if combined is None:
+            return None
+        return combined if self.server(combined).readiness.ready else None
 
     def unhealthy_second(self) -> str | None:
         """Why the second server of the default configuration cannot stand in for the default server, which became

@@ -28,7 +28,7 @@ from conformance.opt_ml import SHAREABLE, TRAIN_DEFAULT, TrainSpec, combine
 from conformance.options import Options, concurrency
 from conformance.registry import LEAD, Clause, Level, Phase
 from conformance.scheduler import Node, Scheduler
-from conformance.servers import SERVE_DEFAULT, SERVE_SECOND, SERVE_SIGTERM, Servers, serve_key
+from conformance.servers import SERVE_DEFAULT, SERVE_SECOND, SERVE_SIGTERM, Servers, serve_key, serving_shares
 from conformance.targets import ImageFiles, ServeSpec, Target
 from conformance.targets.results import TrainResult
 from conformance.testdir import Policy, TestDir
@@ -227,7 +227,7 @@ class Certification(Servers):
         get a second server (nothing starts a second default server or SRV-12's server they do not use)."""
         chosen = list(selected)
         self.second_server = second_server(chosen)
-        planned = plan(chosen, self.policy)
+        planned = [spec for spec in plan(chosen, self.policy) if self.claims(spec)]
         self._beside_default = {
             spec.name
             for clause in chosen
@@ -236,7 +236,15 @@ class Certification(Servers):
             if isinstance(spec, ServeSpec)
         }
         self._shares = shares([spec for spec in planned if isinstance(spec, TrainSpec)])
+        self._serve_shares = serving_shares([spec for spec in planned if isinstance(spec, ServeSpec)])
         return planned
+
+    def claims(self, spec: TrainSpec | ServeSpec) -> bool:
+        """Whether the image claims the configuration ``spec`` (:attr:`ServeSpec.capability`): nothing is started for
+        one it does not, and its check skips."""
+        if not isinstance(spec, ServeSpec) or spec.capability is None:
+            return True
+        return self.image.labels.get(spec.capability, "").lower() == "true"
 
     def replica_spec(self, clause: Clause) -> ServeSpec:
         """The server of the default configuration that ``clause``'s check uses: its second for a replica check
@@ -248,16 +256,17 @@ class Certification(Servers):
     @overload
     def started_as(self, spec: ServeSpec) -> ServeSpec: ...
     def started_as(self, spec: TrainSpec | ServeSpec) -> TrainSpec | ServeSpec:
-        """What is started for ``spec``: the run it shares with the other selected shareable runs (:func:`shares`);
-        for SRV-11's stop, the second server of the default configuration when there is one; else itself. Its
-        :func:`node_key` is the graph node a check using ``spec`` comes after."""
+        """What is started for ``spec``: the run or server it shares with the other selected shareable ones
+        (:func:`shares`, :func:`conformance.servers.serving_shares`); for SRV-11's stop, the second server of the
+        default configuration when there is one; else itself. Its :func:`node_key` is the graph node a check using
+        ``spec`` comes after."""
         if isinstance(spec, TrainSpec):
             return self._shares.get(spec.name.removesuffix(MINIMAL_SUFFIX), spec)
         if spec == SERVE_SIGTERM and self.second_server:
             # A stop needs a server of the default configuration and nothing after it: the second one, once the
             # checks on it are done (the graph orders it so), rather than a start of its own.
             return SERVE_SECOND
-        return spec
+        return self.share_of(spec) or spec
 
     def container_nodes(self, planned: Iterable[TrainSpec | ServeSpec]) -> list[Node]:
         """The graph nodes that start ``planned`` (from :func:`plan`) ahead of the checks: the training run on the

@@ -69,12 +69,22 @@ def env_spec(variables: Variables) -> ServeSpec:
         env[variables.workers] = str(contract.ENV_WORKERS_PROBE)
     if variables.timeout:
         env[variables.timeout] = str(contract.ENV_TIMEOUT_PROBE_S)
-    return ServeSpec("env", env=env)
+    return ServeSpec("env", env=env, shareable=True)
 
 
 def frozen_spec(variable: str) -> ServeSpec:
     """The container ENV-3 freezes the workers of: the timeout variable at T = 10 s."""
     return ServeSpec("env-timeout", env={variable: str(contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S)})
+
+
+def planned_env_spec(policy: Policy) -> ServeSpec | None:
+    """ENV-1's container when the policy names both variables (then it is known before any server runs, and it can
+    start ahead, shared with other variants: :func:`conformance.servers.serving_shares`); None otherwise (a variable is
+    read from the default server's process table, and the check starts the container itself)."""
+    workers, timeout = policy.workers_env, policy.timeout_env
+    if workers is None or timeout is None or not (workers or timeout):
+        return None
+    return env_spec(Variables(workers, timeout, ""))
 
 
 def planned_frozen_spec(policy: Policy) -> ServeSpec | None:

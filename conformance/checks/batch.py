@@ -38,7 +38,9 @@ MAX_CONCURRENCY = 4
 SERVE_BATCH = ServeSpec("batch", env=contract.BATCH_ENV)
 """MultiRecord, as ENV-4 starts it (the same container)."""
 SERVE_BATCH_SINGLE = ServeSpec(
-    "batch-single-record", env={**contract.BATCH_ENV, contract.BATCH_STRATEGY_ENV: contract.SINGLE_RECORD}
+    "batch-single-record",
+    env={**contract.BATCH_ENV, contract.BATCH_STRATEGY_ENV: contract.SINGLE_RECORD},
+    shareable=True,
 )
 
 

@@ -58,6 +58,14 @@ class ServeSpec:
     """``docker run --read-only``: a read-only root file system (ENV-9)."""
     tmpfs: Mapping[str, str] = field(default_factory=dict)
     """``docker run --tmpfs PATH:OPTIONS``: fresh writable tmpfs mounts, path to mount options (ENV-9)."""
+    capability: str | None = None
+    """The image label (``=true``) that claims this configuration: without it nothing is started for it ahead of its
+    check, which then skips (ENV-5's ``accept-bind-to-port``)."""
+    shareable: bool = False
+    """A configuration a correct image serves in together with the other shareable ones (it only sets variables,
+    and the port one of them names): one server with all of them stands for each while it is healthy
+    (:func:`conformance.servers.combine_serving`), and a clause that fails there is judged again on a server of its
+    own (:func:`conformance.runner.run_clause`)."""
 
 
 @dataclass(frozen=True)

@@ -99,9 +99,10 @@ def test_the_default_concurrency_is_one_per_engine_cpu() -> None:
 
 def test_starting_ahead_gives_the_same_verdicts_and_containers(tmp_path: Path) -> None:
     serial = certification(tmp_path / "serial")
+    serial.select(clauses())  # the same shares; nothing started
     expected = verdicts(serial)
     made = certification(tmp_path / "ahead")
-    ahead(made, plan(clauses(), made.policy))
+    ahead(made, made.select(clauses()))
     assert verdicts(made) == expected
     names = [name for name, _ in made.trainings]
     assert len(names) == len(set(names)), f"a run was started twice: {names}"
