@@ -189,6 +189,8 @@ class CheckContext:
         """Whether a configuration may be served by the server shared with other clauses' (False: judged again)."""
         self.shared: dict[str, str] = {}
         """Each configuration this check was served on a shared server, with that server's name."""
+        self.found_unshared = 0
+        """Violations the check found before it asked for a shared server (the runner counts them)."""
         self.limits: Limits = certification.limits
         self.image = certification.image
         self.policy = certification.policy
@@ -244,9 +246,9 @@ class CheckContext:
     def server(self, spec: ServeSpec = SERVE_DEFAULT, *, ready: bool = True) -> Server:
         if spec.name == SERVE_DEFAULT.name:
             spec = self._home()
-        spec = self._shared_spec(spec)
         if self.certification.needs_healthy(spec, ready=ready):
             self.limits.refuse(self.clause_id, PING)
+        spec = self._shared_spec(spec)
         getter = self.certification.ready_server if ready else self.certification.server
         try:
             container = getter(spec)

@@ -101,6 +101,11 @@ class Limits:
         with self._lock:
             return self.breaches.setdefault(kind, Breach(kind, clause, violation))
 
+    def forget(self, clause: str) -> None:
+        """Drop the breaches ``clause``'s check saw: it is judged again, alone (a share's finding is not its own)."""
+        with self._lock:
+            self.breaches = {kind: b for kind, b in self.breaches.items() if b.clause != clause}
+
     def seen_by(self, clause: str) -> list[Violation]:
         """The breaches the check of ``clause`` saw: its failure carries them."""
         return [b.violation for b in list(self.breaches.values()) if b.clause == clause]

@@ -35,8 +35,9 @@ def run_clause(certification: Certification, clause: Clause) -> Outcome:
     again on servers of its own, so that a failure is its own configuration's, found as if it ran alone."""
     ctx = CheckContext(certification, clause.id, certification.replica_spec(clause))
     outcome = _run(ctx, clause)
-    if not ctx.shared or outcome.verdict not in (FAIL, WARN, ERROR):
-        return outcome
+    if not ctx.shared or ctx.found_unshared or outcome.verdict not in (FAIL, WARN, ERROR):
+        return outcome  # a finding made before the shared server was asked for is not the share's
+    certification.limits.forget(clause.id)
     alone = CheckContext(certification, clause.id, certification.replica_spec(clause), shares=False)
     again = _run(alone, clause)
     servers = ", ".join(f"'{name}'" for name in dict.fromkeys(ctx.shared.values()))
@@ -56,6 +57,8 @@ def _run(ctx: CheckContext, clause: Clause) -> Outcome:
         # One by one, so that a check stopped by a broken limit keeps what it found before.
         for violation in clause.function(ctx) or ():
             violations.append(violation)
+            if not ctx.shared:
+                ctx.found_unshared += 1
     except LimitExceeded:
         pass  # the breach itself is added below
     except CheckSkipped as skipped:

@@ -243,7 +243,10 @@ class Servers(abc.ABC):
         :meth:`server` asks for it."""
         model = self.model_source() if spec.model in ("trained", "multi") else None
         budget = self.options.startup_budget
-        if spec.model == "empty":
+        # A shared server not healthy within SRV-12's window stands for nobody: each configuration then starts its
+        # own, with the whole budget and the start-up fairness rules, so a share never costs a start-up budget twice.
+        shared = any(combined == spec for _, combined in self._serve_shares)
+        if spec.model == "empty" or shared:
             default = default or self.default_server()
             if not default.readiness.ready:
                 raise DependencyFailed("SRV-2", default.readiness.describe())
@@ -255,7 +258,7 @@ class Servers(abc.ABC):
         with self._start_slot():
             container = self.target.server(spec, wait=wait, model=model, budget=budget)
             ended = container.readiness.ran_out or container.readiness.exited
-            if wait and ended and spec.model != "empty":  # SRV-12 judges its own window
+            if wait and ended and spec.model != "empty" and not shared:  # SRV-12 judges its own window
                 container = self._start_again_if_unfair(spec, container, model)
         self._servers[spec.name] = container
         self._launched.add(spec.name)

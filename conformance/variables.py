@@ -69,7 +69,7 @@ def env_spec(variables: Variables) -> ServeSpec:
         env[variables.workers] = str(contract.ENV_WORKERS_PROBE)
     if variables.timeout:
         env[variables.timeout] = str(contract.ENV_TIMEOUT_PROBE_S)
-    return ServeSpec("env", env=env, shareable=True)
+    return ServeSpec("env", env=env)
 
 
 def frozen_spec(variable: str) -> ServeSpec:
@@ -78,11 +78,12 @@ def frozen_spec(variable: str) -> ServeSpec:
 
 
 def planned_env_spec(policy: Policy) -> ServeSpec | None:
-    """ENV-1's container when the policy names both variables (then it is known before any server runs, and it can
-    start ahead, shared with other variants: :func:`conformance.servers.serving_shares`); None otherwise (a variable is
-    read from the default server's process table, and the check starts the container itself)."""
+    """ENV-1's container when the policy names both variables, the worker one not empty (then it is known before any
+    server runs, and it starts ahead); None otherwise (a variable is read from the default server's process table,
+    and the check starts the container itself, or ENV-1 skips). It shares no server: batch transform's variables may
+    change the very settings ENV-1 and ENV-3 judge (workers, timeouts), and a share must hide no defect."""
     workers, timeout = policy.workers_env, policy.timeout_env
-    if workers is None or timeout is None or not (workers or timeout):
+    if not workers or timeout is None:
         return None
     return env_spec(Variables(workers, timeout, ""))
 

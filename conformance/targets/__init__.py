@@ -62,8 +62,9 @@ class ServeSpec:
     """The image label (``=true``) that claims this configuration: without it nothing is started for it ahead of its
     check, which then skips (ENV-5's ``accept-bind-to-port``)."""
     shareable: bool = False
-    """A configuration a correct image serves in together with the other shareable ones (it only sets variables,
-    and the port one of them names): one server with all of them stands for each while it is healthy
+    """A configuration a correct image serves in together with the other shareable ones, and that changes nothing
+    their clauses judge (it only sets variables, and the port one of them names; ENV-5's port and SRV-16's
+    SingleRecord strategy): one server with all of them stands for each while it is healthy
     (:func:`conformance.servers.combine_serving`), and a clause that fails there is judged again on a server of its
     own (:func:`conformance.runner.run_clause`)."""
 

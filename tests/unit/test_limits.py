@@ -14,6 +14,8 @@ import pytest
 import requests
 
 from conformance import contract
+from conformance.failures import Violation
+from conformance.limits import INVOCATION, LimitExceeded, Limits
 from conformance.opt_ml import TrainSpec
 from conformance.options import Options
 from conformance.registry import REGISTRY, clauses
@@ -308,3 +310,18 @@ def test_pings_and_quick_invocations_are_no_breach() -> None:
     limits.after("SRV-2", Exchange("POST", url + contract.INVOCATIONS_PATH, {}, b"", 200, "OK", {}, b"", 59.9))
     assert limits.breaches == {}
     limits.before("SRV-3", "POST", contract.INVOCATIONS_PATH)  # nothing to refuse
+
+
+def test_a_clause_judged_again_alone_forgets_the_breaches_its_first_try_saw() -> None:
+    """A clause that failed on a shared server is judged again on its own (conformance.runner.run_clause): a breach
+    its first try saw there must not carry into the second try, nor stay against it."""
+    limits = Limits()
+    violation = Violation("slow", expected="an answer within 60 s", actual="no answer after 60.0 s")
+    limits.record("SRV-16", INVOCATION, violation)
+    limits.record("SRV-4", "other", violation)
+    with pytest.raises(LimitExceeded):
+        limits.refuse("SRV-16", INVOCATION)
+    limits.forget("SRV-16")
+    limits.refuse("SRV-16", INVOCATION)  # nothing to stop at now
+    assert limits.seen_by("SRV-16") == []
+    assert limits.seen_by("SRV-4") == [violation]
