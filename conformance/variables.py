@@ -63,7 +63,9 @@ def note_judged(ctx: CheckContext, kind: str, variable: str, variables: Variable
 
 
 def env_spec(variables: Variables) -> ServeSpec:
-    """The container ENV-1 and ENV-3 read configuration in: both variables set to telling values."""
+    """The container ENV-1 and ENV-3 read configuration in: both variables set to telling values. It shares no
+    server (:attr:`ServeSpec.shareable`): batch transform's variables may change the very settings ENV-1 and ENV-3
+    judge (workers, timeouts), and a share must hide no defect."""
     env = {}
     if variables.workers:
         env[variables.workers] = str(contract.ENV_WORKERS_PROBE)
@@ -75,17 +77,6 @@ def env_spec(variables: Variables) -> ServeSpec:
 def frozen_spec(variable: str) -> ServeSpec:
     """The container ENV-3 freezes the workers of: the timeout variable at T = 10 s."""
     return ServeSpec("env-timeout", env={variable: str(contract.ENV_TIMEOUT_BEHAVIOUR_PROBE_S)})
-
-
-def planned_env_spec(policy: Policy) -> ServeSpec | None:
-    """ENV-1's container when the policy names both variables, the worker one not empty (then it is known before any
-    server runs, and it starts ahead); None otherwise (a variable is read from the default server's process table,
-    and the check starts the container itself, or ENV-1 skips). It shares no server: batch transform's variables may
-    change the very settings ENV-1 and ENV-3 judge (workers, timeouts), and a share must hide no defect."""
-    workers, timeout = policy.workers_env, policy.timeout_env
-    if not workers or timeout is None:
-        return None
-    return env_spec(Variables(workers, timeout, ""))
 
 
 def planned_frozen_spec(policy: Policy) -> ServeSpec | None:

@@ -14,7 +14,6 @@ from conformance.variables import (
     env_spec,
     judged_variables,
     note_judged,
-    planned_env_spec,
     process_table_evidence,
     settled_workers,
 )
@@ -23,14 +22,7 @@ SERVE_BATCH_VARIABLES = ServeSpec("batch", env=contract.BATCH_ENV)
 """The server as batch transform starts it (the same container as SRV-16's MultiRecord transform)."""
 
 
-@check(
-    "ENV-1",
-    Level.MUST,
-    "MODEL_SERVER_WORKERS=N runs N model-server workers",
-    source=contract.DG_INF,
-    uses=(planned_env_spec,),
-    apart=True,
-)
+@check("ENV-1", Level.MUST, "MODEL_SERVER_WORKERS=N runs N model-server workers", source=contract.DG_INF, apart=True)
 def workers_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
     """`MODEL_SERVER_WORKERS=N` runs N model-server workers: the processes that run the model, counted in the
     container's process table once they settle (gunicorn's and uvicorn's workers, Multi Model Server's and

@@ -23,7 +23,7 @@ from conformance.servers import (
 )
 from conformance.targets import ServeSpec
 from conformance.testdir import load
-from conformance.variables import planned_env_spec
+from conformance.variables import Variables, env_spec
 
 from .checkfakes import FakeImage, GoodImage, write_test_dir
 from .fakeenv import SharesPorts
@@ -34,7 +34,7 @@ SHARED = ("ENV-5", "ENV-6", "SRV-16")
 SHARE = "batch-single-record+bind-to-port"
 """The members in the order the registry's clauses plan them (SRV-16 comes before ENV-5)."""
 NAMED = '[env]\nworkers = "MODEL_SERVER_WORKERS"\ntimeout = "MODEL_SERVER_TIMEOUT"\n'
-"""A policy that names both variables, so ENV-1's server is known before any server runs."""
+"""The reference images' policy: both variables named (ENV-1's server is then known, and still not shared)."""
 
 
 def certification(tmp_path: Path, image: FakeImage) -> FakeCertification:
@@ -72,14 +72,11 @@ def test_a_configuration_that_changes_more_than_variables_is_not_shared() -> Non
         combine_serving([limited, SERVE_BATCH_SINGLE])
 
 
-def test_env1s_server_shares_nothing(tmp_path: Path) -> None:
+def test_env1s_server_shares_nothing() -> None:
     """Batch transform's variables may change the workers and timeouts ENV-1 and ENV-3 judge: a share could hide a
-    defect there, so their server stays their own (it still starts ahead when the policy names both variables)."""
-    spec = planned_env_spec(load(write_test_dir(tmp_path / "policy", policy=NAMED)).policy)
-    assert spec is not None
+    defect there, so their server stays their own."""
+    spec = env_spec(Variables(contract.MODEL_SERVER_WORKERS_ENV, contract.MODEL_SERVER_TIMEOUT_ENV, ""))
     assert not spec.shareable
-    empty_workers = '[env]\nworkers = ""\ntimeout = "MODEL_SERVER_TIMEOUT"\n'
-    assert planned_env_spec(load(write_test_dir(tmp_path / "none", policy=empty_workers)).policy) is None
 
 
 def test_a_correct_image_is_served_once_for_env5_env6_and_single_record(tmp_path: Path) -> None:
@@ -98,7 +95,7 @@ def test_the_shared_server_is_a_node_every_clause_using_it_comes_after(tmp_path:
     keys = [node.key for node in made.container_nodes(made.select(clauses()))]
     assert f"serve {SHARE}" in keys
     assert not {"serve bind-to-port", "serve batch-single-record"} & set(keys)
-    assert "serve env" in keys  # ENV-1's, ahead and alone
+    assert "serve env" not in keys  # ENV-1 starts its own when it runs, as before
 
 
 def test_an_image_that_does_not_claim_the_port_shares_nothing(tmp_path: Path) -> None:
