@@ -14,15 +14,20 @@ from .fakeserver import FakeServer, Response
 
 
 @dataclass
-class BusyHostPing(GoodImage):
-    """A correct image on a busy host: /ping takes 2.33 s, 1.9 s of it the server's tasks waiting for a CPU, until
-    the certification measures in quiet (``calm``); ``always`` keeps it busy then too."""
+class BusyUntilQuiet(GoodImage):
+    """A correct image on a busy host until the certification measures in quiet (``calm``, which the fake host calls);
+    ``always`` keeps it busy then too."""
 
     busy: bool = True
     always: bool = False
 
     def calm(self) -> None:
         self.busy = self.always
+
+
+@dataclass
+class BusyHostPing(BusyUntilQuiet):
+    """/ping takes 2.33 s, 1.9 s of it the server's tasks waiting for a CPU, while busy."""
 
     def ping(self, server: FakeServer) -> Response:
         if not self.busy:
@@ -32,16 +37,10 @@ class BusyHostPing(GoodImage):
 
 
 @dataclass
-class SlowStartOnBusyHost(GoodImage):
-    """A correct image whose start-up runs out of its budget on a busy host, its tasks having waited ``waited``
-    seconds for a CPU, until the certification starts it in quiet (``calm``); ``always`` keeps it busy then too."""
+class SlowStartOnBusyHost(BusyUntilQuiet):
+    """While busy, the start-up runs out of its budget, its tasks having waited ``waited`` seconds for a CPU."""
 
-    busy: bool = True
-    always: bool = False
     waited: float = 8.0
-
-    def calm(self) -> None:
-        self.busy = self.always
 
     def serve(self, spec: ServeSpec) -> FakeServer:
         if not self.busy:
@@ -115,16 +114,10 @@ class QueuedPingUnfairAtFirst(PingBlockedByInvocations):
 
 
 @dataclass
-class ExitsDuringStartOnBusyHost(GoodImage):
-    """MLflow's container beside other certifications and two CPU burners (CI): its wrapper exited 0 before /ping
-    answered (nginx: `[emerg] open() "/var/log/nginx/access.log" failed (17: File exists)`), a start that succeeds
-    in quiet (``calm``); ``always`` keeps it exiting. Its waits cannot be read once it has exited."""
-
-    always: bool = False
-    busy: bool = True
-
-    def calm(self) -> None:
-        self.busy = self.always
+class ExitsDuringStartOnBusyHost(BusyUntilQuiet):
+    """MLflow's container beside other certifications and two CPU burners (CI): while busy, its wrapper exits 0
+    before /ping answers (nginx: `[emerg] open() "/var/log/nginx/access.log" failed (17: File exists)`). Its waits
+    cannot be read once it has exited."""
 
     def serve(self, spec: ServeSpec) -> FakeServer:
         if not self.busy:
