@@ -11,6 +11,10 @@ Prints, per image, with default options:
   run whose model is served, then the longest-lived serving container, from its start to its stop; or the longest
   training run, when that is longer;
 * wall / chain: how close the run comes to that floor (1.0 would be perfect overlap);
+* floor: the earliest the run could have ended whatever the scheduler and the CPU: when ENV-3's frozen request
+  ended (from the run's start to ENV-3's server answering /ping, then the freeze and the request, which the
+  clause's rule keeps open for about T = 10 s). No certification that judges ENV-3 ends sooner; "-" when ENV-3
+  froze nothing (not selected, skipped);
 * the verdict, the containers started, and the clauses that failed.
 
 The targets of issue 10 (default options, 2-core machine, images built): reference decision tree 10 s, CatBoost
@@ -26,6 +30,7 @@ Without arguments: the two reference images, smc-good/empty-model-404 and the ca
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -55,11 +60,12 @@ def busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def certify(image: str, test_dir: str | None, extra: Sequence[str]) -> tuple[float, float, dict[str, Any]]:
+def certify(image: str, test_dir: str | None, extra: Sequence[str]) -> tuple[float, float, float, dict[str, Any]]:
+    """Certify ``image``: wall seconds, CPU seconds, the run's start (epoch seconds) and its JSON report."""
     with tempfile.TemporaryDirectory() as reports:
         command = [sys.executable, "-m", "pytest", f"--image={image}", f"--conformance-report={reports}"]
         command += [f"--test-dir={test_dir}"] if test_dir else []
-        started, cpu = time.perf_counter(), busy_seconds()
+        began, started, cpu = time.time(), time.perf_counter(), busy_seconds()
         subprocess.run(
             [*command, "-q", "-p", "no:cacheprovider", *extra], cwd=ROOT, check=False, stdout=subprocess.DEVNULL
         )
@@ -68,7 +74,27 @@ def certify(image: str, test_dir: str | None, extra: Sequence[str]) -> tuple[flo
         if found is None:  # pytest stopped before certifying (its usage error is above)
             sys.exit(f"bench_certification: no report for {image}: `{' '.join(command)}` certified nothing")
         report = json.loads(found.read_text())
-    return seconds, cpu, report
+    return seconds, cpu, began, report
+
+
+def epoch(stamp: str) -> float:
+    """Epoch seconds of a report's ISO 8601 UTC time (``2026-12-06T21:59:41.057Z``)."""
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def floor(report: Mapping[str, Any], run_started: float) -> float | None:
+    """Seconds from ``run_started`` to the end of ENV-3's frozen request: its server's readiness on the timeline,
+    then the freeze-to-request lead and the request (its measurements); None when ENV-3 froze nothing."""
+    timeline = report.get("timeline", {})
+    measurements = report.get("measurements", {})
+    ready = [
+        c["ready_s"] for c in timeline.get("containers", []) if c["configuration"] == "env-timeout" and c["ready_s"]
+    ]
+    if not ready or "frozen_request_seconds" not in measurements or "started" not in timeline:
+        return None
+    before = epoch(timeline["started"]) - run_started
+    lead = float(measurements.get("freeze_to_request_seconds", 0.0))
+    return before + float(max(ready)) + lead + float(measurements["frozen_request_seconds"])
 
 
 def lifetimes(containers: Sequence[Mapping[str, Any]], end: float) -> list[tuple[str, str, float]]:
@@ -94,10 +120,14 @@ def main() -> None:
     args = sys.argv[1:]
     extra = args[args.index("--") + 1 :] if "--" in args else []
     targets = (args[: args.index("--")] if "--" in args else args) or DEFAULT
-    print(f"{'image':52} {'wall s':>7} {'CPU s':>6} {'containers s':>12} {'chain s':>8} {'wall/chain':>10}  verdict")
+    print(
+        f"{'image':52} {'wall s':>7} {'CPU s':>6} {'containers s':>12} {'chain s':>8} {'wall/chain':>10} "
+        f"{'floor s':>7}  verdict"
+    )
     for target in targets:
         image, _, test_dir = target.partition("=")
-        seconds, cpu, report = certify(image, test_dir or None, extra)
+        seconds, cpu, began, report = certify(image, test_dir or None, extra)
+        lowest = floor(report, began)
         timeline = report.get("timeline", {})
         spans = lifetimes(timeline.get("containers", []), seconds)
         longest = chain(spans)
@@ -107,7 +137,8 @@ def main() -> None:
         verdict = f"{report['verdict']} ({report['containers_started']} containers" + (
             f"; failed {', '.join(failed)})" if failed else ")"
         )
-        print(f"{image:52} {seconds:7.1f} {cpu:6.1f} {total:12.1f} {longest:8.1f} {ratio}  {verdict}")
+        least = f"{lowest:7.1f}" if lowest is not None else f"{'-':>7}"
+        print(f"{image:52} {seconds:7.1f} {cpu:6.1f} {total:12.1f} {longest:8.1f} {ratio} {least}  {verdict}")
 
 
 if __name__ == "__main__":
