@@ -7,25 +7,21 @@ reproduce it. Checks see the image only through the Protocols of :mod:`conforman
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-import requests
-
-from conformance import contract
 from conformance.clock import Clock
+from conformance.counted import CountedServer
 from conformance.entrypoint import ArgumentProbe
 from conformance.failures import HarnessError, NotJudged, Section, Violation
 from conformance.fairness import Load, fair, measured_wait, unjudged
-from conformance.http import Exchange
 from conformance.limits import PING, Limits
 from conformance.opt_ml import TRAIN_DEFAULT, TrainSpec
 from conformance.options import Options
-from conformance.pid1 import StopResult
-from conformance.procs import Process
 from conformance.servers import (
     SERVE_BIND_TO_PORT,
     SERVE_DEFAULT,
@@ -38,7 +34,7 @@ from conformance.sharing import (
     Certification,
     hung_dependency,
 )
-from conformance.targets import ImageCommands, ImageFiles, Readiness, Server, ServeSpec
+from conformance.targets import ImageCommands, ImageFiles, Server, ServeSpec
 from conformance.targets.results import TrainResult
 from conformance.trainings import (
     MINIMAL_FORM_MODEL_NOTE,
@@ -47,132 +43,8 @@ from conformance.trainings import (
     Training,
     working_training,
 )
-from conformance.websocket import Session
-from conformance.wire import Request, Streamed, Turn
 
 T = TypeVar("T")
-
-
-class CountedServer:
-    """A serving container as one check sees it: every request it sends is counted against SageMaker's limits for
-    that check's clause (conformance.limits), from whichever thread sends it, and waits first while another check
-    measures in quiet (:meth:`.sharing.Certification.quiet`)."""
-
-    def __init__(self, server: Server, limits: Limits, clause: str, pause: Callable[[], None] = lambda: None) -> None:
-        self.server = server
-        self.limits = limits
-        self.clause = clause
-        self.pause = pause
-
-    @property
-    def readiness(self) -> Readiness:
-        return self.server.readiness
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: bytes = b"",
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        session: requests.Session | None = None,
-        payload_file: Path | None = None,
-    ) -> Exchange:
-        self.pause()
-        self.limits.before(self.clause, method, path)
-        exchange = self.server.request(
-            method, path, body=body, headers=headers, timeout=timeout, session=session, payload_file=payload_file
-        )
-        self.limits.after(self.clause, exchange)
-        return exchange
-
-    def keep_alive(self, requests: Sequence[Request], *, timeout: float | None = None) -> list[Turn] | None:
-        for method, path, _, _ in requests:
-            self.limits.before(self.clause, method, path)
-        turns = self.server.keep_alive(requests, timeout=timeout)
-        for turn in turns or ():
-            self.limits.after(self.clause, turn.exchange)
-        return turns
-
-    def stream(
-        self,
-        request: Request,
-        *,
-        timeout: float | None = None,
-        payload_file: Path | None = None,
-        beyond_limit: bool = False,
-    ) -> Streamed | None:
-        if beyond_limit:
-            return self.server.stream(request, timeout=timeout, payload_file=payload_file, beyond_limit=True)
-        self.limits.before(self.clause, request[0], request[1])
-        streamed = self.server.stream(request, timeout=timeout, payload_file=payload_file)
-        if streamed is not None:
-            self.limits.after(self.clause, streamed.exchange)
-        return streamed
-
-    def websocket(self, path: str, *, timeout: float) -> Session:
-        return self.server.websocket(path, timeout=timeout)
-
-    def running(self) -> bool:
-        return self.server.running()
-
-    def healthy(self) -> bool:
-        return self.server.healthy()
-
-    def exit_code(self) -> int | None:
-        return self.server.exit_code()
-
-    def oom_killed(self) -> bool:
-        return self.server.oom_killed()
-
-    def logs(self) -> str:
-        return self.server.logs()
-
-    def processes(self) -> list[Process]:
-        return self.server.processes()
-
-    def read_file(self, path: str) -> bytes | None:
-        return self.server.read_file(path)
-
-    def inside_processes(self) -> list[Process] | None:
-        return self.server.inside_processes()
-
-    def signal(self, pids: Sequence[int], name: str) -> bool:
-        return self.server.signal(pids, name)
-
-    def signal_command(self, pids: Sequence[int], name: str) -> str:
-        return self.server.signal_command(pids, name)
-
-    def listening_sockets(self) -> list[str] | None:
-        return self.server.listening_sockets()
-
-    def cpu_count(self) -> int | None:
-        return self.server.cpu_count()
-
-    def nginx_config(self, path: str) -> str | None:
-        return self.server.nginx_config(path)
-
-    def memory_events(self) -> str | None:
-        return self.server.memory_events()
-
-    def cpu_waits(self) -> dict[str, float] | None:
-        return self.server.cpu_waits()
-
-    def stop_gracefully(self, grace: int = contract.SERVE_STOP_GRACE_S) -> StopResult:
-        return self.server.stop_gracefully(grace)
-
-    def stop_command(self, grace: int) -> str:
-        return self.server.stop_command(grace)
-
-    def reproduce(self) -> tuple[str, ...]:
-        return self.server.reproduce()
-
-    def await_ready(self) -> object:
-        return self.server.await_ready()
-
-    def stop(self) -> None:
-        self.server.stop()
 
 
 class CheckContext:
@@ -207,6 +79,7 @@ class CheckContext:
         self.measurements: dict[str, float] = {}
         self.notes: list[str] = []
         self._used: list[tuple[str, Callable[[], str], tuple[str, ...]]] = []
+        self._measuring = False
 
     def train(self, spec: TrainSpec = TRAIN_DEFAULT) -> TrainResult:
         result = self.certification.train(spec)
@@ -300,9 +173,27 @@ class CheckContext:
         return self._counted(container)
 
     def _counted(self, container: Server) -> CountedServer:
-        return CountedServer(
-            container, self.limits, self.clause_id, lambda: self.certification.pause_point(self.clause_id)
-        )
+        return CountedServer(container, self.limits, self.clause_id, self._pause)
+
+    def _pause(self) -> None:
+        if not self._measuring:
+            self.pause()
+
+    def pause(self) -> None:
+        """Wait while another check, here or in another certification on the host, measures in quiet (what each
+        request does first, outside :meth:`measuring`)."""
+        self.certification.pause_point(self.clause_id)
+
+    @contextlib.contextmanager
+    def measuring(self) -> Iterator[None]:
+        """A measurement under way whose clock runs before and between its requests (ENV-3's freeze, then its
+        request; its 30 s for the server to recover): its requests never wait for another's quiet, which would count
+        in its own time."""
+        self._measuring = True
+        try:
+            yield
+        finally:
+            self._measuring = False
 
     def timed(
         self,

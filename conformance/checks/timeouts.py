@@ -127,7 +127,10 @@ def timeout_variable_honoured(ctx: CheckContext) -> Iterator[Violation]:
 
     How: Starts the server with the judged variable at T = 10 s, freezes the workers with SIGSTOP through
     `docker exec`, sends an invocation and times how it ends while reading the process table every 0.5 s; then
-    SIGCONT and a recovery check. A second container with T = 97 s shows nginx's read timeout (`nginx -T`).
+    SIGCONT and a recovery check. A wait for another check's quiet measurement (here or in another certification on
+    the host) comes before the freeze, never between the freeze and the request or within the recovery's 30 s
+    (CI under load: MMS's request left 16 s after the freeze). A second container with T = 97 s shows nginx's read
+    timeout (`nginx -T`).
     """
     variables = judged_variables(ctx)
     variable = variables.timeout
@@ -173,17 +176,19 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
                 "freeze the model"
             )
         frozen = sorted(w.pid for w in count.workers)
-        stop_asked = ctx.clock.now()
-        if not server.signal(frozen, "STOP"):
-            raise CheckSkipped(f"kill -STOP {' '.join(map(str, frozen))} failed inside the container")
-        table, frozen = freezing.freeze_late_workers(server, seen, frozen)
-        try:
-            exchange, replaced_at, after, lead = freezing.send_while_watching(
-                ctx.clock, server, table, frozen, body, headers, limit + CUT_MARGIN_S, payload_file, stop_asked
-            )
-        finally:
-            alive = {p.pid for p in (server.inside_processes() or [])}
-            server.signal([pid for pid in frozen if pid in alive] or frozen, "CONT")
+        ctx.pause()  # the freeze starts the measurement: another's quiet is waited for before it, never within it
+        with ctx.measuring():
+            stop_asked = ctx.clock.now()
+            if not server.signal(frozen, "STOP"):
+                raise CheckSkipped(f"kill -STOP {' '.join(map(str, frozen))} failed inside the container")
+            table, frozen = freezing.freeze_late_workers(server, seen, frozen)
+            try:
+                exchange, replaced_at, after, lead = freezing.send_while_watching(
+                    ctx.clock, server, table, frozen, body, headers, limit + CUT_MARGIN_S, payload_file, stop_asked
+                )
+            finally:
+                alive = {p.pid for p in (server.inside_processes() or [])}
+                server.signal([pid for pid in frozen if pid in alive] or frozen, "CONT")
         gone, fresh = freezing.replacements(table, frozen, after)
         moment = _moments(exchange, replaced_at)[0]
         load = ctx.certification.host.measure_load(None)
@@ -289,7 +294,9 @@ def _frozen_request(ctx: CheckContext, variable: str) -> Iterator[Violation]:
             actual=f"{exchange.describe()} after {ended:.1f} s",
             evidence=tuple(evidence),
         )
-    yield from _recovered(ctx, server)
+    with ctx.measuring():  # RECOVERY_S counts from SIGCONT
+        recovery = list(_recovered(ctx, server))
+    yield from recovery
 
 
 def _killed(exchange: Exchange, gone: Sequence[int]) -> bool:

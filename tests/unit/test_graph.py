@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from conformance import contract
-from conformance.context import CheckContext, CountedServer
+from conformance.context import CheckContext
+from conformance.counted import CountedServer
 from conformance.failures import DependencyFailed, Violation
 from conformance.graph import Graph, uses
 from conformance.http import Exchange
@@ -214,6 +215,23 @@ def test_a_request_counts_for_the_check_that_sent_it_whatever_the_thread(tmp_pat
     run_clause(made, REGISTRY["TRN-2"])
     assert made.limits.seen_by("SRV-13")
     assert not made.limits.seen_by("TRN-2")
+
+
+def test_a_measurements_requests_never_wait_for_another_checks_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request waits first while another check measures in quiet, except inside a measurement whose clock runs
+    before and between its requests (ENV-3's freeze and recovery): there the wait would count in its own time."""
+    made = certification(tmp_path / "a")
+    paused: list[str] = []
+    monkeypatch.setattr(made, "pause_point", paused.append)
+    ctx = CheckContext(made, "ENV-3")
+    server = ctx.server()
+    with ctx.measuring():
+        server.request("GET", contract.PING_PATH)
+    assert paused == []
+    server.request("GET", contract.PING_PATH)
+    assert paused == ["ENV-3"]
 
 
 def test_a_breach_met_while_another_checks_was_in_flight_is_that_checks() -> None:

@@ -4,6 +4,8 @@ process table), and the test asserts the verdict and the violation text."""
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -411,3 +413,44 @@ def test_env3_an_early_cut_the_workers_did_not_die_in_is_no_heartbeat(tmp_path: 
     assert outcome.verdict == FAIL, outcome.reason
     assert outcome.failure is not None
     assert "after 6.0 s" in rendered(outcome)
+
+
+@dataclass
+class QuietElsewhereAtTheFreeze(GoodImage):
+    """Another certification on the host starts measuring in quiet just as ENV-3 freezes the workers, and holds its
+    quiet until ENV-3's request arrives, or for ``hold_s`` of real time at most: longer than ENV-3's whole watch on
+    the race clock (CI, under load: MMS's request left 16 s after the freeze, and ENV-3 gave up on it 3 s later)."""
+
+    directory: Path = Path()
+    hold_s: float = 2.0
+
+    def _marker(self) -> Path:
+        return self.directory / f"{os.getppid()}-0"
+
+    def signal(self, server: FakeServer, pids: Sequence[int], name: str) -> bool:
+        if name == "STOP" and not server.frozen:
+            self._marker().write_text("smc-broken/other:latest SRV-13")
+            backstop = threading.Timer(self.hold_s, self._marker().unlink, kwargs={"missing_ok": True})
+            backstop.daemon = True
+            backstop.start()
+        return super().signal(server, pids, name)
+
+    def frozen_invoke(self, server: FakeServer, body: bytes, headers: Mapping[str, str]) -> Response:
+        self._marker().unlink(missing_ok=True)
+        return super().frozen_invoke(server, body, headers)
+
+
+def test_env3_sends_its_frozen_request_at_once_even_while_another_certification_measures_in_quiet(
+    tmp_path: Path,
+) -> None:
+    """The request to the frozen workers is part of ENV-3's measurement: it never waits for another measurement's
+    quiet, which would run down T's window with nothing sent (the wait for others' quiet comes before the freeze)."""
+    test_dir = load_test_dir(write_test_dir(tmp_path / "td"))
+    image = QuietElsewhereAtTheFreeze()
+    certification = FakeCertification(image, test_dir, tmp_path / "stage", clock=race_clock())
+    image.directory = certification.host.directory
+    image.directory.mkdir(parents=True, exist_ok=True)
+    list(clauses())
+    outcome = run_clause(certification, REGISTRY["ENV-3"])
+    assert outcome.verdict == PASS, rendered(outcome) if outcome.failure else outcome.reason
+    assert outcome.measurements["freeze_to_request_seconds"] < 1.0
